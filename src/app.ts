@@ -1,0 +1,67 @@
+import { ensureAdministrator } from './auth/bootstrap.js';
+import type { Config } from './config.js';
+import { createDatabase, type DatabaseHandle } from './db/client.js';
+import type { Deps } from './deps.js';
+import { createEventHub } from './events/hub.js';
+import { createPolicyStore } from './policies/store.js';
+import { createHttpServer } from './server/http.js';
+import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';
+
+export interface App {
+  deps: Deps;
+  database: DatabaseHandle;
+  /** The GraphQL engine; tests may call `yoga.fetch` without opening a port. */
+  yoga: GreenlightYoga;
+  /** An administrator token generated on this start (first start without ADMIN_TOKEN), else null. */
+  generatedAdminToken: string | null;
+  /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:4000`. */
+  start(): Promise<string>;
+  /** Graceful stop: sockets closed, in-flight requests answered, then the database closed. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions extends YogaOptions {}
+
+/**
+ * The composition root: the only place that wires the database, the event hub, the policy
+ * snapshot, the services and the transports together. Everything is built here and passed in,
+ * so one process can run several independent instances.
+ */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const database = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await database.migrate();
+    const hub = createEventHub();
+    const policies = createPolicyStore();
+    await policies.reload(database.db);
+    const deps: Deps = { db: database.db, hub, policies };
+    const bootstrap = await ensureAdministrator(database.db, config.adminToken);
+    hub.publish(bootstrap.events);
+
+    const yoga = createGreenlightYoga(deps, options);
+    const http = createHttpServer(yoga, deps);
+    let started = false;
+    let stopped: Promise<void> | null = null;
+    return {
+      deps,
+      database,
+      yoga,
+      generatedAdminToken: bootstrap.generatedToken,
+      async start() {
+        const url = await http.listen(config.port, config.host);
+        started = true;
+        return url;
+      },
+      stop() {
+        stopped ??= (async () => {
+          if (started) await http.close();
+          await database.close();
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { and, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { appendAuditEvents } from '../audit/append.js';
+import type { NewAuditEvent } from '../audit/events.js';
+import { hasRole, type Principal } from '../auth/roles.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { Executor } from '../db/client.js';
+import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
+import { evaluatePolicy, type Evaluation } from '../policy/index.js';
+import { isUuid } from './queries.js';
+
+const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
+
+export const RequestActionInput = z.object({
+  action: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(200, 'must be at most 200 characters')
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/-]*$/, 'must be letters, digits and _ . : / - (e.g. "deploy.update")'),
+  resource: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(1_000, 'must be at most 1000 characters')
+    .regex(/^[^\s\p{Cc}]+$/u, 'must not contain white space or control characters (e.g. "prod/payments-api")'),
+  params: z
+    .record(z.string(), z.unknown(), { error: 'must be a JSON object' })
+    .nullish()
+    .refine((p) => p == null || JSON.stringify(p).length <= MAX_PARAMS_BYTES, `must be at most ${MAX_PARAMS_BYTES} bytes of JSON`),
+  reason: z.string().max(2_000, 'must be at most 2000 characters').nullish(),
+  idempotencyKey: z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters').nullish(),
+  onBehalfOf: z.string().nullish(),
+});
+export type RequestActionInput = z.input<typeof RequestActionInput>;
+
+export interface RequestActionResult {
+  request: ActionRequestRow;
+  /** False when an idempotent retry returned the original request. */
+  created: boolean;
+}
+
+function payloadHash(input: z.output<typeof RequestActionInput>): string {
+  const payload = {
+    action: input.action,
+    resource: input.resource,
+    params: input.params ?? null,
+    reason: input.reason ?? null,
+    onBehalfOf: input.onBehalfOf ?? null,
+  };
+  return createHash('sha256').update(canonicalize(payload)!).digest('hex');
+}
+
+async function findByIdempotencyKey(db: Executor, agentId: string, key: string): Promise<ActionRequestRow | null> {
+  const [row] = await db
+    .select()
+    .from(actionRequests)
+    .where(and(eq(actionRequests.agentId, agentId), eq(actionRequests.idempotencyKey, key)))
+    .limit(1);
+  return row ?? null;
+}
+
+function replayOf(existing: ActionRequestRow, hash: string): RequestActionResult {
+  if (existing.payloadHash !== hash) throw new IdempotencyConflictError(existing.id);
+  return { request: existing, created: false };
+}
+
+async function assertHuman(db: Executor, id: string): Promise<void> {
+  const [row] = isUuid(id) ? await db.select({ kind: principals.kind }).from(principals).where(eq(principals.id, id)) : [];
+  if (row?.kind !== 'HUMAN') throw InvalidInputError.of('onBehalfOf', 'must be the id of a human principal');
+}
+
+function decisionColumns(evaluation: Evaluation) {
+  switch (evaluation.effect) {
+    case 'ALLOW':
+      return { status: 'APPROVED' as const, decidedAt: sql`now()`, decidedBy: 'POLICY' as const, decisionReason: evaluation.reason };
+    case 'BLOCK':
+      return {
+        status: 'BLOCKED' as const,
+        decidedAt: sql`now()`,
+        decidedBy: 'POLICY' as const,
+        decisionReason: evaluation.reason ?? evaluation.explanation,
+      };
+    case 'ESCALATE': {
+      const review = evaluation.review!;
+      return {
+        status: 'PENDING' as const,
+        requiredGroups: review.groups,
+        requiredApprovals: review.approvals,
+        // Database time, like every deadline: instances' clocks may disagree, the database's is one.
+        expiresAt: sql`now() + make_interval(secs => ${review.timeoutSeconds})`,
+      };
+    }
+  }
+}
+
+function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAuditEvent {
+  const base = { actorId: null, requestId: request.id };
+  if (request.status === 'PENDING') {
+    return {
+      ...base,
+      type: 'ACTION_ESCALATED',
+      data: {
+        agentId: request.agentId,
+        policyVersion: evaluation.policyVersion,
+        matchedRules: evaluation.matchedRules,
+        requiredGroups: request.requiredGroups,
+        requiredApprovals: request.requiredApprovals,
+        expiresAt: request.expiresAt!.toISOString(),
+      },
+    };
+  }
+  return {
+    ...base,
+    type: request.status === 'APPROVED' ? 'ACTION_APPROVED' : 'ACTION_BLOCKED',
+    data: {
+      agentId: request.agentId,
+      status: request.status,
+      decidedBy: 'POLICY',
+      reason: request.decisionReason,
+      policyVersion: evaluation.policyVersion,
+      matchedRules: evaluation.matchedRules,
+    },
+  };
+}
+
+/**
+ * An agent asks to perform an action. The active policy decides in memory; the request and its
+ * audit events are written in one transaction; subscribers hear of it after the commit.
+ */
+export async function requestAction(deps: Deps, agent: Principal, rawInput: RequestActionInput): Promise<RequestActionResult> {
+  if (!hasRole(agent, 'AGENT')) throw new NotAllowedError('Only principals with the AGENT role can request actions.');
+  const parsed = RequestActionInput.safeParse(rawInput);
+  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
+  const input = parsed.data;
+  const hash = payloadHash(input);
+  const key = input.idempotencyKey ?? null;
+
+  if (key) {
+    const existing = await findByIdempotencyKey(deps.db, agent.id, key);
+    if (existing) return replayOf(existing, hash);
+  }
+  if (input.onBehalfOf) await assertHuman(deps.db, input.onBehalfOf);
+
+  const evaluation = evaluatePolicy(deps.policies.current(), {
+    action: input.action,
+    resource: input.resource,
+    agent: { id: agent.id, groups: agent.groups, labels: agent.labels },
+  });
+
+  try {
+    const { request, events } = await deps.db.transaction(async (tx) => {
+      const [request] = await tx
+        .insert(actionRequests)
+        .values({
+          agentId: agent.id,
+          onBehalfOfId: input.onBehalfOf ?? null,
+          action: input.action,
+          resource: input.resource,
+          params: input.params ?? null,
+          reason: input.reason ?? null,
+          idempotencyKey: key,
+          payloadHash: hash,
+          effect: evaluation.effect,
+          evaluation,
+          ...decisionColumns(evaluation),
+        })
+        .returning();
+      const events = await appendAuditEvents(tx, [
+        {
+          type: 'ACTION_REQUESTED',
+          actorId: agent.id,
+          requestId: request!.id,
+          data: {
+            agentId: agent.id,
+            action: input.action,
+            resource: input.resource,
+            onBehalfOfId: input.onBehalfOf ?? null,
+            idempotencyKey: key,
+            reason: input.reason ?? null,
+          },
+        },
+        decisionEvent(request!, evaluation),
+      ]);
+      return { request: request!, events };
+    });
+    deps.hub.publish(events);
+    return { request, created: true };
+  } catch (error) {
+    // Two retries with one key raced past the lookup above; the loser returns the winner's row.
+    if (key && isUniqueViolation(error, 'action_requests_idempotency_key')) {
+      const existing = await findByIdempotencyKey(deps.db, agent.id, key);
+      if (existing) return replayOf(existing, hash);
+    }
+    throw error;
+  }
+}

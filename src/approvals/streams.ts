@@ -1,0 +1,91 @@
+import { filter, map, pipe } from '@graphql-yoga/subscription';
+import { Repeater } from '@repeaterjs/repeater';
+import { streamAuditEvents } from '../audit/stream.js';
+import type { Principal } from '../auth/roles.js';
+import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { NotFoundError } from '../errors.js';
+import { DECISION_EVENT_TYPES, type AuditEventType } from '../vocabulary.js';
+import { canView, reviewDenial } from './eligibility.js';
+import { getActionRequest, getActionRequestsByIds, isUuid } from './queries.js';
+
+export const ApprovalQueueEventKind = { ADDED: 'ADDED', REMOVED: 'REMOVED' } as const;
+export type ApprovalQueueEventKind = (typeof ApprovalQueueEventKind)[keyof typeof ApprovalQueueEventKind];
+
+export interface ApprovalQueueEvent {
+  kind: ApprovalQueueEventKind;
+  /** The audit event behind this queue change: its id is the stream position to resume from. */
+  event: AuditEventRow;
+  request: ActionRequestRow;
+}
+
+const QUEUE_EVENT_TYPES: AuditEventType[] = ['ACTION_ESCALATED', ...DECISION_EVENT_TYPES];
+
+/** True when an audit event moves a request that was waiting for reviewers out of PENDING. */
+function leavesPending(event: AuditEventRow): boolean {
+  return DECISION_EVENT_TYPES.has(event.type) && event.data['decidedBy'] !== 'POLICY';
+}
+
+async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequestRow | null> {
+  if (!id) return null;
+  const [row] = await getActionRequestsByIds(deps.db, [id]);
+  return row ?? null;
+}
+
+/**
+ * The viewer's review queue as a stream of changes: ADDED when a request it may decide is
+ * escalated, REMOVED when such a request leaves PENDING. With `afterId`, changes after that
+ * stream position are replayed first.
+ */
+export function streamApprovalQueue(deps: Deps, viewer: Principal, afterId: number | null): AsyncIterable<ApprovalQueueEvent> {
+  const source = streamAuditEvents(deps.db, deps.hub, { afterId, filter: { types: QUEUE_EVENT_TYPES } });
+  return pipe(
+    source,
+    filter((event: AuditEventRow) => event.type === 'ACTION_ESCALATED' || leavesPending(event)),
+    map(async (event: AuditEventRow): Promise<ApprovalQueueEvent | null> => {
+      const request = await loadRequest(deps, event.requestId);
+      if (!request || reviewDenial(viewer, request) !== null) return null;
+      return { kind: event.type === 'ACTION_ESCALATED' ? 'ADDED' : 'REMOVED', event, request };
+    }),
+    filter((change: ApprovalQueueEvent | null): boolean => change !== null),
+  ) as AsyncIterable<ApprovalQueueEvent>;
+}
+
+/**
+ * Requests leaving PENDING, as the agent waits for them. With `requestId`, that one request:
+ * emitted at once if it is already decided, otherwise when it is, and then the stream ends.
+ * Without it, every one of the viewer's own requests that a reviewer decides.
+ */
+export function streamActionDecided(deps: Deps, viewer: Principal, requestId: string | null): AsyncIterable<ActionRequestRow> {
+  return new Repeater<ActionRequestRow>(async (push, stop) => {
+    // Deliveries are chained so decisions arrive in commit-publish order even though each needs
+    // a read; the listener is registered before the first read, so no decision slips between.
+    let chain = Promise.resolve();
+    const stopListening = deps.hub.listen((event) => {
+      if (!leavesPending(event)) return;
+      if (requestId ? event.requestId !== requestId : event.data['agentId'] !== viewer.id) return;
+      chain = chain
+        .then(async () => {
+          const request = await loadRequest(deps, event.requestId);
+          if (request && canView(viewer, request)) await push(request);
+          if (requestId) stop();
+        })
+        .catch(stop);
+    });
+    try {
+      if (requestId) {
+        const request = isUuid(requestId) ? await getActionRequest(deps.db, viewer, requestId) : null;
+        if (!request) throw new NotFoundError('ActionRequest', requestId);
+        if (request.status !== 'PENDING') {
+          await push(request);
+          stop();
+        }
+      }
+      await stop;
+    } catch (error) {
+      stop(error);
+    } finally {
+      stopListening();
+    }
+  });
+}

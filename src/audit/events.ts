@@ -1,0 +1,46 @@
+import type { ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../vocabulary.js';
+
+/**
+ * The typed metadata of each audit event type. Request events all carry `agentId`, so event
+ * consumers can route them (for instance to the agent's own `actionDecided` stream) without a
+ * database read.
+ */
+export interface AuditEventData {
+  PRINCIPAL_CREATED: { principalId: string; kind: PrincipalKind; name: string; roles: Role[]; groups: string[] };
+  TOKEN_ROTATED: { principalId: string; revokedTokens: number };
+  POLICY_PUBLISHED: { policyId: string; version: number; contentHash: string; ruleCount: number; defaultEffect: PolicyEffect };
+  ACTION_REQUESTED: {
+    agentId: string;
+    action: string;
+    resource: string;
+    onBehalfOfId: string | null;
+    idempotencyKey: string | null;
+    reason: string | null;
+  };
+  ACTION_ESCALATED: {
+    agentId: string;
+    policyVersion: number | null;
+    matchedRules: string[];
+    requiredGroups: string[];
+    requiredApprovals: number;
+    expiresAt: string;
+  };
+  ACTION_APPROVED: DecisionData;
+  ACTION_BLOCKED: DecisionData;
+  ACTION_REJECTED: DecisionData;
+  REVIEW_SUBMITTED: { agentId: string; reviewerId: string; verdict: Verdict; comment: string | null; approvalsReceived: number };
+}
+
+interface DecisionData {
+  agentId: string;
+  status: ActionStatus;
+  decidedBy: DecisionSource;
+  reason: string | null;
+  policyVersion?: number | null;
+  matchedRules?: string[];
+}
+
+/** An event about to be appended, as a discriminated union on `type`. */
+export type NewAuditEvent = {
+  [T in AuditEventType]: { type: T; actorId: string | null; requestId?: string | null; data: AuditEventData[T] };
+}[AuditEventType];

@@ -1,0 +1,60 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { appendAuditEvents } from '../audit/append.js';
+import type { Database } from '../db/client.js';
+import { principals, tokens, type AuditEventRow } from '../db/schema.js';
+import { authenticateToken, countAdministrators, insertPrincipal } from './principals.js';
+import { hashToken } from './tokens.js';
+
+/** Marks the principal that `ADMIN_TOKEN` authenticates as. */
+export const BOOTSTRAP_LABEL = 'greenlight/bootstrap';
+// Serialises bootstrap across instances starting at once against one database.
+const BOOTSTRAP_LOCK_KEY = 7_318_244_002;
+
+export interface BootstrapResult {
+  /** A freshly generated administrator token to print once; null when none was created. */
+  generatedToken: string | null;
+  events: AuditEventRow[];
+}
+
+/**
+ * Makes sure someone can administer the service:
+ * - with `ADMIN_TOKEN`, that token authenticates as the bootstrap administrator (created on first
+ *   start; when the variable changes, the old token is revoked and the new one takes its place);
+ * - without it, when no administrator exists yet, one is created and its token returned once.
+ */
+export async function ensureAdministrator(db: Database, adminToken: string | undefined): Promise<BootstrapResult> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`);
+    if (adminToken) {
+      const current = await authenticateToken(tx, adminToken);
+      if (current) return { generatedToken: null, events: [] };
+      const [existing] = await tx
+        .select()
+        .from(principals)
+        .where(sql`${principals.labels} ->> ${BOOTSTRAP_LABEL} = 'true'`)
+        .limit(1);
+      if (!existing) {
+        const created = await insertPrincipal(
+          tx,
+          null,
+          { kind: 'HUMAN', name: 'bootstrap-admin', roles: ['ADMIN'], labels: { [BOOTSTRAP_LABEL]: 'true' } },
+          adminToken,
+        );
+        return { generatedToken: null, events: created.events };
+      }
+      const revoked = await tx
+        .update(tokens)
+        .set({ revokedAt: sql`now()` })
+        .where(and(eq(tokens.principalId, existing.id), isNull(tokens.revokedAt)))
+        .returning({ id: tokens.id });
+      await tx.insert(tokens).values({ principalId: existing.id, tokenHash: hashToken(adminToken) });
+      const events = await appendAuditEvents(tx, [
+        { type: 'TOKEN_ROTATED', actorId: null, data: { principalId: existing.id, revokedTokens: revoked.length } },
+      ]);
+      return { generatedToken: null, events };
+    }
+    if ((await countAdministrators(tx)) > 0) return { generatedToken: null, events: [] };
+    const created = await insertPrincipal(tx, null, { kind: 'HUMAN', name: 'admin', roles: ['ADMIN'] });
+    return { generatedToken: created.token, events: created.events };
+  });
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * The service's settings. This module is the only reader of `process.env`; everything else
+ * receives a `Config` value, so tests can build several differently configured apps in one
+ * process.
+ */
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
+});
+
+export interface Config {
+  /** TCP port of the HTTP and WebSocket server; 0 picks a free port. */
+  port: number;
+  /** Interface to listen on; loopback by default so nothing is exposed by accident. */
+  host: string;
+  /** PostgreSQL connection string; when absent the embedded PGlite database is used. */
+  databaseUrl: string | undefined;
+  /** PGlite data folder, or `memory://` for a throw-away in-memory database. */
+  dataDir: string;
+  /** A bearer token that authenticates as the bootstrap administrator. */
+  adminToken: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a `ConfigError` naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable (`DATABASE_URL=`) means "not set", as in most twelve-factor services.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const value = parsed.data;
+  return {
+    port: value.PORT,
+    host: value.HOST,
+    databaseUrl: value.DATABASE_URL,
+    dataDir: value.DATA_DIR,
+    adminToken: value.ADMIN_TOKEN,
+  };
+}

@@ -1,0 +1,152 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import {
+  ActionStatus,
+  AuditEventType,
+  DecisionSource,
+  PolicyEffect,
+  PrincipalKind,
+  Role,
+  Verdict,
+  values,
+} from '../vocabulary.js';
+import type { Evaluation, PolicyRule } from '../policy/index.js';
+
+export const principalKind = pgEnum('principal_kind', values(PrincipalKind));
+export const role = pgEnum('role', values(Role));
+export const actionStatus = pgEnum('action_status', values(ActionStatus));
+export const decisionSource = pgEnum('decision_source', values(DecisionSource));
+export const policyEffect = pgEnum('policy_effect', values(PolicyEffect));
+export const verdict = pgEnum('verdict', values(Verdict));
+export const auditEventType = pgEnum('audit_event_type', values(AuditEventType));
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/** Agents and humans that call Greenlight. */
+export const principals = pgTable('principals', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  kind: principalKind('kind').notNull(),
+  name: text('name').notNull(),
+  roles: role('roles').array().notNull(),
+  groups: text('groups').array().notNull().default(sql`'{}'::text[]`),
+  labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+  createdAt: createdAt(),
+});
+
+/** Bearer tokens; only the SHA-256 of a token is ever stored. */
+export const tokens = pgTable(
+  'tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    principalId: uuid('principal_id').notNull().references(() => principals.id),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('tokens_token_hash_key').on(t.tokenHash)],
+);
+
+/** Immutable published policy versions; exactly one is active once any is published. */
+export const policyVersions = pgTable(
+  'policy_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    version: integer('version').notNull(),
+    rules: jsonb('rules').$type<PolicyRule[]>().notNull(),
+    defaultEffect: policyEffect('default_effect').notNull(),
+    contentHash: text('content_hash').notNull(),
+    authorId: uuid('author_id').references(() => principals.id),
+    active: boolean('active').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('policy_versions_version_key').on(t.version),
+    // At most one row can be active: the partial index holds one entry at a time.
+    uniqueIndex('policy_versions_one_active').on(t.active).where(sql`${t.active}`),
+  ],
+);
+
+/** Stored next to a request: the full evaluation, so history never depends on a later policy. */
+export type StoredEvaluation = Evaluation;
+
+export const actionRequests = pgTable(
+  'action_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    // Monotonic position for keyset pagination; the uuid stays the public identifier.
+    position: bigint('position', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
+    agentId: uuid('agent_id').notNull().references(() => principals.id),
+    onBehalfOfId: uuid('on_behalf_of_id').references(() => principals.id),
+    action: text('action').notNull(),
+    resource: text('resource').notNull(),
+    params: jsonb('params').$type<Record<string, unknown>>(),
+    reason: text('reason'),
+    idempotencyKey: text('idempotency_key'),
+    payloadHash: text('payload_hash').notNull(),
+    status: actionStatus('status').notNull(),
+    effect: policyEffect('effect').notNull(),
+    evaluation: jsonb('evaluation').$type<StoredEvaluation>().notNull(),
+    requiredGroups: text('required_groups').array().notNull().default(sql`'{}'::text[]`),
+    requiredApprovals: integer('required_approvals').notNull().default(0),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    decidedBy: decisionSource('decided_by'),
+    deciderId: uuid('decider_id').references(() => principals.id),
+    decisionReason: text('decision_reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('action_requests_position_key').on(t.position),
+    uniqueIndex('action_requests_idempotency_key').on(t.agentId, t.idempotencyKey),
+    index('action_requests_agent_position_idx').on(t.agentId, t.position),
+    index('action_requests_status_position_idx').on(t.status, t.position),
+    check('action_requests_decided_check', sql`(${t.status} = 'PENDING') = (${t.decidedAt} IS NULL)`),
+  ],
+);
+
+export const reviews = pgTable(
+  'reviews',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    requestId: uuid('request_id').notNull().references(() => actionRequests.id),
+    reviewerId: uuid('reviewer_id').notNull().references(() => principals.id),
+    verdict: verdict('verdict').notNull(),
+    comment: text('comment'),
+    createdAt: createdAt(),
+  },
+  // A person reviews a request once: quorum counts people, not clicks.
+  (t) => [uniqueIndex('reviews_request_reviewer_key').on(t.requestId, t.reviewerId)],
+);
+
+/** Append-only record of every state change; also the event log subscriptions read from. */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    type: auditEventType('type').notNull(),
+    actorId: uuid('actor_id').references(() => principals.id),
+    requestId: uuid('request_id').references(() => actionRequests.id),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_events_request_id_idx').on(t.requestId, t.id)],
+);
+
+export type PrincipalRow = typeof principals.$inferSelect;
+export type ActionRequestRow = typeof actionRequests.$inferSelect;
+export type ReviewRow = typeof reviews.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+export type PolicyVersionRow = typeof policyVersions.$inferSelect;

@@ -1,0 +1,14 @@
+import type { Database } from './db/client.js';
+import type { EventHub } from './events/hub.js';
+import type { PolicyStore } from './policies/store.js';
+
+/**
+ * What services need from the outside world. Built once per app instance in `app.ts` and passed
+ * in explicitly: there are no module-level database or event singletons, so one process can run
+ * several instances (as the multi-instance tests do).
+ */
+export interface Deps {
+  db: Database;
+  hub: EventHub;
+  policies: PolicyStore;
+}

@@ -1,0 +1,73 @@
+import type { ZodError } from 'zod';
+
+/**
+ * Expected failures of the domain. Services throw these; the GraphQL layer turns each into a
+ * typed error object in the mutation payload, so clients can switch on `__typename`. Anything
+ * else that escapes a service is unexpected: it is logged and masked.
+ */
+export abstract class DomainError extends Error {}
+
+/** The thing does not exist, or the caller may not know that it exists. */
+export class NotFoundError extends DomainError {
+  override name = 'NotFoundError';
+  constructor(
+    readonly resourceType: string,
+    readonly resourceId: string,
+  ) {
+    super(`${resourceType} ${resourceId} was not found.`);
+  }
+}
+
+/** The caller is authenticated but this particular operation is not theirs to perform. */
+export class NotAllowedError extends DomainError {
+  override name = 'NotAllowedError';
+}
+
+/** The operation lost a race or the target is no longer in a state that permits it. */
+export class ConflictError extends DomainError {
+  override name = 'ConflictError';
+  constructor(
+    message: string,
+    readonly currentStatus: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** One bad field of the input; `field` is its dotted path inside the input object. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class InvalidInputError extends DomainError {
+  override name = 'InvalidInputError';
+  constructor(readonly problems: FieldProblem[]) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+  }
+
+  static of(field: string, message: string): InvalidInputError {
+    return new InvalidInputError([{ field, message }]);
+  }
+
+  /** One problem per zod issue, each naming the field's path inside the input. */
+  static fromZod(error: ZodError): InvalidInputError {
+    return new InvalidInputError(error.issues.map((issue) => ({ field: issue.path.join('.') || 'input', message: issue.message })));
+  }
+}
+
+/** The same idempotency key was used before with a different request. */
+export class IdempotencyConflictError extends DomainError {
+  override name = 'IdempotencyConflictError';
+  constructor(readonly existingRequestId: string) {
+    super('This idempotency key was already used for a different request; use a new key for a new request.');
+  }
+}
+
+/** The policy failed validation; every problem names the rule and the field. */
+export class InvalidPolicyInputError extends DomainError {
+  override name = 'InvalidPolicyInputError';
+  constructor(readonly issues: { ruleId: string | null; field: string; message: string }[]) {
+    super(`The policy is invalid: ${issues.map((i) => `${i.ruleId ? `rule ${i.ruleId} ` : ''}${i.field} ${i.message}`).join('; ')}`);
+  }
+}

@@ -1,0 +1,37 @@
+import DataLoader from 'dataloader';
+import { listReviewsForRequests } from '../approvals/queries.js';
+import { getPrincipalsByIds } from '../auth/principals.js';
+import type { Principal } from '../auth/roles.js';
+import type { ReviewRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+
+/** Per-operation batch loaders, so a page of requests costs one query per relation, not one per row. */
+export interface Loaders {
+  principal: DataLoader<string, Principal | null>;
+  reviews: DataLoader<string, ReviewRow[]>;
+}
+
+export interface GraphQLContext {
+  deps: Deps;
+  /** The authenticated caller; null for an anonymous request (which can reach nothing but `viewer`). */
+  viewer: Principal | null;
+  loaders: Loaders;
+}
+
+export function createLoaders(deps: Deps): Loaders {
+  return {
+    principal: new DataLoader(async (ids) => {
+      const rows = await getPrincipalsByIds(deps.db, ids);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    reviews: new DataLoader(async (requestIds) => {
+      const rows = await listReviewsForRequests(deps.db, requestIds);
+      return requestIds.map((id) => rows.filter((row) => row.requestId === id));
+    }),
+  };
+}
+
+export function createContext(deps: Deps, viewer: Principal | null): GraphQLContext {
+  return { deps, viewer, loaders: createLoaders(deps) };
+}

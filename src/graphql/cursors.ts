@@ -1,0 +1,48 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * Opaque cursors: a kind prefix and a keyset position, base64url-encoded. The prefix stops a
+ * cursor of one list from being used, by mistake, on another.
+ */
+export type CursorKind = 'request' | 'audit';
+
+export function encodeCursor(kind: CursorKind, position: number): string {
+  return Buffer.from(`${kind}:${position}`).toString('base64url');
+}
+
+export function decodeCursor(kind: CursorKind, cursor: string | null | undefined): number | null {
+  if (cursor === null || cursor === undefined) return null;
+  const match = /^([a-z]+):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match || match[1] !== kind) {
+    throw new GraphQLError(`Invalid cursor ${JSON.stringify(cursor)}: pass a cursor returned by this same field.`, {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  }
+  return Number(match[2]);
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+    throw new GraphQLError(`"first" must be a whole number from 0 to ${MAX_PAGE_SIZE}.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return first;
+}
+
+/** Builds a Relay connection from `limit + 1` rows: the extra row only says another page exists. */
+export function toConnection<T>(rows: T[], limit: number, cursorOf: (row: T) => string, hasPreviousPage: boolean) {
+  const page = rows.slice(0, limit);
+  const edges = page.map((node) => ({ node, cursor: cursorOf(node) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > limit,
+      hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

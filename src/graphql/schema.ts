@@ -1,0 +1,24 @@
+import { lexicographicSortSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './errors.js';
+import './types/enums.js';
+import './types/principal.js';
+import './types/policy.js';
+import './types/action-request.js';
+import './types/review.js';
+import './types/approval-queue.js';
+import './types/audit-event.js';
+
+let schema: GraphQLSchema | undefined;
+
+/** The executable schema; built once per process (it holds no state, only type definitions). */
+export function buildSchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: false });
+  return schema;
+}
+
+/** The schema in a stable order, as printed to schema/schema.graphql. */
+export function buildSortedSchema(): GraphQLSchema {
+  return lexicographicSortSchema(buildSchema());
+}

@@ -1,0 +1,211 @@
+import { getActionRequest, listActionRequests } from '../../approvals/queries.js';
+import { requestAction } from '../../approvals/request-action.js';
+import { streamActionDecided } from '../../approvals/streams.js';
+import type { ActionRequestRow, StoredEvaluation } from '../../db/schema.js';
+import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../../errors.js';
+import { builder } from '../builder.js';
+import { connectionOf } from '../connections.js';
+import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
+import { mutationErrors, toPayload } from '../errors.js';
+import { ActionStatusEnum, DecisionSourceEnum, PolicyEffectEnum } from './enums.js';
+import { ReviewRequirementRef } from './policy.js';
+import { PrincipalRef } from './principal.js';
+import { ReviewRef } from './review.js';
+import { viewerOf } from './viewer.js';
+
+const EvaluationRef = builder.objectRef<StoredEvaluation>('PolicyEvaluation').implement({
+  description: 'How the policy decided a request, recorded when it was made.',
+  fields: (t) => ({
+    effect: t.expose('effect', { type: PolicyEffectEnum, description: 'The decision: ALLOW, ESCALATE or BLOCK.' }),
+    matchedRules: t.exposeStringList('matchedRules', { description: 'Ids of every rule whose criteria matched, in policy order.' }),
+    decidingRules: t.exposeStringList('decidingRules', {
+      description: 'Ids of the matched rules with the winning effect; empty when the default effect applied.',
+    }),
+    policyVersion: t.exposeInt('policyVersion', {
+      nullable: true,
+      description: 'The policy version that decided; null when no policy had been published (everything escalates).',
+    }),
+    explanation: t.exposeString('explanation', { description: 'A human-readable account of which rule decided and why.' }),
+    review: t.field({
+      type: ReviewRequirementRef,
+      nullable: true,
+      description: 'For ESCALATE: the merged requirement of every matching ESCALATE rule.',
+      resolve: (evaluation) => evaluation.review,
+    }),
+  }),
+});
+
+export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionRequest').implement({
+  description: 'An agent asking to perform one action on one resource, with its decision and history.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Stable identifier.' }),
+    agent: t.field({
+      type: PrincipalRef,
+      description: 'The agent that asked.',
+      resolve: async (r, _args, ctx) => (await ctx.loaders.principal.load(r.agentId))!,
+    }),
+    onBehalfOf: t.field({
+      type: PrincipalRef,
+      nullable: true,
+      description: 'The human the agent acts for, if any.',
+      resolve: (r, _args, ctx) => (r.onBehalfOfId ? ctx.loaders.principal.load(r.onBehalfOfId) : null),
+    }),
+    action: t.exposeString('action', { description: 'What the agent wants to do, e.g. `deploy.update`.' }),
+    resource: t.exposeString('resource', { description: 'What it acts on, e.g. `prod/payments-api`.' }),
+    params: t.field({ type: 'JSON', nullable: true, description: 'The parameters the agent sent.', resolve: (r) => r.params }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why the agent says it needs to act.' }),
+    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'The key the agent sent to make retries safe.' }),
+    status: t.expose('status', { type: ActionStatusEnum, description: 'Where the request is in its lifecycle.' }),
+    evaluation: t.field({ type: EvaluationRef, description: 'How the policy decided.', resolve: (r) => r.evaluation }),
+    requiredGroups: t.exposeStringList('requiredGroups', {
+      description: 'Reviewer groups that may decide (for escalated requests); empty means any reviewer.',
+    }),
+    requiredApprovals: t.exposeInt('requiredApprovals', {
+      description: 'Distinct approvals needed to approve; 0 when the policy decided alone.',
+    }),
+    approvalsReceived: t.int({
+      description: 'Distinct reviewers who approved so far.',
+      resolve: async (r, _args, ctx) => (await ctx.loaders.reviews.load(r.id)).filter((review) => review.verdict === 'APPROVE').length,
+    }),
+    reviews: t.field({
+      type: [ReviewRef],
+      description: 'Every review, oldest first.',
+      resolve: (r, _args, ctx) => ctx.loaders.reviews.load(r.id),
+    }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'For escalated requests: when the review deadline passes (database time).',
+    }),
+    decidedAt: t.expose('decidedAt', { type: 'DateTime', nullable: true, description: 'When the request left PENDING; null while pending.' }),
+    decidedBy: t.expose('decidedBy', { type: DecisionSourceEnum, nullable: true, description: 'What decided; null while pending.' }),
+    decider: t.field({
+      type: PrincipalRef,
+      nullable: true,
+      description: 'The person who decided, when a person did.',
+      resolve: (r, _args, ctx) => (r.deciderId ? ctx.loaders.principal.load(r.deciderId) : null),
+    }),
+    decisionReason: t.exposeString('decisionReason', {
+      nullable: true,
+      description: "Why: the blocking rule's reason, or the deciding reviewer's comment.",
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the agent asked.' }),
+  }),
+});
+
+export const ActionRequestConnection = connectionOf('ActionRequest', ActionRequestRef, 'action request');
+
+builder.objectField(ActionRequestConnection, 'streamCursor', (t) =>
+  t.string({
+    nullable: true,
+    description:
+      'For `pendingApprovals`: the event-stream position this page was read at. Pass it as `after` to the `pendingApprovals` subscription to receive every queue change since, with no gap (a request may then be ADDED that this page already holds).',
+    resolve: (c) => c.streamCursor ?? null,
+  }),
+);
+
+const ActionRequestFilter = builder.inputType('ActionRequestFilter', {
+  description: 'Narrows `actionRequests`; all given criteria must hold.',
+  fields: (t) => ({
+    statuses: t.field({ type: [ActionStatusEnum], required: false, description: 'Only requests in one of these statuses.' }),
+    agentId: t.id({ required: false, description: 'Only requests by this agent.' }),
+    action: t.string({ required: false, description: 'Only this exact action.' }),
+    resource: t.string({ required: false, description: 'Only this exact resource.' }),
+  }),
+});
+
+builder.queryField('actionRequest', (t) =>
+  t.field({
+    type: ActionRequestRef,
+    nullable: true,
+    description: 'One request, if it exists and the caller may see it (its agent, its reviewers, auditors, admins).',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true, description: 'The request id.' }) },
+    resolve: (_root, { id }, ctx) => getActionRequest(ctx.deps.db, viewerOf(ctx), String(id)),
+  }),
+);
+
+builder.queryField('actionRequests', (t) =>
+  t.field({
+    type: ActionRequestConnection,
+    description: 'Requests the caller may see, newest first: an agent sees its own; a reviewer those it may review.',
+    authScopes: { authenticated: true },
+    args: {
+      filter: t.arg({ type: ActionRequestFilter, required: false, description: 'Criteria to narrow the list.' }),
+      first: t.arg.int({ required: false, description: 'Page size, 0-100 (default 20).' }),
+      after: t.arg.string({ required: false, description: 'Return the items after this cursor.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const limit = pageSize(args.first);
+      const rows = await listActionRequests(
+        ctx.deps.db,
+        viewerOf(ctx),
+        args.filter ? { ...args.filter, agentId: args.filter.agentId ? String(args.filter.agentId) : null } : null,
+        { afterPosition: decodeCursor('request', args.after), limit: limit + 1 },
+      );
+      return toConnection(rows, limit, (row) => encodeCursor('request', row.position), !!args.after);
+    },
+  }),
+);
+
+const RequestActionInput = builder.inputType('RequestActionInput', {
+  description: 'What an agent asks to do.',
+  fields: (t) => ({
+    action: t.string({ required: true, description: 'The action, e.g. `deploy.update`: letters, digits and `_ . : / -`.' }),
+    resource: t.string({ required: true, description: 'The target, e.g. `prod/payments-api`; no white space.' }),
+    params: t.field({ type: 'JSON', required: false, description: 'A JSON object of parameters, at most 64 KiB.' }),
+    reason: t.string({ required: false, description: 'Why the agent needs to act; shown to reviewers.' }),
+    idempotencyKey: t.string({
+      required: false,
+      description: 'Makes retries safe: the same key with the same payload returns the original request. At most 255 characters.',
+    }),
+    onBehalfOf: t.id({ required: false, description: 'The human this agent acts for.' }),
+  }),
+});
+
+const requestActionErrors = mutationErrors('requestAction', [InvalidInputError, IdempotencyConflictError, NotAllowedError]);
+
+const RequestActionPayload = builder.objectRef<{ request?: ActionRequestRow; errors: Error[] }>('RequestActionPayload').implement({
+  description: 'The request as decided by the policy, or why it was not accepted.',
+  fields: (t) => ({
+    request: t.field({
+      type: ActionRequestRef,
+      nullable: true,
+      description: 'APPROVED (go ahead), BLOCKED (do not), or PENDING (wait: subscribe to `actionDecided`). Null on error.',
+      resolve: (p) => p.request ?? null,
+    }),
+    errors: t.field({ type: [requestActionErrors.union], description: 'Why it failed; empty on success.', resolve: (p) => p.errors }),
+  }),
+});
+
+builder.mutationField('requestAction', (t) =>
+  t.field({
+    type: RequestActionPayload,
+    description: 'Asks permission for an action. The active policy allows it, blocks it, or escalates it to reviewers. AGENT only.',
+    authScopes: { agent: true },
+    args: { input: t.arg({ type: RequestActionInput, required: true, description: 'The action to request.' }) },
+    resolve: (_root, { input }, ctx) =>
+      toPayload(requestActionErrors, async () => ({
+        request: (
+          await requestAction(ctx.deps, viewerOf(ctx), {
+            ...input,
+            params: input.params as Record<string, unknown> | null | undefined,
+            onBehalfOf: input.onBehalfOf == null ? null : String(input.onBehalfOf),
+          })
+        ).request,
+      })),
+  }),
+);
+
+builder.subscriptionField('actionDecided', (t) =>
+  t.field({
+    type: ActionRequestRef,
+    description:
+      "Requests leaving PENDING. With `requestId`: that request once decided (at once if it already is), then the stream completes. Without: each of the caller's own escalated requests as reviewers decide it.",
+    authScopes: { authenticated: true },
+    args: { requestId: t.arg.id({ required: false, description: 'The request to wait for.' }) },
+    subscribe: (_root, { requestId }, ctx) =>
+      streamActionDecided(ctx.deps, viewerOf(ctx), requestId == null ? null : String(requestId)),
+    resolve: (request: ActionRequestRow) => request,
+  }),
+);

@@ -1,0 +1,111 @@
+import { getActionRequest, isUuid } from '../../approvals/queries.js';
+import type { AuditEventFilter } from '../../audit/query.js';
+import { listAuditEvents } from '../../audit/query.js';
+import { streamAuditEvents } from '../../audit/stream.js';
+import type { AuditEventRow } from '../../db/schema.js';
+import { AuditEventType } from '../../vocabulary.js';
+import { builder } from '../builder.js';
+import { connectionOf } from '../connections.js';
+import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
+import { ActionRequestRef } from './action-request.js';
+import { PrincipalRef } from './principal.js';
+import { viewerOf } from './viewer.js';
+
+const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
+  PRINCIPAL_CREATED: 'An agent or human was created.',
+  TOKEN_ROTATED: "A principal's tokens were replaced (e.g. a new ADMIN_TOKEN).",
+  POLICY_PUBLISHED: 'A new policy version became active.',
+  ACTION_REQUESTED: 'An agent asked to perform an action.',
+  ACTION_APPROVED: 'A request was approved, by policy or by reviewers.',
+  ACTION_BLOCKED: 'The policy blocked a request.',
+  ACTION_ESCALATED: 'A request was sent to human reviewers.',
+  REVIEW_SUBMITTED: 'A reviewer approved or rejected.',
+  ACTION_REJECTED: 'A reviewer rejected a request.',
+};
+
+const AuditEventTypeEnum = builder.enumType('AuditEventType', {
+  description: 'What kind of state change an audit event records.',
+  values: Object.fromEntries(Object.values(AuditEventType).map((type) => [type, { description: AUDIT_TYPE_DESCRIPTIONS[type] }])) as Record<
+    AuditEventType,
+    { description: string }
+  >,
+});
+
+const AuditEventRef = builder.objectRef<AuditEventRow>('AuditEvent').implement({
+  description: 'An append-only record of one state change, written in the same transaction as the change.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Sequential id in append order.' }),
+    cursor: t.string({ description: 'Stream position; pass as `after` to continue from this event.', resolve: (e) => encodeCursor('audit', e.id) }),
+    type: t.expose('type', { type: AuditEventTypeEnum, description: 'What happened.' }),
+    actor: t.field({
+      type: PrincipalRef,
+      nullable: true,
+      description: 'Who caused it; null for the system (policy decisions, start-up).',
+      resolve: (e, _args, ctx) => (e.actorId ? ctx.loaders.principal.load(e.actorId) : null),
+    }),
+    requestId: t.exposeID('requestId', { nullable: true, description: 'The action request concerned, if any.' }),
+    request: t.field({
+      type: ActionRequestRef,
+      nullable: true,
+      description: 'The action request concerned, as it is now.',
+      resolve: (e, _args, ctx) => (e.requestId ? getActionRequest(ctx.deps.db, viewerOf(ctx), e.requestId) : null),
+    }),
+    data: t.field({ type: 'JSON', description: 'Type-specific details, e.g. the verdict and comment of a review.', resolve: (e) => e.data }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Commit-transaction time of the change.' }),
+  }),
+});
+
+const AuditEventConnection = connectionOf('AuditEvent', AuditEventRef, 'audit event');
+
+const AuditEventFilterInput = builder.inputType('AuditEventFilter', {
+  description: 'Narrows audit events; all given criteria must hold.',
+  fields: (t) => ({
+    requestId: t.id({ required: false, description: 'Only events about this action request.' }),
+    actorId: t.id({ required: false, description: 'Only events caused by this principal.' }),
+    types: t.field({ type: [AuditEventTypeEnum], required: false, description: 'Only events of these types.' }),
+    since: t.field({ type: 'DateTime', required: false, description: 'Only events at or after this instant.' }),
+    until: t.field({ type: 'DateTime', required: false, description: 'Only events before this instant.' }),
+  }),
+});
+
+// An id that is not a uuid can match nothing; the nil uuid says so without failing in PostgreSQL.
+const MATCHES_NOTHING = '00000000-0000-0000-0000-000000000000';
+
+function toFilter(input: { requestId?: string | number | null; actorId?: string | number | null; types?: AuditEventType[] | null; since?: Date | null; until?: Date | null } | null | undefined): AuditEventFilter | null {
+  if (!input) return null;
+  const id = (value: string | number | null | undefined) => (value == null ? null : isUuid(String(value)) ? String(value) : MATCHES_NOTHING);
+  return { requestId: id(input.requestId), actorId: id(input.actorId), types: input.types, since: input.since, until: input.until };
+}
+
+builder.queryField('auditEvents', (t) =>
+  t.field({
+    type: AuditEventConnection,
+    description: 'The audit log in append order (oldest first). AUDITOR or ADMIN only.',
+    authScopes: { auditor: true },
+    args: {
+      filter: t.arg({ type: AuditEventFilterInput, required: false, description: 'Criteria to narrow the log.' }),
+      first: t.arg.int({ required: false, description: 'Page size, 0-100 (default 20).' }),
+      after: t.arg.string({ required: false, description: 'Return the events after this cursor.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const limit = pageSize(args.first);
+      const rows = await listAuditEvents(ctx.deps.db, toFilter(args.filter), { afterId: decodeCursor('audit', args.after), limit: limit + 1 });
+      return toConnection(rows, limit, (row) => encodeCursor('audit', row.id), !!args.after);
+    },
+  }),
+);
+
+builder.subscriptionField('auditEvents', (t) =>
+  t.field({
+    type: AuditEventRef,
+    description: 'The audit log live. With `after`, events after that cursor are replayed first. AUDITOR or ADMIN only.',
+    authScopes: { auditor: true },
+    args: {
+      after: t.arg.string({ required: false, description: 'Cursor of the last event already seen.' }),
+      filter: t.arg({ type: AuditEventFilterInput, required: false, description: 'Criteria to narrow the stream.' }),
+    },
+    subscribe: (_root, args, ctx) =>
+      streamAuditEvents(ctx.deps.db, ctx.deps.hub, { afterId: decodeCursor('audit', args.after), filter: toFilter(args.filter) }),
+    resolve: (event: AuditEventRow) => event,
+  }),
+);

@@ -1,0 +1,63 @@
+import { ActionStatus, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../../vocabulary.js';
+import { builder } from '../builder.js';
+
+// Every GraphQL enum mirrors a vocabulary in src/vocabulary.ts; the descriptions are the
+// client-facing documentation of each value.
+
+export const PrincipalKindEnum = builder.enumType('PrincipalKind', {
+  description: 'Whether a principal is software or a person.',
+  values: {
+    [PrincipalKind.AGENT]: { description: 'Software that requests actions: an AI agent, a deploy bot, a configuration agent.' },
+    [PrincipalKind.HUMAN]: { description: 'A person: reviewers, auditors and administrators are humans.' },
+  } as const,
+});
+
+export const RoleEnum = builder.enumType('Role', {
+  description: 'What a principal may do. A principal can hold several roles.',
+  values: {
+    [Role.AGENT]: { description: 'May request actions and follow its own requests.' },
+    [Role.REVIEWER]: { description: 'May decide escalated requests that need one of its groups.' },
+    [Role.AUDITOR]: { description: 'May read every request and the audit log.' },
+    [Role.ADMIN]: { description: 'May create principals and publish policies, and read everything.' },
+  } as const,
+});
+
+export const PolicyEffectEnum = builder.enumType('PolicyEffect', {
+  description: 'What a policy decides for a request. Precedence: BLOCK beats ESCALATE beats ALLOW.',
+  values: {
+    [PolicyEffect.ALLOW]: { description: 'Approve at once, without a human.' },
+    [PolicyEffect.ESCALATE]: { description: 'Hold the request PENDING until reviewers decide.' },
+    [PolicyEffect.BLOCK]: { description: 'Refuse at once; the agent must not perform the action.' },
+  } as const,
+});
+
+export const ActionStatusEnum = builder.enumType('ActionStatus', {
+  description: 'Where an action request is in its lifecycle. Only PENDING ever changes.',
+  values: {
+    [ActionStatus.PENDING]: { description: 'Waiting for reviewers until `expiresAt`.' },
+    [ActionStatus.APPROVED]: { description: 'The agent may perform the action (allowed by policy or approved by reviewers).' },
+    [ActionStatus.REJECTED]: { description: 'A reviewer said no.' },
+    [ActionStatus.BLOCKED]: { description: 'The policy refused it; see `decisionReason`.' },
+    [ActionStatus.EXPIRED]: { description: 'Nobody decided before the deadline.' },
+    [ActionStatus.CANCELLED]: { description: 'The agent withdrew the request.' },
+  } as const,
+});
+
+export const DecisionSourceEnum = builder.enumType('DecisionSource', {
+  description: 'Who or what moved a request out of PENDING, so an agent can tell a policy block from a human no from a timeout.',
+  values: {
+    [DecisionSource.POLICY]: { description: 'The policy decided at request time (ALLOW or BLOCK).' },
+    [DecisionSource.REVIEWER]: { description: 'A human reviewer decided.' },
+    [DecisionSource.TIMEOUT]: { description: 'The review deadline passed.' },
+    [DecisionSource.REQUESTER]: { description: 'The requesting agent cancelled.' },
+    [DecisionSource.ADMIN]: { description: 'An administrator overrode the decision.' },
+  } as const,
+});
+
+export const VerdictEnum = builder.enumType('Verdict', {
+  description: "A reviewer's answer.",
+  values: {
+    [Verdict.APPROVE]: { description: 'Let the agent perform the action (counts towards the required approvals).' },
+    [Verdict.REJECT]: { description: 'Refuse; one rejection rejects the request.' },
+  } as const,
+});

@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Deps } from '../deps.js';
+import { attachWebSocketServer } from './websocket.js';
+import type { GreenlightYoga } from './yoga.js';
+
+const SHUTDOWN_GRACE_MS = 10_000; // 10 seconds for in-flight requests before connections are cut
+
+export interface HttpServer {
+  /** Listens on `host:port` (port 0 picks a free one) and resolves with the base URL. */
+  listen(port: number, host: string): Promise<string>;
+  /**
+   * Stops accepting work, closes WebSockets (1001), lets in-flight HTTP requests finish (so their
+   * transactions commit and are answered), then resolves.
+   */
+  close(): Promise<void>;
+}
+
+/** Yoga on `node:http` with graphql-ws on the same port and path, plus `GET /health`. */
+export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
+  let stopping = false;
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+      // The server only listens once migrations ran and the policy is loaded: listening is ready.
+      res.writeHead(stopping ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: stopping ? 'stopping' : 'ok' }));
+      return;
+    }
+    void yoga(req, res);
+  });
+  const websockets = attachWebSocketServer(server, yoga, deps);
+
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const { address, port: actual } = server.address() as AddressInfo;
+          resolve(`http://${address.includes(':') ? `[${address}]` : address}:${actual}`);
+        });
+      }),
+    async close() {
+      stopping = true;
+      await websockets.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cutOff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(cutOff);
+      }
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { Server as HttpServer } from 'node:http';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { authenticateToken } from '../auth/principals.js';
+import type { Principal } from '../auth/roles.js';
+import { parseBearer } from '../auth/tokens.js';
+import type { Deps } from '../deps.js';
+import type { GreenlightYoga } from './yoga.js';
+
+type ConnectionExtra = {
+  viewer?: Principal;
+};
+
+/** The Yoga-bound execute/subscribe travel to graphql-ws in `rootValue`, as Yoga's recipe does. */
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/** Accepts `"Bearer <token>"` (like the HTTP header) or the bare token. */
+function tokenFrom(connectionParams: Readonly<Record<string, unknown>> | undefined): string | null {
+  const value = connectionParams?.['authorization'] ?? connectionParams?.['Authorization'];
+  if (typeof value !== 'string') return null;
+  return parseBearer(value) ?? (/^\S+$/.test(value) ? value : null);
+}
+
+/**
+ * graphql-ws on the HTTP server's `/graphql` path. The token in `connectionParams.authorization`
+ * is checked once, in `connection_init`; a missing or bad token closes the socket with 4403.
+ */
+export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYoga, deps: Deps) {
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      onConnect: async (ctx) => {
+        const token = tokenFrom(ctx.connectionParams);
+        const viewer = token ? await authenticateToken(deps.db, token) : null;
+        // Returning false makes graphql-ws close the socket with 4403 Forbidden.
+        if (!viewer) return false;
+        ctx.extra.viewer = viewer;
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          viewer: ctx.extra.viewer,
+        });
+        const args: ExecutionArgs = {
+          schema,
+          operationName: payload.operationName ?? null,
+          document: parse(payload.query),
+          variableValues: payload.variables ?? null,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length > 0 ? errors : args;
+      },
+    },
+    wsServer,
+  );
+  return {
+    /** Closes every socket with 1001 (going away), so clients reconnect elsewhere, then stops. */
+    close: () => disposable.dispose(),
+  };
+}

@@ -1,0 +1,39 @@
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { authenticateToken } from '../auth/principals.js';
+import type { Principal } from '../auth/roles.js';
+import { parseBearer } from '../auth/tokens.js';
+import type { Deps } from '../deps.js';
+import { createContext, type GraphQLContext } from '../graphql/context.js';
+import { buildSchema } from '../graphql/schema.js';
+
+/** What the transports put into Yoga's initial context; WebSocket connections authenticate once. */
+export interface ServerContext {
+  /** Set by the WebSocket transport after `connection_init`; absent for HTTP requests. */
+  viewer?: Principal;
+}
+
+export type GreenlightYoga = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export interface YogaOptions {
+  /** Yoga's log level; unexpected (masked) errors are logged at `error`. */
+  logging?: 'debug' | 'info' | 'warn' | 'error' | false;
+}
+
+/** The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path. */
+export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): GreenlightYoga {
+  return createYoga<ServerContext, GraphQLContext>({
+    schema: buildSchema(),
+    graphqlEndpoint: '/graphql',
+    // The health endpoint is served by the HTTP layer, which knows about readiness and shutdown.
+    healthCheckEndpoint: '/yoga-health',
+    landingPage: false,
+    // Unexpected errors reach clients as "Unexpected error." and are logged in full here.
+    maskedErrors: true,
+    logging: options.logging ?? 'info',
+    context: async (initial) => {
+      if (initial.viewer) return createContext(deps, initial.viewer);
+      const token = parseBearer(initial.request.headers.get('authorization'));
+      return createContext(deps, token ? await authenticateToken(deps.db, token) : null);
+    },
+  }) as GreenlightYoga;
+}

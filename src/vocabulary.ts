@@ -1,0 +1,65 @@
+/**
+ * The closed vocabularies of the domain, each an `as const` object with a derived union type.
+ * They are mirrored as PostgreSQL enums (src/db/schema.ts) and GraphQL enums (src/graphql), so
+ * this file is the one source of truth for each.
+ */
+export { PolicyEffect, POLICY_EFFECTS } from './policy/types.js';
+
+export const PrincipalKind = { AGENT: 'AGENT', HUMAN: 'HUMAN' } as const;
+export type PrincipalKind = (typeof PrincipalKind)[keyof typeof PrincipalKind];
+
+export const Role = {
+  AGENT: 'AGENT',
+  REVIEWER: 'REVIEWER',
+  AUDITOR: 'AUDITOR',
+  ADMIN: 'ADMIN',
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+export const ActionStatus = {
+  PENDING: 'PENDING',
+  APPROVED: 'APPROVED',
+  REJECTED: 'REJECTED',
+  BLOCKED: 'BLOCKED',
+  EXPIRED: 'EXPIRED',
+  CANCELLED: 'CANCELLED',
+} as const;
+export type ActionStatus = (typeof ActionStatus)[keyof typeof ActionStatus];
+
+/** Who or what moved a request out of PENDING (or decided it at once). */
+export const DecisionSource = {
+  POLICY: 'POLICY',
+  REVIEWER: 'REVIEWER',
+  TIMEOUT: 'TIMEOUT',
+  REQUESTER: 'REQUESTER',
+  ADMIN: 'ADMIN',
+} as const;
+export type DecisionSource = (typeof DecisionSource)[keyof typeof DecisionSource];
+
+export const Verdict = { APPROVE: 'APPROVE', REJECT: 'REJECT' } as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/** Past-tense names of every state change the audit log records. */
+export const AuditEventType = {
+  PRINCIPAL_CREATED: 'PRINCIPAL_CREATED',
+  TOKEN_ROTATED: 'TOKEN_ROTATED',
+  POLICY_PUBLISHED: 'POLICY_PUBLISHED',
+  ACTION_REQUESTED: 'ACTION_REQUESTED',
+  ACTION_APPROVED: 'ACTION_APPROVED',
+  ACTION_BLOCKED: 'ACTION_BLOCKED',
+  ACTION_ESCALATED: 'ACTION_ESCALATED',
+  REVIEW_SUBMITTED: 'REVIEW_SUBMITTED',
+  ACTION_REJECTED: 'ACTION_REJECTED',
+} as const;
+export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
+
+/** Audit event types after which a request is no longer PENDING. */
+export const DECISION_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set([
+  AuditEventType.ACTION_APPROVED,
+  AuditEventType.ACTION_BLOCKED,
+  AuditEventType.ACTION_REJECTED,
+]);
+
+export function values<T extends Record<string, string>>(vocabulary: T): [T[keyof T], ...T[keyof T][]] {
+  return Object.values(vocabulary) as [T[keyof T], ...T[keyof T][]];
+}
