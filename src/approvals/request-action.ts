@@ -18,12 +18,12 @@ const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
 export const RequestActionInput = z.object({
   action: z
     .string()
-    .min(1, 'must not be empty')
+    .min(1, { error: 'must not be empty', abort: true })
     .max(200, 'must be at most 200 characters')
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/-]*$/, 'must be letters, digits and _ . : / - (e.g. "deploy.update")'),
   resource: z
     .string()
-    .min(1, 'must not be empty')
+    .min(1, { error: 'must not be empty', abort: true })
     .max(1_000, 'must be at most 1000 characters')
     .regex(/^[^\s\p{Cc}]+$/u, 'must not contain white space or control characters (e.g. "prod/payments-api")'),
   params: z

@@ -11,15 +11,39 @@ import {
 import { builder } from './builder.js';
 
 /**
+ * A domain error as GraphQL sees it: a plain copy tagged with its GraphQL type name. A copy, not
+ * the error itself, because graphql-js treats any `Error` instance returned by a resolver as a
+ * thrown error.
+ */
+export type ErrorShape<E extends DomainError = DomainError> = Omit<E, 'stack' | 'cause'> & { typename: string };
+
+/**
  * Expected failures are data, not exceptions: every mutation payload has an `errors` list whose
  * members implement this interface. An empty list means the mutation succeeded.
  */
-export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+export const ErrorInterface = builder.interfaceRef<ErrorShape>('Error').implement({
   description: 'An expected failure of a mutation. Switch on `__typename` for the kind; `message` is for people.',
   fields: (t) => ({
     message: t.exposeString('message', { description: 'What went wrong and, where possible, how to fix it.' }),
   }),
 });
+
+type ErrorClass<E extends DomainError = DomainError> = abstract new (...args: never[]) => E;
+const typeNames = new Map<ErrorClass, string>();
+
+/** Names the GraphQL object type of a domain error class; implement it with `interfaces: [ErrorInterface]`. */
+function errorRef<E extends DomainError>(errorClass: ErrorClass<E>, name: string) {
+  typeNames.set(errorClass, name);
+  return builder.objectRef<ErrorShape<E>>(name);
+}
+
+const isErrorType = (name: string) => (value: unknown) => (value as ErrorShape).typename === name;
+
+function toShape(error: DomainError): ErrorShape {
+  const typename = [...typeNames].find(([errorClass]) => error instanceof errorClass)?.[1];
+  if (!typename) throw error;
+  return { ...error, message: error.message, typename };
+}
 
 const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
   description: 'One invalid field of a mutation input.',
@@ -29,30 +53,39 @@ const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implemen
   }),
 });
 
-builder.objectType(NotFoundError, {
-  name: 'NotFoundError',
+const PolicyIssueRef = builder.objectRef<{ ruleId: string | null; field: string; message: string }>('PolicyIssue').implement({
+  description: 'One problem found while validating a policy.',
+  fields: (t) => ({
+    ruleId: t.exposeString('ruleId', {
+      nullable: true,
+      description: 'The rule at fault (or `#N` for the N-th rule without a usable id); null for policy-level problems.',
+    }),
+    field: t.exposeString('field', { description: 'The field at fault inside the rule, e.g. `actions[0]`.' }),
+    message: t.exposeString('message', { description: 'Why it was refused.' }),
+  }),
+});
+
+errorRef(NotFoundError, 'NotFoundError').implement({
   description: 'The target does not exist, or the caller is not allowed to know it exists.',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof NotFoundError,
+  isTypeOf: isErrorType('NotFoundError'),
   fields: (t) => ({
     resourceType: t.exposeString('resourceType', { description: 'The kind of thing looked for, e.g. `ActionRequest`.' }),
     resourceId: t.exposeString('resourceId', { description: 'The id that was looked for.' }),
   }),
 });
 
-builder.objectType(NotAllowedError, {
-  name: 'NotAllowedError',
-  description: 'The caller is authenticated but may not do this to this target (e.g. review outside its groups).',
+errorRef(NotAllowedError, 'NotAllowedError').implement({
+  description: 'The caller is authenticated but may not do this to this target.',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof NotAllowedError,
+  isTypeOf: isErrorType('NotAllowedError'),
   fields: () => ({}),
 });
 
-builder.objectType(ConflictError, {
-  name: 'ConflictError',
+errorRef(ConflictError, 'ConflictError').implement({
   description: 'The target is no longer in a state that permits this (e.g. already decided); nothing was changed.',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ConflictError,
+  isTypeOf: isErrorType('ConflictError'),
   fields: (t) => ({
     currentStatus: t.exposeString('currentStatus', {
       nullable: true,
@@ -61,61 +94,46 @@ builder.objectType(ConflictError, {
   }),
 });
 
-builder.objectType(InvalidInputError, {
-  name: 'InvalidInputError',
+errorRef(InvalidInputError, 'InvalidInputError').implement({
   description: 'Some input fields are invalid; nothing was written. Each problem names its field.',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof InvalidInputError,
+  isTypeOf: isErrorType('InvalidInputError'),
   fields: (t) => ({
     problems: t.field({ type: [FieldProblemRef], description: 'Every invalid field.', resolve: (error) => error.problems }),
   }),
 });
 
-builder.objectType(IdempotencyConflictError, {
-  name: 'IdempotencyConflictError',
-  description: 'The idempotency key was already used by this agent for a different request.',
+errorRef(IdempotencyConflictError, 'IdempotencyConflictError').implement({
+  description: 'The idempotency key was already used by this agent for a different request; nothing was written.',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof IdempotencyConflictError,
+  isTypeOf: isErrorType('IdempotencyConflictError'),
   fields: (t) => ({
     existingRequestId: t.exposeID('existingRequestId', { description: 'The request that already holds the key.' }),
   }),
 });
 
-const PolicyIssueRef = builder
-  .objectRef<{ ruleId: string | null; field: string; message: string }>('PolicyIssue')
-  .implement({
-    description: 'One problem found while validating a policy.',
-    fields: (t) => ({
-      ruleId: t.exposeString('ruleId', { nullable: true, description: 'The rule at fault (or `#N` for the N-th rule without a usable id); null for policy-level problems.' }),
-      field: t.exposeString('field', { description: 'The field at fault inside the rule, e.g. `actions[0]`.' }),
-      message: t.exposeString('message', { description: 'Why it was refused.' }),
-    }),
-  });
-
-builder.objectType(InvalidPolicyInputError, {
-  name: 'InvalidPolicyError',
+errorRef(InvalidPolicyInputError, 'InvalidPolicyError').implement({
   description: 'The policy failed validation; nothing was published. Every issue names the rule and the field.',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof InvalidPolicyInputError,
+  isTypeOf: isErrorType('InvalidPolicyError'),
   fields: (t) => ({
     issues: t.field({ type: [PolicyIssueRef], description: 'Every problem found.', resolve: (error) => error.issues }),
   }),
 });
 
-type ErrorClass = abstract new (...args: never[]) => DomainError;
-
 /**
- * Declares the `errors` field type of one mutation payload: a union named `<Mutation>Error` of
- * exactly the error types that mutation can produce.
+ * Declares which expected errors one mutation can report, and the `errors` field that carries
+ * them: a list of `Error` (so `errors { __typename message }` always works) whose description
+ * names the concrete types a client should handle.
  */
-export function mutationErrors(mutationName: string, types: ErrorClass[]) {
-  const name = `${mutationName[0]!.toUpperCase()}${mutationName.slice(1)}Error`;
+export function mutationErrors(types: ErrorClass[]) {
+  const names = types.map((type) => typeNames.get(type) ?? type.name);
   return {
     types,
-    union: builder.unionType(name, {
-      description: `A failure \`${mutationName}\` can report.`,
-      types: types as never,
-    }),
+    field: {
+      type: [ErrorInterface] as [typeof ErrorInterface],
+      description: `Why the mutation failed; empty on success. Possible types: ${names.join(', ')}.`,
+    },
   };
 }
 
@@ -126,11 +144,11 @@ export function mutationErrors(mutationName: string, types: ErrorClass[]) {
 export async function toPayload<T extends object>(
   errors: { types: ErrorClass[] },
   run: () => Promise<T>,
-): Promise<Partial<T> & { errors: DomainError[] }> {
+): Promise<Partial<T> & { errors: ErrorShape[] }> {
   try {
     return { ...(await run()), errors: [] };
   } catch (error) {
-    if (errors.types.some((type) => error instanceof type)) return { errors: [error as DomainError] } as Partial<T> & { errors: DomainError[] };
+    if (errors.types.some((type) => error instanceof type)) return { errors: [toShape(error as DomainError)] } as Partial<T> & { errors: ErrorShape[] };
     throw error;
   }
 }

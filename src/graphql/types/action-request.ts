@@ -6,7 +6,7 @@ import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '..
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
-import { mutationErrors, toPayload } from '../errors.js';
+import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
 import { ActionStatusEnum, DecisionSourceEnum, PolicyEffectEnum } from './enums.js';
 import { ReviewRequirementRef } from './policy.js';
 import { PrincipalRef } from './principal.js';
@@ -163,9 +163,9 @@ const RequestActionInput = builder.inputType('RequestActionInput', {
   }),
 });
 
-const requestActionErrors = mutationErrors('requestAction', [InvalidInputError, IdempotencyConflictError, NotAllowedError]);
+const requestActionErrors = mutationErrors([InvalidInputError, IdempotencyConflictError, NotAllowedError]);
 
-const RequestActionPayload = builder.objectRef<{ request?: ActionRequestRow; errors: Error[] }>('RequestActionPayload').implement({
+const RequestActionPayload = builder.objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('RequestActionPayload').implement({
   description: 'The request as decided by the policy, or why it was not accepted.',
   fields: (t) => ({
     request: t.field({
@@ -174,7 +174,7 @@ const RequestActionPayload = builder.objectRef<{ request?: ActionRequestRow; err
       description: 'APPROVED (go ahead), BLOCKED (do not), or PENDING (wait: subscribe to `actionDecided`). Null on error.',
       resolve: (p) => p.request ?? null,
     }),
-    errors: t.field({ type: [requestActionErrors.union], description: 'Why it failed; empty on success.', resolve: (p) => p.errors }),
+    errors: t.field({ ...requestActionErrors.field, resolve: (p) => p.errors }),
   }),
 });
 

@@ -4,7 +4,7 @@ import { publishPolicy } from '../../policies/publish.js';
 import { getActivePolicyVersion } from '../../policies/store.js';
 import type { PolicyVersionRow } from '../../db/schema.js';
 import { builder } from '../builder.js';
-import { mutationErrors, toPayload } from '../errors.js';
+import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
 import { PolicyEffectEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
 import { viewerOf } from './viewer.js';
@@ -103,13 +103,13 @@ const PublishPolicyInput = builder.inputType('PublishPolicyInput', {
   }),
 });
 
-const publishPolicyErrors = mutationErrors('publishPolicy', [InvalidPolicyInputError, InvalidInputError]);
+const publishPolicyErrors = mutationErrors([InvalidPolicyInputError, InvalidInputError]);
 
-const PublishPolicyPayload = builder.objectRef<{ policy?: PolicyVersionRow; errors: Error[] }>('PublishPolicyPayload').implement({
+const PublishPolicyPayload = builder.objectRef<{ policy?: PolicyVersionRow; errors: ErrorShape[] }>('PublishPolicyPayload').implement({
   description: 'The published version, or why nothing was published.',
   fields: (t) => ({
     policy: t.field({ type: PolicyVersionRef, nullable: true, description: 'The new active version; null on error.', resolve: (p) => p.policy ?? null }),
-    errors: t.field({ type: [publishPolicyErrors.union], description: 'Why it failed; empty on success.', resolve: (p) => p.errors }),
+    errors: t.field({ ...publishPolicyErrors.field, resolve: (p) => p.errors }),
   }),
 });
 

@@ -2,7 +2,7 @@ import { createPrincipal } from '../../auth/principals.js';
 import type { Principal } from '../../auth/roles.js';
 import { InvalidInputError } from '../../errors.js';
 import { builder } from '../builder.js';
-import { mutationErrors, toPayload } from '../errors.js';
+import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
 import { PrincipalKindEnum, RoleEnum } from './enums.js';
 import { viewerOf } from './viewer.js';
 
@@ -47,10 +47,10 @@ const CreatePrincipalInput = builder.inputType('CreatePrincipalInput', {
   }),
 });
 
-const createPrincipalErrors = mutationErrors('createPrincipal', [InvalidInputError]);
+const createPrincipalErrors = mutationErrors([InvalidInputError]);
 
 const CreatePrincipalPayload = builder
-  .objectRef<{ principal?: Principal; token?: string; errors: Error[] }>('CreatePrincipalPayload')
+  .objectRef<{ principal?: Principal; token?: string; errors: ErrorShape[] }>('CreatePrincipalPayload')
   .implement({
     description: 'The created principal and its first token, or why it was not created.',
     fields: (t) => ({
@@ -60,7 +60,7 @@ const CreatePrincipalPayload = builder
         description: 'The bearer token for the new principal. Shown only here, once: Greenlight stores only its hash.',
         resolve: (p) => p.token ?? null,
       }),
-      errors: t.field({ type: [createPrincipalErrors.union], description: 'Why it failed; empty on success.', resolve: (p) => p.errors }),
+      errors: t.field({ ...createPrincipalErrors.field, resolve: (p) => p.errors }),
     }),
   });
 

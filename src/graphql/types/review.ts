@@ -2,7 +2,7 @@ import { decideAction } from '../../approvals/decide-action.js';
 import type { ActionRequestRow, ReviewRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
-import { mutationErrors, toPayload } from '../errors.js';
+import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
 import { ActionRequestRef } from './action-request.js';
 import { VerdictEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
@@ -32,9 +32,9 @@ const DecideActionInput = builder.inputType('DecideActionInput', {
   }),
 });
 
-const decideActionErrors = mutationErrors('decideAction', [NotFoundError, NotAllowedError, ConflictError, InvalidInputError]);
+const decideActionErrors = mutationErrors([NotFoundError, NotAllowedError, ConflictError, InvalidInputError]);
 
-const DecideActionPayload = builder.objectRef<{ request?: ActionRequestRow; errors: Error[] }>('DecideActionPayload').implement({
+const DecideActionPayload = builder.objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('DecideActionPayload').implement({
   description: 'The request after the review, or why the review was refused.',
   fields: (t) => ({
     request: t.field({
@@ -43,7 +43,7 @@ const DecideActionPayload = builder.objectRef<{ request?: ActionRequestRow; erro
       description: 'APPROVED or REJECTED once settled; still PENDING while more approvals are needed. Null on error.',
       resolve: (p) => p.request ?? null,
     }),
-    errors: t.field({ type: [decideActionErrors.union], description: 'Why it failed; empty on success.', resolve: (p) => p.errors }),
+    errors: t.field({ ...decideActionErrors.field, resolve: (p) => p.errors }),
   }),
 });
 

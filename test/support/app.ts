@@ -1,0 +1,66 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { buildApp, type App } from '../../src/app.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface GraphQLResponse<T = any> {
+  data?: T;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** A running Greenlight on a free loopback port, with helpers that speak real HTTP and WebSocket. */
+export interface TestServer {
+  app: App;
+  url: string;
+  wsUrl: string;
+  /** POSTs a GraphQL operation over real HTTP. */
+  gql<T = any>(token: string | null, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /** Opens a graphql-ws client authenticated with `token`; closed by `stop()`. */
+  ws(token: string | null, options?: { onClose?: (code: number) => void }): Client;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const database: TestDatabase = await createTestDatabase();
+  const app = await buildApp(
+    { port: 0, host: '127.0.0.1', databaseUrl: database.databaseUrl, dataDir: database.dataDir, adminToken: ADMIN_TOKEN },
+    { logging: 'error' },
+  );
+  const url = await app.start();
+  const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;
+  const clients: Client[] = [];
+  return {
+    app,
+    url,
+    wsUrl,
+    async gql(token, query, variables) {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLResponse;
+    },
+    ws(token, options = {}) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        retryAttempts: 0,
+        lazy: false,
+        // Errors surface through the subscriptions and `onClose`; nothing to log here.
+        onNonLazyError: () => {},
+        on: { closed: (event) => options.onClose?.((event as { code: number }).code) },
+      });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((client) => client.dispose()));
+      await app.stop();
+      await database.drop();
+    },
+  };
+}
