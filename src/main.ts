@@ -6,14 +6,14 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await buildApp(config);
   const url = await app.start();
-  const database = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`;
-  console.log(`Greenlight ready at ${url}/graphql on ${database} in ${Math.round(performance.now() - startedAt)} ms`);
   if (app.generatedAdminToken) {
     console.log(
       `\nNo administrator existed, so one was created. Its token is shown only this once:\n\n  ${app.generatedAdminToken}\n\n` +
         'Keep it safe, or set ADMIN_TOKEN to choose your own.\n',
     );
   }
+  const database = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`;
+  console.log(`Greenlight ready at ${url}/graphql on ${database} in ${Math.round(performance.now() - startedAt)} ms`);
 
   let stopping = false;
   const shutdown = (signal: string) => {

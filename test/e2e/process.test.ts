@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+/** Runs `src/main.ts` as `npm start` does and resolves once it prints its ready line. */
+function startProcess(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      const ready = /ready at (http:\/\/\S+)\/graphql/.exec(line);
+      if (ready) resolve({ child, url: ready[1]!, output, exited });
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code} before ready:\n${output.join('\n')}`)));
+  });
+}
+
+async function gql(url: string, token: string, query: string, variables?: object) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as { data?: any; errors?: unknown[] };
+}
+
+describe('the server process (npm start)', () => {
+  let dataDir: string;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'greenlight-process-'));
+    database = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
+  });
+
+  it('prints an administrator token on first start only, keeps data across restarts and stops cleanly on SIGTERM', async () => {
+    const env = database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : { DATA_DIR: dataDir };
+    const first = await startProcess(env);
+    const tokenLine = first.output.find((line) => /^\s+gl_/.test(line));
+    expect(tokenLine).toBeDefined();
+    const adminToken = tokenLine!.trim();
+    expect((await fetch(`${first.url}/health`)).status).toBe(200);
+
+    const created = await gql(first.url, adminToken, `mutation { createPrincipal(input: { kind: AGENT, name: "bot", roles: [AGENT] }) { token } }`);
+    const agentToken = created.data.createPrincipal.token as string;
+    const response = await gql(
+      first.url,
+      agentToken,
+      `mutation { requestAction(input: { action: "deploy.update", resource: "prod/api" }) { request { id status } } }`,
+    );
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(response.data.requestAction.request.status).toBe('PENDING');
+
+    const second = await startProcess(env);
+    try {
+      expect(second.output.some((line) => /^\s+gl_/.test(line))).toBe(false);
+      const viewer = await gql(second.url, adminToken, `{ viewer { name roles } actionRequests { edges { node { id status } } } }`);
+      expect(viewer.data.viewer).toEqual({ name: 'admin', roles: ['ADMIN'] });
+      expect(viewer.data.actionRequests.edges).toEqual([{ node: response.data.requestAction.request }]);
+    } finally {
+      second.child.kill('SIGINT');
+      expect(await second.exited).toBe(0);
+    }
+  });
+
+  it('refuses to start with a bad setting and names it', async () => {
+    await expect(startProcess({ DATA_DIR: dataDir, PORT: 'eighty' })).rejects.toThrow(/PORT/);
+  });
+});

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { count, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { decideAction } from '../../src/approvals/decide-action.js';
+import { requestAction } from '../../src/approvals/request-action.js';
+import type { Principal } from '../../src/auth/roles.js';
+import { actionRequests, auditEvents, policyVersions, reviews } from '../../src/db/schema.js';
+import { ConflictError, IdempotencyConflictError, NotAllowedError } from '../../src/errors.js';
+import { publishPolicy } from '../../src/policies/publish.js';
+import { onPostgres } from '../support/database.js';
+import { insertPrincipalFor, startTestApp } from '../support/services.js';
+
+let app: App;
+let stop: () => Promise<void>;
+let admin: Principal;
+let agent: Principal;
+let reviewers: Principal[];
+
+async function countEvents(requestId: string, type?: string) {
+  const [row] = await app.deps.db
+    .select({ n: count() })
+    .from(auditEvents)
+    .where(type ? sql`${auditEvents.requestId} = ${requestId} AND ${auditEvents.type} = ${type}` : eq(auditEvents.requestId, requestId));
+  return row!.n;
+}
+
+beforeAll(async () => {
+  ({ app, stop } = await startTestApp());
+  admin = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'root', roles: ['ADMIN'] });
+  agent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'deploy-bot', roles: ['AGENT'] });
+  reviewers = [];
+  for (let i = 0; i < 20; i++) {
+    reviewers.push(await insertPrincipalFor(app, { kind: 'HUMAN', name: `reviewer-${i}`, roles: ['REVIEWER'], groups: ['sre'] }));
+  }
+  await publishPolicy(app.deps, admin.id, {
+    defaultEffect: 'ESCALATE',
+    rules: [
+      { id: 'prod', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], review: { groups: ['sre'] } },
+      { id: 'two-person', effect: 'ESCALATE', actions: ['db.migrate'], resources: ['**'], review: { groups: ['sre'], approvals: 2 } },
+      { id: 'staging', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'] },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await stop?.();
+});
+
+describe('requestAction', () => {
+  it('writes the request and its two audit events together', async () => {
+    const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'staging/api' });
+    expect(request.status).toBe('APPROVED');
+    expect(await countEvents(request.id)).toBe(2);
+  });
+
+  it('writes nothing when the transaction fails half-way', async () => {
+    // A principal that is not in the database makes the request insert violate its foreign key.
+    const ghost: Principal = { ...agent, id: randomUUID() };
+    const [before] = await app.deps.db.select({ n: count() }).from(auditEvents);
+    await expect(requestAction(app.deps, ghost, { action: 'deploy.update', resource: 'staging/api' })).rejects.toThrow();
+    const [after] = await app.deps.db.select({ n: count() }).from(auditEvents);
+    expect(after!.n).toBe(before!.n);
+    const rows = await app.deps.db.select().from(actionRequests).where(eq(actionRequests.agentId, ghost.id));
+    expect(rows).toEqual([]);
+  });
+
+  it('tells subscribers only after the commit, so what they hear is already readable', async () => {
+    const seen: boolean[] = [];
+    const reads: Promise<void>[] = [];
+    const stopListening = app.deps.hub.listen((event) => {
+      if (event.type !== 'ACTION_REQUESTED' || !event.requestId) return;
+      reads.push(
+        app.deps.db
+          .select()
+          .from(actionRequests)
+          .where(eq(actionRequests.id, event.requestId))
+          .then((rows) => void seen.push(rows.length === 1)),
+      );
+    });
+    try {
+      await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/api' });
+      await Promise.all(reads);
+    } finally {
+      stopListening();
+    }
+    expect(seen).toEqual([true]);
+  });
+
+  it('returns one request for 100 concurrent calls with one idempotency key', async () => {
+    const input = { action: 'deploy.update', resource: 'prod/search', params: { v: 7 }, idempotencyKey: `key-${randomUUID()}` };
+    const results = await Promise.all(Array.from({ length: 100 }, () => requestAction(app.deps, agent, input)));
+    const ids = new Set(results.map((result) => result.request.id));
+    expect(ids.size).toBe(1);
+    expect(results.filter((result) => result.created)).toHaveLength(1);
+    const [id] = [...ids];
+    expect(await countEvents(id!)).toBe(2);
+    await expect(requestAction(app.deps, agent, { ...input, params: { v: 8 } })).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+});
+
+describe('decideAction', () => {
+  it('moves a request out of PENDING exactly once when 20 reviewers approve at the same moment', async () => {
+    const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/payments' });
+    const outcomes = await Promise.allSettled(reviewers.map((reviewer) => decideAction(app.deps, reviewer, { requestId: request.id, verdict: 'APPROVE' })));
+    const fulfilled = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const rejected = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    expect(fulfilled).toHaveLength(1);
+    expect(rejected).toHaveLength(19);
+    for (const outcome of rejected) expect(outcome.reason).toBeInstanceOf(ConflictError);
+    expect(await countEvents(request.id, 'ACTION_APPROVED')).toBe(1);
+    expect(await countEvents(request.id, 'REVIEW_SUBMITTED')).toBe(1);
+    const [{ n }] = (await app.deps.db.select({ n: count() }).from(reviews).where(eq(reviews.requestId, request.id))) as [{ n: number }];
+    expect(n).toBe(1);
+  });
+
+  it('counts distinct people towards a quorum of two', async () => {
+    const { request } = await requestAction(app.deps, agent, { action: 'db.migrate', resource: 'prod/ledger' });
+    expect(request.requiredApprovals).toBe(2);
+    const first = await decideAction(app.deps, reviewers[0]!, { requestId: request.id, verdict: 'APPROVE' });
+    expect(first.status).toBe('PENDING');
+    await expect(decideAction(app.deps, reviewers[0]!, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(ConflictError);
+    const second = await decideAction(app.deps, reviewers[1]!, { requestId: request.id, verdict: 'APPROVE', comment: 'second pair of eyes' });
+    expect(second).toMatchObject({ status: 'APPROVED', decidedBy: 'REVIEWER', deciderId: reviewers[1]!.id });
+    expect(await countEvents(request.id, 'REVIEW_SUBMITTED')).toBe(2);
+  });
+
+  it('rejects on one rejection even when approvals are pending', async () => {
+    const { request } = await requestAction(app.deps, agent, { action: 'db.migrate', resource: 'prod/orders' });
+    await decideAction(app.deps, reviewers[2]!, { requestId: request.id, verdict: 'APPROVE' });
+    const decided = await decideAction(app.deps, reviewers[3]!, { requestId: request.id, verdict: 'REJECT', comment: 'not now' });
+    expect(decided).toMatchObject({ status: 'REJECTED', decisionReason: 'not now' });
+  });
+
+  it('refuses a request whose review deadline has passed, changing nothing', async () => {
+    const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/late' });
+    await app.deps.db.update(actionRequests).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(actionRequests.id, request.id));
+    await expect(decideAction(app.deps, reviewers[4]!, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(ConflictError);
+    expect(await countEvents(request.id, 'REVIEW_SUBMITTED')).toBe(0);
+  });
+
+  it('never lets an agent review, even one with REVIEWER-like groups', async () => {
+    const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/self' });
+    const human = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'owner', roles: ['REVIEWER'], groups: ['sre'] });
+    const onBehalf = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/behalf', onBehalfOf: human.id });
+    await expect(decideAction(app.deps, { ...agent, roles: ['AGENT', 'REVIEWER'] }, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(
+      NotAllowedError,
+    );
+    await expect(decideAction(app.deps, human, { requestId: onBehalf.request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(NotAllowedError);
+  });
+});
+
+describe('publishPolicy', () => {
+  it('assigns distinct versions to concurrent publishes and keeps exactly one active', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        publishPolicy(app.deps, admin.id, { defaultEffect: 'ESCALATE', rules: [{ id: `r${i}`, effect: 'ALLOW', actions: ['noop'], resources: ['**'] }] }),
+      ),
+    );
+    const versions = results.map((result) => result.policy.version).sort((a, b) => a - b);
+    expect(new Set(versions).size).toBe(5);
+    expect(versions.at(-1)! - versions[0]!).toBe(4);
+    const active = await app.deps.db.select().from(policyVersions).where(eq(policyVersions.active, true));
+    expect(active.map((row) => row.version)).toEqual([versions.at(-1)]);
+    expect(app.deps.policies.current().version).toBe(versions.at(-1));
+  });
+});
+
+it(`runs on ${onPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
+  expect(app.database.driver).toBe(onPostgres ? 'postgres' : 'pglite');
+});

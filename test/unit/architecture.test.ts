@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every import specifier of a file (static `from '…'` and dynamic `import('…')`). */
+function importsOf(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  return [...text.matchAll(/(?:from\s+|import\s*\(\s*)['"]([^'"]+)['"]/g)].map((match) => match[1]!);
+}
+
+/** The layer (first folder under src/, or the file name for top-level files) an import points to. */
+function layerOf(fromFile: string, specifier: string): string | null {
+  if (!specifier.startsWith('.')) return null;
+  const target = relative(SRC, join(fromFile, '..', specifier));
+  return target.startsWith('..') ? 'outside' : target.split('/')[0]!.replace(/\.js$/, '');
+}
+
+const files = sourceFiles(SRC).map((path) => ({
+  path,
+  layer: relative(SRC, path).split('/')[0]!.replace(/\.ts$/, ''),
+  imports: importsOf(path),
+}));
+
+const violations = (rule: (file: (typeof files)[number], layer: string | null, specifier: string) => boolean) =>
+  files.flatMap((file) =>
+    file.imports.filter((specifier) => rule(file, layerOf(file.path, specifier), specifier)).map((s) => `${relative(SRC, file.path)} -> ${s}`),
+  );
+
+describe('layering (DESIGN §4)', () => {
+  it('keeps the policy engine pure: no project imports, no I/O, no clock', () => {
+    expect(violations((f, layer, s) => f.layer === 'policy' && ((layer !== null && layer !== 'policy') || s.startsWith('node:')))).toEqual([]);
+    const policyText = files.filter((f) => f.layer === 'policy').map((f) => readFileSync(f.path, 'utf8')).join('\n');
+    expect(policyText).not.toMatch(/Date\.now\(|new Date\(\)|process\.|performance\.now/);
+  });
+
+  it('keeps config free of project imports', () => {
+    expect(violations((f, layer) => f.layer === 'config' && layer !== null)).toEqual([]);
+  });
+
+  it('never lets db, audit, auth, approvals, policies or events import graphql or the server', () => {
+    const lower = ['db', 'audit', 'auth', 'approvals', 'policies', 'events'];
+    expect(
+      violations((f, layer, s) => lower.includes(f.layer) && (layer === 'graphql' || layer === 'server' || layer === 'app' || s === 'graphql' || s.startsWith('graphql-yoga'))),
+    ).toEqual([]);
+  });
+
+  it('keeps SQL out of the GraphQL resolvers', () => {
+    expect(violations((f, _layer, s) => f.layer === 'graphql' && (s.startsWith('drizzle-orm') || s === 'pg' || s.startsWith('@electric-sql')))).toEqual([]);
+  });
+
+  it('wires everything in app.ts only: nothing imports the composition root but main.ts', () => {
+    expect(violations((f, layer) => layer === 'app' && f.layer !== 'main')).toEqual([]);
+  });
+
+  it('reads process.env only in config.ts', () => {
+    const readers = files.filter((f) => f.layer !== 'config' && /process\.env/.test(readFileSync(f.path, 'utf8'))).map((f) => relative(SRC, f.path));
+    expect(readers).toEqual([]);
+  });
+
+  it('keeps files small enough to read (at most 400 lines)', () => {
+    const long = files.filter((f) => readFileSync(f.path, 'utf8').split('\n').length > 400).map((f) => relative(SRC, f.path));
+    expect(long).toEqual([]);
+  });
+});
