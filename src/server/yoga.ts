@@ -1,3 +1,4 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { authenticateToken } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
@@ -30,6 +31,9 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     // Unexpected errors reach clients as "Unexpected error." and are logged in full here.
     maskedErrors: true,
     logging: options.logging ?? 'info',
+    // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
+    // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).
+    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } })],
     context: async (initial) => {
       if (initial.viewer) return createContext(deps, initial.viewer);
       const token = parseBearer(initial.request.headers.get('authorization'));

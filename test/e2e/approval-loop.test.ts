@@ -248,6 +248,17 @@ describe('who may do what', () => {
     });
   });
 
+  it('releases the server-side listener when a subscriber goes away', async () => {
+    const hub = server.app.deps.hub;
+    const baseline = hub.listenerCount();
+    const client = server.ws(sre.token);
+    const stream = client.iterate({ query: PENDING_APPROVALS, variables: { after: await queueCursor(sre.token) } });
+    void stream.next().catch(() => undefined);
+    await vi.waitFor(() => expect(hub.listenerCount()).toBe(baseline + 1));
+    await client.dispose();
+    await vi.waitFor(() => expect(hub.listenerCount()).toBe(baseline));
+  });
+
   it('closes a WebSocket with a bad token with 4403', async () => {
     const code = await new Promise<number>((resolve) => {
       server.ws('gl_not-a-real-token', { onClose: resolve });
@@ -296,6 +307,14 @@ describe('bad input', () => {
   it('rejects an unknown status in a filter as a GraphQL validation error', async () => {
     const result = await server.gql(agent.token, '{ actionRequests(filter: { statuses: [DONE] }) { edges { cursor } } }');
     expect(result.errors?.[0]?.message).toMatch(/DONE/);
+  });
+
+  it('refuses abusive queries before executing them', async () => {
+    const aliased = await server.gql(agent.token, `{ ${Array.from({ length: 20 }, (_, i) => `v${i}: viewer { id }`).join(' ')} }`);
+    expect(aliased.data).toBeUndefined();
+    expect(aliased.errors?.[0]?.message).toMatch(/aliases/i);
+    const deep = await server.gql(auditor.token, `{ auditEvents { edges { node { request { agent { id } reviews { reviewer { id } } evaluation { review { groups } } } } } } }`);
+    expect(deep.errors).toBeUndefined();
   });
 
   it('rejects an invalid cursor clearly', async () => {

@@ -60,7 +60,7 @@ describe('the server process (npm start)', () => {
   });
 
   it('prints an administrator token on first start only, keeps data across restarts and stops cleanly on SIGTERM', async () => {
-    const env = database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : { DATA_DIR: dataDir };
+    const env: Record<string, string> = database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : { DATA_DIR: dataDir };
     const first = await startProcess(env);
     const tokenLine = first.output.find((line) => /^\s+gl_/.test(line));
     expect(tokenLine).toBeDefined();
