@@ -34,6 +34,8 @@ export function globProblem(glob: string): string | null {
       i++;
       continue;
     }
+    // Inside a character class `(`, `{` and `[` are literals (`[(]`, `[{]`); only `]` closes it.
+    if (stack.at(-1) === ']' && char !== ']') continue;
     if (char in closers) stack.push(closers[char]!);
     else if (char === ']' || char === '}' || char === ')') {
       if (stack.pop() !== char) return `has an unbalanced '${char}'`;
@@ -100,6 +102,8 @@ export function validatePolicy(document: PolicyDocument): PolicyIssue[] {
   const seen = new Set<string>();
   document.rules.forEach((rule, index) => {
     validateRule(rule, index, issues);
+    // A missing or empty id is already reported by position; it is not a duplicate of another.
+    if (typeof rule.id !== 'string' || rule.id.length === 0) return;
     if (seen.has(rule.id)) issues.push({ ruleId: rule.id, field: 'id', message: `duplicate rule id ${JSON.stringify(rule.id)}` });
     seen.add(rule.id);
   });
