@@ -59,7 +59,11 @@ describe('the server process (npm start)', () => {
     await database?.drop();
   });
 
-  it('prints an administrator token on first start only, keeps data across restarts and stops cleanly on SIGTERM', async () => {
+  // Two cold starts of a real process (TypeScript transpiled by tsx, PGlite on disk): on a busy
+  // two-core machine that takes far longer than an in-process test.
+  const PROCESS_TEST_TIMEOUT = 180_000; // 3 minutes
+
+  it('prints an administrator token on first start only, keeps data across restarts and stops cleanly on SIGTERM', { timeout: PROCESS_TEST_TIMEOUT }, async () => {
     const env: Record<string, string> = database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : { DATA_DIR: dataDir };
     const first = await startProcess(env);
     const tokenLine = first.output.find((line) => /^\s+gl_/.test(line));
@@ -90,7 +94,7 @@ describe('the server process (npm start)', () => {
     }
   });
 
-  it('refuses to start with a bad setting and names it', async () => {
+  it('refuses to start with a bad setting and names it', { timeout: PROCESS_TEST_TIMEOUT }, async () => {
     await expect(startProcess({ DATA_DIR: dataDir, PORT: 'eighty' })).rejects.toThrow(/PORT/);
   });
 });
