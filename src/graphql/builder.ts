@@ -31,7 +31,12 @@ export const builder = new SchemaBuilder<{
         ? new GraphQLError(`Not allowed: your roles do not permit ${info.parentType.name}.${info.fieldName}.`, {
             extensions: { code: 'FORBIDDEN' },
           })
-        : new GraphQLError('Not authenticated: send "Authorization: Bearer <token>".', { extensions: { code: 'UNAUTHENTICATED' } }),
+        : new GraphQLError(
+            context.tokenRejected
+              ? 'Not authenticated: the bearer token is unknown or revoked.'
+              : 'Not authenticated: send "Authorization: Bearer <token>".',
+            { extensions: { code: 'UNAUTHENTICATED' } },
+          ),
   },
 });
 

@@ -15,6 +15,8 @@ export interface GraphQLContext {
   deps: Deps;
   /** The authenticated caller; null for an anonymous request (which can reach nothing but `viewer`). */
   viewer: Principal | null;
+  /** True when a bearer token was sent but is unknown or revoked, so errors can say so. */
+  tokenRejected: boolean;
   loaders: Loaders;
 }
 
@@ -32,6 +34,6 @@ export function createLoaders(deps: Deps): Loaders {
   };
 }
 
-export function createContext(deps: Deps, viewer: Principal | null): GraphQLContext {
-  return { deps, viewer, loaders: createLoaders(deps) };
+export function createContext(deps: Deps, viewer: Principal | null, tokenRejected = false): GraphQLContext {
+  return { deps, viewer, tokenRejected, loaders: createLoaders(deps) };
 }

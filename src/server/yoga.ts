@@ -37,7 +37,8 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     context: async (initial) => {
       if (initial.viewer) return createContext(deps, initial.viewer);
       const token = parseBearer(initial.request.headers.get('authorization'));
-      return createContext(deps, token ? await authenticateToken(deps.db, token) : null);
+      const viewer = token ? await authenticateToken(deps.db, token) : null;
+      return createContext(deps, viewer, token !== null && viewer === null);
     },
   }) as GreenlightYoga;
 }

@@ -209,6 +209,9 @@ describe('who may do what', () => {
 
     const anonymous = await server.gql(null, '{ actionRequests { edges { cursor } } }');
     expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    expect(anonymous.errors?.[0]?.message).toMatch(/send "Authorization: Bearer <token>"/);
+    const wrongToken = await server.gql('gl_wrong', '{ actionRequests { edges { cursor } } }');
+    expect(wrongToken.errors?.[0]).toMatchObject({ message: expect.stringMatching(/unknown or revoked/), extensions: { code: 'UNAUTHENTICATED' } });
 
     const notAdmin = await server.gql(
       sre.token,
