@@ -177,6 +177,7 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
             agentId: agent.id,
             action: input.action,
             resource: input.resource,
+            params: input.params ?? null,
             onBehalfOfId: input.onBehalfOf ?? null,
             idempotencyKey: key,
             reason: input.reason ?? null,

@@ -13,6 +13,7 @@ export interface AuditEventData {
     agentId: string;
     action: string;
     resource: string;
+    params: Record<string, unknown> | null;
     onBehalfOfId: string | null;
     idempotencyKey: string | null;
     reason: string | null;

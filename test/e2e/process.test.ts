@@ -16,11 +16,13 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as `npm start` does and resolves once it prints its ready line. */
+/** Runs `npm start` (signals go to npm, as a supervisor would send them) until its ready line. */
 function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const inherited = { ...process.env };
+  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'PORT', 'HOST']) delete inherited[name];
+  const child = spawn('npm', ['start'], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { ...inherited, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -45,7 +47,7 @@ async function gql(url: string, token: string, query: string, variables?: object
   return (await response.json()) as { data?: any; errors?: unknown[] };
 }
 
-describe('the server process (npm start)', () => {
+describe('the server process started with npm start', () => {
   let dataDir: string;
   let database: TestDatabase;
 

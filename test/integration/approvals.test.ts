@@ -48,10 +48,13 @@ afterAll(async () => {
 });
 
 describe('requestAction', () => {
-  it('writes the request and its two audit events together', async () => {
-    const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'staging/api' });
+  it('writes the request and its two audit events together, recording what was asked', async () => {
+    const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'staging/api', params: { v: '1.2' } });
     expect(request.status).toBe('APPROVED');
-    expect(await countEvents(request.id)).toBe(2);
+    const events = await app.deps.db.select().from(auditEvents).where(eq(auditEvents.requestId, request.id)).orderBy(auditEvents.id);
+    expect(events.map((event) => event.type)).toEqual(['ACTION_REQUESTED', 'ACTION_APPROVED']);
+    expect(events[0]!.data).toMatchObject({ agentId: agent.id, action: 'deploy.update', resource: 'staging/api', params: { v: '1.2' } });
+    expect(events[1]!.data).toMatchObject({ status: 'APPROVED', decidedBy: 'POLICY', matchedRules: ['staging'] });
   });
 
   it('writes nothing when the transaction fails half-way', async () => {
