@@ -5,11 +5,15 @@ import type { ZodError } from 'zod';
  * typed error object in the mutation payload, so clients can switch on `__typename`. Anything
  * else that escapes a service is unexpected: it is logged and masked.
  */
-export abstract class DomainError extends Error {}
+export abstract class DomainError extends Error {
+  /** Stable machine-readable code, used as `extensions.code` when the error surfaces as a GraphQL error. */
+  abstract readonly code: string;
+}
 
 /** The thing does not exist, or the caller may not know that it exists. */
 export class NotFoundError extends DomainError {
   override name = 'NotFoundError';
+  readonly code = 'NOT_FOUND';
   constructor(
     readonly resourceType: string,
     readonly resourceId: string,
@@ -21,11 +25,13 @@ export class NotFoundError extends DomainError {
 /** The caller is authenticated but this particular operation is not theirs to perform. */
 export class NotAllowedError extends DomainError {
   override name = 'NotAllowedError';
+  readonly code = 'FORBIDDEN';
 }
 
 /** The operation lost a race or the target is no longer in a state that permits it. */
 export class ConflictError extends DomainError {
   override name = 'ConflictError';
+  readonly code = 'CONFLICT';
   constructor(
     message: string,
     readonly currentStatus: string | null = null,
@@ -42,6 +48,7 @@ export interface FieldProblem {
 
 export class InvalidInputError extends DomainError {
   override name = 'InvalidInputError';
+  readonly code = 'BAD_USER_INPUT';
   constructor(readonly problems: FieldProblem[]) {
     super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
   }
@@ -59,6 +66,7 @@ export class InvalidInputError extends DomainError {
 /** The same idempotency key was used before with a different request. */
 export class IdempotencyConflictError extends DomainError {
   override name = 'IdempotencyConflictError';
+  readonly code = 'IDEMPOTENCY_CONFLICT';
   constructor(readonly existingRequestId: string) {
     super('This idempotency key was already used for a different request; use a new key for a new request.');
   }
@@ -67,6 +75,7 @@ export class IdempotencyConflictError extends DomainError {
 /** The policy failed validation; every problem names the rule and the field. */
 export class InvalidPolicyInputError extends DomainError {
   override name = 'InvalidPolicyInputError';
+  readonly code = 'BAD_USER_INPUT';
   constructor(readonly issues: { ruleId: string | null; field: string; message: string }[]) {
     super(`The policy is invalid: ${issues.map((i) => `${i.ruleId ? `rule ${i.ruleId} ` : ''}${i.field} ${i.message}`).join('; ')}`);
   }

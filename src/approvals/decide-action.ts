@@ -6,6 +6,7 @@ import type { Principal } from '../auth/roles.js';
 import { actionRequests, reviews, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
+import { storableText } from '../validation.js';
 import { Verdict, values } from '../vocabulary.js';
 import { canView, reviewDenial } from './eligibility.js';
 import { isUuid } from './queries.js';
@@ -13,7 +14,7 @@ import { isUuid } from './queries.js';
 export const DecideActionInput = z.object({
   requestId: z.string(),
   verdict: z.enum(values(Verdict)),
-  comment: z.string().max(2_000, 'must be at most 2000 characters').nullish(),
+  comment: storableText(2_000).nullish(),
 });
 export type DecideActionInput = z.input<typeof DecideActionInput>;
 

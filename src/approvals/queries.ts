@@ -67,8 +67,11 @@ export async function listActionRequests(
   const conditions: (SQL | undefined)[] = [visibleTo(viewer)];
   if (filter?.statuses?.length) conditions.push(inArray(actionRequests.status, filter.statuses));
   if (filter?.agentId) conditions.push(isUuid(filter.agentId) ? eq(actionRequests.agentId, filter.agentId) : sql`false`);
-  if (filter?.action) conditions.push(eq(actionRequests.action, filter.action));
-  if (filter?.resource) conditions.push(eq(actionRequests.resource, filter.resource));
+  // Stored values never contain NUL (input validation refuses it), and PostgreSQL would reject
+  // it in a parameter: such a filter simply matches nothing.
+  for (const [column, value] of [[actionRequests.action, filter?.action], [actionRequests.resource, filter?.resource]] as const) {
+    if (value) conditions.push(value.includes('\u0000') ? sql`false` : eq(column, value));
+  }
   if (page.afterPosition !== null) conditions.push(lt(actionRequests.position, page.afterPosition));
   return db
     .select()

@@ -11,6 +11,7 @@ import { actionRequests, principals, type ActionRequestRow } from '../db/schema.
 import type { Deps } from '../deps.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
 import { evaluatePolicy, type Evaluation } from '../policy/index.js';
+import { jsonContainsNul, NUL_MESSAGE, storableText } from '../validation.js';
 import { isUuid } from './queries.js';
 
 const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
@@ -29,9 +30,10 @@ export const RequestActionInput = z.object({
   params: z
     .record(z.string(), z.unknown(), { error: 'must be a JSON object' })
     .nullish()
-    .refine((p) => p == null || JSON.stringify(p).length <= MAX_PARAMS_BYTES, `must be at most ${MAX_PARAMS_BYTES} bytes of JSON`),
-  reason: z.string().max(2_000, 'must be at most 2000 characters').nullish(),
-  idempotencyKey: z.string().min(1, 'must not be empty').max(255, 'must be at most 255 characters').nullish(),
+    .refine((p) => p == null || Buffer.byteLength(JSON.stringify(p)) <= MAX_PARAMS_BYTES, `must be at most ${MAX_PARAMS_BYTES} bytes of JSON`)
+    .refine((p) => !jsonContainsNul(p), NUL_MESSAGE),
+  reason: storableText(2_000).nullish(),
+  idempotencyKey: storableText(255).min(1, 'must not be empty').nullish(),
   onBehalfOf: z.string().nullish(),
 });
 export type RequestActionInput = z.input<typeof RequestActionInput>;

@@ -44,9 +44,10 @@ export function streamAuditEvents(db: Database, hub: EventHub, options: AuditStr
           if (page.length < REPLAY_PAGE_SIZE) break;
           afterId = page.at(-1)!.id;
         }
-        const live = buffered;
+        // Live events keep arriving while the buffer drains; keep draining until it is empty, then
+        // switch to direct delivery in the same tick, so order is kept at the seam.
+        while (buffered.length > 0) await deliver(buffered.shift()!);
         buffered = null;
-        for (const event of live) await deliver(event);
       }
       await stop;
     } catch (error) {

@@ -5,6 +5,7 @@ import type { Executor } from '../db/client.js';
 import type { Deps } from '../deps.js';
 import { principals, tokens, type AuditEventRow } from '../db/schema.js';
 import { InvalidInputError } from '../errors.js';
+import { storableText } from '../validation.js';
 import { PrincipalKind, Role, values } from '../vocabulary.js';
 import type { Principal } from './roles.js';
 import { generateToken, hashToken } from './tokens.js';
@@ -20,7 +21,7 @@ export const CreatePrincipalInput = z
     roles: z.array(z.enum(values(Role))).min(1, 'must name at least one role'),
     groups: z.array(z.string().regex(GROUP, 'must be a group name of letters, digits and _ . : -')).max(100).default([]),
     labels: z
-      .record(z.string().regex(LABEL_KEY, 'label keys use letters, digits and _ . / -'), z.string().max(200))
+      .record(z.string().regex(LABEL_KEY, 'label keys use letters, digits and _ . / -'), storableText(200))
       .default({}),
   })
   .superRefine((input, ctx) => {

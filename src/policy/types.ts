@@ -1,6 +1,6 @@
 /**
  * The policy language, as plain data. This folder is pure: no database, no GraphQL, no I/O and
- * no clock (the caller passes `now`), so it can be tested table-driven and benchmarked alone.
+ * no clock (time, once rules use it, is an argument), so it is tested table-driven and benchmarked alone.
  */
 
 /** What a policy decides for a request. Precedence: BLOCK beats ESCALATE beats ALLOW. */

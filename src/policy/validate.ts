@@ -25,7 +25,7 @@ const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 export function globProblem(glob: string): string | null {
   if (glob.length === 0) return 'must not be empty';
   if (glob.length > POLICY_LIMITS.maxGlobLength) return `must be at most ${POLICY_LIMITS.maxGlobLength} characters`;
-  if (/\s/.test(glob)) return 'must not contain white space';
+  if (/[\s\p{Cc}]/u.test(glob)) return 'must not contain white space or control characters';
   const closers: Record<string, string> = { '[': ']', '{': '}', '(': ')' };
   const stack: string[] = [];
   for (let i = 0; i < glob.length; i++) {
@@ -70,6 +70,8 @@ function validateRule(rule: PolicyRule, index: number, issues: PolicyIssue[]): v
     if (text !== undefined && text !== null && text.length > POLICY_LIMITS.maxTextLength) {
       report(field, `must be at most ${POLICY_LIMITS.maxTextLength} characters`);
     }
+    // PostgreSQL cannot store U+0000 in text or jsonb.
+    if (typeof text === 'string' && text.includes('\u0000')) report(field, 'must not contain the NUL character (U+0000)');
   }
   const review = rule.review;
   if (review) {

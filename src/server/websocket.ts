@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticateToken } from '../auth/principals.js';
@@ -51,10 +51,18 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
           params: payload,
           viewer: ctx.extra.viewer,
         });
+        let document: ExecutionArgs['document'];
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          // A syntax error (or a token limit hit while parsing) fails this operation only; thrown,
+          // it would close the whole socket with 4500.
+          return [error instanceof GraphQLError ? error : new GraphQLError('The operation could not be parsed.')];
+        }
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName ?? null,
-          document: parse(payload.query),
+          document,
           variableValues: payload.variables ?? null,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } satisfies EnvelopedRoot,

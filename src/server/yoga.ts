@@ -1,9 +1,11 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { authenticateToken } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
+import { DomainError } from '../errors.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
 
@@ -20,6 +22,20 @@ export interface YogaOptions {
   logging?: 'debug' | 'info' | 'warn' | 'error' | false;
 }
 
+function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (error instanceof GraphQLError && original instanceof DomainError) {
+    return new GraphQLError(original.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { code: original.code },
+    });
+  }
+  return maskError(error, message, isDev);
+}
+
 /** The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path. */
 export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): GreenlightYoga {
   return createYoga<ServerContext, GraphQLContext>({
@@ -28,8 +44,10 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     // The health endpoint is served by the HTTP layer, which knows about readiness and shutdown.
     healthCheckEndpoint: '/yoga-health',
     landingPage: false,
-    // Unexpected errors reach clients as "Unexpected error." and are logged in full here.
-    maskedErrors: true,
+    // Unexpected errors reach clients as "Unexpected error." and are logged in full here. Expected
+    // domain errors that escape outside a mutation payload (e.g. from a subscription stream) keep
+    // their message, with their code in `extensions.code`.
+    maskedErrors: { maskError: exposeDomainErrors },
     logging: options.logging ?? 'info',
     // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
     // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).

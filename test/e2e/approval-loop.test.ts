@@ -251,6 +251,24 @@ describe('who may do what', () => {
     });
   });
 
+  it('answers actionDecided for an unknown or hidden request with NOT_FOUND', async () => {
+    const secret = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/hidden' })).data.requestAction.request;
+    for (const id of [secret.id, '4b0c0b9e-1111-4111-8111-111111111111']) {
+      const stream = server.ws(otherAgent.token).iterate({ query: `subscription($id: ID) { actionDecided(requestId: $id) { id } }`, variables: { id } });
+      // graphql-ws ends the operation with an error message; the client's iterator rejects with it.
+      await expect(stream.next()).rejects.toEqual([{ message: `ActionRequest ${id} was not found.`, extensions: { code: 'NOT_FOUND' } }]);
+    }
+  });
+
+  it('fails only the operation, not the socket, when a subscription does not parse', async () => {
+    const client = server.ws(auditor.token);
+    await expect(client.iterate({ query: 'subscription { auditEvents { type ' }).next()).rejects.toMatchObject([
+      { message: expect.stringMatching(/Syntax Error/) },
+    ]);
+    const stream = collect(client.iterate({ query: `subscription($after: String) { auditEvents(after: $after) { id } }`, variables: { after: 'YXVkaXQ6MA' } }));
+    expect((await stream.next()).data).toEqual({ auditEvents: { id: '1' } });
+  });
+
   it('releases the server-side listener when a subscriber goes away', async () => {
     const hub = server.app.deps.hub;
     const baseline = hub.listenerCount();
@@ -305,6 +323,25 @@ describe('bad input', () => {
     expect(longKey.data.requestAction.errors[0].problems[0].field).toBe('idempotencyKey');
     const after = await server.gql(ADMIN_TOKEN, '{ auditEvents(first: 100) { edges { cursor } } }');
     expect(after.data.auditEvents.edges).toEqual(before.data.auditEvents.edges);
+  });
+
+  it('refuses text PostgreSQL cannot store (NUL) as invalid input instead of failing in the database', async () => {
+    const nul = await requestAction(server, agent.token, {
+      action: 'deploy.update',
+      resource: 'staging/x',
+      reason: 'a\u0000b',
+      params: { note: 'c\u0000d' },
+      idempotencyKey: 'k\u0000',
+    });
+    expect(nul.errors).toBeUndefined();
+    expect(nul.data.requestAction.errors[0].problems.map((p: { field: string }) => p.field).sort()).toEqual(['idempotencyKey', 'params', 'reason']);
+    const pending = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/nul' })).data.requestAction.request;
+    const comment = await decideAction(server, sre.token, { requestId: pending.id, verdict: 'APPROVE', comment: 'ok\u0000' });
+    expect(comment.data.decideAction.errors).toMatchObject([{ __typename: 'InvalidInputError' }]);
+    const filtered = await server.gql(agent.token, `query($f: ActionRequestFilter) { actionRequests(filter: $f) { edges { cursor } } }`, {
+      f: { action: 'deploy\u0000' },
+    });
+    expect(filtered).toEqual({ data: { actionRequests: { edges: [] } } });
   });
 
   it('rejects an unknown status in a filter as a GraphQL validation error', async () => {

@@ -189,10 +189,12 @@ describe('validatePolicy: glob syntax', () => {
   it.each([
     ['', 'must not be empty'],
     [long, 'must be at most 256 characters'],
-    ['deploy update', 'must not contain white space'],
-    [' deploy.*', 'must not contain white space'],
-    ['deploy.*\t', 'must not contain white space'],
-    ['deploy\n.*', 'must not contain white space'],
+    ['deploy update', 'must not contain white space or control characters'],
+    [' deploy.*', 'must not contain white space or control characters'],
+    ['deploy.*\t', 'must not contain white space or control characters'],
+    ['deploy\n.*', 'must not contain white space or control characters'],
+    ['deploy.\u0000', 'must not contain white space or control characters'],
+    ['deploy.\u0007x', 'must not contain white space or control characters'],
     ['prod/[ab', "has an unclosed '['"],
     ['deploy.{update,rollback', "has an unclosed '{'"],
     ['@(a|b', "has an unclosed '('"],
@@ -251,7 +253,7 @@ describe('validatePolicy: glob syntax', () => {
 
   it.each(['actions', 'resources'] as const)('reports each bad glob in %s with its index and the glob itself', (field) => {
     expect(validatePolicy(doc([rule({ [field]: ['ok.*', 'bad glob', 'ok2', 'x{'] })]))).toEqual([
-      { ruleId: 'rule-1', field: `${field}[1]`, message: 'glob "bad glob" must not contain white space' },
+      { ruleId: 'rule-1', field: `${field}[1]`, message: 'glob "bad glob" must not contain white space or control characters' },
       { ruleId: 'rule-1', field: `${field}[3]`, message: "glob \"x{\" has an unclosed '{'" },
     ]);
   });
@@ -366,7 +368,7 @@ describe('validatePolicy: limits and several issues at once', () => {
       { ruleId: 'bad id', field: 'effect', message: EFFECT_MESSAGE },
       { ruleId: 'bad id', field: 'actions', message: EMPTY_LIST_MESSAGE },
       { ruleId: 'bad id', field: 'resources[0]', message: "glob \"prod/[x\" has an unclosed '['" },
-      { ruleId: 'bad id', field: 'resources[2]', message: 'glob "a b" must not contain white space' },
+      { ruleId: 'bad id', field: 'resources[2]', message: 'glob "a b" must not contain white space or control characters' },
       { ruleId: 'bad id', field: 'description', message: 'must be at most 1000 characters' },
       { ruleId: 'bad id', field: 'reason', message: 'must be at most 1000 characters' },
       { ruleId: 'bad id', field: 'review', message: 'is only allowed on ESCALATE rules' },

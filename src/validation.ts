@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/**
+ * Building blocks for input schemas shared by the services. PostgreSQL text and jsonb cannot hold
+ * the NUL character (U+0000): without these checks such input would fail inside the database as
+ * an unexpected error instead of a typed invalid-input error.
+ */
+export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+
+/** A string of at most `max` characters that PostgreSQL can store. */
+export function storableText(max: number) {
+  return z.string().max(max, `must be at most ${max} characters`).refine((value) => !value.includes('\u0000'), NUL_MESSAGE);
+}
+
+/** True when a JSON value holds a NUL character anywhere (keys or string values). */
+export function jsonContainsNul(value: unknown): boolean {
+  return JSON.stringify(value)?.includes('\\u0000') ?? false;
+}
