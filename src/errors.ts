@@ -8,6 +8,11 @@ import type { ZodError } from 'zod';
 export abstract class DomainError extends Error {
   /** Stable machine-readable code, used as `extensions.code` when the error surfaces as a GraphQL error. */
   abstract readonly code: string;
+
+  /** graphql-js copies an original error's `extensions` onto the GraphQL error it wraps it in. */
+  get extensions(): { code: string } {
+    return { code: this.code };
+  }
 }
 
 /** The thing does not exist, or the caller may not know that it exists. */

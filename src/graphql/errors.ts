@@ -15,7 +15,7 @@ import { builder } from './builder.js';
  * the error itself, because graphql-js treats any `Error` instance returned by a resolver as a
  * thrown error.
  */
-export type ErrorShape<E extends DomainError = DomainError> = Omit<E, 'stack' | 'cause'> & { typename: string };
+export type ErrorShape<E extends DomainError = DomainError> = Omit<E, 'stack' | 'cause' | 'extensions'> & { typename: string };
 
 /**
  * Expected failures are data, not exceptions: every mutation payload has an `errors` list whose

@@ -23,16 +23,9 @@ export interface YogaOptions {
 }
 
 function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (error instanceof GraphQLError && original instanceof DomainError) {
-    return new GraphQLError(original.message, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      path: error.path,
-      extensions: { code: original.code },
-    });
-  }
+  // The GraphQL error wrapping a domain error already carries its message and `extensions.code`
+  // (see DomainError.extensions); returned as is, Yoga neither masks nor logs it.
+  if (error instanceof GraphQLError && error.originalError instanceof DomainError) return error;
   return maskError(error, message, isDev);
 }
 
