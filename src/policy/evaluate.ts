@@ -1,47 +1,117 @@
+import { celActivation, celErrorMessage, type CelActivation } from './cel.js';
 import type { CompiledPolicy, CompiledRule } from './compile.js';
-import { DEFAULT_REVIEW, type Evaluation, type EvaluationInput, type PolicyEffect, type ReviewRequirement } from './types.js';
+import { explain, type Considered } from './explain.js';
+import {
+  DEFAULT_REVIEW,
+  type EscalationStep,
+  type Evaluation,
+  type EvaluationInput,
+  type PolicyEffect,
+  type RateLimit,
+  type ReviewRequirement,
+  type RuleError,
+  type RuleTrace,
+  type RuleUsage,
+  type TimeoutAction,
+} from './types.js';
 
 const RANK: Record<PolicyEffect, number> = { ALLOW: 0, ESCALATE: 1, BLOCK: 2 };
 
-/** Merges the requirements of every matching ESCALATE rule: all of them must be satisfied. */
+/** Builds the CEL variables at most once per evaluation, and only if a condition runs. */
+class Activation {
+  #value: CelActivation | null = null;
+  constructor(private readonly input: EvaluationInput) {}
+  get value(): CelActivation {
+    return (this.#value ??= celActivation(this.input));
+  }
+}
+
+/**
+ * Checks one rule's criteria in a fixed order (agents, actions, resources, when, limit) and
+ * returns the first that failed. A CEL runtime error never allows: the condition counts as
+ * true for BLOCK and ESCALATE rules and as false for ALLOW rules. `usage` undefined skips the limit.
+ */
+function consider(
+  { rule, matchesAgent, matchesAction, matchesResource, condition }: CompiledRule,
+  input: EvaluationInput,
+  activation: Activation,
+  usage: RuleUsage | undefined | false,
+): RuleTrace {
+  let failed: RuleTrace['failed'] = null;
+  let error: string | undefined;
+  if (!matchesAgent(input.agent)) failed = 'agents';
+  else if (!matchesAction(input.action)) failed = 'actions';
+  else if (!matchesResource(input.resource)) failed = 'resources';
+  else {
+    if (condition !== null) {
+      try {
+        if (!condition(activation.value)) failed = 'when';
+      } catch (caught) {
+        error = celErrorMessage(caught);
+        if (rule.effect === 'ALLOW') failed = 'when';
+      }
+    }
+    if (failed === null && usage !== false && rule.limit && (usage?.get(rule.id) ?? 0) >= rule.limit.count) failed = 'limit';
+  }
+  return error === undefined ? { ruleId: rule.id, effect: rule.effect, failed } : { ruleId: rule.id, effect: rule.effect, failed, error };
+}
+
+/**
+ * Merges the requirements of every matching ESCALATE rule: all of them must be satisfied, so
+ * groups are united, the most approvals and the shortest timeout win, REJECT on timeout wins
+ * over EXPIRE, and escalation steps are pooled in time order.
+ */
 function mergeReviews(rules: CompiledRule[]): ReviewRequirement {
   const groups = new Set<string>();
   let approvals = DEFAULT_REVIEW.approvals;
   let timeoutSeconds: number | undefined;
+  let onTimeout: TimeoutAction | undefined;
+  const escalation: EscalationStep[] = [];
   for (const { rule } of rules) {
-    rule.review?.groups?.forEach((group) => groups.add(group));
-    approvals = Math.max(approvals, rule.review?.approvals ?? DEFAULT_REVIEW.approvals);
-    const timeout = rule.review?.timeoutSeconds;
-    if (timeout !== undefined) timeoutSeconds = Math.min(timeoutSeconds ?? timeout, timeout);
+    const review = rule.review;
+    if (!review) continue;
+    review.groups?.forEach((group) => groups.add(group));
+    approvals = Math.max(approvals, review.approvals ?? DEFAULT_REVIEW.approvals);
+    if (review.timeoutSeconds !== undefined) timeoutSeconds = Math.min(timeoutSeconds ?? review.timeoutSeconds, review.timeoutSeconds);
+    if (review.onTimeout !== undefined && onTimeout !== 'REJECT') onTimeout = review.onTimeout;
+    review.escalation?.forEach((step) => escalation.push({ afterSeconds: step.afterSeconds, groups: [...step.groups] }));
   }
-  return { groups: [...groups].sort(), approvals, timeoutSeconds: timeoutSeconds ?? DEFAULT_REVIEW.timeoutSeconds };
-}
-
-function explain(effect: PolicyEffect, deciding: CompiledRule[], outranked: CompiledRule[], input: EvaluationInput): string {
-  const target = `action "${input.action}" on "${input.resource}"`;
-  if (deciding.length === 0) {
-    return `No rule matched ${target}; the policy's default effect ${effect} applies.`;
-  }
-  const names = deciding.map(({ rule }) => `"${rule.id}"`).join(', ');
-  let text = `${effect} by rule${deciding.length > 1 ? 's' : ''} ${names}, whose action and resource globs matched ${target}.`;
-  if (outranked.length > 0) {
-    const others = outranked.map(({ rule }) => `"${rule.id}" (${rule.effect})`).join(', ');
-    text += ` Also matched but outranked by ${effect}: ${others}.`;
-  }
-  return text;
+  const merged: ReviewRequirement = {
+    groups: [...groups].sort(),
+    approvals,
+    timeoutSeconds: timeoutSeconds ?? DEFAULT_REVIEW.timeoutSeconds,
+  };
+  if (onTimeout !== undefined) merged.onTimeout = onTimeout;
+  // Array#sort is stable: steps at the same time keep policy order.
+  if (escalation.length > 0) merged.escalation = escalation.sort((a, b) => a.afterSeconds - b.afterSeconds);
+  return merged;
 }
 
 /**
- * Decides a request. Every rule whose action and resource globs match is recorded; the
- * strongest effect wins (BLOCK > ESCALATE > ALLOW) and no match falls back to the policy's
- * default effect.
+ * Decides a request. A rule matches when its agents, actions, resources, when condition and
+ * limit all hold (`usage` gives, per rate-limited rule, the matching requests already in its
+ * window; missing counts as 0). The strongest matching effect wins (BLOCK > ESCALATE > ALLOW);
+ * no match falls back to the policy's default effect. Only the rules the index offers for the
+ * request's action and resource are looked at; `trace` lists them in policy order.
  */
-export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput): Evaluation {
-  const matched = policy.rules.filter((r) => r.matchesAction(input.action) && r.matchesResource(input.resource));
-  let effect = policy.document.defaultEffect;
-  if (matched.length > 0) {
-    effect = matched.reduce<PolicyEffect>((best, { rule }) => (RANK[rule.effect] > RANK[best] ? rule.effect : best), 'ALLOW');
+export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput, usage?: RuleUsage): Evaluation {
+  const positions = policy.index.candidates(input.action, input.resource);
+  const activation = new Activation(input);
+  const considered: Considered[] = [];
+  const matched: CompiledRule[] = [];
+  const errors: RuleError[] = [];
+  let best: PolicyEffect | null = null;
+  for (const position of positions) {
+    const compiled = policy.rules[position]!;
+    const entry = consider(compiled, input, activation, usage);
+    considered.push({ compiled, entry });
+    if (entry.error !== undefined) errors.push({ ruleId: entry.ruleId, message: entry.error });
+    if (entry.failed === null) {
+      matched.push(compiled);
+      if (best === null || RANK[entry.effect] > RANK[best]) best = entry.effect;
+    }
   }
+  const effect = best ?? policy.document.defaultEffect;
   const deciding = matched.filter(({ rule }) => rule.effect === effect);
   const outranked = matched.filter(({ rule }) => rule.effect !== effect);
   return {
@@ -49,8 +119,26 @@ export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput): 
     matchedRules: matched.map(({ rule }) => rule.id),
     decidingRules: deciding.map(({ rule }) => rule.id),
     policyVersion: policy.version,
-    explanation: explain(effect, deciding, outranked, input),
+    explanation: explain({ effect, deciding, outranked, considered, input, usage }),
     reason: deciding.find(({ rule }) => rule.reason)?.rule.reason ?? null,
     review: effect === 'ESCALATE' ? mergeReviews(deciding) : null,
+    reasonRequiredBy: matched.filter(({ rule }) => rule.requireReason === true).map(({ rule }) => rule.id),
+    errors,
+    trace: considered.map(({ entry }) => entry),
   };
+}
+
+/**
+ * The rate-limited rules whose other criteria (agents, actions, resources, when) hold for this
+ * request: the service counts usage for these only, then calls `evaluatePolicy` with the counts.
+ */
+export function limitedRuleIds(policy: CompiledPolicy, input: EvaluationInput): { ruleId: string; limit: RateLimit }[] {
+  const activation = new Activation(input);
+  const limited: { ruleId: string; limit: RateLimit }[] = [];
+  for (const position of policy.index.candidates(input.action, input.resource)) {
+    const compiled = policy.rules[position]!;
+    const { limit } = compiled.rule;
+    if (limit && consider(compiled, input, activation, false).failed === null) limited.push({ ruleId: compiled.rule.id, limit });
+  }
+  return limited;
 }

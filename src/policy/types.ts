@@ -1,6 +1,6 @@
 /**
  * The policy language, as plain data. This folder is pure: no database, no GraphQL, no I/O and
- * no clock (time, once rules use it, is an argument), so it is tested table-driven and benchmarked alone.
+ * no clock (the caller passes `now`), so it is tested table-driven and benchmarked alone.
  */
 
 /** What a policy decides for a request. Precedence: BLOCK beats ESCALATE beats ALLOW. */
@@ -12,24 +12,77 @@ export const PolicyEffect = {
 export type PolicyEffect = (typeof PolicyEffect)[keyof typeof PolicyEffect];
 export const POLICY_EFFECTS = Object.values(PolicyEffect);
 
+/** What happens to an escalated request nobody decided before its deadline. */
+export const TimeoutAction = { EXPIRE: 'EXPIRE', REJECT: 'REJECT' } as const;
+export type TimeoutAction = (typeof TimeoutAction)[keyof typeof TimeoutAction];
+
+/** Which of the agent's earlier requests a rate limit counts. */
+export const LimitScope = {
+  /** Every request of the agent that the rule matched. */
+  AGENT: 'AGENT',
+  /** Those with the same action. */
+  AGENT_ACTION: 'AGENT_ACTION',
+  /** Those with the same resource. */
+  AGENT_RESOURCE: 'AGENT_RESOURCE',
+} as const;
+export type LimitScope = (typeof LimitScope)[keyof typeof LimitScope];
+
+/** A later step of the review ladder: more groups become eligible after a while. */
+export interface EscalationStep {
+  afterSeconds: number;
+  groups: string[];
+}
+
 /** Who must review an escalated request, and for how long it waits. */
 export interface ReviewRequirement {
   /** Reviewer groups that may decide; empty means any reviewer. */
   groups: string[];
   /** Distinct people who must approve. */
   approvals: number;
-  /** Seconds the request stays pending before it expires. */
+  /** Seconds the request stays pending before it times out. */
   timeoutSeconds: number;
+  /** What a timeout does (default EXPIRE). Stored now; enforced by the review workflow. */
+  onTimeout?: TimeoutAction | undefined;
+  /** Groups added after some time. Stored now; enforced by the review workflow. */
+  escalation?: EscalationStep[] | undefined;
+}
+
+/**
+ * Which agents a rule applies to. Every criterion given must hold (AND); within one criterion
+ * any listed value is enough (OR). An empty or absent selector matches every agent.
+ */
+export interface AgentSelector {
+  /** Principal ids. */
+  ids?: string[] | undefined;
+  /** The agent must be in at least one of these groups. */
+  groups?: string[] | undefined;
+  /** The agent must carry every one of these labels with exactly these values. */
+  labels?: Record<string, string> | undefined;
+}
+
+/** The rule applies only while the agent made fewer than `count` requests it matched in the window. */
+export interface RateLimit {
+  count: number;
+  windowSeconds: number;
+  per: LimitScope;
 }
 
 export interface PolicyRule {
   id: string;
   description?: string | undefined;
   effect: PolicyEffect;
+  /** Which agents the rule applies to; absent means all. */
+  agents?: AgentSelector | undefined;
   /** Globs over the action name, e.g. `deploy.*`. */
   actions: string[];
   /** Globs over the resource, e.g. `prod/**`. */
   resources: string[];
+  /** A CEL expression over the request (see `EvaluationInput`) that must be true. */
+  when?: string | undefined;
+  /** Applies the rule only below a request rate (typically on ALLOW rules: "at most 3 per hour"). */
+  limit?: RateLimit | undefined;
+  /** A request this rule matches must carry a non-empty `reason`, or it is refused. */
+  requireReason?: boolean | undefined;
   /** Only meaningful for ESCALATE rules. */
   review?: Partial<ReviewRequirement> | undefined;
   /** Shown to the agent when this rule decides. */
@@ -42,11 +95,47 @@ export interface PolicyDocument {
   defaultEffect: PolicyEffect;
 }
 
-/** What the engine needs to know about a request. */
+/** A principal as the policy sees it (also what CEL sees as `agent` and `onBehalfOf`). */
+export interface PolicySubject {
+  id: string;
+  name: string;
+  groups: readonly string[];
+  labels: Readonly<Record<string, string>>;
+}
+
+/** What the engine knows about a request. CEL expressions see these names as variables. */
 export interface EvaluationInput {
   action: string;
   resource: string;
-  agent: { id: string; groups: readonly string[]; labels: Readonly<Record<string, string>> };
+  agent: PolicySubject;
+  onBehalfOf: PolicySubject | null;
+  params: Readonly<Record<string, unknown>> | null;
+  reason: string | null;
+  /** Free labels the agent sends with the request, e.g. `{ ticket: "INC-42" }`. */
+  context: Readonly<Record<string, string>>;
+  /** The decision time; CEL sees it as a timestamp. */
+  now: Date;
+}
+
+/**
+ * For rules with a `limit`: how many earlier requests in the rule's window and scope the rule
+ * matched. The service counts them (see `limitedRuleIds`); a missing entry counts as 0.
+ */
+export type RuleUsage = ReadonlyMap<string, number>;
+
+/** A CEL expression that failed at evaluation time. */
+export interface RuleError {
+  ruleId: string;
+  message: string;
+}
+
+/** Why one rule did or did not match: the first criterion that failed, or null when it matched. */
+export interface RuleTrace {
+  ruleId: string;
+  effect: PolicyEffect;
+  failed: 'agents' | 'actions' | 'resources' | 'when' | 'limit' | null;
+  /** For `when`: the CEL error that made the rule count as matched (BLOCK/ESCALATE) or not (ALLOW). */
+  error?: string | undefined;
 }
 
 export interface Evaluation {
@@ -57,12 +146,18 @@ export interface Evaluation {
   decidingRules: string[];
   /** The policy version that decided; null when no policy was ever published. */
   policyVersion: number | null;
-  /** A sentence or two a human can read: what decided and why. */
+  /** Sentences a human can read: what decided, on which criteria, and why candidates did not. */
   explanation: string;
-  /** The reason shown to the agent: the deciding rule's `reason`, if any. */
+  /** The reason shown to the agent: the first deciding rule's `reason`, if any. */
   reason: string | null;
   /** For ESCALATE: the merged requirement of every matching ESCALATE rule. */
   review: ReviewRequirement | null;
+  /** Matched rules that require the request to carry a reason. */
+  reasonRequiredBy: string[];
+  /** CEL runtime errors; never a cause to allow. */
+  errors: RuleError[];
+  /** The rules the engine looked at (after indexing) and how each fared, in policy order. */
+  trace: RuleTrace[];
 }
 
 export const DEFAULT_REVIEW: ReviewRequirement = {

@@ -4,17 +4,32 @@ import {
   DEFAULT_REVIEW,
   compilePolicy,
   evaluatePolicy,
+  limitedRuleIds,
+  type AgentSelector,
   type CompiledPolicy,
   type EvaluationInput,
   type PolicyEffect,
   type PolicyRule,
+  type PolicySubject,
   type ReviewRequirement,
+  type RuleUsage,
 } from '../../src/policy/index.js';
 
-const input = (action: string, resource: string): EvaluationInput => ({
+const AGENT: PolicySubject = { id: 'agent-1', name: 'deploy-bot', groups: ['bots'], labels: { team: 'payments' } };
+
+// A Wednesday, 10:15 in Paris (UTC+2 in summer).
+const NOW = new Date('2024-07-03T08:15:00Z');
+
+const input = (action: string, resource: string, overrides: Partial<EvaluationInput> = {}): EvaluationInput => ({
   action,
   resource,
-  agent: { id: 'agent-1', groups: ['bots'], labels: { team: 'payments' } },
+  agent: AGENT,
+  onBehalfOf: null,
+  params: null,
+  reason: null,
+  context: {},
+  now: NOW,
+  ...overrides,
 });
 
 /** A rule matching every action and resource unless the overrides narrow it. */
@@ -178,6 +193,9 @@ describe('evaluatePolicy: no matching rule', () => {
       explanation: `No rule matched action "db.drop" on "prod/orders"; the policy's default effect ${defaultEffect} applies.`,
       reason: null,
       review,
+      reasonRequiredBy: [],
+      errors: [],
+      trace: [],
     });
   });
 
@@ -210,6 +228,9 @@ describe('evaluatePolicy: the built-in policy', () => {
       explanation: `No rule matched action "${action}" on "${resource}"; the policy's default effect ESCALATE applies.`,
       reason: null,
       review: { groups: [], approvals: 1, timeoutSeconds: 3_600 },
+      reasonRequiredBy: [],
+      errors: [],
+      trace: [],
     });
   });
 
@@ -392,37 +413,77 @@ describe('evaluatePolicy: review requirement', () => {
 describe('evaluatePolicy: explanation', () => {
   it.each<{ name: string; rules: PolicyRule[]; defaultEffect?: PolicyEffect; explanation: string }>([
     {
-      name: 'names the single deciding rule',
+      name: 'names the single deciding rule and the criteria it matched on',
       rules: [rule('allow-deploys', 'ALLOW')],
-      explanation: 'ALLOW by rule "allow-deploys", whose action and resource globs matched action "deploy.update" on "prod/api".',
+      explanation: 'ALLOW for action "deploy.update" on "prod/api", decided by rule "allow-deploys" (actions, resources).',
     },
     {
-      name: 'names every deciding rule, in policy order',
-      rules: [rule('b-second', 'ESCALATE'), rule('a-first', 'ESCALATE')],
-      explanation: 'ESCALATE by rules "b-second", "a-first", whose action and resource globs matched action "deploy.update" on "prod/api".',
+      name: 'names every deciding rule, in policy order, each with its own criteria',
+      rules: [rule('b-second', 'ESCALATE', { agents: { groups: ['bots'] } }), rule('a-first', 'ESCALATE', { when: 'action != ""' })],
+      explanation:
+        'ESCALATE for action "deploy.update" on "prod/api", decided by rules "b-second" (agents, actions, resources) and "a-first" (actions, resources, when).',
+    },
+    {
+      name: 'tells how much of a limit was used',
+      rules: [rule('three-an-hour', 'ALLOW', { limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' } })],
+      explanation: 'ALLOW for action "deploy.update" on "prod/api", decided by rule "three-an-hour" (actions, resources, limit: 0 of 3 used per 3600 s).',
     },
     {
       name: 'lists the outranked rules with their effects',
       rules: [rule('allow-all', 'ALLOW'), rule('block-prod', 'BLOCK'), rule('escalate-prod', 'ESCALATE')],
       explanation:
-        'BLOCK by rule "block-prod", whose action and resource globs matched action "deploy.update" on "prod/api".' +
+        'BLOCK for action "deploy.update" on "prod/api", decided by rule "block-prod" (actions, resources).' +
         ' Also matched but outranked by BLOCK: "allow-all" (ALLOW), "escalate-prod" (ESCALATE).',
     },
     {
-      name: 'omits rules that did not match',
-      rules: [rule('block-db', 'BLOCK', { actions: ['db.*'] }), rule('allow-all', 'ALLOW'), rule('escalate-all', 'ESCALATE')],
+      name: 'says why a candidate rule did not apply: its resources',
+      rules: [rule('prod-db', 'BLOCK', { actions: ['deploy.*'], resources: ['prod/db/**'] }), rule('allow-all', 'ALLOW')],
       explanation:
-        'ESCALATE by rule "escalate-all", whose action and resource globs matched action "deploy.update" on "prod/api".' +
-        ' Also matched but outranked by ESCALATE: "allow-all" (ALLOW).',
+        'ALLOW for action "deploy.update" on "prod/api", decided by rule "allow-all" (actions, resources).' +
+        ' "prod-db" did not apply: its resources do not match "prod/api".',
     },
     {
-      name: 'states the default effect when nothing matched',
+      name: 'says why a candidate rule did not apply: its when condition',
+      rules: [rule('prod-hours', 'BLOCK', { when: 'now.getHours("Europe/Paris") >= 18' }), rule('allow-all', 'ALLOW')],
+      explanation:
+        'ALLOW for action "deploy.update" on "prod/api", decided by rule "allow-all" (actions, resources).' +
+        ' "prod-hours" did not apply: its when condition was false.',
+    },
+    {
+      name: 'says why a candidate rule did not apply: its agents, and its limit',
+      rules: [
+        rule('sre-only', 'ALLOW', { agents: { groups: ['sre'] } }),
+        rule('limited', 'ALLOW', { limit: { count: 1, windowSeconds: 60, per: 'AGENT_ACTION' } }),
+      ],
+      defaultEffect: 'BLOCK',
+      explanation:
+        'No rule matched action "deploy.update" on "prod/api"; the policy\'s default effect BLOCK applies.' +
+        ' "limited" did not apply: its limit of 1 per 60 s was reached (1 used).' +
+        ' "sre-only" did not apply: its agents selector does not include agent "agent-1".',
+    },
+    {
+      name: 'reports a CEL error that made a BLOCK rule count as matched',
+      rules: [rule('needs-ticket', 'BLOCK', { when: 'context.ticket == ""' })],
+      explanation:
+        'BLOCK for action "deploy.update" on "prod/api", decided by rule "needs-ticket" (actions, resources, when).' +
+        ' "needs-ticket" counted as matched because its when condition failed (No such key: ticket (at column 9)).',
+    },
+    {
+      name: 'reports a CEL error that kept an ALLOW rule from matching',
+      rules: [rule('small-scale', 'ALLOW', { when: 'params.replicas < 5' })],
+      explanation:
+        'No rule matched action "deploy.update" on "prod/api"; the policy\'s default effect ESCALATE applies.' +
+        ' "small-scale" did not apply: its when condition failed (No such key: replicas (at column 8)), and an error never allows.',
+    },
+    {
+      name: 'states the default effect when nothing matched, and never mentions rules the index skipped',
       rules: [rule('block-db', 'BLOCK', { actions: ['db.*'] })],
       defaultEffect: 'ALLOW',
       explanation: 'No rule matched action "deploy.update" on "prod/api"; the policy\'s default effect ALLOW applies.',
     },
   ])('$name', ({ rules, defaultEffect, explanation }) => {
-    expect(evaluatePolicy(policy(rules, defaultEffect ?? 'ESCALATE'), input('deploy.update', 'prod/api')).explanation).toBe(explanation);
+    const usage = new Map([['limited', 1]]);
+    expect(evaluatePolicy(policy(rules, defaultEffect ?? 'ESCALATE'), input('deploy.update', 'prod/api'), usage).explanation).toBe(explanation);
   });
 
   it.each(EFFECTS)('mentions the default effect %s when nothing matched', (defaultEffect) => {
@@ -430,6 +491,24 @@ describe('evaluatePolicy: explanation', () => {
     expect(explanation).toContain(`default effect ${defaultEffect}`);
     expect(explanation).toContain('"db.drop"');
     expect(explanation).toContain('"prod/orders"');
+  });
+
+  it('lists the candidates closest to applying first, at most ten, and counts the rest', () => {
+    const misses = Array.from({ length: 14 }, (_, i) => rule(`others-${i}`, 'BLOCK', { agents: { ids: ['someone-else'] } }));
+    const compiled = policy([...misses, rule('late-when', 'BLOCK', { when: 'false' }), rule('allow-all', 'ALLOW')]);
+    const { explanation } = evaluatePolicy(compiled, input('deploy.update', 'prod/api'));
+    const told = explanation.match(/did not apply/g) ?? [];
+    expect(told).toHaveLength(11);
+    expect(explanation).toContain('ALLOW for action "deploy.update" on "prod/api", decided by rule "allow-all" (actions, resources). "late-when" did not apply: its when condition was false. "others-0" did not apply: its agents selector does not include agent "agent-1".');
+    expect(explanation).toContain('"others-8" did not apply');
+    expect(explanation).not.toContain('"others-9"');
+    expect(explanation.endsWith(' 5 more candidate rules did not apply.')).toBe(true);
+  });
+
+  it('stays short with long inputs: quoted request strings are cut at 200 characters', () => {
+    const { explanation } = evaluatePolicy(policy([]), input(`deploy.${'x'.repeat(5_000)}`, 'prod/api'));
+    expect(explanation.length).toBeLessThan(400);
+    expect(explanation).toContain('…"');
   });
 });
 
@@ -444,7 +523,339 @@ describe('evaluatePolicy: purity', () => {
 
   it('applies a rule without agent criteria to every agent alike', () => {
     const compiled = policy([rule('a', 'ALLOW', { resources: ['prod/**'] })], 'BLOCK');
-    const other: EvaluationInput = { action: 'deploy.update', resource: 'prod/api', agent: { id: 'agent-2', groups: [], labels: {} } };
+    const other = input('deploy.update', 'prod/api', { agent: { id: 'agent-2', name: 'other', groups: [], labels: {} } });
     expect(evaluatePolicy(compiled, other)).toEqual(evaluatePolicy(compiled, input('deploy.update', 'prod/api')));
+  });
+});
+
+describe('evaluatePolicy: agent selectors', () => {
+  const bot: PolicySubject = { id: 'bot-7', name: 'Bot 7', groups: ['bots', 'deployers'], labels: { team: 'payments', env: 'prod' } };
+
+  it.each<[string, AgentSelector, boolean]>([
+    ['an empty selector', {}, true],
+    ['its id', { ids: ['bot-7'] }, true],
+    ['one of several ids', { ids: ['bot-1', 'bot-7'] }, true],
+    ['another id', { ids: ['bot-1'] }, false],
+    ['an id differing only in case', { ids: ['BOT-7'] }, false],
+    ['one of its groups', { groups: ['deployers'] }, true],
+    ['any of several groups (OR within a criterion)', { groups: ['sre', 'bots'] }, true],
+    ['groups it is not in', { groups: ['sre', 'security'] }, false],
+    ['one of its labels', { labels: { team: 'payments' } }, true],
+    ['all of its labels (every label must hold)', { labels: { team: 'payments', env: 'prod' } }, true],
+    ['a label with another value', { labels: { team: 'search' } }, false],
+    ['a label it lacks', { labels: { region: 'eu' } }, false],
+    ['one matching and one mismatching label', { labels: { team: 'payments', env: 'staging' } }, false],
+    ['id and group and label (AND across criteria)', { ids: ['bot-7'], groups: ['bots'], labels: { env: 'prod' } }, true],
+    ['its id but a group it is not in', { ids: ['bot-7'], groups: ['sre'] }, false],
+    ['its group but another id', { ids: ['bot-1'], groups: ['bots'] }, false],
+    ['its id and group but a wrong label', { ids: ['bot-7'], groups: ['bots'], labels: { team: 'search' } }, false],
+  ])('a rule selecting %s matches the agent: %s', (_name, agents, matches) => {
+    const evaluation = evaluatePolicy(policy([rule('r', 'ALLOW', { agents })], 'BLOCK'), input('deploy.update', 'prod/api', { agent: bot }));
+    expect(evaluation.matchedRules).toEqual(matches ? ['r'] : []);
+    expect(evaluation.trace).toEqual([{ ruleId: 'r', effect: 'ALLOW', failed: matches ? null : 'agents' }]);
+  });
+
+  it('does not mistake an inherited property for a label', () => {
+    const evaluation = evaluatePolicy(
+      policy([rule('r', 'ALLOW', { agents: { labels: { constructor: 'x' } } })], 'BLOCK'),
+      input('deploy.update', 'prod/api', { agent: { ...bot, labels: {} } }),
+    );
+    expect(evaluation.effect).toBe('BLOCK');
+  });
+});
+
+describe('evaluatePolicy: when conditions', () => {
+  const human: PolicySubject = { id: 'user-1', name: 'Ada', groups: ['sre'], labels: { role: 'oncall' } };
+  const base = input('deploy.update', 'prod/payments-api', {
+    params: { replicas: 12, image: 'app:1.2', canary: true, regions: ['eu', 'us'], nested: { depth: 2 } },
+    reason: 'Rolling out the fix for INC-42',
+    context: { ticket: 'INC-42', hotfix: 'true' },
+  });
+
+  it.each<[string, Partial<EvaluationInput>, boolean]>([
+    ['params.replicas > 10', {}, true],
+    ['params.replicas > 12', {}, false],
+    ['params.replicas == 12', {}, true],
+    ['params.image.startsWith("app:")', {}, true],
+    ['params.canary == true', {}, true],
+    ['"us" in params.regions', {}, true],
+    ['params.nested.depth >= 2', {}, true],
+    ['has(params.missing)', {}, false],
+    ['!has(params.missing) || params.missing == 1', {}, true],
+    ['action == "deploy.update" && resource.endsWith("-api")', {}, true],
+    ['action.startsWith("db.")', {}, false],
+    ['size(reason) > 10', {}, true],
+    ['reason.contains("INC-")', {}, true],
+    ['reason == ""', { reason: null }, true],
+    ['"hotfix" in context && context.hotfix == "true"', {}, true],
+    ['"hotfix" in context', { context: {} }, false],
+    ['agent.id == "agent-1" && agent.name == "deploy-bot"', {}, true],
+    ['"bots" in agent.groups', {}, true],
+    ['agent.groups.exists(g, g.startsWith("sec"))', {}, false],
+    ['agent.labels.team == "payments"', {}, true],
+    ['"env" in agent.labels', {}, false],
+    ['onBehalfOf.id == ""', {}, true],
+    ['onBehalfOf.id == "user-1" && "sre" in onBehalfOf.groups', { onBehalfOf: human }, true],
+    ['onBehalfOf.labels.role == "oncall"', { onBehalfOf: human }, true],
+    ['size(params) == 0', { params: null }, true],
+    ['now > timestamp("2024-07-01T00:00:00Z")', {}, true],
+    ['now.getHours() == 8', {}, true],
+    // 10:15 on a Wednesday in Paris (summer time, UTC+2).
+    ['now.getHours("Europe/Paris") == 10 && now.getMinutes("Europe/Paris") == 15', {}, true],
+    ['now.getDayOfWeek("Europe/Paris") >= 1 && now.getDayOfWeek("Europe/Paris") <= 5', {}, true],
+    // 23:30 UTC on Saturday is 01:30 on Sunday in Paris and 19:30 on Saturday in New York.
+    ['now.getDayOfWeek("Europe/Paris") == 0', { now: new Date('2024-07-06T23:30:00Z') }, true],
+    ['now.getDayOfWeek("America/New_York") == 6 && now.getHours("America/New_York") == 19', { now: new Date('2024-07-06T23:30:00Z') }, true],
+    // Winter time: Paris is UTC+1 in January; Tokyo has no daylight saving.
+    ['now.getHours("Europe/Paris") == 9', { now: new Date('2024-01-10T08:15:00Z') }, true],
+    ['now.getHours("Asia/Tokyo") == 17 && now.getDayOfMonth("Asia/Tokyo") == 9', { now: new Date('2024-01-10T08:15:00Z') }, true],
+    ['now.getFullYear("Pacific/Kiritimati") == 2025', { now: new Date('2024-12-31T10:30:00Z') }, true],
+  ])('%s is %s', (when, overrides, expected) => {
+    const evaluation = evaluatePolicy(policy([rule('r', 'ALLOW', { when })], 'BLOCK'), { ...base, ...overrides });
+    expect(evaluation.errors).toEqual([]);
+    expect(evaluation.matchedRules).toEqual(expected ? ['r'] : []);
+    expect(evaluation.trace).toEqual([{ ruleId: 'r', effect: 'ALLOW', failed: expected ? null : 'when' }]);
+  });
+
+  it('agrees with Intl on the hour in a time zone at every quarter hour around both 2024 DST changes in Paris', () => {
+    const hours = policy([rule('r', 'ALLOW', { when: 'now.getHours("Europe/Paris") * 100 + now.getMinutes("Europe/Paris") == int(context.expected)' })], 'BLOCK');
+    const format = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
+    for (const day of ['2024-03-30T20:00:00Z', '2024-10-26T20:00:00Z']) {
+      for (let step = 0; step < 48; step++) {
+        const now = new Date(Date.parse(day) + step * 900_000);
+        const expected = String(Number(format.format(now).replace(':', '')));
+        expect(evaluatePolicy(hours, { ...base, now, context: { expected } }).effect, now.toISOString()).toBe('ALLOW');
+      }
+    }
+  });
+
+  it('never changes the Date it was given', () => {
+    const now = new Date('2024-07-03T08:15:00Z');
+    evaluatePolicy(policy([rule('r', 'ALLOW', { when: 'now.getHours("Europe/Paris") > 1' })]), { ...base, now });
+    expect(Object.keys(now)).toEqual([]);
+    expect(now.toLocaleString('en-US', { timeZone: 'UTC' })).toBe('7/3/2024, 8:15:00 AM');
+  });
+
+  it('evaluates a condition only when agents, actions and resources already hold', () => {
+    const compiled = policy([rule('r', 'BLOCK', { agents: { ids: ['someone-else'] }, when: 'params.missing == 1' })], 'ALLOW');
+    const evaluation = evaluatePolicy(compiled, base);
+    expect(evaluation.errors).toEqual([]);
+    expect(evaluation.trace).toEqual([{ ruleId: 'r', effect: 'BLOCK', failed: 'agents' }]);
+  });
+});
+
+describe('evaluatePolicy: a CEL runtime error never allows', () => {
+  const errors: Array<[string, string, Partial<EvaluationInput>]> = [
+    ['a missing params key', 'params.replicas > 3', {}],
+    ['a missing label', 'agent.labels.env == "prod"', {}],
+    ['a missing context key', 'context.ticket.startsWith("INC-")', {}],
+    ['a wrong type in params', 'params.replicas > 3', { params: { replicas: 'many' } }],
+    ['a label of the human when there is none', 'onBehalfOf.labels.role == "oncall"', {}],
+    ['an invalid time zone from the request', 'now.getHours(context.zone) > 3', { context: { zone: 'Mars/Olympus' } }],
+    ['a division by zero', 'int(params.n) / 0 == 1', { params: { n: 1 } }],
+  ];
+
+  describe.each(errors)('on %s (%s)', (_name, when, overrides) => {
+    const request = input('deploy.update', 'prod/api', overrides);
+
+    it.each([
+      ['BLOCK', 'ALLOW', 'BLOCK', ['r'], null],
+      ['ESCALATE', 'ALLOW', 'ESCALATE', ['r'], null],
+      ['ALLOW', 'BLOCK', 'BLOCK', [], 'when'],
+      ['ALLOW', 'ESCALATE', 'ESCALATE', [], 'when'],
+    ] as const)('a %s rule with default %s decides %s, matching %j', (effect, defaultEffect, decided, matched, failed) => {
+      const evaluation = evaluatePolicy(policy([rule('r', effect, { when })], defaultEffect), request);
+      expect(evaluation.effect).toBe(decided);
+      expect(evaluation.matchedRules).toEqual(matched);
+      expect(evaluation.errors).toHaveLength(1);
+      expect(evaluation.errors[0]!.ruleId).toBe('r');
+      expect(evaluation.errors[0]!.message.length).toBeGreaterThan(0);
+      expect(evaluation.trace).toEqual([{ ruleId: 'r', effect, failed, error: evaluation.errors[0]!.message }]);
+    });
+  });
+
+  it('records each failing rule once, in policy order, and still lets a healthy ALLOW rule decide', () => {
+    const compiled = policy(
+      [
+        rule('allow-small', 'ALLOW', { when: 'params.replicas < 5' }),
+        rule('allow-all', 'ALLOW'),
+        rule('allow-team', 'ALLOW', { when: 'agent.labels.env == "prod"' }),
+      ],
+      'BLOCK',
+    );
+    const evaluation = evaluatePolicy(compiled, input('deploy.update', 'prod/api'));
+    expect(evaluation.effect).toBe('ALLOW');
+    expect(evaluation.matchedRules).toEqual(['allow-all']);
+    expect(evaluation.errors.map((error) => error.ruleId)).toEqual(['allow-small', 'allow-team']);
+    expect(evaluation.errors[0]!.message).toBe('No such key: replicas (at column 8)');
+  });
+
+  it('lets an erroring ESCALATE rule outrank a matching ALLOW rule', () => {
+    const compiled = policy([rule('allow-all', 'ALLOW'), rule('check-size', 'ESCALATE', { when: 'params.size > 3' })], 'ALLOW');
+    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api'))).toMatchObject({
+      effect: 'ESCALATE',
+      matchedRules: ['allow-all', 'check-size'],
+      decidingRules: ['check-size'],
+    });
+  });
+});
+
+describe('evaluatePolicy: rate limits', () => {
+  const limited = (count: number, effect: PolicyEffect = 'ALLOW') =>
+    rule('three-an-hour', effect, { limit: { count, windowSeconds: 3_600, per: 'AGENT' } });
+
+  it.each<[string, RuleUsage | undefined, PolicyEffect, string | null]>([
+    ['no usage given', undefined, 'ALLOW', null],
+    ['no entry for the rule', new Map([['other', 9]]), 'ALLOW', null],
+    ['0 used', new Map([['three-an-hour', 0]]), 'ALLOW', null],
+    ['2 of 3 used', new Map([['three-an-hour', 2]]), 'ALLOW', null],
+    ['3 of 3 used', new Map([['three-an-hour', 3]]), 'ESCALATE', 'limit'],
+    ['more than allowed used', new Map([['three-an-hour', 40]]), 'ESCALATE', 'limit'],
+  ])('with %s the limited ALLOW rule decides %s', (_name, usage, effect, failed) => {
+    const evaluation = evaluatePolicy(policy([limited(3)], 'ESCALATE'), input('deploy.update', 'prod/api'), usage);
+    expect(evaluation.effect).toBe(effect);
+    expect(evaluation.matchedRules).toEqual(failed ? [] : ['three-an-hour']);
+    expect(evaluation.trace).toEqual([{ ruleId: 'three-an-hour', effect: 'ALLOW', failed }]);
+  });
+
+  it('also limits BLOCK and ESCALATE rules', () => {
+    const usage = new Map([['three-an-hour', 1]]);
+    expect(evaluatePolicy(policy([limited(1, 'BLOCK')], 'ALLOW'), input('a.b', 'c'), usage).effect).toBe('ALLOW');
+    expect(evaluatePolicy(policy([limited(2, 'BLOCK')], 'ALLOW'), input('a.b', 'c'), usage).effect).toBe('BLOCK');
+  });
+
+  it('checks the limit only after every other criterion', () => {
+    const compiled = policy([rule('r', 'ALLOW', { when: 'false', limit: { count: 1, windowSeconds: 60, per: 'AGENT' } })], 'BLOCK');
+    expect(evaluatePolicy(compiled, input('a.b', 'c'), new Map([['r', 5]])).trace).toEqual([{ ruleId: 'r', effect: 'ALLOW', failed: 'when' }]);
+  });
+});
+
+describe('limitedRuleIds', () => {
+  const hourly = { count: 3, windowSeconds: 3_600, per: 'AGENT' } as const;
+  const daily = { count: 10, windowSeconds: 86_400, per: 'AGENT_RESOURCE' } as const;
+  const compiled = policy([
+    rule('deploys', 'ALLOW', { actions: ['deploy.*'], limit: hourly }),
+    rule('unlimited', 'ALLOW'),
+    rule('prod', 'ALLOW', { resources: ['prod/**'], limit: daily }),
+    rule('payments', 'ALLOW', { agents: { labels: { team: 'payments' } }, limit: hourly }),
+    rule('search', 'ALLOW', { agents: { labels: { team: 'search' } }, limit: hourly }),
+    rule('big', 'ALLOW', { when: 'params.replicas > 10', limit: daily }),
+    rule('block-errors', 'BLOCK', { when: 'params.missing == 1', limit: hourly }),
+  ]);
+
+  it.each<[string, EvaluationInput, string[]]>([
+    ['a prod deploy of a payments agent', input('deploy.update', 'prod/api', { params: { replicas: 3 } }), ['deploys', 'prod', 'payments', 'block-errors']],
+    ['a staging deploy with many replicas', input('deploy.update', 'staging/api', { params: { replicas: 30 } }), ['deploys', 'payments', 'big', 'block-errors']],
+    ['a database read with no params (ALLOW errors do not count, BLOCK errors do)', input('db.read', 'staging/db'), ['payments', 'block-errors']],
+    ['a request from another team', input('db.read', 'dev/db', { agent: { ...AGENT, labels: { team: 'search' } }, params: { replicas: 1 } }), ['search', 'block-errors']],
+  ])('for %s are %j, with their limits', (_name, request, expected) => {
+    const limited = limitedRuleIds(compiled, request);
+    expect(limited.map((entry) => entry.ruleId)).toEqual(expected);
+    for (const entry of limited) expect(entry.limit).toBe(compiled.rules.find((r) => r.rule.id === entry.ruleId)!.rule.limit);
+  });
+
+  it('ignores usage: a rule over its limit still needs counting', () => {
+    expect(limitedRuleIds(policy([rule('r', 'ALLOW', { limit: hourly })]), input('a.b', 'c')).map((e) => e.ruleId)).toEqual(['r']);
+  });
+
+  it('is empty for a policy without limits', () => {
+    expect(limitedRuleIds(policy([rule('a', 'ALLOW'), rule('b', 'BLOCK')]), input('a.b', 'c'))).toEqual([]);
+  });
+});
+
+describe('evaluatePolicy: requireReason', () => {
+  it.each<[string, PolicyRule[], string[]]>([
+    ['a matched rule that requires one', [rule('a', 'ALLOW', { requireReason: true })], ['a']],
+    ['every matched rule that requires one, outranked ones too', [rule('a', 'ALLOW', { requireReason: true }), rule('b', 'ESCALATE', { requireReason: true }), rule('c', 'ESCALATE')], ['a', 'b']],
+    ['no rule that does not match', [rule('a', 'ALLOW', { requireReason: true, actions: ['db.*'] }), rule('b', 'ALLOW')], []],
+    ['no rule that says false', [rule('a', 'ALLOW', { requireReason: false })], []],
+    ['no rule over its limit', [rule('limited', 'ALLOW', { requireReason: true, limit: { count: 1, windowSeconds: 60, per: 'AGENT' } })], []],
+  ])('lists %s', (_name, rules, expected) => {
+    const evaluation = evaluatePolicy(policy(rules), input('deploy.update', 'prod/api', { reason: 'because' }), new Map([['limited', 1]]));
+    expect(evaluation.reasonRequiredBy).toEqual(expected);
+  });
+
+  it('is reported whether or not the request carries a reason (the service refuses an empty one)', () => {
+    const compiled = policy([rule('a', 'ALLOW', { requireReason: true })]);
+    expect(evaluatePolicy(compiled, input('a.b', 'c', { reason: null })).reasonRequiredBy).toEqual(['a']);
+    expect(evaluatePolicy(compiled, input('a.b', 'c', { reason: 'ok' })).reasonRequiredBy).toEqual(['a']);
+  });
+});
+
+describe('evaluatePolicy: review timeouts and escalation ladders', () => {
+  it.each<{ name: string; reviews: Array<Partial<ReviewRequirement>>; expected: ReviewRequirement }>([
+    { name: 'onTimeout of the only rule', reviews: [{ onTimeout: 'EXPIRE' }], expected: { ...DEFAULT_REVIEW, onTimeout: 'EXPIRE' } },
+    { name: 'REJECT when any rule says REJECT', reviews: [{ onTimeout: 'EXPIRE' }, { onTimeout: 'REJECT' }, { onTimeout: 'EXPIRE' }], expected: { ...DEFAULT_REVIEW, onTimeout: 'REJECT' } },
+    { name: 'REJECT when the only rule setting it says REJECT', reviews: [{}, { onTimeout: 'REJECT' }], expected: { ...DEFAULT_REVIEW, onTimeout: 'REJECT' } },
+    {
+      name: 'escalation steps of every rule, sorted by time (ties in policy order)',
+      reviews: [
+        { timeoutSeconds: 3_000, escalation: [{ afterSeconds: 900, groups: ['leads'] }, { afterSeconds: 1_800, groups: ['cto'] }] },
+        { escalation: [{ afterSeconds: 300, groups: ['oncall'] }, { afterSeconds: 900, groups: ['security'] }] },
+      ],
+      expected: {
+        groups: [],
+        approvals: 1,
+        timeoutSeconds: 3_000,
+        escalation: [
+          { afterSeconds: 300, groups: ['oncall'] },
+          { afterSeconds: 900, groups: ['leads'] },
+          { afterSeconds: 900, groups: ['security'] },
+          { afterSeconds: 1_800, groups: ['cto'] },
+        ],
+      },
+    },
+  ])('merges $name', ({ reviews, expected }) => {
+    const rules = reviews.map((review, i) => rule(`escalate-${i + 1}`, 'ESCALATE', { review }));
+    expect(evaluatePolicy(policy(rules, 'ALLOW'), input('deploy.update', 'prod/api')).review).toEqual(expected);
+  });
+
+  it('leaves onTimeout and escalation out when no rule sets them', () => {
+    const review = evaluatePolicy(policy([rule('e', 'ESCALATE', { review: { groups: ['sre'] } })], 'ALLOW'), input('a.b', 'c')).review!;
+    expect(Object.keys(review).sort()).toEqual(['approvals', 'groups', 'timeoutSeconds']);
+  });
+
+  it('never shares step objects with the compiled policy', () => {
+    const compiled = policy([rule('e', 'ESCALATE', { review: { escalation: [{ afterSeconds: 60, groups: ['sre'] }] } })]);
+    evaluatePolicy(compiled, input('a.b', 'c')).review!.escalation![0]!.groups.push('mutated');
+    expect(evaluatePolicy(compiled, input('a.b', 'c')).review!.escalation).toEqual([{ afterSeconds: 60, groups: ['sre'] }]);
+  });
+});
+
+describe('evaluatePolicy: the index and the trace', () => {
+  const compiled = policy([
+    rule('deploys', 'ALLOW', { actions: ['deploy.*'] }),
+    rule('db-prod', 'BLOCK', { actions: ['db.*'], resources: ['prod/**'] }),
+    rule('everything-prod', 'ESCALATE', { actions: ['*'], resources: ['prod/**'] }),
+    rule('deletes', 'BLOCK', { actions: ['*.delete'] }),
+    rule('db-staging', 'ALLOW', { actions: ['db.query', 'db.read'], resources: ['staging/*'] }),
+    rule('prefixed', 'ALLOW', { actions: ['dep*'], resources: ['staging-*/**'] }),
+    rule('teams', 'ESCALATE', { actions: ['deploy.*', 'db.*'], agents: { groups: ['sre'] } }),
+  ]);
+
+  it.each<[string, string, Array<[string, string | null]>]>([
+    // "prefixed" is not even looked at: its resources start with "staging-".
+    ['deploy.update', 'prod/api', [['deploys', null], ['everything-prod', null], ['deletes', 'actions'], ['teams', 'agents']]],
+    ['db.query', 'staging/orders', [['deletes', 'actions'], ['db-staging', null], ['teams', 'agents']]],
+    ['db.drop', 'prod/orders', [['db-prod', null], ['everything-prod', null], ['deletes', 'actions'], ['teams', 'agents']]],
+    ['cache.delete', 'dev/redis', [['deletes', null]]],
+    ['deploy.update', 'staging-eu/api', [['deploys', null], ['deletes', 'actions'], ['prefixed', null], ['teams', 'agents']]],
+    ['deployer.run', 'staging-eu/api', [['deletes', 'actions'], ['prefixed', null]]],
+  ])('%j on %j looks only at the rules that could match, in policy order', (action, resource, trace) => {
+    const evaluation = evaluatePolicy(compiled, input(action, resource));
+    expect(evaluation.trace.map((t) => [t.ruleId, t.failed])).toEqual(trace);
+    expect(evaluation.matchedRules).toEqual(trace.filter(([, failed]) => failed === null).map(([id]) => id));
+  });
+
+  it('reports the first failing criterion in the order agents, actions, resources, when, limit', () => {
+    const everything = policy([
+      rule('a', 'ALLOW', { agents: { ids: ['x'] }, actions: ['*.nope'], resources: ['prod/nope/**'], when: 'false', limit: { count: 1, windowSeconds: 1, per: 'AGENT' } }),
+      rule('b', 'ALLOW', { actions: ['*.nope'], resources: ['prod/nope/**'], when: 'false' }),
+      rule('c', 'ALLOW', { resources: ['prod/nope/**'], when: 'false' }),
+      rule('d', 'ALLOW', { when: 'false', limit: { count: 1, windowSeconds: 1, per: 'AGENT' } }),
+      rule('e', 'ALLOW', { limit: { count: 1, windowSeconds: 1, per: 'AGENT' } }),
+    ]);
+    const usage = new Map(['a', 'b', 'c', 'd', 'e'].map((id) => [id, 1]));
+    expect(evaluatePolicy(everything, input('deploy.update', 'prod/api'), usage).trace.map((t) => t.failed)).toEqual(['agents', 'actions', 'resources', 'when', 'limit']);
   });
 });

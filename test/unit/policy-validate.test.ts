@@ -6,17 +6,22 @@ import {
   compilePolicy,
   evaluatePolicy,
   globProblem,
+  readPolicyDocument,
   validatePolicy,
+  type EvaluationInput,
   type PolicyDocument,
   type PolicyEffect,
   type PolicyIssue,
   type PolicyRule,
 } from '../../src/policy/index.js';
 
-// Count glob compilations while keeping picomatch's real behaviour.
+// Count glob compilations while keeping picomatch's real behaviour (the engine builds one regular
+// expression per distinct glob with `picomatch.makeRe`).
 vi.mock('picomatch', async (importOriginal) => {
   const actual = await importOriginal<{ default: typeof picomatch }>();
-  return { default: vi.fn(actual.default) };
+  const mocked = Object.assign(vi.fn(actual.default), actual.default);
+  mocked.makeRe = vi.fn(actual.default.makeRe);
+  return { default: mocked };
 });
 
 const rule = (overrides: Partial<PolicyRule> = {}): PolicyRule => ({
@@ -28,6 +33,17 @@ const rule = (overrides: Partial<PolicyRule> = {}): PolicyRule => ({
 });
 
 const doc = (rules: PolicyRule[], defaultEffect: PolicyEffect = 'ESCALATE'): PolicyDocument => ({ rules, defaultEffect });
+
+const request = (action: string, resource: string): EvaluationInput => ({
+  action,
+  resource,
+  agent: { id: 'agent-1', name: 'bot', groups: [], labels: {} },
+  onBehalfOf: null,
+  params: null,
+  reason: null,
+  context: {},
+  now: new Date('2024-07-03T08:15:00Z'),
+});
 
 /** Lets a test hand the validator data the types forbid, as a client could send. */
 const unsafe = <T>(value: unknown): T => value as T;
@@ -246,7 +262,7 @@ describe('validatePolicy: glob syntax', () => {
     ['logs/[[]*', 'logs/[x', 'logs/x'],
   ])('an accepted glob %j compiles and matches %j literally but not %j', (glob, matching, other) => {
     const compiled = compilePolicy(doc([rule({ actions: ['*'], resources: [glob] })], 'BLOCK'), 1);
-    const decide = (resource: string) => evaluatePolicy(compiled, { action: 'read', resource, agent: { id: 'a', groups: [], labels: {} } }).effect;
+    const decide = (resource: string) => evaluatePolicy(compiled, request('read', resource)).effect;
     expect(decide(matching)).toBe('ALLOW');
     expect(decide(other)).toBe('BLOCK');
   });
@@ -331,6 +347,12 @@ describe('validatePolicy: limits and several issues at once', () => {
       maxApprovals: 20,
       maxTimeoutSeconds: 2_592_000,
       maxTextLength: 1_000,
+      maxSelectorEntries: 100,
+      maxLabelValueLength: 200,
+      maxConditionLength: 4_000,
+      maxLimitCount: 100_000,
+      maxLimitWindowSeconds: 2_592_000,
+      maxEscalationSteps: 10,
     });
   });
 
@@ -384,9 +406,9 @@ describe('validatePolicy: limits and several issues at once', () => {
 });
 
 describe('compilePolicy', () => {
-  const picomatchSpy = vi.mocked(picomatch);
+  const makeReSpy = vi.mocked(picomatch.makeRe);
   beforeEach(() => {
-    picomatchSpy.mockClear();
+    makeReSpy.mockClear();
   });
 
   it('throws an InvalidPolicyError carrying every issue, and compiles no glob', () => {
@@ -407,7 +429,7 @@ describe('compilePolicy', () => {
       `Invalid policy: policy.defaultEffect ${EFFECT_MESSAGE}; a.actions ${EMPTY_LIST_MESSAGE}; ` +
         'a.review is only allowed on ESCALATE rules; a.id duplicate rule id "a"',
     );
-    expect(picomatchSpy).not.toHaveBeenCalled();
+    expect(makeReSpy).not.toHaveBeenCalled();
   });
 
   it.each<[string, PolicyDocument]>([
@@ -415,6 +437,8 @@ describe('compilePolicy', () => {
     ['a bad rule id', doc([rule({ id: 'no spaces allowed' })])],
     ['a review on a BLOCK rule', doc([rule({ effect: 'BLOCK', review: {} })])],
     ['an invalid defaultEffect', doc([], unsafe<PolicyEffect>('allow'))],
+    ['a CEL condition that does not type-check', doc([rule({ when: 'action + 1 > 2' })])],
+    ['a limit out of range', doc([rule({ limit: { count: 0, windowSeconds: 60, per: 'AGENT' } })])],
   ])('rejects a policy with %s', (_name, document) => {
     expect(() => compilePolicy(document, 1)).toThrow(InvalidPolicyError);
   });
@@ -432,36 +456,334 @@ describe('compilePolicy', () => {
     expect(compiled.rules[0]?.matchesResource('staging/api')).toBe(false);
   });
 
-  it('compiles every glob exactly once, at compile time, never while evaluating', () => {
+  it('compiles every distinct glob exactly once, at compile time, never while evaluating; literal globs need no regular expression', () => {
     const compiled = compilePolicy(
       doc([
-        rule({ id: 'one', actions: ['deploy.*', 'db.*'], resources: ['prod/**'] }),
-        rule({ id: 'two', effect: 'ESCALATE', actions: ['*'], resources: ['staging/*', 'dev/*', '**'] }),
+        rule({ id: 'one', actions: ['deploy.*', 'db.*', 'db.drop'], resources: ['prod/**'] }),
+        rule({ id: 'two', effect: 'ESCALATE', actions: ['*', 'deploy.*'], resources: ['staging/*', 'dev/*', '**', 'prod/**', 'prod/api'] }),
       ]),
       1,
     );
-    expect(picomatchSpy).toHaveBeenCalledTimes(7);
-    expect(picomatchSpy.mock.calls.map(([glob]) => glob)).toEqual(['deploy.*', 'db.*', 'prod/**', '*', 'staging/*', 'dev/*', '**']);
+    expect(makeReSpy.mock.calls.map(([glob]) => glob)).toEqual(['deploy.*', 'db.*', 'prod/**', '*', 'staging/*', 'dev/*', '**']);
     // Resources are names, not files: dot segments are matched too.
-    expect(picomatchSpy.mock.calls.every(([, options]) => options?.dot === true)).toBe(true);
+    expect(makeReSpy.mock.calls.every(([, options]) => options?.dot === true)).toBe(true);
 
-    const agent = { id: 'agent-1', groups: [], labels: {} };
     for (let i = 0; i < 200; i++) {
-      evaluatePolicy(compiled, { action: i % 2 ? 'deploy.update' : 'read', resource: i % 3 ? 'prod/api' : 'staging/web', agent });
+      evaluatePolicy(compiled, request(i % 2 ? 'deploy.update' : 'read', i % 3 ? 'prod/api' : 'staging/web'));
     }
-    expect(picomatchSpy).toHaveBeenCalledTimes(7);
-    expect(evaluatePolicy(compiled, { action: 'deploy.update', resource: 'prod/api', agent }).matchedRules).toEqual(['one', 'two']);
-    expect(picomatchSpy).toHaveBeenCalledTimes(7);
+    expect(makeReSpy).toHaveBeenCalledTimes(7);
+    expect(evaluatePolicy(compiled, request('deploy.update', 'prod/api')).matchedRules).toEqual(['one', 'two']);
+    expect(makeReSpy).toHaveBeenCalledTimes(7);
   });
 
   it('does not validate or compile again when the same compiled policy is evaluated repeatedly', () => {
     const compiled = compilePolicy(doc([rule({ id: 'only', actions: ['deploy.*'], resources: ['prod/**'] })]), 2);
-    picomatchSpy.mockClear();
-    const agent = { id: 'agent-1', groups: [], labels: {} };
-    const effects = Array.from({ length: 20 }, (_, i) =>
-      evaluatePolicy(compiled, { action: 'deploy.update', resource: i % 2 ? 'prod/api' : 'dev/api', agent }).effect,
-    );
+    makeReSpy.mockClear();
+    const effects = Array.from({ length: 20 }, (_, i) => evaluatePolicy(compiled, request('deploy.update', i % 2 ? 'prod/api' : 'dev/api')).effect);
     expect(effects).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? 'ALLOW' : 'ESCALATE')));
-    expect(picomatchSpy).not.toHaveBeenCalled();
+    expect(makeReSpy).not.toHaveBeenCalled();
+  });
+
+  it('matches exactly as picomatch does, including its special cases', () => {
+    const cases: Array<[string, string]> = [
+      ['./a', 'a'],
+      ['./a', './a'],
+      ['prod/**', 'prod'],
+      ['prod/**', 'prod/'],
+      ['*', ''],
+      ['**', ''],
+      ['a/{,b}', 'a/'],
+      ['!a', 'b'],
+      ['!a', 'a'],
+      ['*.read', 'x.read/'],
+      ['read', 'read/'],
+      ['a|b', 'a|b'],
+      ['#a', '#a'],
+    ];
+    for (const [glob, value] of cases) {
+      const compiled = compilePolicy(doc([rule({ actions: ['*'], resources: [glob] })], 'BLOCK'), 1);
+      const expected = picomatch.isMatch(value, glob, { dot: true });
+      expect(compiled.rules[0]!.matchesResource(value), `${glob} on ${JSON.stringify(value)}`).toBe(expected);
+      // …and the index never hides a rule that matches.
+      expect(evaluatePolicy(compiled, request('read', value)).matchedRules, `${glob} on ${JSON.stringify(value)}`).toEqual(expected ? ['rule-1'] : []);
+    }
+  });
+});
+
+describe('validatePolicy: agent selectors', () => {
+  it.each<[string, PolicyRule['agents']]>([
+    ['an empty selector', {}],
+    ['ids', { ids: ['agent-1', 'c0ffee-42'] }],
+    ['groups', { groups: ['bots', 'team:payments'] }],
+    ['labels', { labels: { team: 'payments', 'greenlight/tier': 'gold', empty: '' } }],
+    ['every criterion', { ids: ['a'], groups: ['g'], labels: { k: 'v' } }],
+    ['null criteria, as absent', unsafe({ ids: null, groups: null, labels: null })],
+  ])('accepts %s', (_name, agents) => {
+    expect(validatePolicy(doc([rule({ agents })]))).toEqual([]);
+  });
+
+  it.each<[string, unknown, string, string]>([
+    ['a list', ['agent-1'], 'agents', 'must be an object with ids, groups and/or labels'],
+    ['a string', 'agent-1', 'agents', 'must be an object with ids, groups and/or labels'],
+    ['an empty id list', { ids: [] }, 'agents.ids', 'must list at least one principal id (omit it to match any agent)'],
+    ['ids as a string', { ids: 'agent-1' }, 'agents.ids', 'must list at least one principal id (omit it to match any agent)'],
+    ['an empty id', { ids: ['ok', ''] }, 'agents.ids[1]', 'id "" must be a non-empty string of at most 200 characters'],
+    ['a numeric id', { ids: [42] }, 'agents.ids[0]', 'id 42 must be a non-empty string of at most 200 characters'],
+    ['an empty group list', { groups: [] }, 'agents.groups', 'must list at least one group (omit it to match any agent)'],
+    ['an invalid group', { groups: ['sre', 'not valid'] }, 'agents.groups[1]', 'group "not valid" is not a valid group name'],
+    ['groups as a string', { groups: 'sre' }, 'agents.groups', 'must be a list of group names'],
+    ['an empty label map', { labels: {} }, 'agents.labels', 'must map at least one label key to a value, e.g. {"team": "payments"} (omit it to match any agent)'],
+    ['labels as a list', { labels: ['team=payments'] }, 'agents.labels', 'must map at least one label key to a value, e.g. {"team": "payments"} (omit it to match any agent)'],
+    ['a bad label key', { labels: { 'bad key': 'x' } }, 'agents.labels.bad key', 'label key "bad key" must use letters, digits and _ . / - (at most 100)'],
+    ['a numeric label value', { labels: { team: 7 } }, 'agents.labels.team', 'label value must be a string of at most 200 characters'],
+    ['a long label value', { labels: { team: 'x'.repeat(201) } }, 'agents.labels.team', 'label value must be a string of at most 200 characters'],
+  ])('rejects %s', (_name, agents, field, message) => {
+    expect(validatePolicy(doc([rule({ agents: unsafe(agents) })]))).toEqual([{ ruleId: 'rule-1', field, message }]);
+  });
+
+  it('rejects more than 100 ids', () => {
+    const ids = Array.from({ length: 101 }, (_, i) => `a${i}`);
+    expect(validatePolicy(doc([rule({ agents: { ids } })]))).toEqual([{ ruleId: 'rule-1', field: 'agents.ids', message: 'must list at most 100 ids' }]);
+  });
+});
+
+describe('validatePolicy: when (CEL)', () => {
+  it.each([
+    'params.replicas > 10',
+    'agent.labels.team == "payments"',
+    'now.getHours("Europe/Paris") >= 9 && now.getDayOfWeek("Europe/Paris") < 6',
+    '"hotfix" in context && context.hotfix == "true"',
+    'size(reason) > 10',
+    'reason.matches("^INC-[0-9]+")',
+    'onBehalfOf.id != "" && "sre" in onBehalfOf.groups',
+    'action in ["deploy.update", "deploy.rollback"]',
+    'params.regions.all(r, r in ["eu", "us"])',
+    'now < timestamp("2030-01-01T00:00:00Z")',
+    'true',
+  ])('accepts %s', (when) => {
+    expect(validatePolicy(doc([rule({ when })]))).toEqual([]);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a syntax error', 'params.replicas >', 'CEL condition does not compile: Unexpected token: EOF (at column 18)'],
+    ['an unbalanced parenthesis', '(action == "x"', 'CEL condition does not compile: Expected RPAREN, got EOF (at column 15)'],
+    ['adding a number to a string', 'action + 1 == 2', 'CEL condition does not type-check: no such overload: string + int (at column 1)'],
+    ['an unknown variable', 'unknownVar == 1', 'CEL condition does not type-check: Unknown variable: unknownVar (at column 1)'],
+    ['an unknown field of the agent', 'agent.lables.team == "x"', 'CEL condition does not type-check: No such key: lables (at column 7)'],
+    ['comparing a string to an int', 'reason > 3', 'CEL condition does not type-check: no such overload: string > int (at column 1)'],
+    ['a string result', 'action', 'CEL condition must be a bool condition but has type string; compare the value, e.g. `params.dryRun == true`'],
+    ['a dyn result', 'params.dryRun', 'CEL condition must be a bool condition but has type dyn; compare the value, e.g. `params.dryRun == true`'],
+    ['an unknown time zone', 'now.getHours("Mars/Olympus") > 3', 'CEL condition would fail at run time: getHours("Mars/Olympus"): unknown time zone; use an IANA name such as "Europe/Paris" or "UTC"'],
+    ['an invalid regular expression', 'reason.matches("[")', 'CEL condition would fail at run time: matches("["): Invalid regular expression: /[/: Unterminated character class'],
+    ['an empty expression', '', 'must be a non-empty CEL expression (omit it to always apply)'],
+    ['blank space', '   ', 'must be a non-empty CEL expression (omit it to always apply)'],
+    ['a number', 42, 'must be a non-empty CEL expression (omit it to always apply)'],
+    ['a long expression', `action == "${'x'.repeat(4_000)}"`, 'must be at most 4000 characters'],
+  ])('rejects %s, with the CEL compiler\'s message', (_name, when, message) => {
+    expect(validatePolicy(doc([rule({ when: unsafe(when) })]))).toEqual([{ ruleId: 'rule-1', field: 'when', message }]);
+  });
+
+  it('rejects a condition nested deeper than the CEL limits', () => {
+    const when = `${'('.repeat(60)}true${')'.repeat(60)}`;
+    expect(validatePolicy(doc([rule({ when })]))).toEqual([
+      { ruleId: 'rule-1', field: 'when', message: 'CEL condition does not compile: Exceeded maxDepth (50) (at column 51)' },
+    ]);
+  });
+});
+
+describe('validatePolicy: limit and requireReason', () => {
+  const limit = (overrides: Record<string, unknown>) => unsafe<PolicyRule['limit']>({ count: 3, windowSeconds: 3_600, per: 'AGENT', ...overrides });
+
+  it.each([
+    [{ count: 1, windowSeconds: 1, per: 'AGENT' }],
+    [{ count: 100_000, windowSeconds: 2_592_000, per: 'AGENT_ACTION' }],
+    [{ count: 3, windowSeconds: 3_600, per: 'AGENT_RESOURCE' }],
+  ] as const)('accepts the limit %j', (value) => {
+    expect(validatePolicy(doc([rule({ limit: value })]))).toEqual([]);
+  });
+
+  it.each<[Record<string, unknown>, string, string]>([
+    [{ count: 0 }, 'limit.count', 'must be a whole number from 1 to 100000'],
+    [{ count: 100_001 }, 'limit.count', 'must be a whole number from 1 to 100000'],
+    [{ count: 2.5 }, 'limit.count', 'must be a whole number from 1 to 100000'],
+    [{ count: '3' }, 'limit.count', 'must be a whole number from 1 to 100000'],
+    [{ count: undefined }, 'limit.count', 'must be a whole number from 1 to 100000'],
+    [{ windowSeconds: 0 }, 'limit.windowSeconds', 'must be a whole number from 1 to 2592000'],
+    [{ windowSeconds: 2_592_001 }, 'limit.windowSeconds', 'must be a whole number from 1 to 2592000'],
+    [{ windowSeconds: Number.NaN }, 'limit.windowSeconds', 'must be a whole number from 1 to 2592000'],
+    [{ per: 'TEAM' }, 'limit.per', 'must be one of AGENT, AGENT_ACTION, AGENT_RESOURCE'],
+    [{ per: undefined }, 'limit.per', 'must be one of AGENT, AGENT_ACTION, AGENT_RESOURCE'],
+  ])('rejects the limit field in %j', (overrides, field, message) => {
+    expect(validatePolicy(doc([rule({ limit: limit(overrides) })]))).toEqual([{ ruleId: 'rule-1', field, message }]);
+  });
+
+  it('rejects a limit that is not an object', () => {
+    expect(validatePolicy(doc([rule({ limit: unsafe(3) })]))).toEqual([
+      { ruleId: 'rule-1', field: 'limit', message: 'must be an object with count, windowSeconds and per' },
+    ]);
+  });
+
+  it.each([true, false])('accepts requireReason %s', (requireReason) => {
+    expect(validatePolicy(doc([rule({ requireReason })]))).toEqual([]);
+  });
+
+  it.each(['yes', 1, 'true'])('rejects requireReason %j', (requireReason) => {
+    expect(validatePolicy(doc([rule({ requireReason: unsafe(requireReason) })]))).toEqual([
+      { ruleId: 'rule-1', field: 'requireReason', message: 'must be true or false' },
+    ]);
+  });
+});
+
+describe('validatePolicy: review timeouts and escalation', () => {
+  const escalate = (review: unknown) => rule({ effect: 'ESCALATE', review: unsafe(review) });
+
+  it.each([
+    [{ onTimeout: 'EXPIRE' }],
+    [{ onTimeout: 'REJECT', timeoutSeconds: 600, escalation: [{ afterSeconds: 300, groups: ['leads'] }, { afterSeconds: 599, groups: ['cto', 'sre'] }] }],
+    [{ escalation: [] }],
+    [{ escalation: [{ afterSeconds: 7_200, groups: ['leads'] }] }],
+  ])('accepts %j', (review) => {
+    expect(validatePolicy(doc([escalate(review)]))).toEqual([]);
+  });
+
+  it.each<[unknown, string, string]>([
+    [{ onTimeout: 'IGNORE' }, 'review.onTimeout', 'must be one of EXPIRE, REJECT'],
+    [{ escalation: 'later' }, 'review.escalation', 'must be a list of steps {afterSeconds, groups}'],
+    [{ escalation: [5] }, 'review.escalation[0]', 'must be an object {afterSeconds, groups}'],
+    [{ escalation: [{ afterSeconds: 0, groups: ['a'] }] }, 'review.escalation[0].afterSeconds', 'must be a whole number from 1 to 2592000'],
+    [{ escalation: [{ afterSeconds: 1.5, groups: ['a'] }] }, 'review.escalation[0].afterSeconds', 'must be a whole number from 1 to 2592000'],
+    [
+      { timeoutSeconds: 600, escalation: [{ afterSeconds: 600, groups: ['a'] }] },
+      'review.escalation[0].afterSeconds',
+      'must be less than review.timeoutSeconds (600), or the step never happens',
+    ],
+    [{ escalation: [{ afterSeconds: 60, groups: [] }] }, 'review.escalation[0].groups', 'must list at least one group'],
+    [{ escalation: [{ afterSeconds: 60 }] }, 'review.escalation[0].groups', 'must be a list of group names'],
+    [{ escalation: [{ afterSeconds: 60, groups: ['ok', 'no way'] }] }, 'review.escalation[0].groups[1]', 'group "no way" is not a valid group name'],
+    [{ escalation: Array.from({ length: 11 }, (_, i) => ({ afterSeconds: i + 1, groups: ['g'] })) }, 'review.escalation', 'must list at most 10 steps'],
+    ['soon', 'review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout and/or escalation'],
+  ])('rejects %j', (review, field, message) => {
+    expect(validatePolicy(doc([escalate(review)]))).toEqual([{ ruleId: 'rule-1', field, message }]);
+  });
+
+  it.each(['ALLOW', 'BLOCK'] as const)('rejects an escalation ladder on a %s rule as a review on a non-ESCALATE rule', (effect) => {
+    expect(validatePolicy(doc([rule({ effect, review: { escalation: [{ afterSeconds: 60, groups: ['sre'] }] } })]))).toEqual([
+      { ruleId: 'rule-1', field: 'review', message: 'is only allowed on ESCALATE rules' },
+    ]);
+  });
+});
+
+describe('validatePolicy: wrong types from untyped callers', () => {
+  it.each<[string, unknown, PolicyIssue[]]>([
+    ['rules that are not a list', { rules: 'none', defaultEffect: 'ESCALATE' }, [{ ruleId: null, field: 'rules', message: 'must be a list of rules' }]],
+    ['a rule that is not an object', { rules: ['deploy'], defaultEffect: 'ESCALATE' }, [{ ruleId: '#1', field: '', message: 'must be an object' }]],
+    ['a numeric id', { rules: [{ ...rule(), id: 7 }], defaultEffect: 'ESCALATE' }, [{ ruleId: '#1', field: 'id', message: ID_MESSAGE }]],
+    ['a numeric description', { rules: [{ ...rule(), description: 7 }], defaultEffect: 'ESCALATE' }, [{ ruleId: 'rule-1', field: 'description', message: 'must be a string' }]],
+  ])('reports %s', (_name, document, issues) => {
+    expect(validatePolicy(unsafe(document))).toEqual(issues);
+  });
+});
+
+describe('readPolicyDocument', () => {
+  const valid = {
+    rules: [
+      {
+        id: 'deploy-prod',
+        effect: 'ESCALATE',
+        agents: { labels: { team: 'payments' } },
+        actions: ['deploy.*'],
+        resources: ['prod/**'],
+        when: 'params.replicas > 10',
+        review: { groups: ['sre'], approvals: 2, onTimeout: 'REJECT', escalation: [{ afterSeconds: 600, groups: ['leads'] }] },
+      },
+      { id: 'three-an-hour', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'], limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' }, requireReason: true },
+    ],
+    defaultEffect: 'BLOCK',
+  };
+
+  it('returns a valid document as it is, with no issue', () => {
+    expect(readPolicyDocument(valid)).toEqual({ document: valid, issues: [] });
+  });
+
+  it('defaults defaultEffect to ESCALATE and rules to none', () => {
+    expect(readPolicyDocument({ rules: [rule()] })).toEqual({ document: { rules: [rule()], defaultEffect: 'ESCALATE' }, issues: [] });
+    expect(readPolicyDocument({})).toEqual({ document: { rules: [], defaultEffect: 'ESCALATE' }, issues: [] });
+  });
+
+  it('reads null (YAML ~, GraphQL null) as absent for optional fields', () => {
+    const { document, issues } = readPolicyDocument({
+      defaultEffect: null,
+      rules: [{ ...rule(), description: null, agents: null, when: null, limit: null, requireReason: null, reason: null }],
+    });
+    expect(issues).toEqual([]);
+    expect(document).toEqual({ rules: [rule()], defaultEffect: 'ESCALATE' });
+    // Absent fields are left out, not kept as undefined: the stored document is what was written.
+    expect(Object.keys(document!.rules[0]!)).toEqual(['id', 'effect', 'actions', 'resources']);
+  });
+
+  it.each<[string, unknown, PolicyIssue[]]>([
+    ['a list', [rule()], [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect"' }]],
+    ['a string', 'rules: []', [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect"' }]],
+    ['null', null, [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect"' }]],
+    ['rules that are not a list', { rules: { id: 'x' } }, [{ ruleId: null, field: 'rules', message: 'must be a list of rules' }]],
+  ])('refuses %s', (_name, raw, issues) => {
+    expect(readPolicyDocument(raw)).toEqual({ document: null, issues });
+  });
+
+  it('reports unknown fields at every level, with a suggestion for a near miss', () => {
+    const { document, issues } = readPolicyDocument({
+      defaultEfect: 'ALLOW',
+      version: 3,
+      rules: [
+        {
+          id: 'deploy-prod',
+          efect: 'ALLOW',
+          actions: ['deploy.*'],
+          resources: ['prod/**'],
+          agents: { label: { team: 'x' } },
+          limit: { count: 3, window: 60, per: 'AGENT' },
+          review: { group: ['sre'], escalation: [{ afterSeconds: 60, groups: ['a'], notify: true }] },
+        },
+      ],
+    });
+    expect(document).toBeNull();
+    expect(issues).toEqual<PolicyIssue[]>([
+      { ruleId: null, field: 'defaultEfect', message: 'unknown field "defaultEfect"; did you mean "defaultEffect"?' },
+      { ruleId: null, field: 'version', message: 'unknown field "version"; known fields: rules, defaultEffect' },
+      { ruleId: 'deploy-prod', field: 'efect', message: 'unknown field "efect"; did you mean "effect"?' },
+      { ruleId: 'deploy-prod', field: 'agents.label', message: 'unknown field "label"; did you mean "labels"?' },
+      { ruleId: 'deploy-prod', field: 'limit.window', message: 'unknown field "window"; known fields: count, windowSeconds, per' },
+      { ruleId: 'deploy-prod', field: 'review.group', message: 'unknown field "group"; did you mean "groups"?' },
+      { ruleId: 'deploy-prod', field: 'review.escalation[0].notify', message: 'unknown field "notify"; known fields: afterSeconds, groups' },
+      { ruleId: 'deploy-prod', field: 'effect', message: EFFECT_MESSAGE },
+      { ruleId: 'deploy-prod', field: 'limit.windowSeconds', message: 'must be a whole number from 1 to 2592000' },
+      { ruleId: 'deploy-prod', field: 'review', message: 'is only allowed on ESCALATE rules' },
+    ]);
+  });
+
+  it('reports wrong types and every validation issue, grouped rule by rule in policy order', () => {
+    const { document, issues } = readPolicyDocument({
+      rules: [
+        { id: 'a', effect: 'ALLOW', actions: 'deploy.*', resources: ['**'], when: 'action + 1' },
+        { id: 'b', effect: 'BLOCK', actions: ['*'], resources: ['**'], requireReason: 'yes', limit: { count: '3', windowSeconds: 60, per: 'AGENT' } },
+        { id: 'a', effect: 'ALLOW', actions: ['*'], resources: ['**'], colour: 'red' },
+      ],
+      defaultEffect: 'MAYBE',
+    });
+    expect(document).toBeNull();
+    expect(issues).toEqual<PolicyIssue[]>([
+      { ruleId: null, field: 'defaultEffect', message: EFFECT_MESSAGE },
+      { ruleId: 'a', field: 'colour', message: 'unknown field "colour"; known fields: id, description, effect, agents, actions, resources, when, limit, requireReason, review, reason' },
+      { ruleId: 'a', field: 'actions', message: EMPTY_LIST_MESSAGE },
+      { ruleId: 'a', field: 'when', message: 'CEL condition does not type-check: no such overload: string + int (at column 1)' },
+      { ruleId: 'a', field: 'id', message: 'duplicate rule id "a"' },
+      { ruleId: 'b', field: 'limit.count', message: 'must be a whole number from 1 to 100000' },
+      { ruleId: 'b', field: 'requireReason', message: 'must be true or false' },
+    ]);
+  });
+
+  it('returns a document that compiles when there is no issue', () => {
+    const { document } = readPolicyDocument(valid);
+    expect(compilePolicy(document!, 1).rules).toHaveLength(2);
   });
 });
