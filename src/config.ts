@@ -51,3 +51,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminToken: value.ADMIN_TOKEN,
   };
 }
+
+/** Settings of the command-line client (`npm run cli`), which talks to a running server. */
+export interface CliConfig {
+  /** Base URL of the Greenlight server (GREENLIGHT_URL), default http://127.0.0.1:4000. */
+  serverUrl: string;
+  /** Bearer token for it (GREENLIGHT_TOKEN); needed by the commands that call the server. */
+  token: string | undefined;
+}
+
+const CliConfigSchema = z.object({
+  GREENLIGHT_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:4000'),
+  GREENLIGHT_TOKEN: z.string().min(1).optional(),
+});
+
+export function loadCliConfig(env: Record<string, string | undefined> = process.env): CliConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = CliConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return { serverUrl: parsed.data.GREENLIGHT_URL, token: parsed.data.GREENLIGHT_TOKEN };
+}

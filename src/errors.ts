@@ -10,7 +10,7 @@ export abstract class DomainError extends Error {
   abstract readonly code: string;
 
   /** graphql-js copies an original error's `extensions` onto the GraphQL error it wraps it in. */
-  get extensions(): { code: string } {
+  get extensions(): { code: string } & Record<string, unknown> {
     return { code: this.code };
   }
 }
@@ -58,6 +58,10 @@ export class InvalidInputError extends DomainError {
     super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
   }
 
+  override get extensions() {
+    return { code: this.code, problems: this.problems };
+  }
+
   static of(field: string, message: string): InvalidInputError {
     return new InvalidInputError([{ field, message }]);
   }
@@ -81,6 +85,10 @@ export class IdempotencyConflictError extends DomainError {
 export class InvalidPolicyInputError extends DomainError {
   override name = 'InvalidPolicyInputError';
   readonly code = 'BAD_USER_INPUT';
+  override get extensions() {
+    return { code: this.code, issues: this.issues };
+  }
+
   constructor(readonly issues: { ruleId: string | null; field: string; message: string }[]) {
     super(`The policy is invalid: ${issues.map((i) => `${i.ruleId ? `rule ${i.ruleId} ` : ''}${i.field} ${i.message}`).join('; ')}`);
   }

@@ -10,9 +10,17 @@ import type { Executor } from '../db/client.js';
 import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
-import { evaluatePolicy, type Evaluation } from '../policy/index.js';
+import {
+  evaluatePolicy,
+  limitedRuleIds,
+  type CompiledPolicy,
+  type Evaluation,
+  type EvaluationInput,
+  type PolicySubject,
+} from '../policy/index.js';
 import { jsonContainsNul, NUL_MESSAGE, storableText } from '../validation.js';
 import { isUuid } from './queries.js';
+import { countRuleUsage, lockAgentRequests } from './usage.js';
 
 const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
 
@@ -35,6 +43,12 @@ export const RequestActionInput = z.object({
   reason: storableText(2_000).nullish(),
   idempotencyKey: storableText(255).min(1, 'must not be empty').nullish(),
   onBehalfOf: z.string().nullish(),
+  context: z
+    .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,99}$/, 'keys use letters, digits and _ . / -'), storableText(500), {
+      error: 'must be a JSON object of string values',
+    })
+    .refine((c) => Object.keys(c).length <= 50, 'must hold at most 50 labels')
+    .nullish(),
 });
 export type RequestActionInput = z.input<typeof RequestActionInput>;
 
@@ -51,6 +65,7 @@ function payloadHash(input: z.output<typeof RequestActionInput>): string {
     params: input.params ?? null,
     reason: input.reason ?? null,
     onBehalfOf: input.onBehalfOf ?? null,
+    context: input.context ?? {},
   };
   return createHash('sha256').update(canonicalize(payload)!).digest('hex');
 }
@@ -69,9 +84,31 @@ function replayOf(existing: ActionRequestRow, hash: string): RequestActionResult
   return { request: existing, created: false };
 }
 
-async function assertHuman(db: Executor, id: string): Promise<void> {
-  const [row] = isUuid(id) ? await db.select({ kind: principals.kind }).from(principals).where(eq(principals.id, id)) : [];
+async function loadHuman(db: Executor, id: string): Promise<Principal> {
+  const [row] = isUuid(id) ? await db.select().from(principals).where(eq(principals.id, id)) : [];
   if (row?.kind !== 'HUMAN') throw InvalidInputError.of('onBehalfOf', 'must be the id of a human principal');
+  return row;
+}
+
+/** How the policy sees a principal (and what CEL sees as `agent` / `onBehalfOf`). */
+export function policySubject(principal: Principal): PolicySubject {
+  return { id: principal.id, name: principal.name, groups: principal.groups, labels: principal.labels };
+}
+
+/**
+ * Evaluates a request against the policy in force, counting rate-limit usage first. Pure apart
+ * from those counts; `lock` makes the counts hold until the caller's transaction ends.
+ */
+export async function evaluateRequest(
+  db: Executor,
+  policy: CompiledPolicy,
+  input: EvaluationInput,
+  options: { lock: boolean },
+): Promise<Evaluation> {
+  const limited = limitedRuleIds(policy, input);
+  if (limited.length === 0) return evaluatePolicy(policy, input);
+  if (options.lock) await lockAgentRequests(db, input.agent.id);
+  return evaluatePolicy(policy, input, await countRuleUsage(db, input.agent.id, input, limited));
 }
 
 function decisionColumns(evaluation: Evaluation) {
@@ -108,6 +145,7 @@ function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAu
         agentId: request.agentId,
         policyVersion: evaluation.policyVersion,
         matchedRules: evaluation.matchedRules,
+        errors: evaluation.errors,
         requiredGroups: request.requiredGroups,
         requiredApprovals: request.requiredApprovals,
         expiresAt: request.expiresAt!.toISOString(),
@@ -124,6 +162,7 @@ function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAu
       reason: request.decisionReason,
       policyVersion: evaluation.policyVersion,
       matchedRules: evaluation.matchedRules,
+      errors: evaluation.errors,
     },
   };
 }
@@ -144,16 +183,25 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
     const existing = await findByIdempotencyKey(deps.db, agent.id, key);
     if (existing) return replayOf(existing, hash);
   }
-  if (input.onBehalfOf) await assertHuman(deps.db, input.onBehalfOf);
-
-  const evaluation = evaluatePolicy(deps.policies.current(), {
+  const onBehalfOf = input.onBehalfOf ? await loadHuman(deps.db, input.onBehalfOf) : null;
+  const evaluationInput: EvaluationInput = {
     action: input.action,
     resource: input.resource,
-    agent: { id: agent.id, groups: agent.groups, labels: agent.labels },
-  });
+    agent: policySubject(agent),
+    onBehalfOf: onBehalfOf ? policySubject(onBehalfOf) : null,
+    params: input.params ?? null,
+    reason: input.reason ?? null,
+    context: input.context ?? {},
+    now: new Date(),
+  };
 
   try {
     const { request, events } = await deps.db.transaction(async (tx) => {
+      const evaluation = await evaluateRequest(tx, await deps.policies.fresh(tx), evaluationInput, { lock: true });
+      if (evaluation.reasonRequiredBy.length > 0 && !input.reason?.trim()) {
+        const rules = evaluation.reasonRequiredBy.map((id) => `"${id}"`).join(', ');
+        throw InvalidInputError.of('reason', `is required for this action by rule ${rules}: say why the agent needs it`);
+      }
       const [request] = await tx
         .insert(actionRequests)
         .values({
@@ -163,10 +211,12 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
           resource: input.resource,
           params: input.params ?? null,
           reason: input.reason ?? null,
+          context: input.context ?? {},
           idempotencyKey: key,
           payloadHash: hash,
           effect: evaluation.effect,
           evaluation,
+          matchedRules: evaluation.matchedRules,
           ...decisionColumns(evaluation),
         })
         .returning();
@@ -180,6 +230,7 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
             action: input.action,
             resource: input.resource,
             params: input.params ?? null,
+            context: input.context ?? {},
             onBehalfOfId: input.onBehalfOf ?? null,
             idempotencyKey: key,
             reason: input.reason ?? null,

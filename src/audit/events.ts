@@ -1,3 +1,4 @@
+import type { RuleError } from '../policy/index.js';
 import type { ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../vocabulary.js';
 
 /**
@@ -8,12 +9,22 @@ import type { ActionStatus, AuditEventType, DecisionSource, PolicyEffect, Princi
 export interface AuditEventData {
   PRINCIPAL_CREATED: { principalId: string; kind: PrincipalKind; name: string; roles: Role[]; groups: string[] };
   TOKEN_ROTATED: { principalId: string; revokedTokens: number };
-  POLICY_PUBLISHED: { policyId: string; version: number; contentHash: string; ruleCount: number; defaultEffect: PolicyEffect };
+  POLICY_PUBLISHED: {
+    policyId: string;
+    version: number;
+    previousVersion: number | null;
+    contentHash: string;
+    ruleCount: number;
+    defaultEffect: PolicyEffect;
+    message: string | null;
+  };
+  POLICY_ACTIVATED: { policyId: string; version: number; previousVersion: number | null; reason: string | null };
   ACTION_REQUESTED: {
     agentId: string;
     action: string;
     resource: string;
     params: Record<string, unknown> | null;
+    context: Record<string, string>;
     onBehalfOfId: string | null;
     idempotencyKey: string | null;
     reason: string | null;
@@ -22,6 +33,8 @@ export interface AuditEventData {
     agentId: string;
     policyVersion: number | null;
     matchedRules: string[];
+    /** CEL errors during evaluation: they never allow, and are kept here for the record. */
+    errors: RuleError[];
     requiredGroups: string[];
     requiredApprovals: number;
     expiresAt: string;
@@ -39,6 +52,7 @@ interface DecisionData {
   reason: string | null;
   policyVersion?: number | null;
   matchedRules?: string[];
+  errors?: RuleError[];
 }
 
 /** An event about to be appended, as a discriminated union on `type`. */

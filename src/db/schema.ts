@@ -68,6 +68,8 @@ export const policyVersions = pgTable(
     rules: jsonb('rules').$type<PolicyRule[]>().notNull(),
     defaultEffect: policyEffect('default_effect').notNull(),
     contentHash: text('content_hash').notNull(),
+    /** The author's note on what changed and why, like a commit message. */
+    message: text('message'),
     authorId: uuid('author_id').references(() => principals.id),
     active: boolean('active').notNull().default(false),
     createdAt: createdAt(),
@@ -94,11 +96,15 @@ export const actionRequests = pgTable(
     resource: text('resource').notNull(),
     params: jsonb('params').$type<Record<string, unknown>>(),
     reason: text('reason'),
+    /** Free labels the agent sent with the request; policies see them as `context`. */
+    context: jsonb('context').$type<Record<string, string>>().notNull().default({}),
     idempotencyKey: text('idempotency_key'),
     payloadHash: text('payload_hash').notNull(),
     status: actionStatus('status').notNull(),
     effect: policyEffect('effect').notNull(),
     evaluation: jsonb('evaluation').$type<StoredEvaluation>().notNull(),
+    /** Copy of `evaluation.matchedRules`, indexed, so rate limits can count a rule's recent matches. */
+    matchedRules: text('matched_rules').array().notNull().default(sql`'{}'::text[]`),
     requiredGroups: text('required_groups').array().notNull().default(sql`'{}'::text[]`),
     requiredApprovals: integer('required_approvals').notNull().default(0),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
@@ -113,6 +119,8 @@ export const actionRequests = pgTable(
     uniqueIndex('action_requests_idempotency_key').on(t.agentId, t.idempotencyKey),
     index('action_requests_agent_position_idx').on(t.agentId, t.position),
     index('action_requests_status_position_idx').on(t.status, t.position),
+    index('action_requests_agent_created_idx').on(t.agentId, t.createdAt),
+    index('action_requests_created_idx').on(t.createdAt),
     check('action_requests_decided_check', sql`(${t.status} = 'PENDING') = (${t.decidedAt} IS NULL)`),
   ],
 );

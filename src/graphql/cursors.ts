@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
  * Opaque cursors: a kind prefix and a keyset position, base64url-encoded. The prefix stops a
  * cursor of one list from being used, by mistake, on another.
  */
-export type CursorKind = 'request' | 'audit';
+export type CursorKind = 'request' | 'audit' | 'policy';
 
 export function encodeCursor(kind: CursorKind, position: number): string {
   return Buffer.from(`${kind}:${position}`).toString('base64url');

@@ -2,48 +2,94 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { desc, eq, sql } from 'drizzle-orm';
 import { appendAuditEvents } from '../audit/append.js';
-import type { Deps } from '../deps.js';
+import type { Transaction } from '../db/client.js';
 import { policyVersions, type AuditEventRow, type PolicyVersionRow } from '../db/schema.js';
-import { InvalidPolicyInputError } from '../errors.js';
+import type { Deps } from '../deps.js';
+import { ConflictError, InvalidInputError, InvalidPolicyInputError } from '../errors.js';
 import { validatePolicy, type PolicyDocument, type PolicyRule } from '../policy/index.js';
 
-// Serialises publishes so version numbers are assigned without gaps or collisions.
-const PUBLISH_LOCK_KEY = 7_318_244_003;
+// Serialises publishes and activations so version numbers and the active flag never race.
+const POLICY_LOCK_KEY = 7_318_244_003;
 
-/** Strips unset optional fields so equal policies hash equally however they were written. */
-function normaliseRule(rule: PolicyRule): PolicyRule {
-  const review = rule.review
-    ? Object.fromEntries(Object.entries(rule.review).filter(([, v]) => v !== undefined && v !== null))
-    : undefined;
+/** Drops unset optional fields, recursively, so equal policies hash equally however written. */
+function withoutUnset<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutUnset) as T;
+  if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries({ ...rule, review }).filter(([, v]) => v !== undefined && v !== null),
-  ) as unknown as PolicyRule;
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => [k, withoutUnset(v)]),
+  ) as T;
+}
+
+/**
+ * The canonical form of a rule: unset fields and fields equal to their defaults are dropped, so
+ * a policy read back from the API and published again hashes (and is stored) the same.
+ */
+export function canonicalRule(rule: PolicyRule): PolicyRule {
+  const { requireReason, review, ...rest } = withoutUnset(rule);
+  // An empty list means the same as none: any reviewer, no escalation steps.
+  const { escalation, groups, ...reviewRest } = review ?? {};
+  const canonicalReview = {
+    ...(groups && groups.length > 0 ? { groups } : {}),
+    ...reviewRest,
+    ...(escalation && escalation.length > 0 ? { escalation } : {}),
+  };
+  return {
+    ...rest,
+    ...(requireReason ? { requireReason } : {}),
+    ...(Object.keys(canonicalReview).length > 0 ? { review: canonicalReview } : {}),
+  };
 }
 
 export function policyContentHash(document: PolicyDocument): string {
   return createHash('sha256').update(canonicalize(document)!).digest('hex');
 }
 
-export interface PublishedPolicy {
+export interface PublishPolicyInput extends PolicyDocument {
+  /** A note on what changed and why, kept with the version. */
+  message?: string | null | undefined;
+  /**
+   * The active version the author edited (0 when none was active). When another publish or
+   * activation got there first, the publish fails with a ConflictError instead of overwriting it.
+   */
+  expectedVersion?: number | null | undefined;
+}
+
+export interface PolicyChange {
   policy: PolicyVersionRow;
   events: AuditEventRow[];
 }
 
+/** Locks policy changes and checks the caller's view of the active version is still current. */
+export async function lockPolicyChanges(tx: Transaction, expectedVersion: number | null | undefined): Promise<PolicyVersionRow | null> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(${POLICY_LOCK_KEY})`);
+  const [active] = await tx.select().from(policyVersions).where(eq(policyVersions.active, true)).limit(1);
+  if (expectedVersion !== null && expectedVersion !== undefined && (active?.version ?? 0) !== expectedVersion) {
+    throw new ConflictError(
+      `The active policy is version ${active?.version ?? 0}, not ${expectedVersion}: someone changed it meanwhile. Review that version and retry.`,
+    );
+  }
+  return active ?? null;
+}
+
 /**
- * Validates a policy and stores it as the next immutable version, active at once: this instance
- * swaps its snapshot right after the commit. Nothing is stored when validation fails: the error
- * lists every problem by rule and field.
+ * Validates a policy and stores it as the next immutable version, active at once. Nothing is
+ * stored when validation fails: the error lists every problem by rule and field.
  */
-export async function publishPolicy(deps: Deps, authorId: string, input: PolicyDocument): Promise<PublishedPolicy> {
-  const document: PolicyDocument = { rules: input.rules.map(normaliseRule), defaultEffect: input.defaultEffect };
+export async function publishPolicy(deps: Deps, authorId: string, input: PublishPolicyInput): Promise<PolicyChange> {
+  const document: PolicyDocument = { rules: input.rules.map(canonicalRule), defaultEffect: input.defaultEffect };
   const issues = validatePolicy(document);
   if (issues.length > 0) throw new InvalidPolicyInputError(issues);
+  if (input.message && (input.message.length > 2_000 || input.message.includes('\u0000'))) {
+    throw InvalidInputError.of('message', 'must be at most 2000 characters, without NUL');
+  }
 
   const published = await deps.db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(${PUBLISH_LOCK_KEY})`);
+    const previous = await lockPolicyChanges(tx, input.expectedVersion);
     const [latest] = await tx.select({ version: policyVersions.version }).from(policyVersions).orderBy(desc(policyVersions.version)).limit(1);
     const version = (latest?.version ?? 0) + 1;
-    await tx.update(policyVersions).set({ active: false }).where(eq(policyVersions.active, true));
+    if (previous) await tx.update(policyVersions).set({ active: false }).where(eq(policyVersions.id, previous.id));
     const [policy] = await tx
       .insert(policyVersions)
       .values({
@@ -51,6 +97,7 @@ export async function publishPolicy(deps: Deps, authorId: string, input: PolicyD
         rules: document.rules,
         defaultEffect: document.defaultEffect,
         contentHash: policyContentHash(document),
+        message: input.message ?? null,
         authorId,
         active: true,
       })
@@ -62,9 +109,11 @@ export async function publishPolicy(deps: Deps, authorId: string, input: PolicyD
         data: {
           policyId: policy!.id,
           version,
+          previousVersion: previous?.version ?? null,
           contentHash: policy!.contentHash,
           ruleCount: document.rules.length,
           defaultEffect: document.defaultEffect,
+          message: input.message ?? null,
         },
       },
     ]);

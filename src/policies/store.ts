@@ -1,18 +1,24 @@
-import { eq } from 'drizzle-orm';
+import { desc, eq, lt } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { policyVersions, type PolicyVersionRow } from '../db/schema.js';
 import { BUILT_IN_POLICY, compilePolicy, type CompiledPolicy } from '../policy/index.js';
 
 /**
- * Holds the compiled active policy of this instance. Requests read `current()` once at their
- * start, so a publish swaps the whole snapshot atomically: no request sees half a policy.
+ * Holds this instance's compiled active policy. A request reads it once (through `fresh`), so a
+ * publish swaps the whole snapshot atomically: no request ever sees half a policy.
  */
 export interface PolicyStore {
   current(): CompiledPolicy;
-  /** Installs a newly published version (after its transaction committed). */
+  /** Installs a version this instance just published or activated (after its commit). */
   install(row: PolicyVersionRow): void;
   /** Reads the active version from the database, e.g. at start-up. */
   reload(db: Executor): Promise<void>;
+  /**
+   * The snapshot, checked against the active version in the database first (one indexed read,
+   * inside the caller's transaction): a version published or activated on any instance decides
+   * every request that starts after its commit.
+   */
+  fresh(db: Executor): Promise<CompiledPolicy>;
 }
 
 export function compileVersion(row: PolicyVersionRow): CompiledPolicy {
@@ -24,17 +30,38 @@ export async function getActivePolicyVersion(db: Executor): Promise<PolicyVersio
   return row ?? null;
 }
 
+export async function getPolicyVersion(db: Executor, version: number): Promise<PolicyVersionRow | null> {
+  const [row] = await db.select().from(policyVersions).where(eq(policyVersions.version, version)).limit(1);
+  return row ?? null;
+}
+
+/** Policy versions, newest first, keyset-paginated by version number. */
+export async function listPolicyVersions(db: Executor, page: { beforeVersion: number | null; limit: number }): Promise<PolicyVersionRow[]> {
+  const query = db.select().from(policyVersions);
+  const filtered = page.beforeVersion === null ? query : query.where(lt(policyVersions.version, page.beforeVersion));
+  return filtered.orderBy(desc(policyVersions.version)).limit(page.limit);
+}
+
 export function createPolicyStore(): PolicyStore {
   let snapshot = BUILT_IN_POLICY;
-  return {
+  const store: PolicyStore = {
     current: () => snapshot,
     install(row) {
-      // Never go backwards: a late install of an older version must not replace a newer one.
-      if (snapshot.version === null || row.version >= snapshot.version) snapshot = compileVersion(row);
+      snapshot = compileVersion(row);
     },
     async reload(db) {
       const row = await getActivePolicyVersion(db);
       snapshot = row ? compileVersion(row) : BUILT_IN_POLICY;
     },
+    async fresh(db) {
+      const [row] = await db
+        .select({ version: policyVersions.version })
+        .from(policyVersions)
+        .where(eq(policyVersions.active, true))
+        .limit(1);
+      if ((row?.version ?? null) !== snapshot.version) await store.reload(db);
+      return snapshot;
+    },
   };
+  return store;
 }

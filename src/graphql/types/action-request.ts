@@ -1,39 +1,17 @@
 import { getActionRequest, listActionRequests } from '../../approvals/queries.js';
 import { requestAction } from '../../approvals/request-action.js';
 import { streamActionDecided } from '../../approvals/streams.js';
-import type { ActionRequestRow, StoredEvaluation } from '../../db/schema.js';
+import type { ActionRequestRow } from '../../db/schema.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
 import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
-import { ActionStatusEnum, DecisionSourceEnum, PolicyEffectEnum } from './enums.js';
-import { ReviewRequirementRef } from './policy.js';
+import { ActionStatusEnum, DecisionSourceEnum } from './enums.js';
+import { EvaluationRef } from './evaluation.js';
 import { PrincipalRef } from './principal.js';
 import { ReviewRef } from './review.js';
 import { viewerOf } from './viewer.js';
-
-const EvaluationRef = builder.objectRef<StoredEvaluation>('PolicyEvaluation').implement({
-  description: 'How the policy decided a request, recorded when it was made.',
-  fields: (t) => ({
-    effect: t.expose('effect', { type: PolicyEffectEnum, description: 'The decision: ALLOW, ESCALATE or BLOCK.' }),
-    matchedRules: t.exposeStringList('matchedRules', { description: 'Ids of every rule whose criteria matched, in policy order.' }),
-    decidingRules: t.exposeStringList('decidingRules', {
-      description: 'Ids of the matched rules with the winning effect; empty when the default effect applied.',
-    }),
-    policyVersion: t.exposeInt('policyVersion', {
-      nullable: true,
-      description: 'The policy version that decided; null when no policy had been published (everything escalates).',
-    }),
-    explanation: t.exposeString('explanation', { description: 'A human-readable account of which rule decided and why.' }),
-    review: t.field({
-      type: ReviewRequirementRef,
-      nullable: true,
-      description: 'For ESCALATE: the merged requirement of every matching ESCALATE rule.',
-      resolve: (evaluation) => evaluation.review,
-    }),
-  }),
-});
 
 export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionRequest').implement({
   description: 'An agent asking to perform one action on one resource, with its decision and history.',
@@ -54,6 +32,7 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
     resource: t.exposeString('resource', { description: 'What it acts on, e.g. `prod/payments-api`.' }),
     params: t.field({ type: 'JSON', nullable: true, description: 'The parameters the agent sent.', resolve: (r) => r.params }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why the agent says it needs to act.' }),
+    context: t.field({ type: 'JSON', description: 'Free labels the agent sent (policies see them as `context`).', resolve: (r) => r.context }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'The key the agent sent to make retries safe.' }),
     status: t.expose('status', { type: ActionStatusEnum, description: 'Where the request is in its lifecycle.' }),
     evaluation: t.field({ type: EvaluationRef, description: 'How the policy decided.', resolve: (r) => r.evaluation }),
@@ -160,6 +139,11 @@ const RequestActionInput = builder.inputType('RequestActionInput', {
       description: 'Makes retries safe: the same key with the same payload returns the original request. At most 255 characters.',
     }),
     onBehalfOf: t.id({ required: false, description: 'The human this agent acts for.' }),
+    context: t.field({
+      type: 'JSON',
+      required: false,
+      description: 'Free labels for policies (`context` in CEL), e.g. `{"ticket": "INC-42"}`: string values, at most 50.',
+    }),
   }),
 });
 
@@ -190,6 +174,7 @@ builder.mutationField('requestAction', (t) =>
           await requestAction(ctx.deps, viewerOf(ctx), {
             ...input,
             params: input.params as Record<string, unknown> | null | undefined,
+            context: input.context as Record<string, string> | null | undefined,
             onBehalfOf: input.onBehalfOf == null ? null : String(input.onBehalfOf),
           })
         ).request,

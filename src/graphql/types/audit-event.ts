@@ -14,7 +14,8 @@ import { viewerOf } from './viewer.js';
 const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   PRINCIPAL_CREATED: 'An agent or human was created.',
   TOKEN_ROTATED: "A principal's tokens were replaced (e.g. a new ADMIN_TOKEN).",
-  POLICY_PUBLISHED: 'A new policy version became active.',
+  POLICY_PUBLISHED: 'A new policy version was published and became active.',
+  POLICY_ACTIVATED: 'An earlier policy version was made active again (a rollback).',
   ACTION_REQUESTED: 'An agent asked to perform an action.',
   ACTION_APPROVED: 'A request was approved, by policy or by reviewers.',
   ACTION_BLOCKED: 'The policy blocked a request.',

@@ -1,44 +1,17 @@
-import { InvalidInputError, InvalidPolicyInputError } from '../../errors.js';
-import type { PolicyRule, ReviewRequirement } from '../../policy/index.js';
-import { publishPolicy } from '../../policies/publish.js';
-import { getActivePolicyVersion } from '../../policies/store.js';
 import type { PolicyVersionRow } from '../../db/schema.js';
+import { ConflictError, InvalidInputError, InvalidPolicyInputError, NotFoundError } from '../../errors.js';
+import { activatePolicyVersion } from '../../policies/activate.js';
+import { publishPolicy } from '../../policies/publish.js';
+import { getActivePolicyVersion, listPolicyVersions } from '../../policies/store.js';
 import { builder } from '../builder.js';
+import { connectionOf } from '../connections.js';
+import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
 import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
 import { PolicyEffectEnum } from './enums.js';
+import { PolicyRuleInput, toPolicyDocument } from './policy-input.js';
+import { PolicyRuleRef } from './policy-rule.js';
 import { PrincipalRef } from './principal.js';
 import { viewerOf } from './viewer.js';
-
-export const ReviewRequirementRef = builder.objectRef<Partial<ReviewRequirement>>('ReviewRequirement').implement({
-  description: 'Who must review an escalated request, and how long it may wait.',
-  fields: (t) => ({
-    groups: t.stringList({ description: 'Reviewer groups that may decide; empty means any reviewer.', resolve: (r) => r.groups ?? [] }),
-    approvals: t.int({ nullable: true, description: 'Distinct people who must approve (default 1).', resolve: (r) => r.approvals ?? null }),
-    timeoutSeconds: t.int({
-      nullable: true,
-      description: 'Seconds the request stays PENDING before it expires (default 3600).',
-      resolve: (r) => r.timeoutSeconds ?? null,
-    }),
-  }),
-});
-
-const PolicyRuleRef = builder.objectRef<PolicyRule>('PolicyRule').implement({
-  description: 'One rule of a policy: when its criteria match a request, it contributes its effect.',
-  fields: (t) => ({
-    id: t.exposeString('id', { description: 'Unique within the policy; recorded in every evaluation it matches.' }),
-    description: t.string({ nullable: true, description: 'What the rule is for.', resolve: (r) => r.description ?? null }),
-    effect: t.expose('effect', { type: PolicyEffectEnum, description: 'What the rule decides when it matches.' }),
-    actions: t.exposeStringList('actions', { description: 'Globs over the action name, e.g. `deploy.*`.' }),
-    resources: t.exposeStringList('resources', { description: 'Globs over the resource, e.g. `prod/**`.' }),
-    review: t.field({
-      type: ReviewRequirementRef,
-      nullable: true,
-      description: 'For ESCALATE rules: who reviews and for how long.',
-      resolve: (r) => r.review ?? null,
-    }),
-    reason: t.string({ nullable: true, description: 'Shown to the agent when this rule decides.', resolve: (r) => r.reason ?? null }),
-  }),
-});
 
 export const PolicyVersionRef = builder.objectRef<PolicyVersionRow>('PolicyVersion').implement({
   description: 'An immutable published version of the policy.',
@@ -48,6 +21,7 @@ export const PolicyVersionRef = builder.objectRef<PolicyVersionRow>('PolicyVersi
     rules: t.field({ type: [PolicyRuleRef], description: 'The rules, in the order they were published.', resolve: (p) => p.rules }),
     defaultEffect: t.expose('defaultEffect', { type: PolicyEffectEnum, description: 'Applied when no rule matches.' }),
     contentHash: t.exposeString('contentHash', { description: 'SHA-256 of the canonical JSON (RFC 8785) of the rules and default effect.' }),
+    message: t.exposeString('message', { nullable: true, description: "The author's note on what changed and why." }),
     active: t.exposeBoolean('active', { description: 'Whether this version decides new requests now.' }),
     author: t.field({
       type: PrincipalRef,
@@ -59,6 +33,8 @@ export const PolicyVersionRef = builder.objectRef<PolicyVersionRow>('PolicyVersi
   }),
 });
 
+const PolicyVersionConnection = connectionOf('PolicyVersion', PolicyVersionRef, 'policy version');
+
 builder.queryField('activePolicy', (t) =>
   t.field({
     type: PolicyVersionRef,
@@ -69,41 +45,42 @@ builder.queryField('activePolicy', (t) =>
   }),
 );
 
-const ReviewRequirementInput = builder.inputType('ReviewRequirementInput', {
-  description: 'Who must review requests an ESCALATE rule matches.',
-  fields: (t) => ({
-    groups: t.stringList({ required: false, description: 'Reviewer groups that may decide; omit or leave empty for any reviewer.' }),
-    approvals: t.int({ required: false, description: 'Distinct people who must approve, 1-20 (default 1).' }),
-    timeoutSeconds: t.int({ required: false, description: 'Seconds before the request expires, up to 30 days (default 3600).' }),
+builder.queryField('policyVersions', (t) =>
+  t.field({
+    type: PolicyVersionConnection,
+    description: 'Every published version, newest first. ADMIN or AUDITOR.',
+    authScopes: { auditor: true },
+    args: {
+      first: t.arg.int({ required: false, description: 'Page size, 0-100 (default 20).' }),
+      after: t.arg.string({ required: false, description: 'Return the versions after (older than) this cursor.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const limit = pageSize(args.first);
+      const rows = await listPolicyVersions(ctx.deps.db, { beforeVersion: decodeCursor('policy', args.after), limit: limit + 1 });
+      return toConnection(rows, limit, (row) => encodeCursor('policy', row.version), !!args.after);
+    },
   }),
-});
-
-const PolicyRuleInput = builder.inputType('PolicyRuleInput', {
-  description: 'One rule of a policy being published.',
-  fields: (t) => ({
-    id: t.string({ required: true, description: 'Unique id: letters, digits and `_ . : -`, at most 100 characters.' }),
-    description: t.string({ required: false, description: 'What the rule is for.' }),
-    effect: t.field({ type: PolicyEffectEnum, required: true, description: 'What the rule decides when it matches.' }),
-    actions: t.stringList({ required: true, description: 'Globs over the action name; at least one (`*` matches every action).' }),
-    resources: t.stringList({ required: true, description: 'Globs over the resource; at least one (`**` matches every resource).' }),
-    review: t.field({ type: ReviewRequirementInput, required: false, description: 'Only for ESCALATE rules.' }),
-    reason: t.string({ required: false, description: 'Shown to the agent when this rule decides.' }),
-  }),
-});
+);
 
 const PublishPolicyInput = builder.inputType('PublishPolicyInput', {
-  description: 'A complete policy: it replaces the active one.',
+  description: 'A complete policy: it becomes the next version and replaces the active one.',
   fields: (t) => ({
-    rules: t.field({ type: [PolicyRuleInput], required: true, description: 'The rules; order is kept for display.' }),
+    rules: t.field({ type: [PolicyRuleInput], required: true, description: 'The rules; order is kept for display and explanations.' }),
     defaultEffect: t.field({
       type: PolicyEffectEnum,
       required: false,
       description: 'Applied when no rule matches; ESCALATE when omitted (fail closed).',
     }),
+    message: t.string({ required: false, description: 'What changed and why, kept with the version (at most 2000 characters).' }),
+    expectedVersion: t.int({
+      required: false,
+      description:
+        'The active version you edited (0 when none). If another admin published or rolled back meanwhile, you get a ConflictError instead of overwriting their change.',
+    }),
   }),
 });
 
-const publishPolicyErrors = mutationErrors([InvalidPolicyInputError, InvalidInputError]);
+const publishPolicyErrors = mutationErrors([InvalidPolicyInputError, InvalidInputError, ConflictError]);
 
 const PublishPolicyPayload = builder.objectRef<{ policy?: PolicyVersionRow; errors: ErrorShape[] }>('PublishPolicyPayload').implement({
   description: 'The published version, or why nothing was published.',
@@ -116,29 +93,48 @@ const PublishPolicyPayload = builder.objectRef<{ policy?: PolicyVersionRow; erro
 builder.mutationField('publishPolicy', (t) =>
   t.field({
     type: PublishPolicyPayload,
-    description: 'Validates the policy and publishes it as a new immutable version that decides every request from now on. ADMIN only.',
+    description:
+      'Validates the policy (globs, CEL conditions, limits) and publishes it as a new immutable version that decides every request from its commit on, on every instance. ADMIN only.',
     authScopes: { admin: true },
     args: { input: t.arg({ type: PublishPolicyInput, required: true, description: 'The policy to publish.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(publishPolicyErrors, () =>
         publishPolicy(ctx.deps, viewerOf(ctx).id, {
-          defaultEffect: input.defaultEffect ?? 'ESCALATE',
-          rules: input.rules.map((rule) => ({
-            id: rule.id,
-            description: rule.description ?? undefined,
-            effect: rule.effect,
-            actions: rule.actions,
-            resources: rule.resources,
-            reason: rule.reason ?? undefined,
-            review: rule.review
-              ? {
-                  groups: rule.review.groups ?? undefined,
-                  approvals: rule.review.approvals ?? undefined,
-                  timeoutSeconds: rule.review.timeoutSeconds ?? undefined,
-                }
-              : undefined,
-          })),
+          ...toPolicyDocument(input.rules, input.defaultEffect),
+          message: input.message,
+          expectedVersion: input.expectedVersion,
         }),
       ),
+  }),
+);
+
+const ActivatePolicyVersionInput = builder.inputType('ActivatePolicyVersionInput', {
+  description: 'Which published version to make active again.',
+  fields: (t) => ({
+    version: t.int({ required: true, description: 'The version number to activate.' }),
+    reason: t.string({ required: false, description: 'Why, for the audit log (e.g. "v7 blocked every deploy").' }),
+    expectedVersion: t.int({ required: false, description: 'The version you believe is active now; a ConflictError if it changed.' }),
+  }),
+});
+
+const activatePolicyVersionErrors = mutationErrors([NotFoundError, ConflictError, InvalidInputError]);
+
+const ActivatePolicyVersionPayload = builder
+  .objectRef<{ policy?: PolicyVersionRow; errors: ErrorShape[] }>('ActivatePolicyVersionPayload')
+  .implement({
+    description: 'The version now active, or why nothing changed.',
+    fields: (t) => ({
+      policy: t.field({ type: PolicyVersionRef, nullable: true, description: 'The active version; null on error.', resolve: (p) => p.policy ?? null }),
+      errors: t.field({ ...activatePolicyVersionErrors.field, resolve: (p) => p.errors }),
+    }),
+  });
+
+builder.mutationField('activatePolicyVersion', (t) =>
+  t.field({
+    type: ActivatePolicyVersionPayload,
+    description: 'Rolls back (or forward) to a published version: it decides every request from now on. Audited. ADMIN only.',
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: ActivatePolicyVersionInput, required: true, description: 'The version to activate.' }) },
+    resolve: (_root, { input }, ctx) => toPayload(activatePolicyVersionErrors, () => activatePolicyVersion(ctx.deps, viewerOf(ctx).id, input)),
   }),
 );

@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadCliConfig } from '../config.js';
+import { callGraphQL, ServerError, type ServerOptions } from './graphql-client.js';
+import { formatIssue, loadPolicyFile } from './policy-file.js';
+import { runPolicyTests } from './policy-test.js';
+
+const USAGE = `Usage: npm run cli -- policy <command> FILE [options]
+
+Commands:
+  validate FILE          Check a policy file (YAML or JSON) exactly as publishing would.
+  test FILE              Run a file of test cases against the policy it names; exits 1 on a failure.
+  publish FILE           Publish the policy to the server (GREENLIGHT_URL, GREENLIGHT_TOKEN).
+                         --message TEXT  --expected-version N
+  replay FILE            Replay the policy as a draft over recorded requests on the server.
+                         --since ISO  --until ISO  --limit N
+
+Exit codes: 0 success, 1 the policy or a test failed, 2 usage or connection problem.`;
+
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+function server(): ServerOptions {
+  const config = loadCliConfig();
+  if (!config.token) throw new ConfigError('GREENLIGHT_TOKEN is not set: the server needs an ADMIN (or AUDITOR, for replay) token.');
+  return { url: config.serverUrl, token: config.token };
+}
+
+function validate(file: string): number {
+  const { document, issues } = loadPolicyFile(file);
+  if (issues.length > 0 || !document) {
+    for (const issue of issues) console.error(`✗ ${formatIssue(issue)}`);
+    console.error(`${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'}`);
+    return EXIT.failed;
+  }
+  console.log(`✓ ${file}: ${document.rules.length} rules, default ${document.defaultEffect}`);
+  return EXIT.ok;
+}
+
+function test(file: string): number {
+  const run = runPolicyTests(file);
+  for (const problem of run.fileProblems) console.error(`✗ ${problem}`);
+  if (run.fileProblems.length > 0) return EXIT.failed;
+  for (const result of run.results) {
+    if (result.passed) {
+      console.log(`✓ ${result.name}`);
+    } else {
+      console.log(`✗ ${result.name}`);
+      for (const problem of result.problems) console.log(`    ${problem}`);
+      console.log(`    explanation: ${result.evaluation.explanation}`);
+    }
+  }
+  const failed = run.results.filter((r) => !r.passed).length;
+  console.log(`${run.results.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? EXIT.ok : EXIT.failed;
+}
+
+async function publish(file: string, options: { message?: string | undefined; expectedVersion?: number | undefined }): Promise<number> {
+  const { document, issues } = loadPolicyFile(file);
+  if (!document || issues.length > 0) return validate(file);
+  const data = await callGraphQL<{ publishPolicy: { policy: { version: number } | null; errors: { __typename: string; message: string }[] } }>(
+    server(),
+    `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { __typename message } } }`,
+    { input: { ...document, message: options.message, expectedVersion: options.expectedVersion } },
+  );
+  const { policy, errors } = data.publishPolicy;
+  for (const error of errors) console.error(`✗ ${error.__typename}: ${error.message}`);
+  if (!policy) return EXIT.failed;
+  console.log(`✓ published version ${policy.version}`);
+  return EXIT.ok;
+}
+
+async function replay(file: string, options: { since?: string | undefined; until?: string | undefined; limit?: number | undefined }): Promise<number> {
+  const { document, issues } = loadPolicyFile(file);
+  if (!document || issues.length > 0) return validate(file);
+  const data = await callGraphQL<{ replayPolicy: Record<string, unknown> & { changes: { from: string; to: string; count: number }[] } }>(
+    server(),
+    `query($input: ReplayPolicyInput!) {
+      replayPolicy(input: $input) {
+        evaluated truncated changed reviewerLoadChange escalationsBefore escalationsAfter
+        changes { from to count }
+        samples { from to request { id action resource createdAt } }
+      }
+    }`,
+    { input: { ...document, since: options.since, until: options.until, limit: options.limit } },
+  );
+  const result = data.replayPolicy;
+  console.log(`replayed ${result['evaluated']} requests${result['truncated'] ? ' (truncated by --limit)' : ''}: ${result['changed']} decisions change`);
+  for (const change of result.changes) console.log(`  ${change.from} → ${change.to}: ${change.count}`);
+  console.log(`reviewer load: ${result['escalationsBefore']} → ${result['escalationsAfter']} escalations (${Number(result['reviewerLoadChange']) >= 0 ? '+' : ''}${result['reviewerLoadChange']})`);
+  console.log(JSON.stringify(result['samples'], null, 2));
+  return EXIT.ok;
+}
+
+function integer(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new ConfigError(`--${name} must be a whole number`);
+  return Number(value);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      message: { type: 'string' },
+      'expected-version': { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [area, command, file] = positionals;
+  if (values.help || area !== 'policy' || !command || !file) {
+    console.error(USAGE);
+    return values.help ? EXIT.ok : EXIT.usage;
+  }
+  switch (command) {
+    case 'validate':
+      return validate(file);
+    case 'test':
+      return test(file);
+    case 'publish':
+      return publish(file, { message: values.message, expectedVersion: integer(values['expected-version'], 'expected-version') });
+    case 'replay':
+      return replay(file, { since: values.since, until: values.until, limit: integer(values.limit, 'limit') });
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return EXIT.usage;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof ServerError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error((error as Error).message);
+    } else if ((error as { code?: string }).code === 'ENOENT') {
+      console.error((error as Error).message);
+    } else {
+      console.error(error);
+    }
+    process.exit(EXIT.usage);
+  },
+);

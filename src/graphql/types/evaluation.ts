@@ -1,0 +1,77 @@
+import type { Evaluation, RuleError, RuleTrace } from '../../policy/index.js';
+import { builder } from '../builder.js';
+import { PolicyEffectEnum } from './enums.js';
+import { ReviewRequirementRef } from './policy-rule.js';
+
+const RuleErrorRef = builder.objectRef<RuleError>('RuleError').implement({
+  description: "A rule's `when` condition failed at evaluation time. Such an error never allows: BLOCK and ESCALATE rules count as matched, ALLOW rules as not matched.",
+  fields: (t) => ({
+    ruleId: t.exposeString('ruleId', { description: 'The rule whose condition failed.' }),
+    message: t.exposeString('message', { description: "The CEL runtime's message, e.g. a missing field." }),
+  }),
+});
+
+const RuleCriterionEnum = builder.enumType('RuleCriterion', {
+  description: 'A part of a rule that must hold for it to match.',
+  values: {
+    AGENTS: { value: 'agents', description: 'The agent selector (ids, groups, labels).' },
+    ACTIONS: { value: 'actions', description: 'The action globs.' },
+    RESOURCES: { value: 'resources', description: 'The resource globs.' },
+    WHEN: { value: 'when', description: 'The CEL condition.' },
+    LIMIT: { value: 'limit', description: 'The rate limit (the agent already used it up).' },
+  } as const,
+});
+
+const RuleTraceRef = builder.objectRef<RuleTrace>('RuleTrace').implement({
+  description: 'How one rule the engine considered fared for this request.',
+  fields: (t) => ({
+    ruleId: t.exposeString('ruleId', { description: 'The rule.' }),
+    effect: t.expose('effect', { type: PolicyEffectEnum, description: "The rule's effect." }),
+    failed: t.field({
+      type: RuleCriterionEnum,
+      nullable: true,
+      description: 'The first criterion that did not hold; null when the rule matched.',
+      resolve: (trace) => trace.failed,
+    }),
+    error: t.string({ nullable: true, description: 'The CEL error, when the condition failed to evaluate.', resolve: (trace) => trace.error ?? null }),
+  }),
+});
+
+export const EvaluationRef = builder.objectRef<Evaluation>('PolicyEvaluation').implement({
+  description: 'How the policy decided (or would decide) a request.',
+  fields: (t) => ({
+    effect: t.expose('effect', { type: PolicyEffectEnum, description: 'The decision: ALLOW, ESCALATE or BLOCK.' }),
+    matchedRules: t.exposeStringList('matchedRules', { description: 'Ids of every rule whose criteria matched, in policy order.' }),
+    decidingRules: t.exposeStringList('decidingRules', {
+      description: 'Ids of the matched rules with the winning effect; empty when the default effect applied.',
+    }),
+    policyVersion: t.exposeInt('policyVersion', {
+      nullable: true,
+      description: 'The policy version that decided; null for a draft, or when no policy had been published (everything escalates).',
+    }),
+    explanation: t.exposeString('explanation', {
+      description: 'A human-readable account: which rule decided on which criteria, and why other candidate rules did not apply.',
+    }),
+    reason: t.exposeString('reason', { nullable: true, description: "The deciding rule's reason for the agent, if any." }),
+    review: t.field({
+      type: ReviewRequirementRef,
+      nullable: true,
+      description: 'For ESCALATE: the merged requirement of every matching ESCALATE rule.',
+      resolve: (evaluation) => evaluation.review,
+    }),
+    reasonRequiredBy: t.stringList({
+      description: 'Matched rules that require the request to carry a reason.',
+      resolve: (evaluation) => evaluation.reasonRequiredBy ?? [],
+    }),
+    errors: t.field({
+      type: [RuleErrorRef],
+      description: 'Conditions that failed to evaluate (recorded, never a cause to allow).',
+      resolve: (evaluation) => evaluation.errors ?? [],
+    }),
+    trace: t.field({
+      type: [RuleTraceRef],
+      description: 'Every rule the engine considered, with the first criterion that failed.',
+      resolve: (evaluation) => evaluation.trace ?? [],
+    }),
+  }),
+});

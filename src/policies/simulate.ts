@@ -1,0 +1,69 @@
+import { evaluateRequest, policySubject, RequestActionInput } from '../approvals/request-action.js';
+import { isUuid } from '../approvals/queries.js';
+import { getPrincipalsByIds } from '../auth/principals.js';
+import { hasRole, type Principal } from '../auth/roles.js';
+import type { Deps } from '../deps.js';
+import { InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
+import type { Evaluation, PolicyDocument } from '../policy/index.js';
+import { compileDraft } from './draft.js';
+
+const SimulateInput = RequestActionInput.pick({ action: true, resource: true, params: true, reason: true, context: true, onBehalfOf: true });
+
+export interface SimulateActionInput {
+  action: string;
+  resource: string;
+  params?: Record<string, unknown> | null | undefined;
+  reason?: string | null | undefined;
+  context?: Record<string, string> | null | undefined;
+  onBehalfOf?: string | null | undefined;
+  /** Evaluate as this agent (ADMIN only); default: the caller, who must then be an agent. */
+  agentId?: string | null | undefined;
+  /** Evaluate at this instant (business-hours rules); default: now. */
+  now?: Date | null | undefined;
+  /** Evaluate against this draft instead of the active policy. */
+  draft?: PolicyDocument | null | undefined;
+}
+
+async function principalById(deps: Deps, id: string, field: string): Promise<Principal> {
+  const [principal] = isUuid(id) ? await getPrincipalsByIds(deps.db, [id]) : [];
+  if (!principal) throw new NotFoundError('Principal', id);
+  if (field === 'agentId' && principal.kind !== 'AGENT') throw InvalidInputError.of(field, 'must be the id of an agent');
+  if (field === 'onBehalfOf' && principal.kind !== 'HUMAN') throw InvalidInputError.of(field, 'must be the id of a human principal');
+  return principal;
+}
+
+/**
+ * A dry run: how the active policy (or a draft) would decide this request right now, or at a
+ * given instant, for a given agent. Rate limits see the agent's real recent requests. Writes
+ * nothing.
+ */
+export async function simulateAction(deps: Deps, viewer: Principal, raw: SimulateActionInput): Promise<Evaluation> {
+  const parsed = SimulateInput.safeParse(raw);
+  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
+  const input = parsed.data;
+
+  let agent = viewer;
+  if (raw.agentId && raw.agentId !== viewer.id) {
+    if (!hasRole(viewer, 'ADMIN')) throw new NotAllowedError('Only an ADMIN can simulate a request as another agent.');
+    agent = await principalById(deps, raw.agentId, 'agentId');
+  } else if (!hasRole(viewer, 'AGENT')) {
+    throw new NotAllowedError('Simulate as an agent: pass agentId (ADMIN only), or call as the agent itself.');
+  }
+  const onBehalfOf = input.onBehalfOf ? await principalById(deps, input.onBehalfOf, 'onBehalfOf') : null;
+  const policy = raw.draft ? compileDraft(raw.draft) : await deps.policies.fresh(deps.db);
+  return evaluateRequest(
+    deps.db,
+    policy,
+    {
+      action: input.action,
+      resource: input.resource,
+      agent: policySubject(agent),
+      onBehalfOf: onBehalfOf ? policySubject(onBehalfOf) : null,
+      params: input.params ?? null,
+      reason: input.reason ?? null,
+      context: input.context ?? {},
+      now: raw.now ?? new Date(),
+    },
+    { lock: false },
+  );
+}
