@@ -16,6 +16,7 @@
  * a separate untimed loop. Targets (issue 3): at 1,000 rules p50 ≤ 10 µs, p99 ≤ 50 µs and ≤ 2×
  * the 10-rule figure; compile ≤ 50 ms.
  */
+import { prng } from '../test/support/prng.js';
 import { compilePolicy, evaluatePolicy, type EvaluationInput, type PolicyDocument, type PolicyRule, type PolicySubject } from '../src/policy/index.js';
 
 const DECISIONS = Number(process.env['BENCH_DECISIONS'] ?? 200_000);
@@ -24,20 +25,6 @@ const SIZES = [10, 100, 1_000, 10_000];
 const COMPILE_RUNS = 9;
 const REQUEST_POOL = 4_096;
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  return { next, int, pick, chance: (p: number) => next() < p };
-}
 
 const WORDS = ['billing', 'payments', 'ledger', 'search', 'catalog', 'orders', 'users', 'auth', 'mail', 'cdn', 'dns', 'db', 'cache', 'queue', 'ml', 'infra', 'k8s', 'vault', 'logs', 'metrics'];
 const VERBS = ['create', 'update', 'delete', 'read', 'deploy', 'rollback', 'scale', 'restart', 'migrate', 'rotate'];

@@ -10,17 +10,10 @@ import type { Executor } from '../db/client.js';
 import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
-import {
-  evaluatePolicy,
-  limitedRuleIds,
-  type CompiledPolicy,
-  type Evaluation,
-  type EvaluationInput,
-  type PolicySubject,
-} from '../policy/index.js';
+import type { Evaluation } from '../policy/index.js';
 import { jsonContainsNul, NUL_MESSAGE, storableText } from '../validation.js';
 import { isUuid } from './queries.js';
-import { countRuleUsage, lockAgentRequests } from './usage.js';
+import { evaluateRequest, evaluationInputFor } from './evaluation.js';
 
 const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
 
@@ -88,27 +81,6 @@ async function loadHuman(db: Executor, id: string): Promise<Principal> {
   const [row] = isUuid(id) ? await db.select().from(principals).where(eq(principals.id, id)) : [];
   if (row?.kind !== 'HUMAN') throw InvalidInputError.of('onBehalfOf', 'must be the id of a human principal');
   return row;
-}
-
-/** How the policy sees a principal (and what CEL sees as `agent` / `onBehalfOf`). */
-export function policySubject(principal: Principal): PolicySubject {
-  return { id: principal.id, name: principal.name, groups: principal.groups, labels: principal.labels };
-}
-
-/**
- * Evaluates a request against the policy in force, counting rate-limit usage first. Pure apart
- * from those counts; `lock` makes the counts hold until the caller's transaction ends.
- */
-export async function evaluateRequest(
-  db: Executor,
-  policy: CompiledPolicy,
-  input: EvaluationInput,
-  options: { lock: boolean },
-): Promise<Evaluation> {
-  const limited = limitedRuleIds(policy, input);
-  if (limited.length === 0) return evaluatePolicy(policy, input);
-  if (options.lock) await lockAgentRequests(db, input.agent.id);
-  return evaluatePolicy(policy, input, await countRuleUsage(db, input.agent.id, input, limited));
 }
 
 function decisionColumns(evaluation: Evaluation) {
@@ -184,16 +156,7 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
     if (existing) return replayOf(existing, hash);
   }
   const onBehalfOf = input.onBehalfOf ? await loadHuman(deps.db, input.onBehalfOf) : null;
-  const evaluationInput: EvaluationInput = {
-    action: input.action,
-    resource: input.resource,
-    agent: policySubject(agent),
-    onBehalfOf: onBehalfOf ? policySubject(onBehalfOf) : null,
-    params: input.params ?? null,
-    reason: input.reason ?? null,
-    context: input.context ?? {},
-    now: new Date(),
-  };
+  const evaluationInput = evaluationInputFor(agent, onBehalfOf, input, new Date());
 
   try {
     const { request, events } = await deps.db.transaction(async (tx) => {

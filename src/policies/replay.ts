@@ -5,7 +5,7 @@ import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { InvalidInputError } from '../errors.js';
 import { evaluatePolicy, limitedRuleIds, type EvaluationInput, type PolicyDocument, type PolicyEffect, type RateLimit } from '../policy/index.js';
-import { policySubject } from '../approvals/request-action.js';
+import { evaluationInputFor } from '../approvals/evaluation.js';
 import { compileDraft } from './draft.js';
 
 export const REPLAY_LIMITS = { defaultRequests: 10_000, maxRequests: 100_000, samples: 20, pageSize: 1_000 } as const;
@@ -122,16 +122,8 @@ export async function replayPolicy(deps: Deps, input: ReplayPolicyInput): Promis
         result.truncated = true;
         break;
       }
-      const evaluationInput: EvaluationInput = {
-        action: request.action,
-        resource: request.resource,
-        agent: policySubject(principals.get(request.agentId)!),
-        onBehalfOf: request.onBehalfOfId ? policySubject(principals.get(request.onBehalfOfId)!) : null,
-        params: request.params,
-        reason: request.reason,
-        context: request.context,
-        now: request.createdAt,
-      };
+      const onBehalfOf = request.onBehalfOfId ? principals.get(request.onBehalfOfId)! : null;
+      const evaluationInput = evaluationInputFor(principals.get(request.agentId)!, onBehalfOf, request, request.createdAt);
       const counts = new Map(limitedRuleIds(draft, evaluationInput).map(({ ruleId, limit: l }) => [ruleId, usage.count(ruleId, l, evaluationInput)]));
       const evaluation = evaluatePolicy(draft, evaluationInput, counts);
       usage.record(evaluation.matchedRules, evaluationInput);

@@ -1,4 +1,5 @@
-import { evaluateRequest, policySubject, RequestActionInput } from '../approvals/request-action.js';
+import { evaluateRequest, evaluationInputFor } from '../approvals/evaluation.js';
+import { RequestActionInput } from '../approvals/request-action.js';
 import { isUuid } from '../approvals/queries.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import { hasRole, type Principal } from '../auth/roles.js';
@@ -51,19 +52,5 @@ export async function simulateAction(deps: Deps, viewer: Principal, raw: Simulat
   }
   const onBehalfOf = input.onBehalfOf ? await principalById(deps, input.onBehalfOf, 'onBehalfOf') : null;
   const policy = raw.draft ? compileDraft(raw.draft) : await deps.policies.fresh(deps.db);
-  return evaluateRequest(
-    deps.db,
-    policy,
-    {
-      action: input.action,
-      resource: input.resource,
-      agent: policySubject(agent),
-      onBehalfOf: onBehalfOf ? policySubject(onBehalfOf) : null,
-      params: input.params ?? null,
-      reason: input.reason ?? null,
-      context: input.context ?? {},
-      now: raw.now ?? new Date(),
-    },
-    { lock: false },
-  );
+  return evaluateRequest(deps.db, policy, evaluationInputFor(agent, onBehalfOf, input, raw.now ?? new Date()), { lock: false });
 }

@@ -21,27 +21,12 @@ import {
   type ReviewRequirement,
 } from '../../src/policy/index.js';
 import { buildRuleIndex } from '../../src/policy/rule-index.js';
+import { prng, type Random } from '../support/prng.js';
 
 const SEED = 20_240_703;
 const RULE_SETS = 1_000;
 const REQUESTS_PER_SET = 100; // 100,000 pairs in all
 
-function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-  const chance = (p: number) => next() < p;
-  const some = <T>(items: readonly T[], max: number): T[] => Array.from({ length: 1 + int(max) }, () => pick(items));
-  return { next, int, pick, chance, some };
-}
-type Random = ReturnType<typeof prng>;
 
 // ——— generators ———
 
