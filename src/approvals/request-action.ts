@@ -72,7 +72,7 @@ async function findByIdempotencyKey(db: Executor, agentId: string, key: string):
   return row ?? null;
 }
 
-function replayOf(existing: ActionRequestRow, hash: string): RequestActionResult {
+function idempotentResult(existing: ActionRequestRow, hash: string): RequestActionResult {
   if (existing.payloadHash !== hash) throw new IdempotencyConflictError(existing.id);
   return { request: existing, created: false };
 }
@@ -153,7 +153,7 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
 
   if (key) {
     const existing = await findByIdempotencyKey(deps.db, agent.id, key);
-    if (existing) return replayOf(existing, hash);
+    if (existing) return idempotentResult(existing, hash);
   }
   const onBehalfOf = input.onBehalfOf ? await loadHuman(deps.db, input.onBehalfOf) : null;
   const evaluationInput = evaluationInputFor(agent, onBehalfOf, input, new Date());
@@ -202,14 +202,16 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
         decisionEvent(request!, evaluation),
       ]);
       return { request: request!, events };
-    });
+      // The rate-limit count must see requests committed while this one waited for the agent's
+      // lock: that needs each statement's own snapshot, i.e. READ COMMITTED (pinned, not assumed).
+    }, { isolationLevel: 'read committed' });
     deps.hub.publish(events);
     return { request, created: true };
   } catch (error) {
     // Two retries with one key raced past the lookup above; the loser returns the winner's row.
     if (key && isUniqueViolation(error, 'action_requests_idempotency_key')) {
       const existing = await findByIdempotencyKey(deps.db, agent.id, key);
-      if (existing) return replayOf(existing, hash);
+      if (existing) return idempotentResult(existing, hash);
     }
     throw error;
   }

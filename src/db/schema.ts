@@ -103,7 +103,7 @@ export const actionRequests = pgTable(
     status: actionStatus('status').notNull(),
     effect: policyEffect('effect').notNull(),
     evaluation: jsonb('evaluation').$type<StoredEvaluation>().notNull(),
-    /** Copy of `evaluation.matchedRules`, indexed, so rate limits can count a rule's recent matches. */
+    /** Copy of `evaluation.matchedRules` as an array column, so rate limits can count a rule's recent matches. */
     matchedRules: text('matched_rules').array().notNull().default(sql`'{}'::text[]`),
     requiredGroups: text('required_groups').array().notNull().default(sql`'{}'::text[]`),
     requiredApprovals: integer('required_approvals').notNull().default(0),

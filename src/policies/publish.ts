@@ -23,8 +23,9 @@ function withoutUnset<T>(value: T): T {
 }
 
 /**
- * The canonical form of a rule: unset fields and fields equal to their defaults are dropped, so
- * a policy read back from the API and published again hashes (and is stored) the same.
+ * The canonical form of a valid rule: unset fields, `requireReason: false` and empty review lists
+ * are dropped, so a policy read back from the API and published again is stored and hashed the
+ * same. (Defaults spelled out, such as `approvals: 1`, are kept as written.)
  */
 export function canonicalRule(rule: PolicyRule): PolicyRule {
   const { requireReason, review, ...rest } = withoutUnset(rule);
@@ -78,9 +79,11 @@ export async function lockPolicyChanges(tx: Transaction, expectedVersion: number
  * stored when validation fails: the error lists every problem by rule and field.
  */
 export async function publishPolicy(deps: Deps, authorId: string, input: PublishPolicyInput): Promise<PolicyChange> {
-  const document: PolicyDocument = { rules: input.rules.map(canonicalRule), defaultEffect: input.defaultEffect };
-  const issues = validatePolicy(document);
+  // Validate what the author wrote, before anything is dropped: a null label value must be an
+  // error, not silently removed (which would widen the rule).
+  const issues = validatePolicy({ rules: input.rules, defaultEffect: input.defaultEffect });
   if (issues.length > 0) throw new InvalidPolicyInputError(issues);
+  const document: PolicyDocument = { rules: input.rules.map(canonicalRule), defaultEffect: input.defaultEffect };
   if (input.message && (input.message.length > 2_000 || input.message.includes('\u0000'))) {
     throw InvalidInputError.of('message', 'must be at most 2000 characters, without NUL');
   }

@@ -4,7 +4,15 @@ import type { Principal } from '../auth/roles.js';
 import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { InvalidInputError } from '../errors.js';
-import { evaluatePolicy, limitedRuleIds, type EvaluationInput, type PolicyDocument, type PolicyEffect, type RateLimit } from '../policy/index.js';
+import {
+  evaluatePolicy,
+  limitedRuleIds,
+  type Evaluation,
+  type EvaluationInput,
+  type PolicyDocument,
+  type PolicyEffect,
+  type RateLimit,
+} from '../policy/index.js';
 import { evaluationInputFor } from '../approvals/evaluation.js';
 import { compileDraft } from './draft.js';
 
@@ -39,6 +47,8 @@ export interface ReplayResult {
   truncated: boolean;
   changed: number;
   changes: DecisionChange[];
+  /** Requests without a reason that the draft would refuse (a matching rule has `requireReason`). */
+  refusedForMissingReason: number;
   /** Requests sent to reviewers as recorded, and under the draft. */
   escalationsBefore: number;
   escalationsAfter: number;
@@ -48,29 +58,38 @@ export interface ReplayResult {
   samples: ReplaySample[];
 }
 
+function scopeKey(ruleId: string, limit: RateLimit, input: EvaluationInput): string {
+  const scope = limit.per === 'AGENT_ACTION' ? input.action : limit.per === 'AGENT_RESOURCE' ? input.resource : '';
+  return JSON.stringify([ruleId, input.agent.id, scope]);
+}
+
 /**
- * Rate-limit usage as the draft would have seen it: the replay's own matches, per rule, so a
- * draft limit is judged by the draft's decisions, not by the recorded ones.
+ * Rate-limit usage as the draft would have seen it: the replay's own matches, so a draft limit is
+ * judged by the draft's decisions, not by the recorded ones. Requests are replayed in time order,
+ * so each (rule, agent, scope) keeps a queue of match times and drops those that left the window:
+ * the work stays linear in the number of requests. Matches before `since` are not known, so a
+ * limit counts from the start of the replay.
  */
 class ReplayUsage {
-  private readonly matches = new Map<string, { agentId: string; action: string; resource: string; at: number }[]>();
+  private readonly windows = new Map<string, number[]>();
 
   count(ruleId: string, limit: RateLimit, input: EvaluationInput): number {
+    const times = this.windows.get(scopeKey(ruleId, limit, input));
+    if (!times) return 0;
     const since = input.now.getTime() - limit.windowSeconds * 1_000;
-    return (this.matches.get(ruleId) ?? []).filter(
-      (m) =>
-        m.agentId === input.agent.id &&
-        m.at > since &&
-        (limit.per !== 'AGENT_ACTION' || m.action === input.action) &&
-        (limit.per !== 'AGENT_RESOURCE' || m.resource === input.resource),
-    ).length;
+    let expired = 0;
+    while (expired < times.length && times[expired]! <= since) expired++;
+    if (expired > 0) times.splice(0, expired);
+    return times.length;
   }
 
-  record(ruleIds: string[], input: EvaluationInput): void {
-    for (const ruleId of ruleIds) {
-      const list = this.matches.get(ruleId) ?? [];
-      list.push({ agentId: input.agent.id, action: input.action, resource: input.resource, at: input.now.getTime() });
-      this.matches.set(ruleId, list);
+  record(evaluation: Evaluation, limited: readonly { ruleId: string; limit: RateLimit }[], input: EvaluationInput): void {
+    for (const { ruleId, limit } of limited) {
+      if (!evaluation.matchedRules.includes(ruleId)) continue;
+      const key = scopeKey(ruleId, limit, input);
+      const times = this.windows.get(key) ?? [];
+      times.push(input.now.getTime());
+      this.windows.set(key, times);
     }
   }
 }
@@ -93,6 +112,7 @@ export async function replayPolicy(deps: Deps, input: ReplayPolicyInput): Promis
     truncated: false,
     changed: 0,
     changes: [],
+    refusedForMissingReason: 0,
     escalationsBefore: 0,
     escalationsAfter: 0,
     approvalsNeededBefore: 0,
@@ -104,16 +124,18 @@ export async function replayPolicy(deps: Deps, input: ReplayPolicyInput): Promis
   const principals = new Map<string, Principal>();
   let afterPosition = 0;
 
-  while (result.evaluated < limit) {
+  for (;;) {
     const conditions: SQL[] = [gt(actionRequests.position, afterPosition)];
     if (input.since) conditions.push(gte(actionRequests.createdAt, input.since));
     if (input.until) conditions.push(lt(actionRequests.createdAt, input.until));
+    // One row past the limit, when near it, tells whether the replay was cut short.
+    const requested = Math.min(REPLAY_LIMITS.pageSize, limit - result.evaluated + 1);
     const page = await deps.db
       .select()
       .from(actionRequests)
       .where(and(...conditions))
       .orderBy(asc(actionRequests.position))
-      .limit(Math.min(REPLAY_LIMITS.pageSize, limit - result.evaluated + 1));
+      .limit(requested);
     const missing = [...new Set(page.flatMap((r) => [r.agentId, r.onBehalfOfId ?? r.agentId]))].filter((id) => !principals.has(id));
     for (const principal of await getPrincipalsByIds(deps.db, missing)) principals.set(principal.id, principal);
 
@@ -124,9 +146,11 @@ export async function replayPolicy(deps: Deps, input: ReplayPolicyInput): Promis
       }
       const onBehalfOf = request.onBehalfOfId ? principals.get(request.onBehalfOfId)! : null;
       const evaluationInput = evaluationInputFor(principals.get(request.agentId)!, onBehalfOf, request, request.createdAt);
-      const counts = new Map(limitedRuleIds(draft, evaluationInput).map(({ ruleId, limit: l }) => [ruleId, usage.count(ruleId, l, evaluationInput)]));
+      const limited = limitedRuleIds(draft, evaluationInput);
+      const counts = new Map(limited.map(({ ruleId, limit: l }) => [ruleId, usage.count(ruleId, l, evaluationInput)]));
       const evaluation = evaluatePolicy(draft, evaluationInput, counts);
-      usage.record(evaluation.matchedRules, evaluationInput);
+      usage.record(evaluation, limited, evaluationInput);
+      if (evaluation.reasonRequiredBy.length > 0 && !request.reason?.trim()) result.refusedForMissingReason += 1;
 
       result.evaluated += 1;
       const from = request.effect;
@@ -149,10 +173,7 @@ export async function replayPolicy(deps: Deps, input: ReplayPolicyInput): Promis
         result.samples.push({ request, from, to, matchedRules: evaluation.matchedRules, explanation: evaluation.explanation });
       }
     }
-    if (result.truncated || page.length === 0 || page.length < REPLAY_LIMITS.pageSize) {
-      // A short page can still hold exactly one row past the limit; that is what `truncated` says.
-      break;
-    }
+    if (result.truncated || page.length < requested) break;
     afterPosition = page.at(-1)!.position;
   }
   result.changes = [...changes.values()].sort((a, b) => b.count - a.count);

@@ -50,6 +50,8 @@ export async function simulateAction(deps: Deps, viewer: Principal, raw: Simulat
   } else if (!hasRole(viewer, 'AGENT')) {
     throw new NotAllowedError('Simulate as an agent: pass agentId (ADMIN only), or call as the agent itself.');
   }
+  // Drafts carry CEL written by the caller; only administrators may run their own conditions.
+  if (raw.draft && !hasRole(viewer, 'ADMIN')) throw new NotAllowedError('Only an ADMIN can simulate against a draft policy.');
   const onBehalfOf = input.onBehalfOf ? await principalById(deps, input.onBehalfOf, 'onBehalfOf') : null;
   const policy = raw.draft ? compileDraft(raw.draft) : await deps.policies.fresh(deps.db);
   return evaluateRequest(deps.db, policy, evaluationInputFor(agent, onBehalfOf, input, raw.now ?? new Date()), { lock: false });

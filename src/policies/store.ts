@@ -11,8 +11,8 @@ export interface PolicyStore {
   current(): CompiledPolicy;
   /** Installs a version this instance just published or activated (after its commit). */
   install(row: PolicyVersionRow): void;
-  /** Reads the active version from the database, e.g. at start-up. */
-  reload(db: Executor): Promise<void>;
+  /** Reads the active version from the database, e.g. at start-up; returns what it installed. */
+  reload(db: Executor): Promise<CompiledPolicy>;
   /**
    * The snapshot, checked against the active version in the database first (one indexed read,
    * inside the caller's transaction): a version published or activated on any instance decides
@@ -44,24 +44,41 @@ export async function listPolicyVersions(db: Executor, page: { beforeVersion: nu
 
 export function createPolicyStore(): PolicyStore {
   let snapshot = BUILT_IN_POLICY;
-  const store: PolicyStore = {
+  // Compiled versions by number, so requests that find the snapshot stale at the same moment
+  // compile the active version once; a version's rules never change, so a cached one stays right.
+  const compiled = new Map<number, CompiledPolicy>();
+  const compiledOnce = (row: PolicyVersionRow) => {
+    let policy = compiled.get(row.version);
+    if (!policy) {
+      policy = compileVersion(row);
+      compiled.clear(); // keep one: the active version is all that is needed
+      compiled.set(row.version, policy);
+    }
+    return policy;
+  };
+  return {
     current: () => snapshot,
     install(row) {
-      snapshot = compileVersion(row);
+      snapshot = compiledOnce(row);
     },
     async reload(db) {
       const row = await getActivePolicyVersion(db);
-      snapshot = row ? compileVersion(row) : BUILT_IN_POLICY;
+      snapshot = row ? compiledOnce(row) : BUILT_IN_POLICY;
+      return snapshot;
     },
     async fresh(db) {
+      const current = snapshot;
       const [row] = await db
         .select({ version: policyVersions.version })
         .from(policyVersions)
         .where(eq(policyVersions.active, true))
         .limit(1);
-      if ((row?.version ?? null) !== snapshot.version) await store.reload(db);
-      return snapshot;
+      if ((row?.version ?? null) === current.version) return current;
+      // Return what this request read from the database, whatever other requests install meanwhile.
+      const active = await getActivePolicyVersion(db);
+      const policy = active ? compiledOnce(active) : BUILT_IN_POLICY;
+      snapshot = policy;
+      return policy;
     },
   };
-  return store;
 }

@@ -139,6 +139,25 @@ function literalProblems(node: ASTNode): string | null {
   return null;
 }
 
+const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+
+/**
+ * True when a comprehension (`all`, `exists`, `map`…) runs inside another one's body. Agents
+ * control `params`, so such a condition would let a request buy time quadratic in its own size
+ * (a 64 KiB list nested twice is seconds of CPU); chained comprehensions stay linear and are fine.
+ */
+function hasNestedComprehension(node: unknown, inBody = false): boolean {
+  if (Array.isArray(node)) return node.some((child) => hasNestedComprehension(child, inBody));
+  if (node === null || typeof node !== 'object' || !('op' in node)) return false;
+  const { op, args } = node as { op: string; args: unknown };
+  if (op === 'rcall' && Array.isArray(args) && typeof args[0] === 'string' && COMPREHENSIONS.has(args[0])) {
+    if (inBody) return true;
+    const [, receiver, body] = args as [string, unknown, unknown];
+    return hasNestedComprehension(receiver, false) || hasNestedComprehension(body, true);
+  }
+  return hasNestedComprehension(args, inBody);
+}
+
 /**
  * Parses and type-checks a condition once. A problem is a sentence for the policy author,
  * carrying the CEL compiler's own message.
@@ -167,6 +186,12 @@ export function compileCondition(expression: string): CompiledCondition {
   }
   const literal = literalProblems(parsed.ast);
   if (literal) return { condition: null, problem: `would fail at run time: ${literal}` };
+  if (hasNestedComprehension(parsed.ast)) {
+    return {
+      condition: null,
+      problem: 'nests a comprehension (all, exists, exists_one, map, filter) inside another: its cost would grow with the square of the request size',
+    };
+  }
   return {
     condition: (activation) => {
       const value: unknown = parsed(activation);

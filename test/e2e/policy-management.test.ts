@@ -118,11 +118,11 @@ describe('policy management over GraphQL', () => {
     );
     expect(noTicket.data.simulateAction).toEqual({ effect: 'ESCALATE', matchedRules: ['prod'], errors: [{ ruleId: 'prod' }] });
 
-    const invalid = await server.gql(
-      agent.token,
-      `query($input: SimulateActionInput!) { simulateAction(input: $input) { effect } }`,
-      { input: { action: 'a', resource: 'b', rules: [{ id: 'y', effect: 'ALLOW', actions: ['['], resources: ['**'] }] } },
-    );
+    const draft = { action: 'a', resource: 'b', rules: [{ id: 'y', effect: 'ALLOW', actions: ['['], resources: ['**'] }] };
+    const simulate = `query($input: SimulateActionInput!) { simulateAction(input: $input) { effect } }`;
+    const asAgent = await server.gql(agent.token, simulate, { input: draft });
+    expect(asAgent.errors?.[0]).toMatchObject({ message: 'Only an ADMIN can simulate against a draft policy.', extensions: { code: 'FORBIDDEN' } });
+    const invalid = await server.gql(ADMIN_TOKEN, simulate, { input: { ...draft, agentId: agent.id } });
     expect(invalid.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', issues: [{ ruleId: 'y', field: 'actions[0]' }] } });
   });
 

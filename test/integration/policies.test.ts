@@ -72,6 +72,13 @@ describe('versions', () => {
     expect(request).toMatchObject({ status: 'BLOCKED', evaluation: { policyVersion: published.version } });
   });
 
+  it('refuses a null label value instead of dropping it (which would widen the rule)', async () => {
+    const labels = { team: 'payments', env: null } as unknown as Record<string, string>;
+    const error = await publish([{ id: 'prod-only', effect: 'ALLOW', actions: ['*'], resources: ['**'], agents: { labels } }]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidPolicyInputError);
+    expect((error as InvalidPolicyInputError).issues).toMatchObject([{ ruleId: 'prod-only', field: 'agents.labels.env' }]);
+  });
+
   it('stores nothing when a policy is invalid, naming the rule and field of each problem', async () => {
     const before = await rowCounts();
     const error = await publish([{ id: 'bad-cel', effect: 'BLOCK', actions: ['*'], resources: ['**'], when: 'params.replicas >' }]).catch((e: unknown) => e);
@@ -149,6 +156,32 @@ describe('simulation and replay', () => {
     expect(draft).toMatchObject({ effect: 'BLOCK', policyVersion: null, matchedRules: ['no-weekend-deploys'] });
     expect(await rowCounts()).toEqual(before);
     await expect(simulateAction(app.deps, payments, { action: 'a', resource: 'b', agentId: search.id })).rejects.toBeInstanceOf(NotAllowedError);
+    // A draft carries caller-written CEL: administrators only.
+    await expect(
+      simulateAction(app.deps, payments, { action: 'a', resource: 'b', draft: { defaultEffect: 'ALLOW', rules: [] } }),
+    ).rejects.toBeInstanceOf(NotAllowedError);
+  });
+
+  it('replays rate limits by the draft\'s own matches, and counts requests a draft would refuse for want of a reason', async () => {
+    const since = new Date();
+    await publish([ESCALATE_ALL]);
+    for (let i = 0; i < 4; i++) await requestAction(app.deps, payments, { action: 'job.run', resource: `batch/${i}`, reason: i === 0 ? 'nightly' : null });
+    const replay = await replayPolicy(app.deps, {
+      since,
+      defaultEffect: 'ESCALATE',
+      rules: [
+        { id: 'two-jobs', effect: 'ALLOW', actions: ['job.run'], resources: ['**'], limit: { count: 2, windowSeconds: 3_600, per: 'AGENT' } },
+        { id: 'why', effect: 'ESCALATE', actions: ['job.*'], resources: ['nowhere/**'], requireReason: true },
+        { id: 'why-batch', effect: 'BLOCK', actions: ['job.cancel'], resources: ['**'], requireReason: true },
+      ],
+    });
+    expect(replay).toMatchObject({ evaluated: 4, changed: 2, changes: [{ from: 'ESCALATE', to: 'ALLOW', count: 2 }], refusedForMissingReason: 0 });
+    const strict = await replayPolicy(app.deps, {
+      since,
+      defaultEffect: 'ESCALATE',
+      rules: [{ id: 'say-why', effect: 'ESCALATE', actions: ['job.run'], resources: ['**'], requireReason: true }],
+    });
+    expect(strict).toMatchObject({ evaluated: 4, changed: 0, refusedForMissingReason: 3 });
   });
 
   it('replays a draft over recorded requests and counts the decisions that change', async () => {
@@ -166,5 +199,9 @@ describe('simulation and replay', () => {
     expect(replay.samples.map((s) => s.request.resource)).toEqual(['staging/r0', 'staging/r1', 'staging/r2', 'staging/r3']);
     const limited = await replayPolicy(app.deps, { since, defaultEffect: 'ESCALATE', rules: [], limit: 2 });
     expect(limited).toMatchObject({ evaluated: 2, truncated: true, changed: 0 });
+    const exact = await replayPolicy(app.deps, { since, defaultEffect: 'ESCALATE', rules: [], limit: 5 });
+    expect(exact).toMatchObject({ evaluated: 5, truncated: false });
+    const oneShort = await replayPolicy(app.deps, { since, defaultEffect: 'ESCALATE', rules: [], limit: 4 });
+    expect(oneShort).toMatchObject({ evaluated: 4, truncated: true });
   });
 });

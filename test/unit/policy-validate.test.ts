@@ -558,6 +558,7 @@ describe('validatePolicy: when (CEL)', () => {
     'onBehalfOf.id != "" && "sre" in onBehalfOf.groups',
     'action in ["deploy.update", "deploy.rollback"]',
     'params.regions.all(r, r in ["eu", "us"])',
+    'params.regions.filter(r, r != "eu").all(r, r == "us")',
     'now < timestamp("2030-01-01T00:00:00Z")',
     'true',
   ])('accepts %s', (when) => {
@@ -575,6 +576,16 @@ describe('validatePolicy: when (CEL)', () => {
     ['a dyn result', 'params.dryRun', 'CEL condition must be a bool condition but has type dyn; compare the value, e.g. `params.dryRun == true`'],
     ['an unknown time zone', 'now.getHours("Mars/Olympus") > 3', 'CEL condition would fail at run time: getHours("Mars/Olympus"): unknown time zone; use an IANA name such as "Europe/Paris" or "UTC"'],
     ['an invalid regular expression', 'reason.matches("[")', 'CEL condition would fail at run time: matches("["): Invalid regular expression: /[/: Unterminated character class'],
+    [
+      'a comprehension nested in another (quadratic in the request)',
+      'params.l.all(a, params.l.exists(b, a == b))',
+      'CEL condition nests a comprehension (all, exists, exists_one, map, filter) inside another: its cost would grow with the square of the request size',
+    ],
+    [
+      'a comprehension nested in a map body',
+      'params.l.map(a, params.l.filter(b, b == a).size()).size() > 0',
+      'CEL condition nests a comprehension (all, exists, exists_one, map, filter) inside another: its cost would grow with the square of the request size',
+    ],
     ['an empty expression', '', 'must be a non-empty CEL expression (omit it to always apply)'],
     ['blank space', '   ', 'must be a non-empty CEL expression (omit it to always apply)'],
     ['a number', 42, 'must be a non-empty CEL expression (omit it to always apply)'],

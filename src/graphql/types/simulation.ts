@@ -21,7 +21,7 @@ const SimulateActionInput = builder.inputType('SimulateActionInput', {
     rules: t.field({
       type: [PolicyRuleInput],
       required: false,
-      description: 'A draft policy to evaluate against instead of the active one.',
+      description: 'A draft policy to evaluate against instead of the active one (ADMIN only).',
     }),
     defaultEffect: t.field({ type: PolicyEffectEnum, required: false, description: "The draft's default effect (default ESCALATE)." }),
   }),
@@ -76,6 +76,9 @@ const PolicyReplayRef = builder.objectRef<ReplayResult>('PolicyReplay').implemen
     truncated: t.exposeBoolean('truncated', { description: 'Whether more requests fell in the time range than `limit` allowed.' }),
     changed: t.exposeInt('changed', { description: 'Requests the draft decides differently.' }),
     changes: t.field({ type: [DecisionChangeRef], description: 'Changed decisions by pair of effects, most frequent first.', resolve: (r) => r.changes }),
+    refusedForMissingReason: t.exposeInt('refusedForMissingReason', {
+      description: 'Replayed requests without a reason that the draft would refuse, because a matching rule has `requireReason`.',
+    }),
     escalationsBefore: t.exposeInt('escalationsBefore', { description: 'Requests that went to reviewers, as recorded.' }),
     escalationsAfter: t.exposeInt('escalationsAfter', { description: 'Requests that would go to reviewers under the draft.' }),
     reviewerLoadChange: t.int({
@@ -95,7 +98,10 @@ const ReplayPolicyInput = builder.inputType('ReplayPolicyInput', {
     defaultEffect: t.field({ type: PolicyEffectEnum, required: false, description: "The draft's default effect (default ESCALATE)." }),
     since: t.field({ type: 'DateTime', required: false, description: 'Only requests made at or after this instant.' }),
     until: t.field({ type: 'DateTime', required: false, description: 'Only requests made before this instant.' }),
-    limit: t.int({ required: false, description: 'At most this many requests, oldest first (default 10000, at most 100000).' }),
+    limit: t.int({
+      required: false,
+      description: 'At most this many requests, oldest first (default 10000, at most 100000). Rate limits count from the first replayed request.',
+    }),
   }),
 });
 
