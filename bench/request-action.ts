@@ -75,7 +75,7 @@ async function freshTarget(kind: Kind): Promise<Target> {
 }
 
 const build = (t: Target) =>
-  buildApp({ port: 0, host: '127.0.0.1', databaseUrl: t.databaseUrl, dataDir: t.dataDir, adminToken: ADMIN_TOKEN }, { logging: 'error' });
+  buildApp({ port: 0, host: '127.0.0.1', databaseUrl: t.databaseUrl, dataDir: t.dataDir, adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000 }, { logging: 'error' });
 
 async function startupMs(kind: Kind): Promise<number> {
   const target = await freshTarget(kind);

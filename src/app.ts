@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
 import type { Deps } from './deps.js';
 import { createEventHub } from './events/hub.js';
+import { startSweeper, type Sweeper } from './approvals/expire.js';
 import { createPolicyStore } from './policies/store.js';
 import { createHttpServer } from './server/http.js';
 import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';
@@ -41,6 +42,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const yoga = createGreenlightYoga(deps, options);
     const http = createHttpServer(yoga, deps);
     let started = false;
+    let sweeper: Sweeper | undefined;
     let stopped: Promise<void> | null = null;
     return {
       deps,
@@ -49,12 +51,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       generatedAdminToken: bootstrap.generatedToken,
       async start() {
         const url = await http.listen(config.port, config.host);
+        sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => console.error('[sweeper]', error));
         started = true;
         return url;
       },
       stop() {
         stopped ??= (async () => {
           if (started) await http.close();
+          await sweeper?.stop();
           await database.close();
         })();
         return stopped;

@@ -14,6 +14,7 @@ const ConfigSchema = z.object({
     .optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
 });
 
 export interface Config {
@@ -27,6 +28,8 @@ export interface Config {
   dataDir: string;
   /** A bearer token that authenticates as the bootstrap administrator. */
   adminToken: string | undefined;
+  /** How often this instance looks for overdue PENDING requests (milliseconds, 100 to 60,000). */
+  sweepIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -49,6 +52,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: value.DATABASE_URL,
     dataDir: value.DATA_DIR,
     adminToken: value.ADMIN_TOKEN,
+    sweepIntervalMs: value.SWEEP_INTERVAL_MS,
   };
 }
 

@@ -51,6 +51,8 @@ export const AuditEventType = {
   ACTION_ESCALATED: 'ACTION_ESCALATED',
   REVIEW_SUBMITTED: 'REVIEW_SUBMITTED',
   ACTION_REJECTED: 'ACTION_REJECTED',
+  ACTION_EXPIRED: 'ACTION_EXPIRED',
+  ACTION_CANCELLED: 'ACTION_CANCELLED',
 } as const;
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 
@@ -59,6 +61,8 @@ export const DECISION_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set([
   AuditEventType.ACTION_APPROVED,
   AuditEventType.ACTION_BLOCKED,
   AuditEventType.ACTION_REJECTED,
+  AuditEventType.ACTION_EXPIRED,
+  AuditEventType.ACTION_CANCELLED,
 ]);
 
 export function values<T extends Record<string, string>>(vocabulary: T): [T[keyof T], ...T[keyof T][]] {

@@ -42,6 +42,8 @@ export interface AuditEventData {
   ACTION_APPROVED: DecisionData;
   ACTION_BLOCKED: DecisionData;
   ACTION_REJECTED: DecisionData;
+  ACTION_EXPIRED: DecisionData;
+  ACTION_CANCELLED: DecisionData;
   REVIEW_SUBMITTED: { agentId: string; reviewerId: string; verdict: Verdict; comment: string | null; approvalsReceived: number };
 }
 

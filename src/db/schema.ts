@@ -121,6 +121,8 @@ export const actionRequests = pgTable(
     index('action_requests_status_position_idx').on(t.status, t.position),
     index('action_requests_agent_created_idx').on(t.agentId, t.createdAt),
     index('action_requests_created_idx').on(t.createdAt),
+    // The sweeper's scan: only pending requests, by deadline.
+    index('action_requests_pending_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'PENDING'`),
     check('action_requests_decided_check', sql`(${t.status} = 'PENDING') = (${t.decidedAt} IS NULL)`),
   ],
 );

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { actionRequests } from '../../src/db/schema.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
 import { collect, createActor, decideAction, publishPolicy, requestAction, type Actor } from '../support/fixtures.js';
 
@@ -168,6 +170,31 @@ describe('the approval loop over HTTP and graphql-ws', () => {
     await vi.waitFor(() => expect(server.app.deps.hub.listenerCount()).toBe(listeners + 1));
     await decideAction(server, sre.token, { requestId: id, verdict: 'REJECT', comment: 'Not during the freeze' });
     expect((await first).data).toEqual({ actionDecided: { id, status: 'REJECTED', decidedBy: 'REVIEWER', decisionReason: 'Not during the freeze' } });
+  });
+
+  it('tells the agent and the reviewer live when a request expires or is cancelled', async () => {
+    const queue = collect(server.ws(sre.token).iterate({ query: PENDING_APPROVALS, variables: { after: await queueCursor(sre.token) } }));
+    const overdue = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/slow' })).data.requestAction.request;
+    const withdrawn = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/oops' })).data.requestAction.request;
+    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'ADDED', request: { id: overdue.id } });
+    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'ADDED', request: { id: withdrawn.id } });
+
+    const decided = `subscription($id: ID) { actionDecided(requestId: $id) { id status decidedBy decisionReason } }`;
+    const overdueDecision = collect(server.ws(agent.token).iterate({ query: decided, variables: { id: overdue.id } }));
+    // Move the deadline into the past as the database sees it; the server's own sweeper does the rest.
+    await server.app.deps.db.update(actionRequests).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(actionRequests.id, overdue.id));
+    expect((await overdueDecision.next()).data).toEqual({
+      actionDecided: { id: overdue.id, status: 'EXPIRED', decidedBy: 'TIMEOUT', decisionReason: 'No reviewer decided before the deadline.' },
+    });
+    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'REMOVED', request: { id: overdue.id, status: 'EXPIRED' } });
+
+    const cancel = await server.gql(
+      agent.token,
+      `mutation($input: CancelActionRequestInput!) { cancelActionRequest(input: $input) { request { status decidedBy } errors { __typename } } }`,
+      { input: { requestId: withdrawn.id, reason: 'wrong service' } },
+    );
+    expect(cancel.data.cancelActionRequest).toEqual({ request: { status: 'CANCELLED', decidedBy: 'REQUESTER' }, errors: [] });
+    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'REMOVED', request: { id: withdrawn.id, status: 'CANCELLED' } });
   });
 
   it('streams the audit log live to auditors after a cursor', async () => {

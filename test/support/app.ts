@@ -25,7 +25,7 @@ export interface TestServer {
 export async function startTestServer(): Promise<TestServer> {
   const database: TestDatabase = await createTestDatabase();
   const app = await buildApp(
-    { port: 0, host: '127.0.0.1', databaseUrl: database.databaseUrl, dataDir: database.dataDir, adminToken: ADMIN_TOKEN },
+    { port: 0, host: '127.0.0.1', databaseUrl: database.databaseUrl, dataDir: database.dataDir, adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000 },
     { logging: 'error' },
   );
   const url = await app.start();

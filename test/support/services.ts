@@ -7,7 +7,7 @@ import { createTestDatabase } from './database.js';
 export async function startTestApp(): Promise<{ app: App; stop(): Promise<void> }> {
   const database = await createTestDatabase();
   const app = await buildApp(
-    { port: 0, host: '127.0.0.1', databaseUrl: database.databaseUrl, dataDir: database.dataDir, adminToken: 'integration-admin-token' },
+    { port: 0, host: '127.0.0.1', databaseUrl: database.databaseUrl, dataDir: database.dataDir, adminToken: 'integration-admin-token', sweepIntervalMs: 1_000 },
     { logging: 'error' },
   );
   return {

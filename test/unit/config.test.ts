@@ -3,13 +3,34 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('defaults to the embedded database on loopback port 4000', () => {
-    expect(loadConfig({})).toEqual({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, dataDir: './.data', adminToken: undefined });
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: './.data',
+      adminToken: undefined,
+      sweepIntervalMs: 1_000,
+    });
   });
 
   it('reads every variable', () => {
     expect(
-      loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATABASE_URL: 'postgres://u@db:5432/gl', DATA_DIR: 'memory://', ADMIN_TOKEN: 'a-long-enough-admin-token' }),
-    ).toEqual({ port: 8080, host: '0.0.0.0', databaseUrl: 'postgres://u@db:5432/gl', dataDir: 'memory://', adminToken: 'a-long-enough-admin-token' });
+      loadConfig({
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        DATABASE_URL: 'postgres://u@db:5432/gl',
+        DATA_DIR: 'memory://',
+        ADMIN_TOKEN: 'a-long-enough-admin-token',
+        SWEEP_INTERVAL_MS: '250',
+      }),
+    ).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://u@db:5432/gl',
+      dataDir: 'memory://',
+      adminToken: 'a-long-enough-admin-token',
+      sweepIntervalMs: 250,
+    });
   });
 
   it('treats an empty variable as unset', () => {

@@ -1,8 +1,9 @@
+import { cancelActionRequest } from '../../approvals/cancel-action.js';
 import { getActionRequest, listActionRequests } from '../../approvals/queries.js';
 import { requestAction } from '../../approvals/request-action.js';
 import { streamActionDecided } from '../../approvals/streams.js';
 import type { ActionRequestRow } from '../../db/schema.js';
-import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../../errors.js';
+import { ConflictError, IdempotencyConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
@@ -192,5 +193,44 @@ builder.subscriptionField('actionDecided', (t) =>
     subscribe: (_root, { requestId }, ctx) =>
       streamActionDecided(ctx.deps, viewerOf(ctx), requestId == null ? null : String(requestId)),
     resolve: (request: ActionRequestRow) => request,
+  }),
+);
+
+const CancelActionRequestInput = builder.inputType('CancelActionRequestInput', {
+  description: 'Which pending request the agent withdraws, and why.',
+  fields: (t) => ({
+    requestId: t.id({ required: true, description: 'One of your own PENDING requests.' }),
+    reason: t.string({ required: false, description: 'Why, for reviewers and the audit log (at most 2000 characters).' }),
+  }),
+});
+
+const cancelActionRequestErrors = mutationErrors([NotFoundError, ConflictError, InvalidInputError]);
+
+const CancelActionRequestPayload = builder
+  .objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('CancelActionRequestPayload')
+  .implement({
+    description: 'The cancelled request, or why it could not be cancelled.',
+    fields: (t) => ({
+      request: t.field({
+        type: ActionRequestRef,
+        nullable: true,
+        description: 'The request, now CANCELLED with `decidedBy: REQUESTER`; null on error.',
+        resolve: (p) => p.request ?? null,
+      }),
+      errors: t.field({ ...cancelActionRequestErrors.field, resolve: (p) => p.errors }),
+    }),
+  });
+
+builder.mutationField('cancelActionRequest', (t) =>
+  t.field({
+    type: CancelActionRequestPayload,
+    description:
+      'Withdraws one of your own PENDING requests: it ends CANCELLED, leaves reviewers\' queues, and `actionDecided` reports it. AGENT only.',
+    authScopes: { agent: true },
+    args: { input: t.arg({ type: CancelActionRequestInput, required: true, description: 'The request to cancel.' }) },
+    resolve: (_root, { input }, ctx) =>
+      toPayload(cancelActionRequestErrors, async () => ({
+        request: await cancelActionRequest(ctx.deps, viewerOf(ctx), { requestId: String(input.requestId), reason: input.reason }),
+      })),
   }),
 );

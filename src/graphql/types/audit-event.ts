@@ -21,7 +21,9 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   ACTION_BLOCKED: 'The policy blocked a request.',
   ACTION_ESCALATED: 'A request was sent to human reviewers.',
   REVIEW_SUBMITTED: 'A reviewer approved or rejected.',
-  ACTION_REJECTED: 'A reviewer rejected a request.',
+  ACTION_REJECTED: 'A request was rejected: by a reviewer, or by its deadline where the rule says onTimeout REJECT.',
+  ACTION_EXPIRED: 'Nobody decided a request before its deadline.',
+  ACTION_CANCELLED: 'The requesting agent withdrew a pending request.',
 };
 
 const AuditEventTypeEnum = builder.enumType('AuditEventType', {
