@@ -39,6 +39,10 @@ export type DecisionSource = (typeof DecisionSource)[keyof typeof DecisionSource
 export const Verdict = { APPROVE: 'APPROVE', REJECT: 'REJECT' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
+/** What happened when the agent performed an approved action. */
+export const ActionOutcome = { SUCCEEDED: 'SUCCEEDED', FAILED: 'FAILED' } as const;
+export type ActionOutcome = (typeof ActionOutcome)[keyof typeof ActionOutcome];
+
 /** Past-tense names of every state change the audit log records. */
 export const AuditEventType = {
   PRINCIPAL_CREATED: 'PRINCIPAL_CREATED',
@@ -53,6 +57,7 @@ export const AuditEventType = {
   ACTION_REJECTED: 'ACTION_REJECTED',
   ACTION_EXPIRED: 'ACTION_EXPIRED',
   ACTION_CANCELLED: 'ACTION_CANCELLED',
+  OUTCOME_REPORTED: 'OUTCOME_REPORTED',
 } as const;
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 

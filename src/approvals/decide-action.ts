@@ -10,6 +10,7 @@ import { storableText } from '../validation.js';
 import { Verdict, values } from '../vocabulary.js';
 import { canView, reviewDenial } from './eligibility.js';
 import { isUuid } from './queries.js';
+import { approvalWindowEnd } from './request-action.js';
 
 export const DecideActionInput = z.object({
   requestId: z.string(),
@@ -73,7 +74,14 @@ export async function decideAction(deps: Deps, reviewer: Principal, rawInput: De
     const status = input.verdict === 'REJECT' ? 'REJECTED' : 'APPROVED';
     const [decided] = await tx
       .update(actionRequests)
-      .set({ status, decidedAt: sql`now()`, decidedBy: 'REVIEWER', deciderId: reviewer.id, decisionReason: input.comment ?? null })
+      .set({
+        status,
+        decidedAt: sql`now()`,
+        decidedBy: 'REVIEWER',
+        deciderId: reviewer.id,
+        decisionReason: input.comment ?? null,
+        ...(status === 'APPROVED' ? { validUntil: approvalWindowEnd(current.evaluation) } : {}),
+      })
       .where(eq(actionRequests.id, current.id))
       .returning();
     events.push({

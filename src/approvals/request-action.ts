@@ -10,7 +10,7 @@ import type { Executor } from '../db/client.js';
 import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
-import type { Evaluation } from '../policy/index.js';
+import { DEFAULT_VALID_FOR_SECONDS, type Evaluation } from '../policy/index.js';
 import { jsonContainsNul, NUL_MESSAGE, storableText } from '../validation.js';
 import { isUuid } from './queries.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
@@ -83,10 +83,21 @@ async function loadHuman(db: Executor, id: string): Promise<Principal> {
   return row;
 }
 
+/** The end of an approval's window, in database time. */
+export function approvalWindowEnd(evaluation: Pick<Evaluation, 'validForSeconds'>) {
+  return sql`now() + make_interval(secs => ${evaluation.validForSeconds ?? DEFAULT_VALID_FOR_SECONDS})`;
+}
+
 function decisionColumns(evaluation: Evaluation) {
   switch (evaluation.effect) {
     case 'ALLOW':
-      return { status: 'APPROVED' as const, decidedAt: sql`now()`, decidedBy: 'POLICY' as const, decisionReason: evaluation.reason };
+      return {
+        status: 'APPROVED' as const,
+        decidedAt: sql`now()`,
+        decidedBy: 'POLICY' as const,
+        decisionReason: evaluation.reason,
+        validUntil: approvalWindowEnd(evaluation),
+      };
     case 'BLOCK':
       return {
         status: 'BLOCKED' as const,

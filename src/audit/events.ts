@@ -1,5 +1,5 @@
 import type { RuleError } from '../policy/index.js';
-import type { ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../vocabulary.js';
+import type { ActionOutcome, ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../vocabulary.js';
 
 /**
  * The typed metadata of each audit event type. Request events all carry `agentId`, so event
@@ -44,6 +44,7 @@ export interface AuditEventData {
   ACTION_REJECTED: DecisionData;
   ACTION_EXPIRED: DecisionData;
   ACTION_CANCELLED: DecisionData;
+  OUTCOME_REPORTED: { agentId: string; outcome: ActionOutcome; detail: string | null };
   REVIEW_SUBMITTED: { agentId: string; reviewerId: string; verdict: Verdict; comment: string | null; approvalsReceived: number };
 }
 

@@ -14,6 +14,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import {
+  ActionOutcome,
   ActionStatus,
   AuditEventType,
   DecisionSource,
@@ -31,6 +32,7 @@ export const actionStatus = pgEnum('action_status', values(ActionStatus));
 export const decisionSource = pgEnum('decision_source', values(DecisionSource));
 export const policyEffect = pgEnum('policy_effect', values(PolicyEffect));
 export const verdict = pgEnum('verdict', values(Verdict));
+export const actionOutcome = pgEnum('action_outcome', values(ActionOutcome));
 export const auditEventType = pgEnum('audit_event_type', values(AuditEventType));
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -112,6 +114,11 @@ export const actionRequests = pgTable(
     decidedBy: decisionSource('decided_by'),
     deciderId: uuid('decider_id').references(() => principals.id),
     decisionReason: text('decision_reason'),
+    /** Until when an approval may be acted on (and its outcome reported); set when APPROVED. */
+    validUntil: timestamp('valid_until', { withTimezone: true }),
+    outcome: actionOutcome('outcome'),
+    outcomeDetail: text('outcome_detail'),
+    outcomeReportedAt: timestamp('outcome_reported_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [

@@ -11,6 +11,7 @@ import './types/evaluation.js';
 import './types/simulation.js';
 import './types/action-request.js';
 import './types/review.js';
+import './types/outcome.js';
 import './types/approval-queue.js';
 import './types/audit-event.js';
 

@@ -3,6 +3,7 @@ import type { CompiledPolicy, CompiledRule } from './compile.js';
 import { explain, type Considered } from './explain.js';
 import {
   DEFAULT_REVIEW,
+  DEFAULT_VALID_FOR_SECONDS,
   type EscalationStep,
   type Evaluation,
   type EvaluationInput,
@@ -123,9 +124,16 @@ export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput, u
     reason: deciding.find(({ rule }) => rule.reason)?.rule.reason ?? null,
     review: effect === 'ESCALATE' ? mergeReviews(deciding) : null,
     reasonRequiredBy: matched.filter(({ rule }) => rule.requireReason === true).map(({ rule }) => rule.id),
+    validForSeconds: effect === 'BLOCK' ? null : approvalWindow(deciding),
     errors,
     trace: considered.map(({ entry }) => entry),
   };
+}
+
+/** The shortest window among the deciding rules that set one (like timeouts), else the default. */
+function approvalWindow(deciding: readonly CompiledRule[]): number {
+  const windows = deciding.map(({ rule }) => rule.validForSeconds).filter((value): value is number => value !== undefined);
+  return windows.length > 0 ? Math.min(...windows) : DEFAULT_VALID_FOR_SECONDS;
 }
 
 /**

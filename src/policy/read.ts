@@ -4,7 +4,7 @@ import { validatePolicy, type PolicyIssue } from './validate.js';
 /** The fields each object of a policy document may carry; anything else is a typo to report. */
 const FIELDS = {
   document: ['rules', 'defaultEffect'],
-  rule: ['id', 'description', 'effect', 'agents', 'actions', 'resources', 'when', 'limit', 'requireReason', 'review', 'reason'],
+  rule: ['id', 'description', 'effect', 'agents', 'actions', 'resources', 'when', 'limit', 'requireReason', 'validForSeconds', 'review', 'reason'],
   agents: ['ids', 'groups', 'labels'],
   limit: ['count', 'windowSeconds', 'per'],
   review: ['groups', 'approvals', 'timeoutSeconds', 'onTimeout', 'escalation'],
@@ -65,6 +65,7 @@ function readRule(raw: Record<string, unknown>, report: (field: string, message:
     when: optional(raw.when) as string | undefined,
     limit: nested('limit') as PolicyRule['limit'],
     requireReason: optional(raw.requireReason) as boolean | undefined,
+    validForSeconds: optional(raw.validForSeconds) as number | undefined,
     review: nested('review') as PolicyRule['review'],
     reason: optional(raw.reason) as string | undefined,
   };

@@ -83,6 +83,11 @@ export interface PolicyRule {
   limit?: RateLimit | undefined;
   /** A request this rule matches must carry a non-empty `reason`, or it is refused. */
   requireReason?: boolean | undefined;
+  /**
+   * How long an approval this rule grants (ALLOW) or asks for (ESCALATE) stays valid: the agent
+   * must act, and report its outcome, within it. Default `DEFAULT_VALID_FOR_SECONDS`.
+   */
+  validForSeconds?: number | undefined;
   /** Only meaningful for ESCALATE rules. */
   review?: Partial<ReviewRequirement> | undefined;
   /** Shown to the agent when this rule decides. */
@@ -154,11 +159,16 @@ export interface Evaluation {
   review: ReviewRequirement | null;
   /** Matched rules that require the request to carry a reason. */
   reasonRequiredBy: string[];
+  /** For ALLOW and ESCALATE: how long an approval stays valid (the shortest of the deciding rules'). */
+  validForSeconds: number | null;
   /** CEL runtime errors; never a cause to allow. */
   errors: RuleError[];
   /** The rules the engine looked at (after indexing) and how each fared, in policy order. */
   trace: RuleTrace[];
 }
+
+/** How long an approval stays valid when no deciding rule says otherwise: 15 minutes. */
+export const DEFAULT_VALID_FOR_SECONDS = 900;
 
 export const DEFAULT_REVIEW: ReviewRequirement = {
   groups: [],

@@ -24,6 +24,7 @@ export const POLICY_LIMITS = {
   maxLimitCount: 100_000,
   maxLimitWindowSeconds: 30 * 24 * 3_600, // 30 days
   maxEscalationSteps: 10,
+  maxValidForSeconds: 7 * 24 * 3_600, // 7 days
 } as const;
 
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
@@ -215,6 +216,14 @@ function validateRule(
   if (present(rule.when)) validateWhen(rule.when, report, conditions);
   if (present(rule.limit)) validateLimit(rule.limit, report);
   if (present(rule.requireReason) && typeof rule.requireReason !== 'boolean') report('requireReason', 'must be true or false');
+  if (present(rule.validForSeconds)) {
+    const value: unknown = rule.validForSeconds;
+    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > POLICY_LIMITS.maxValidForSeconds) {
+      report('validForSeconds', `must be a whole number from 1 to ${POLICY_LIMITS.maxValidForSeconds}`);
+    } else if (rule.effect === 'BLOCK') {
+      report('validForSeconds', 'is only allowed on ALLOW and ESCALATE rules (a block approves nothing)');
+    }
+  }
   for (const field of ['description', 'reason'] as const) {
     const text: unknown = rule[field];
     if (!present(text)) continue;

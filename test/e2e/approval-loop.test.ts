@@ -135,6 +135,18 @@ describe('the approval loop over HTTP and graphql-ws', () => {
     expect((await auditTypes(request.id)).map((event) => event.type)).toEqual(['ACTION_REQUESTED', 'ACTION_APPROVED']);
   });
 
+  it('lets the agent report the outcome of an allowed action within its window', async () => {
+    const allowed = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'staging/outcome' })).data.requestAction.request;
+    const report = `mutation($input: ReportActionOutcomeInput!) {
+      reportActionOutcome(input: $input) { request { outcome outcomeDetail validUntil } errors { __typename message } }
+    }`;
+    const result = await server.gql(agent.token, report, { input: { requestId: allowed.id, outcome: 'FAILED', detail: 'health check failed' } });
+    expect(result.data.reportActionOutcome).toMatchObject({ request: { outcome: 'FAILED', outcomeDetail: 'health check failed' }, errors: [] });
+    expect(Date.parse(result.data.reportActionOutcome.request.validUntil)).toBeGreaterThan(Date.now());
+    const again = await server.gql(agent.token, report, { input: { requestId: allowed.id, outcome: 'SUCCEEDED' } });
+    expect(again.data.reportActionOutcome).toMatchObject({ request: null, errors: [{ __typename: 'ConflictError' }] });
+  });
+
   it("blocks what the policy blocks, with the rule's reason", async () => {
     const result = await requestAction(server, agent.token, { action: 'db.delete', resource: 'prod/payments-db' });
     expect(result.data.requestAction.request).toMatchObject({

@@ -179,10 +179,10 @@ describe('evaluatePolicy: precedence BLOCK > ESCALATE > ALLOW', () => {
 
 describe('evaluatePolicy: no matching rule', () => {
   it.each([
-    ['ESCALATE', { ...DEFAULT_REVIEW }],
-    ['ALLOW', null],
-    ['BLOCK', null],
-  ] as const)('falls back to the defaultEffect %s', (defaultEffect, review) => {
+    ['ESCALATE', { ...DEFAULT_REVIEW }, 900],
+    ['ALLOW', null, 900],
+    ['BLOCK', null, null],
+  ] as const)('falls back to the defaultEffect %s', (defaultEffect, review, validForSeconds) => {
     const compiled = policy([rule('deploys', 'ALLOW', { actions: ['deploy.*'] })], defaultEffect, 4);
     const evaluation = evaluatePolicy(compiled, input('db.drop', 'prod/orders'));
     expect(evaluation).toEqual({
@@ -194,6 +194,7 @@ describe('evaluatePolicy: no matching rule', () => {
       reason: null,
       review,
       reasonRequiredBy: [],
+      validForSeconds,
       errors: [],
       trace: [],
     });
@@ -203,6 +204,22 @@ describe('evaluatePolicy: no matching rule', () => {
     const evaluation = evaluatePolicy(policy([], defaultEffect), input('anything.at.all', 'any/where'));
     expect(evaluation.effect).toBe(defaultEffect);
     expect(evaluation.matchedRules).toEqual([]);
+  });
+});
+
+describe('evaluatePolicy: the approval window', () => {
+  it.each([
+    ['no deciding rule sets one: the 15-minute default', [undefined, undefined], 900],
+    ['the only window set', [3_600, undefined], 3_600],
+    ['the shortest window set', [3_600, 60], 60],
+  ] as const)('is %s', (_name, windows, expected) => {
+    const compiled = policy(windows.map((validForSeconds, i) => rule(`allow-${i}`, 'ALLOW', validForSeconds ? { validForSeconds } : {})));
+    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api')).validForSeconds).toBe(expected);
+  });
+
+  it('is null for a block, which approves nothing', () => {
+    const compiled = policy([rule('allow', 'ALLOW', { validForSeconds: 60 }), rule('block', 'BLOCK')]);
+    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api')).validForSeconds).toBeNull();
   });
 });
 
@@ -229,6 +246,7 @@ describe('evaluatePolicy: the built-in policy', () => {
       reason: null,
       review: { groups: [], approvals: 1, timeoutSeconds: 3_600 },
       reasonRequiredBy: [],
+      validForSeconds: 900,
       errors: [],
       trace: [],
     });

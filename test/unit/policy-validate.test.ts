@@ -353,7 +353,17 @@ describe('validatePolicy: limits and several issues at once', () => {
       maxLimitCount: 100_000,
       maxLimitWindowSeconds: 2_592_000,
       maxEscalationSteps: 10,
+      maxValidForSeconds: 604_800,
     });
+  });
+
+  it.each([
+    ['zero', 'ALLOW', 0, 'must be a whole number from 1 to 604800'],
+    ['a fraction', 'ESCALATE', 1.5, 'must be a whole number from 1 to 604800'],
+    ['over a week', 'ALLOW', 604_801, 'must be a whole number from 1 to 604800'],
+    ['on a BLOCK rule', 'BLOCK', 60, 'is only allowed on ALLOW and ESCALATE rules (a block approves nothing)'],
+  ] as const)('refuses validForSeconds %s', (_name, effect, validForSeconds, message) => {
+    expect(validatePolicy(doc([rule({ effect, validForSeconds })]))).toEqual([{ ruleId: 'rule-1', field: 'validForSeconds', message }]);
   });
 
   it.each([
@@ -784,7 +794,7 @@ describe('readPolicyDocument', () => {
     expect(document).toBeNull();
     expect(issues).toEqual<PolicyIssue[]>([
       { ruleId: null, field: 'defaultEffect', message: EFFECT_MESSAGE },
-      { ruleId: 'a', field: 'colour', message: 'unknown field "colour"; known fields: id, description, effect, agents, actions, resources, when, limit, requireReason, review, reason' },
+      { ruleId: 'a', field: 'colour', message: 'unknown field "colour"; known fields: id, description, effect, agents, actions, resources, when, limit, requireReason, validForSeconds, review, reason' },
       { ruleId: 'a', field: 'actions', message: EMPTY_LIST_MESSAGE },
       { ruleId: 'a', field: 'when', message: 'CEL condition does not type-check: no such overload: string + int (at column 1)' },
       { ruleId: 'a', field: 'id', message: 'duplicate rule id "a"' },

@@ -8,7 +8,7 @@ import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
 import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
-import { ActionStatusEnum, DecisionSourceEnum } from './enums.js';
+import { ActionOutcomeEnum, ActionStatusEnum, DecisionSourceEnum } from './enums.js';
 import { EvaluationRef } from './evaluation.js';
 import { PrincipalRef } from './principal.js';
 import { ReviewRef } from './review.js';
@@ -69,6 +69,14 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
       nullable: true,
       description: "Why: the blocking rule's reason, or the deciding reviewer's comment.",
     }),
+    validUntil: t.expose('validUntil', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'For APPROVED requests: the agent must act, and report the outcome, before this instant.',
+    }),
+    outcome: t.expose('outcome', { type: ActionOutcomeEnum, nullable: true, description: 'What the agent reported happened; null until reported.' }),
+    outcomeDetail: t.exposeString('outcomeDetail', { nullable: true, description: "The agent's details on the outcome." }),
+    outcomeReportedAt: t.expose('outcomeReportedAt', { type: 'DateTime', nullable: true, description: 'When the outcome was reported.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the agent asked.' }),
   }),
 });

@@ -24,6 +24,7 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   ACTION_REJECTED: 'A request was rejected: by a reviewer, or by its deadline where the rule says onTimeout REJECT.',
   ACTION_EXPIRED: 'Nobody decided a request before its deadline.',
   ACTION_CANCELLED: 'The requesting agent withdrew a pending request.',
+  OUTCOME_REPORTED: 'The agent reported whether an approved action succeeded.',
 };
 
 const AuditEventTypeEnum = builder.enumType('AuditEventType', {

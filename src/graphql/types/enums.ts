@@ -1,4 +1,4 @@
-import { ActionStatus, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../../vocabulary.js';
+import { ActionOutcome, ActionStatus, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../../vocabulary.js';
 import { builder } from '../builder.js';
 
 // Every GraphQL enum mirrors a vocabulary in src/vocabulary.ts; the descriptions are the
@@ -59,5 +59,13 @@ export const VerdictEnum = builder.enumType('Verdict', {
   values: {
     [Verdict.APPROVE]: { description: 'Let the agent perform the action (counts towards the required approvals).' },
     [Verdict.REJECT]: { description: 'Refuse; one rejection rejects the request.' },
+  } as const,
+});
+
+export const ActionOutcomeEnum = builder.enumType('ActionOutcome', {
+  description: 'What happened when the agent performed an approved action.',
+  values: {
+    [ActionOutcome.SUCCEEDED]: { description: 'The action was performed and worked.' },
+    [ActionOutcome.FAILED]: { description: 'The action was attempted and failed (say why in `detail`).' },
   } as const,
 });

@@ -63,6 +63,11 @@ export const EvaluationRef = builder.objectRef<Evaluation>('PolicyEvaluation').i
       description: 'Matched rules that require the request to carry a reason.',
       resolve: (evaluation) => evaluation.reasonRequiredBy ?? [],
     }),
+    validForSeconds: t.int({
+      nullable: true,
+      description: 'For ALLOW and ESCALATE: how long an approval stays valid (seconds); null for BLOCK.',
+      resolve: (evaluation) => evaluation.validForSeconds ?? null,
+    }),
     errors: t.field({
       type: [RuleErrorRef],
       description: 'Conditions that failed to evaluate (recorded, never a cause to allow).',

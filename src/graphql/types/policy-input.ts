@@ -60,6 +60,10 @@ export const PolicyRuleInput = builder.inputType('PolicyRuleInput', {
     }),
     limit: t.field({ type: RateLimitInput, required: false, description: 'A rate limit on the rule.' }),
     requireReason: t.boolean({ required: false, description: 'Requests this rule matches must carry a reason (default false).' }),
+    validForSeconds: t.int({
+      required: false,
+      description: 'ALLOW and ESCALATE rules: seconds an approval stays valid for the agent to act and report (1 to 604800; default 900).',
+    }),
     review: t.field({ type: ReviewRequirementInput, required: false, description: 'Only for ESCALATE rules.' }),
     reason: t.string({ required: false, description: 'Shown to the agent when this rule decides.' }),
   }),
@@ -88,6 +92,7 @@ export function toPolicyDocument(rules: RuleInputShape[], defaultEffect: PolicyD
         when: rule.when ?? undefined,
         limit: rule.limit ? { count: rule.limit.count, windowSeconds: rule.limit.windowSeconds, per: rule.limit.per ?? 'AGENT' } : undefined,
         requireReason: rule.requireReason ?? undefined,
+        validForSeconds: rule.validForSeconds ?? undefined,
         reason: rule.reason ?? undefined,
         review: rule.review
           ? {

@@ -94,6 +94,11 @@ export const PolicyRuleRef = builder.objectRef<PolicyRule>('PolicyRule').impleme
       description: 'Whether requests this rule matches must carry a reason.',
       resolve: (r) => r.requireReason ?? false,
     }),
+    validForSeconds: t.int({
+      nullable: true,
+      description: 'How long an approval from this rule stays valid for the agent to act; null means the default (900).',
+      resolve: (r) => r.validForSeconds ?? null,
+    }),
     review: t.field({
       type: ReviewRequirementRef,
       nullable: true,

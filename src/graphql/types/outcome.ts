@@ -1,0 +1,43 @@
+import { reportActionOutcome } from '../../approvals/report-outcome.js';
+import type { ActionRequestRow } from '../../db/schema.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
+import { builder } from '../builder.js';
+import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
+import { ActionRequestRef } from './action-request.js';
+import { ActionOutcomeEnum } from './enums.js';
+import { viewerOf } from './viewer.js';
+
+const ReportActionOutcomeInput = builder.inputType('ReportActionOutcomeInput', {
+  description: 'What happened when the agent performed an approved action.',
+  fields: (t) => ({
+    requestId: t.id({ required: true, description: 'One of your own APPROVED requests, within its `validUntil`.' }),
+    outcome: t.field({ type: ActionOutcomeEnum, required: true, description: 'SUCCEEDED or FAILED.' }),
+    detail: t.string({ required: false, description: 'Details for auditors, e.g. an error message or a deploy id (at most 4000 characters).' }),
+  }),
+});
+
+const reportActionOutcomeErrors = mutationErrors([NotFoundError, ConflictError, InvalidInputError]);
+
+const ReportActionOutcomePayload = builder
+  .objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('ReportActionOutcomePayload')
+  .implement({
+    description: 'The request with its outcome, or why the report was refused.',
+    fields: (t) => ({
+      request: t.field({ type: ActionRequestRef, nullable: true, description: 'The request with its outcome; null on error.', resolve: (p) => p.request ?? null }),
+      errors: t.field({ ...reportActionOutcomeErrors.field, resolve: (p) => p.errors }),
+    }),
+  });
+
+builder.mutationField('reportActionOutcome', (t) =>
+  t.field({
+    type: ReportActionOutcomePayload,
+    description:
+      'Records, once, whether an approved action succeeded, within the approval window. A request that was not approved, a second report or a late one is a ConflictError. AGENT only.',
+    authScopes: { agent: true },
+    args: { input: t.arg({ type: ReportActionOutcomeInput, required: true, description: 'The outcome to record.' }) },
+    resolve: (_root, { input }, ctx) =>
+      toPayload(reportActionOutcomeErrors, async () => ({
+        request: await reportActionOutcome(ctx.deps, viewerOf(ctx), { ...input, requestId: String(input.requestId) }),
+      })),
+  }),
+);
