@@ -58,6 +58,16 @@ export function streamApprovalQueue(deps: Deps, viewer: Principal, afterId: numb
  */
 export function streamActionDecided(deps: Deps, viewer: Principal, requestId: string | null): AsyncIterable<ActionRequestRow> {
   return new Repeater<ActionRequestRow>(async (push, stop) => {
+    // With a requestId the stream carries exactly one decision. The decision can commit between
+    // registering the listener and the first read, and then both see it: the first to get here
+    // delivers, the other does nothing.
+    let delivered = false;
+    const deliverOnce = async (request: ActionRequestRow) => {
+      if (delivered) return;
+      delivered = true;
+      await push(request);
+      stop();
+    };
     // Deliveries are chained so decisions arrive in commit-publish order even though each needs
     // a read; the listener is registered before the first read, so no decision slips between.
     let chain = Promise.resolve();
@@ -67,8 +77,9 @@ export function streamActionDecided(deps: Deps, viewer: Principal, requestId: st
       chain = chain
         .then(async () => {
           const request = await loadRequest(deps, event.requestId);
-          if (request && canView(viewer, request)) await push(request);
-          if (requestId) stop();
+          if (!request || !canView(viewer, request)) return;
+          if (requestId) await deliverOnce(request);
+          else await push(request);
         })
         .catch(stop);
     });
@@ -76,10 +87,7 @@ export function streamActionDecided(deps: Deps, viewer: Principal, requestId: st
       if (requestId) {
         const request = isUuid(requestId) ? await getActionRequest(deps.db, viewer, requestId) : null;
         if (!request) throw new NotFoundError('ActionRequest', requestId);
-        if (request.status !== 'PENDING') {
-          await push(request);
-          stop();
-        }
+        if (request.status !== 'PENDING') await deliverOnce(request);
       }
       await stop;
     } catch (error) {
