@@ -83,6 +83,20 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
 
 export const ActionRequestConnection = connectionOf('ActionRequest', ActionRequestRef, 'action request');
 
+/**
+ * The payload of a mutation on one action request: the request as it is afterwards, or the
+ * typed errors that explain why nothing changed.
+ */
+export function requestPayload(name: string, description: string, requestDescription: string, errors: ReturnType<typeof mutationErrors>) {
+  return builder.objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>(name).implement({
+    description,
+    fields: (t) => ({
+      request: t.field({ type: ActionRequestRef, nullable: true, description: requestDescription, resolve: (p) => p.request ?? null }),
+      errors: t.field({ ...errors.field, resolve: (p) => p.errors }),
+    }),
+  });
+}
+
 builder.objectField(ActionRequestConnection, 'streamCursor', (t) =>
   t.string({
     nullable: true,
@@ -158,18 +172,12 @@ const RequestActionInput = builder.inputType('RequestActionInput', {
 
 const requestActionErrors = mutationErrors([InvalidInputError, IdempotencyConflictError, NotAllowedError]);
 
-const RequestActionPayload = builder.objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('RequestActionPayload').implement({
-  description: 'The request as decided by the policy, or why it was not accepted.',
-  fields: (t) => ({
-    request: t.field({
-      type: ActionRequestRef,
-      nullable: true,
-      description: 'APPROVED (go ahead), BLOCKED (do not), or PENDING (wait: subscribe to `actionDecided`). Null on error.',
-      resolve: (p) => p.request ?? null,
-    }),
-    errors: t.field({ ...requestActionErrors.field, resolve: (p) => p.errors }),
-  }),
-});
+const RequestActionPayload = requestPayload(
+  'RequestActionPayload',
+  'The request as decided by the policy, or why it was not accepted.',
+  'APPROVED (go ahead), BLOCKED (do not), or PENDING (wait: subscribe to `actionDecided`). Null on error.',
+  requestActionErrors,
+);
 
 builder.mutationField('requestAction', (t) =>
   t.field({
@@ -214,20 +222,12 @@ const CancelActionRequestInput = builder.inputType('CancelActionRequestInput', {
 
 const cancelActionRequestErrors = mutationErrors([NotFoundError, ConflictError, InvalidInputError]);
 
-const CancelActionRequestPayload = builder
-  .objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('CancelActionRequestPayload')
-  .implement({
-    description: 'The cancelled request, or why it could not be cancelled.',
-    fields: (t) => ({
-      request: t.field({
-        type: ActionRequestRef,
-        nullable: true,
-        description: 'The request, now CANCELLED with `decidedBy: REQUESTER`; null on error.',
-        resolve: (p) => p.request ?? null,
-      }),
-      errors: t.field({ ...cancelActionRequestErrors.field, resolve: (p) => p.errors }),
-    }),
-  });
+const CancelActionRequestPayload = requestPayload(
+  'CancelActionRequestPayload',
+  'The cancelled request, or why it could not be cancelled.',
+  'The request, now CANCELLED with `decidedBy: REQUESTER`; null on error.',
+  cancelActionRequestErrors,
+);
 
 builder.mutationField('cancelActionRequest', (t) =>
   t.field({

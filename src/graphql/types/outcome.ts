@@ -1,9 +1,8 @@
 import { reportActionOutcome } from '../../approvals/report-outcome.js';
-import type { ActionRequestRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
-import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
-import { ActionRequestRef } from './action-request.js';
+import { mutationErrors, toPayload } from '../errors.js';
+import { requestPayload } from './action-request.js';
 import { ActionOutcomeEnum } from './enums.js';
 import { viewerOf } from './viewer.js';
 
@@ -18,15 +17,12 @@ const ReportActionOutcomeInput = builder.inputType('ReportActionOutcomeInput', {
 
 const reportActionOutcomeErrors = mutationErrors([NotFoundError, ConflictError, InvalidInputError]);
 
-const ReportActionOutcomePayload = builder
-  .objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('ReportActionOutcomePayload')
-  .implement({
-    description: 'The request with its outcome, or why the report was refused.',
-    fields: (t) => ({
-      request: t.field({ type: ActionRequestRef, nullable: true, description: 'The request with its outcome; null on error.', resolve: (p) => p.request ?? null }),
-      errors: t.field({ ...reportActionOutcomeErrors.field, resolve: (p) => p.errors }),
-    }),
-  });
+const ReportActionOutcomePayload = requestPayload(
+  'ReportActionOutcomePayload',
+  'The request with its outcome, or why the report was refused.',
+  'The request with its outcome; null on error.',
+  reportActionOutcomeErrors,
+);
 
 builder.mutationField('reportActionOutcome', (t) =>
   t.field({

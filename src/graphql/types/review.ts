@@ -1,9 +1,9 @@
 import { decideAction } from '../../approvals/decide-action.js';
-import type { ActionRequestRow, ReviewRow } from '../../db/schema.js';
+import type { ReviewRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
-import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
-import { ActionRequestRef } from './action-request.js';
+import { mutationErrors, toPayload } from '../errors.js';
+import { requestPayload } from './action-request.js';
 import { VerdictEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
 import { viewerOf } from './viewer.js';
@@ -34,18 +34,12 @@ const DecideActionInput = builder.inputType('DecideActionInput', {
 
 const decideActionErrors = mutationErrors([NotFoundError, NotAllowedError, ConflictError, InvalidInputError]);
 
-const DecideActionPayload = builder.objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>('DecideActionPayload').implement({
-  description: 'The request after the review, or why the review was refused.',
-  fields: (t) => ({
-    request: t.field({
-      type: ActionRequestRef,
-      nullable: true,
-      description: 'APPROVED or REJECTED once settled; still PENDING while more approvals are needed. Null on error.',
-      resolve: (p) => p.request ?? null,
-    }),
-    errors: t.field({ ...decideActionErrors.field, resolve: (p) => p.errors }),
-  }),
-});
+const DecideActionPayload = requestPayload(
+  'DecideActionPayload',
+  'The request after the review, or why the review was refused.',
+  'APPROVED or REJECTED once settled; still PENDING while more approvals are needed. Null on error.',
+  decideActionErrors,
+);
 
 builder.mutationField('decideAction', (t) =>
   t.field({
