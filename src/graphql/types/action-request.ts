@@ -7,10 +7,11 @@ import { ConflictError, IdempotencyConflictError, InvalidInputError, NotAllowedE
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
-import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
+import { mutationErrors, toPayload } from '../errors.js';
 import { ActionOutcomeEnum, ActionStatusEnum, DecisionSourceEnum } from './enums.js';
 import { EvaluationRef } from './evaluation.js';
 import { PrincipalRef } from './principal.js';
+import { requestPayload } from './request-payload.js';
 import { ReviewRef } from './review.js';
 import { viewerOf } from './viewer.js';
 
@@ -83,19 +84,6 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
 
 export const ActionRequestConnection = connectionOf('ActionRequest', ActionRequestRef, 'action request');
 
-/**
- * The payload of a mutation on one action request: the request as it is afterwards, or the
- * typed errors that explain why nothing changed.
- */
-export function requestPayload(name: string, description: string, requestDescription: string, errors: ReturnType<typeof mutationErrors>) {
-  return builder.objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>(name).implement({
-    description,
-    fields: (t) => ({
-      request: t.field({ type: ActionRequestRef, nullable: true, description: requestDescription, resolve: (p) => p.request ?? null }),
-      errors: t.field({ ...errors.field, resolve: (p) => p.errors }),
-    }),
-  });
-}
 
 builder.objectField(ActionRequestConnection, 'streamCursor', (t) =>
   t.string({

@@ -2,7 +2,7 @@ import { reportActionOutcome } from '../../approvals/report-outcome.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
-import { requestPayload } from './action-request.js';
+import { requestPayload } from './request-payload.js';
 import { ActionOutcomeEnum } from './enums.js';
 import { viewerOf } from './viewer.js';
 

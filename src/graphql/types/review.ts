@@ -3,7 +3,7 @@ import type { ReviewRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
-import { requestPayload } from './action-request.js';
+import { requestPayload } from './request-payload.js';
 import { VerdictEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
 import { viewerOf } from './viewer.js';
