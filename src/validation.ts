@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
 
 /**
  * Building blocks for input schemas shared by the services. PostgreSQL text and jsonb cannot hold
@@ -15,4 +16,11 @@ export function storableText(max: number) {
 /** True when a JSON value holds a NUL character anywhere (keys or string values). */
 export function jsonContainsNul(value: unknown): boolean {
   return JSON.stringify(value)?.includes('\\u0000') ?? false;
+}
+
+/** Parses a service's input, or throws the typed invalid-input error naming every bad field. */
+export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
+  return parsed.data;
 }

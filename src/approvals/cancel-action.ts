@@ -4,8 +4,8 @@ import { appendAuditEvents } from '../audit/append.js';
 import type { Principal } from '../auth/roles.js';
 import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
-import { storableText } from '../validation.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { parseInput, storableText } from '../validation.js';
 import { isUuid } from './queries.js';
 
 export const CancelActionRequestInput = z.object({
@@ -20,9 +20,7 @@ export type CancelActionRequestInput = z.input<typeof CancelActionRequestInput>;
  * reviewers and the sweeper: whoever comes second gets a ConflictError and changes nothing.
  */
 export async function cancelActionRequest(deps: Deps, agent: Principal, rawInput: CancelActionRequestInput): Promise<ActionRequestRow> {
-  const parsed = CancelActionRequestInput.safeParse(rawInput);
-  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
-  const input = parsed.data;
+  const input = parseInput(CancelActionRequestInput, rawInput);
   if (!isUuid(input.requestId)) throw new NotFoundError('ActionRequest', input.requestId);
 
   const { request, events } = await deps.db.transaction(async (tx) => {

@@ -5,8 +5,8 @@ import type { NewAuditEvent } from '../audit/events.js';
 import type { Principal } from '../auth/roles.js';
 import { actionRequests, reviews, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
-import { storableText } from '../validation.js';
+import { ConflictError, NotAllowedError, NotFoundError } from '../errors.js';
+import { parseInput, storableText } from '../validation.js';
 import { Verdict, values } from '../vocabulary.js';
 import { canView, reviewDenial } from './eligibility.js';
 import { isUuid } from './queries.js';
@@ -25,9 +25,7 @@ export type DecideActionInput = z.input<typeof DecideActionInput>;
  * of PENDING and everyone after gets a ConflictError that changed nothing.
  */
 export async function decideAction(deps: Deps, reviewer: Principal, rawInput: DecideActionInput): Promise<ActionRequestRow> {
-  const parsed = DecideActionInput.safeParse(rawInput);
-  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
-  const input = parsed.data;
+  const input = parseInput(DecideActionInput, rawInput);
   if (!isUuid(input.requestId)) throw new NotFoundError('ActionRequest', input.requestId);
 
   const { request, events } = await deps.db.transaction(async (tx) => {

@@ -4,8 +4,8 @@ import { appendAuditEvents } from '../audit/append.js';
 import type { Principal } from '../auth/roles.js';
 import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
-import { storableText } from '../validation.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { parseInput, storableText } from '../validation.js';
 import { ActionOutcome, values } from '../vocabulary.js';
 import { isUuid } from './queries.js';
 
@@ -22,9 +22,7 @@ export type ReportActionOutcomeInput = z.input<typeof ReportActionOutcomeInput>;
  * twice, or after the window is a ConflictError that changes nothing.
  */
 export async function reportActionOutcome(deps: Deps, agent: Principal, rawInput: ReportActionOutcomeInput): Promise<ActionRequestRow> {
-  const parsed = ReportActionOutcomeInput.safeParse(rawInput);
-  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
-  const input = parsed.data;
+  const input = parseInput(ReportActionOutcomeInput, rawInput);
   if (!isUuid(input.requestId)) throw new NotFoundError('ActionRequest', input.requestId);
 
   const { request, events } = await deps.db.transaction(async (tx) => {

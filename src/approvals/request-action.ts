@@ -11,7 +11,7 @@ import { actionRequests, principals, type ActionRequestRow } from '../db/schema.
 import type { Deps } from '../deps.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
 import { DEFAULT_VALID_FOR_SECONDS, type Evaluation } from '../policy/index.js';
-import { jsonContainsNul, NUL_MESSAGE, storableText } from '../validation.js';
+import { jsonContainsNul, NUL_MESSAGE, parseInput, storableText } from '../validation.js';
 import { isUuid } from './queries.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
 
@@ -156,9 +156,7 @@ function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAu
  */
 export async function requestAction(deps: Deps, agent: Principal, rawInput: RequestActionInput): Promise<RequestActionResult> {
   if (!hasRole(agent, 'AGENT')) throw new NotAllowedError('Only principals with the AGENT role can request actions.');
-  const parsed = RequestActionInput.safeParse(rawInput);
-  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
-  const input = parsed.data;
+  const input = parseInput(RequestActionInput, rawInput);
   const hash = payloadHash(input);
   const key = input.idempotencyKey ?? null;
 

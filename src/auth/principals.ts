@@ -4,8 +4,7 @@ import { appendAuditEvents } from '../audit/append.js';
 import type { Executor } from '../db/client.js';
 import type { Deps } from '../deps.js';
 import { principals, tokens, type AuditEventRow } from '../db/schema.js';
-import { InvalidInputError } from '../errors.js';
-import { storableText } from '../validation.js';
+import { parseInput, storableText } from '../validation.js';
 import { PrincipalKind, Role, values } from '../vocabulary.js';
 import type { Principal } from './roles.js';
 import { generateToken, hashToken } from './tokens.js';
@@ -50,9 +49,7 @@ export async function insertPrincipal(
   input: CreatePrincipalInput,
   token: string = generateToken(),
 ): Promise<CreatedPrincipal> {
-  const parsed = CreatePrincipalInput.safeParse(input);
-  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
-  const value = parsed.data;
+  const value = parseInput(CreatePrincipalInput, input);
   const [principal] = await tx
     .insert(principals)
     .values({ kind: value.kind, name: value.name, roles: [...new Set(value.roles)], groups: [...new Set(value.groups)], labels: value.labels })

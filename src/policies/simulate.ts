@@ -4,6 +4,7 @@ import { isUuid } from '../approvals/queries.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import { hasRole, type Principal } from '../auth/roles.js';
 import type { Deps } from '../deps.js';
+import { parseInput } from '../validation.js';
 import { InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
 import type { Evaluation, PolicyDocument } from '../policy/index.js';
 import { compileDraft } from './draft.js';
@@ -39,9 +40,7 @@ async function principalById(deps: Deps, id: string, field: string): Promise<Pri
  * nothing.
  */
 export async function simulateAction(deps: Deps, viewer: Principal, raw: SimulateActionInput): Promise<Evaluation> {
-  const parsed = SimulateInput.safeParse(raw);
-  if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
-  const input = parsed.data;
+  const input = parseInput(SimulateInput, raw);
 
   let agent = viewer;
   if (raw.agentId && raw.agentId !== viewer.id) {
