@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
 import type { Deps } from './deps.js';
 import { createEventHub } from './events/hub.js';
-import { startSweeper, type Sweeper } from './approvals/expire.js';
+import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { createPolicyStore } from './policies/store.js';
 import { createHttpServer } from './server/http.js';
 import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';

@@ -1,4 +1,5 @@
 import type { ZodError } from 'zod';
+import type { RequestParty } from './vocabulary.js';
 
 /**
  * Expected failures of the domain. Services throw these; the GraphQL layer turns each into a
@@ -32,6 +33,25 @@ export class NotAllowedError extends DomainError {
   override name = 'NotAllowedError';
   readonly code = 'FORBIDDEN';
 }
+
+/**
+ * A party to a request tried to review it: the agent itself, another agent, the agent's owner or
+ * the human it acts for. The attempt is recorded in the audit log.
+ */
+export class SeparationOfDutiesError extends DomainError {
+  override name = 'SeparationOfDutiesError';
+  readonly code = 'SEPARATION_OF_DUTIES';
+  constructor(readonly party: RequestParty) {
+    super(SEPARATION_MESSAGES[party]);
+  }
+}
+
+const SEPARATION_MESSAGES: Record<RequestParty, string> = {
+  REQUESTING_AGENT: 'An agent can never review its own request.',
+  AGENT: 'Agents can never review action requests; only humans can.',
+  OWNER: "You own the agent that asked: its requests must be reviewed by someone else.",
+  ON_BEHALF_OF: 'The agent acts on your behalf: the request must be reviewed by someone else.',
+};
 
 /** The operation lost a race or the target is no longer in a state that permits it. */
 export class ConflictError extends DomainError {

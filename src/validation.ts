@@ -24,3 +24,10 @@ export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.outp
   if (!parsed.success) throw InvalidInputError.fromZod(parsed.error);
   return parsed.data;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a syntactically valid uuid; anything else cannot name a row and is simply not found. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -36,6 +36,18 @@ export const DecisionSource = {
 } as const;
 export type DecisionSource = (typeof DecisionSource)[keyof typeof DecisionSource];
 
+/**
+ * The parties to a request, who may never review it (separation of duties): the agent that asked,
+ * any other agent, the agent's owner and the human it acts for.
+ */
+export const RequestParty = {
+  REQUESTING_AGENT: 'REQUESTING_AGENT',
+  AGENT: 'AGENT',
+  OWNER: 'OWNER',
+  ON_BEHALF_OF: 'ON_BEHALF_OF',
+} as const;
+export type RequestParty = (typeof RequestParty)[keyof typeof RequestParty];
+
 export const Verdict = { APPROVE: 'APPROVE', REJECT: 'REJECT' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
@@ -54,6 +66,12 @@ export const AuditEventType = {
   ACTION_BLOCKED: 'ACTION_BLOCKED',
   ACTION_ESCALATED: 'ACTION_ESCALATED',
   REVIEW_SUBMITTED: 'REVIEW_SUBMITTED',
+  /** Someone who may never review the request tried to (separation of duties). */
+  REVIEW_REFUSED: 'REVIEW_REFUSED',
+  /** A reviewer moved the review deadline. */
+  ACTION_EXTENDED: 'ACTION_EXTENDED',
+  /** An ADMIN decided a pending request outside the review rules (break-glass). */
+  DECISION_OVERRIDDEN: 'DECISION_OVERRIDDEN',
   ACTION_REJECTED: 'ACTION_REJECTED',
   ACTION_EXPIRED: 'ACTION_EXPIRED',
   ACTION_CANCELLED: 'ACTION_CANCELLED',

@@ -5,8 +5,7 @@ import type { Principal } from '../auth/roles.js';
 import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { parseInput, storableText } from '../validation.js';
-import { isUuid } from './queries.js';
+import { isUuid, parseInput, storableText } from '../validation.js';
 
 export const CancelActionRequestInput = z.object({
   requestId: z.string(),

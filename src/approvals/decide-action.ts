@@ -1,95 +1,126 @@
-import { and, count, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { NewAuditEvent } from '../audit/events.js';
 import type { Principal } from '../auth/roles.js';
-import { actionRequests, reviews, type ActionRequestRow } from '../db/schema.js';
+import type { Transaction } from '../db/client.js';
+import { reviews, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, NotAllowedError, NotFoundError } from '../errors.js';
-import { parseInput, storableText } from '../validation.js';
-import { Verdict, values } from '../vocabulary.js';
-import { canView, reviewDenial } from './eligibility.js';
-import { isUuid } from './queries.js';
-import { approvalWindowEnd } from './request-action.js';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../errors.js';
+import { isUuid, parseInput, storableText } from '../validation.js';
+import { Verdict, values, type RequestParty } from '../vocabulary.js';
+import { amendRequest } from './amend.js';
+import { canView, partyOf, reviewDenial } from './eligibility.js';
+import { assertPending, lockRequest, settle, tallyRequest } from './pending.js';
+import { ActionParams } from './request-action.js';
 
 export const DecideActionInput = z.object({
   requestId: z.string(),
   verdict: z.enum(values(Verdict)),
   comment: storableText(2_000).nullish(),
+  /** Approve with changes: the params the reviewer approves instead of the agent's. */
+  params: ActionParams.nullish(),
 });
 export type DecideActionInput = z.input<typeof DecideActionInput>;
+
+type Outcome = { request: ActionRequestRow; events: NewAuditEvent[] } | { refused: RequestParty; events: NewAuditEvent[] };
 
 /**
  * A reviewer approves or rejects a pending request. The request row is locked for the whole
  * transaction, so concurrent reviewers are serialised: exactly one of them moves the request out
  * of PENDING and everyone after gets a ConflictError that changed nothing.
+ *
+ * Approvals count towards every requirement of the request (one per deciding ESCALATE rule), a
+ * person at most once; the request is APPROVED when all are met. One rejection rejects. A party to
+ * the request (its agent, any agent, the agent's owner, the human it acts for) is refused with a
+ * SeparationOfDutiesError, and the attempt is audited.
  */
 export async function decideAction(deps: Deps, reviewer: Principal, rawInput: DecideActionInput): Promise<ActionRequestRow> {
   const input = parseInput(DecideActionInput, rawInput);
-  if (!isUuid(input.requestId)) throw new NotFoundError('ActionRequest', input.requestId);
+  if (input.params != null && input.verdict !== 'APPROVE') {
+    throw InvalidInputError.of('params', 'can only be given when approving (approve with changes)');
+  }
 
-  const { request, events } = await deps.db.transaction(async (tx) => {
-    const [locked] = await tx
-      .select({ request: actionRequests, expired: sql<boolean>`${actionRequests.expiresAt} <= now()` })
-      .from(actionRequests)
-      .where(eq(actionRequests.id, input.requestId))
-      .for('update');
-    if (!locked || !canView(reviewer, locked.request)) throw new NotFoundError('ActionRequest', input.requestId);
-    const current = locked.request;
-    if (current.status !== 'PENDING') {
-      throw new ConflictError(`The request is already ${current.status}; it can no longer be decided.`, current.status);
-    }
-    if (locked.expired) {
-      throw new ConflictError(`The request's review deadline passed at ${current.expiresAt!.toISOString()}.`, current.status);
-    }
-    const denial = reviewDenial(reviewer, current);
-    if (denial) throw new NotAllowedError(denial);
-
-    const [previous] = await tx
-      .select({ verdict: reviews.verdict })
-      .from(reviews)
-      .where(and(eq(reviews.requestId, current.id), eq(reviews.reviewerId, reviewer.id)));
-    if (previous) throw new ConflictError(`You already reviewed this request (${previous.verdict}).`, current.status);
-
-    await tx.insert(reviews).values({ requestId: current.id, reviewerId: reviewer.id, verdict: input.verdict, comment: input.comment ?? null });
-    const [tally] = await tx
-      .select({ approvals: count() })
-      .from(reviews)
-      .where(and(eq(reviews.requestId, current.id), eq(reviews.verdict, 'APPROVE')));
-    const approvals = tally?.approvals ?? 0;
-
-    const events: NewAuditEvent[] = [
-      {
-        type: 'REVIEW_SUBMITTED',
-        actorId: reviewer.id,
-        requestId: current.id,
-        data: { agentId: current.agentId, reviewerId: reviewer.id, verdict: input.verdict, comment: input.comment ?? null, approvalsReceived: approvals },
-      },
-    ];
-    const settles = input.verdict === 'REJECT' || approvals >= current.requiredApprovals;
-    if (!settles) return { request: current, events: await appendAuditEvents(tx, events) };
-
-    const status = input.verdict === 'REJECT' ? 'REJECTED' : 'APPROVED';
-    const [decided] = await tx
-      .update(actionRequests)
-      .set({
-        status,
-        decidedAt: sql`now()`,
-        decidedBy: 'REVIEWER',
-        deciderId: reviewer.id,
-        decisionReason: input.comment ?? null,
-        ...(status === 'APPROVED' ? { validUntil: approvalWindowEnd(current.evaluation) } : {}),
-      })
-      .where(eq(actionRequests.id, current.id))
-      .returning();
-    events.push({
-      type: status === 'REJECTED' ? 'ACTION_REJECTED' : 'ACTION_APPROVED',
-      actorId: reviewer.id,
-      requestId: current.id,
-      data: { agentId: current.agentId, status, decidedBy: 'REVIEWER', reason: input.comment ?? null },
-    });
-    return { request: decided!, events: await appendAuditEvents(tx, events) };
+  const { outcome, events } = await deps.db.transaction(async (tx) => {
+    const outcome = await decide(deps, tx, reviewer, input);
+    return { outcome, events: await appendAuditEvents(tx, outcome.events) };
   });
   deps.hub.publish(events);
-  return request;
+  if ('refused' in outcome) throw new SeparationOfDutiesError(outcome.refused);
+  return outcome.request;
+}
+
+async function decide(deps: Deps, tx: Transaction, reviewer: Principal, input: z.output<typeof DecideActionInput>): Promise<Outcome> {
+  const locked = isUuid(input.requestId) ? await lockRequest(tx, input.requestId) : null;
+  // Parties are refused before anything else is checked, and the attempt is recorded (committed,
+  // since the refusal is a result, not a failure). An agent is refused even for an unknown id.
+  const party = locked ? partyOf(reviewer, locked.request) : reviewer.kind === 'HUMAN' ? null : 'AGENT';
+  if (party) return { refused: party, events: locked ? [refusal(reviewer, locked.request, party, input.verdict)] : [] };
+  if (!locked || !canView(reviewer, locked.request)) throw new NotFoundError('ActionRequest', input.requestId);
+  assertPending(locked, 'decided');
+  const denial = reviewDenial(reviewer, locked.request);
+  if (denial) throw new NotAllowedError(denial);
+  return review(deps, tx, reviewer, locked.request, input);
+}
+
+function refusal(principal: Principal, request: ActionRequestRow, party: RequestParty, verdict: Verdict): NewAuditEvent {
+  return {
+    type: 'REVIEW_REFUSED',
+    actorId: principal.id,
+    requestId: request.id,
+    data: { agentId: request.agentId, principalId: principal.id, party, verdict },
+  };
+}
+
+async function review(
+  deps: Deps,
+  tx: Transaction,
+  reviewer: Principal,
+  pending: ActionRequestRow,
+  input: z.output<typeof DecideActionInput>,
+): Promise<Outcome> {
+  const current = input.params != null ? await amendRequest(deps, tx, pending, input.params) : pending;
+  const amended = current.revision !== pending.revision;
+
+  const [previous] = await tx
+    .select({ verdict: reviews.verdict })
+    .from(reviews)
+    .where(and(eq(reviews.requestId, current.id), eq(reviews.reviewerId, reviewer.id), eq(reviews.revision, current.revision)));
+  if (previous) throw new ConflictError(`You already reviewed this request (${previous.verdict}).`, current.status);
+
+  await tx.insert(reviews).values({
+    requestId: current.id,
+    reviewerId: reviewer.id,
+    verdict: input.verdict,
+    comment: input.comment ?? null,
+    reviewerGroups: reviewer.groups,
+    revision: current.revision,
+    amendedParams: amended ? current.amendedParams : null,
+  });
+  const tally = await tallyRequest(tx, current);
+  const events: NewAuditEvent[] = [
+    {
+      type: 'REVIEW_SUBMITTED',
+      actorId: reviewer.id,
+      requestId: current.id,
+      data: {
+        agentId: current.agentId,
+        reviewerId: reviewer.id,
+        verdict: input.verdict,
+        comment: input.comment ?? null,
+        approvalsReceived: tally.received,
+        revision: current.revision,
+        amendedParams: amended ? current.amendedParams : null,
+      },
+    },
+  ];
+  if (input.verdict === 'APPROVE' && !tally.met) return { request: current, events };
+
+  const settled = await settle(tx, current, {
+    status: input.verdict === 'REJECT' ? 'REJECTED' : 'APPROVED',
+    decidedBy: 'REVIEWER',
+    deciderId: reviewer.id,
+    reason: input.comment ?? null,
+  });
+  return { request: settled.request, events: [...events, settled.event] };
 }

@@ -32,6 +32,7 @@ export async function expireOverdueRequests(deps: Deps, batch = SWEEP_BATCH): Pr
         decidedAt: sql`now()`,
         decidedBy: 'TIMEOUT',
         decisionReason: TIMEOUT_REASON,
+        nextEscalationAt: null,
       })
       .where(and(inArray(actionRequests.id, due), eq(actionRequests.status, 'PENDING')))
       .returning();
@@ -50,42 +51,4 @@ export async function expireOverdueRequests(deps: Deps, batch = SWEEP_BATCH): Pr
   });
   deps.hub.publish(events);
   return ended;
-}
-
-export interface Sweeper {
-  stop(): Promise<void>;
-}
-
-/**
- * Runs `expireOverdueRequests` every `intervalMs` on this instance (every instance runs one; the
- * row locks keep them from doing the same work). A full batch is followed at once by another.
- */
-export function startSweeper(deps: Deps, intervalMs: number, onError: (error: unknown) => void): Sweeper {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
-  const sweep = async () => {
-    try {
-      while (!stopped && (await expireOverdueRequests(deps)).length === SWEEP_BATCH) {
-        // A full batch: more may be due; go on without waiting for the next tick.
-      }
-    } catch (error) {
-      onError(error);
-    }
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = sweep().then(schedule);
-    }, intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
 }

@@ -4,14 +4,9 @@ import { hasRole } from '../auth/roles.js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, reviews, type ActionRequestRow, type ReviewRow } from '../db/schema.js';
 import type { ActionStatus } from '../vocabulary.js';
+import { isUuid } from '../validation.js';
 import { canView } from './eligibility.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True for a syntactically valid uuid; anything else cannot name a row and is simply not found. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 /** The SQL twin of `reviewDenial(viewer, request) === null`. */
 function reviewableBy(viewer: Principal): SQL | undefined {
@@ -20,6 +15,7 @@ function reviewableBy(viewer: Principal): SQL | undefined {
     eq(actionRequests.effect, 'ESCALATE'),
     ne(actionRequests.agentId, viewer.id),
     sql`${actionRequests.onBehalfOfId} IS DISTINCT FROM ${viewer.id}`,
+    sql`${actionRequests.ownerId} IS DISTINCT FROM ${viewer.id}`,
     or(
       sql`cardinality(${actionRequests.requiredGroups}) = 0`,
       viewer.groups.length > 0 ? arrayOverlaps(actionRequests.requiredGroups, viewer.groups) : sql`false`,
@@ -31,7 +27,12 @@ function reviewableBy(viewer: Principal): SQL | undefined {
 function visibleTo(viewer: Principal): SQL | undefined {
   if (hasRole(viewer, 'ADMIN', 'AUDITOR')) return undefined;
   const reviewable = reviewableBy(viewer);
-  return or(eq(actionRequests.agentId, viewer.id), eq(actionRequests.onBehalfOfId, viewer.id), ...(reviewable ? [reviewable] : []));
+  return or(
+    eq(actionRequests.agentId, viewer.id),
+    eq(actionRequests.onBehalfOfId, viewer.id),
+    eq(actionRequests.ownerId, viewer.id),
+    ...(reviewable ? [reviewable] : []),
+  );
 }
 
 export async function getActionRequest(db: Executor, viewer: Principal, id: string): Promise<ActionRequestRow | null> {

@@ -5,9 +5,8 @@ import type { Principal } from '../auth/roles.js';
 import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { parseInput, storableText } from '../validation.js';
+import { isUuid, parseInput, storableText } from '../validation.js';
 import { ActionOutcome, values } from '../vocabulary.js';
-import { isUuid } from './queries.js';
 
 export const ReportActionOutcomeInput = z.object({
   requestId: z.string(),

@@ -11,11 +11,17 @@ import { actionRequests, principals, type ActionRequestRow } from '../db/schema.
 import type { Deps } from '../deps.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
 import { DEFAULT_VALID_FOR_SECONDS, type Evaluation } from '../policy/index.js';
-import { jsonContainsNul, NUL_MESSAGE, parseInput, storableText } from '../validation.js';
-import { isUuid } from './queries.js';
+import { isUuid, jsonContainsNul, NUL_MESSAGE, parseInput, storableText } from '../validation.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
+import { initialRequirements, nextStepAfter, requiredApprovals, reviewerGroups, summarize } from './requirements.js';
 
 const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
+
+/** An action's parameters: a JSON object of at most 64 KiB, with no NUL characters. */
+export const ActionParams = z
+  .record(z.string(), z.unknown(), { error: 'must be a JSON object' })
+  .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PARAMS_BYTES, `must be at most ${MAX_PARAMS_BYTES} bytes of JSON`)
+  .refine((p) => !jsonContainsNul(p), NUL_MESSAGE);
 
 export const RequestActionInput = z.object({
   action: z
@@ -28,11 +34,7 @@ export const RequestActionInput = z.object({
     .min(1, { error: 'must not be empty', abort: true })
     .max(1_000, 'must be at most 1000 characters')
     .regex(/^[^\s\p{Cc}]+$/u, 'must not contain white space or control characters (e.g. "prod/payments-api")'),
-  params: z
-    .record(z.string(), z.unknown(), { error: 'must be a JSON object' })
-    .nullish()
-    .refine((p) => p == null || Buffer.byteLength(JSON.stringify(p)) <= MAX_PARAMS_BYTES, `must be at most ${MAX_PARAMS_BYTES} bytes of JSON`)
-    .refine((p) => !jsonContainsNul(p), NUL_MESSAGE),
+  params: ActionParams.nullish(),
   reason: storableText(2_000).nullish(),
   idempotencyKey: storableText(255).min(1, 'must not be empty').nullish(),
   onBehalfOf: z.string().nullish(),
@@ -106,13 +108,16 @@ function decisionColumns(evaluation: Evaluation) {
         decisionReason: evaluation.reason ?? evaluation.explanation,
       };
     case 'ESCALATE': {
-      const review = evaluation.review!;
+      const requirements = initialRequirements(evaluation.requirements);
+      const firstStep = nextStepAfter(requirements);
       return {
         status: 'PENDING' as const,
-        requiredGroups: review.groups,
-        requiredApprovals: review.approvals,
+        reviewRequirements: requirements,
+        requiredGroups: reviewerGroups(requirements),
+        requiredApprovals: requiredApprovals(requirements),
         // Database time, like every deadline: instances' clocks may disagree, the database's is one.
-        expiresAt: sql`now() + make_interval(secs => ${review.timeoutSeconds})`,
+        expiresAt: sql`now() + make_interval(secs => ${evaluation.review!.timeoutSeconds})`,
+        nextEscalationAt: firstStep === null ? null : sql`now() + make_interval(secs => ${firstStep})`,
       };
     }
   }
@@ -131,6 +136,7 @@ function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAu
         errors: evaluation.errors,
         requiredGroups: request.requiredGroups,
         requiredApprovals: request.requiredApprovals,
+        requirements: summarize(request.reviewRequirements),
         expiresAt: request.expiresAt!.toISOString(),
       },
     };
@@ -179,6 +185,7 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
         .values({
           agentId: agent.id,
           onBehalfOfId: input.onBehalfOf ?? null,
+          ownerId: agent.ownerId,
           action: input.action,
           resource: input.resource,
           params: input.params ?? null,

@@ -1,5 +1,6 @@
 import { filter, map, pipe } from '@graphql-yoga/subscription';
 import { Repeater } from '@repeaterjs/repeater';
+import type { AuditEventData } from '../audit/events.js';
 import { streamAuditEvents } from '../audit/stream.js';
 import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
@@ -7,7 +8,8 @@ import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
 import { DECISION_EVENT_TYPES, type AuditEventType } from '../vocabulary.js';
 import { canView, reviewDenial } from './eligibility.js';
-import { getActionRequest, getActionRequestsByIds, isUuid } from './queries.js';
+import { isUuid } from '../validation.js';
+import { getActionRequest, getActionRequestsByIds } from './queries.js';
 
 export const ApprovalQueueEventKind = { ADDED: 'ADDED', REMOVED: 'REMOVED' } as const;
 export type ApprovalQueueEventKind = (typeof ApprovalQueueEventKind)[keyof typeof ApprovalQueueEventKind];
@@ -26,6 +28,18 @@ function leavesPending(event: AuditEventRow): boolean {
   return DECISION_EVENT_TYPES.has(event.type) && event.data['decidedBy'] !== 'POLICY';
 }
 
+/**
+ * Whether an ACTION_ESCALATED event puts the request in the viewer's queue: the viewer may review
+ * it with the groups the event names and, for an escalation step, could not before the step. The
+ * event's own groups are used, not the request's current ones, so a replay gives each reviewer
+ * exactly one ADDED however many steps came later.
+ */
+function addsFor(viewer: Principal, request: ActionRequestRow, event: AuditEventRow): boolean {
+  const data = event.data as unknown as AuditEventData['ACTION_ESCALATED'];
+  if (reviewDenial(viewer, request, data.requiredGroups) !== null) return false;
+  return !data.step || reviewDenial(viewer, request, data.step.previousRequiredGroups) !== null;
+}
+
 async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequestRow | null> {
   if (!id) return null;
   const [row] = await getActionRequestsByIds(deps.db, [id]);
@@ -34,7 +48,7 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
 
 /**
  * The viewer's review queue as a stream of changes: ADDED when a request it may decide is
- * escalated, REMOVED when such a request leaves PENDING. With `afterId`, changes after that
+ * escalated (or an escalation step makes it eligible), REMOVED when such a request leaves PENDING. With `afterId`, changes after that
  * stream position are replayed first.
  */
 export function streamApprovalQueue(deps: Deps, viewer: Principal, afterId: number | null): AsyncIterable<ApprovalQueueEvent> {
@@ -44,8 +58,9 @@ export function streamApprovalQueue(deps: Deps, viewer: Principal, afterId: numb
     filter((event: AuditEventRow) => event.type === 'ACTION_ESCALATED' || leavesPending(event)),
     map(async (event: AuditEventRow): Promise<ApprovalQueueEvent | null> => {
       const request = await loadRequest(deps, event.requestId);
-      if (!request || reviewDenial(viewer, request) !== null) return null;
-      return { kind: event.type === 'ACTION_ESCALATED' ? 'ADDED' : 'REMOVED', event, request };
+      if (!request) return null;
+      if (event.type === 'ACTION_ESCALATED') return addsFor(viewer, request, event) ? { kind: 'ADDED', event, request } : null;
+      return reviewDenial(viewer, request) === null ? { kind: 'REMOVED', event, request } : null;
     }),
     filter((change: ApprovalQueueEvent | null): boolean => change !== null),
   ) as AsyncIterable<ApprovalQueueEvent>;

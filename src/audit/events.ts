@@ -1,5 +1,5 @@
 import type { RuleError } from '../policy/index.js';
-import type { ActionOutcome, ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../vocabulary.js';
+import type { ActionOutcome, ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, RequestParty, Role, Verdict } from '../vocabulary.js';
 
 /**
  * The typed metadata of each audit event type. Request events all carry `agentId`, so event
@@ -7,7 +7,7 @@ import type { ActionOutcome, ActionStatus, AuditEventType, DecisionSource, Polic
  * database read.
  */
 export interface AuditEventData {
-  PRINCIPAL_CREATED: { principalId: string; kind: PrincipalKind; name: string; roles: Role[]; groups: string[] };
+  PRINCIPAL_CREATED: { principalId: string; kind: PrincipalKind; name: string; roles: Role[]; groups: string[]; ownerId?: string | null };
   TOKEN_ROTATED: { principalId: string; revokedTokens: number };
   POLICY_PUBLISHED: {
     policyId: string;
@@ -37,7 +37,11 @@ export interface AuditEventData {
     errors: RuleError[];
     requiredGroups: string[];
     requiredApprovals: number;
+    /** One per deciding rule: each must be met. */
+    requirements?: { ruleId: string | null; groups: string[]; approvals: number }[];
     expiresAt: string;
+    /** Set when an escalation step (not the request itself) caused the event. */
+    step?: { previousRequiredGroups: string[]; addedGroups: string[] };
   };
   ACTION_APPROVED: DecisionData;
   ACTION_BLOCKED: DecisionData;
@@ -45,7 +49,27 @@ export interface AuditEventData {
   ACTION_EXPIRED: DecisionData;
   ACTION_CANCELLED: DecisionData;
   OUTCOME_REPORTED: { agentId: string; outcome: ActionOutcome; detail: string | null };
-  REVIEW_SUBMITTED: { agentId: string; reviewerId: string; verdict: Verdict; comment: string | null; approvalsReceived: number };
+  REVIEW_SUBMITTED: {
+    agentId: string;
+    reviewerId: string;
+    verdict: Verdict;
+    comment: string | null;
+    approvalsReceived: number;
+    /** The request revision reviewed; a review with `amendedParams` starts a new one. */
+    revision?: number;
+    amendedParams?: Record<string, unknown> | null;
+  };
+  REVIEW_REFUSED: { agentId: string; principalId: string; party: RequestParty; verdict: Verdict | null };
+  ACTION_EXTENDED: {
+    agentId: string;
+    reviewerId: string;
+    bySeconds: number;
+    previousExpiresAt: string;
+    expiresAt: string;
+    extensions: number;
+    reason: string | null;
+  };
+  DECISION_OVERRIDDEN: { agentId: string; adminId: string; verdict: Verdict; reason: string; approvalsReceived: number };
 }
 
 interface DecisionData {
@@ -56,6 +80,8 @@ interface DecisionData {
   policyVersion?: number | null;
   matchedRules?: string[];
   errors?: RuleError[];
+  /** For reviewer decisions: the request revision decided (see approve with changes). */
+  revision?: number;
 }
 
 /** An event about to be appended, as a discriminated union on `type`. */

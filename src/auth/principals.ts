@@ -4,7 +4,8 @@ import { appendAuditEvents } from '../audit/append.js';
 import type { Executor } from '../db/client.js';
 import type { Deps } from '../deps.js';
 import { principals, tokens, type AuditEventRow } from '../db/schema.js';
-import { parseInput, storableText } from '../validation.js';
+import { InvalidInputError } from '../errors.js';
+import { isUuid, parseInput, storableText } from '../validation.js';
 import { PrincipalKind, Role, values } from '../vocabulary.js';
 import type { Principal } from './roles.js';
 import { generateToken, hashToken } from './tokens.js';
@@ -22,8 +23,12 @@ export const CreatePrincipalInput = z
     labels: z
       .record(z.string().regex(LABEL_KEY, 'label keys use letters, digits and _ . / -'), storableText(200))
       .default({}),
+    owner: z.string().nullish(),
   })
   .superRefine((input, ctx) => {
+    if (input.owner != null && input.kind !== 'AGENT') {
+      ctx.addIssue({ code: 'custom', path: ['owner'], message: 'only agents have an owner' });
+    }
     // Separation of duties starts here: agents act, humans review and administer. An agent may
     // still be an AUDITOR, since integrators (SIEMs, dashboards) are machines.
     if (input.kind === 'AGENT' && (input.roles.includes('REVIEWER') || input.roles.includes('ADMIN'))) {
@@ -42,6 +47,13 @@ export interface CreatedPrincipal {
   events: AuditEventRow[];
 }
 
+/** The id of an existing human principal, or an InvalidInputError on `owner`. */
+async function humanId(tx: Executor, id: string): Promise<string> {
+  const [row] = isUuid(id) ? await tx.select({ kind: principals.kind }).from(principals).where(eq(principals.id, id)) : [];
+  if (row?.kind !== 'HUMAN') throw InvalidInputError.of('owner', 'must be the id of a human principal');
+  return id;
+}
+
 /** Inserts a principal, its first token and the PRINCIPAL_CREATED event in the caller's transaction. */
 export async function insertPrincipal(
   tx: Executor,
@@ -50,16 +62,31 @@ export async function insertPrincipal(
   token: string = generateToken(),
 ): Promise<CreatedPrincipal> {
   const value = parseInput(CreatePrincipalInput, input);
+  const ownerId = value.owner == null ? null : await humanId(tx, value.owner);
   const [principal] = await tx
     .insert(principals)
-    .values({ kind: value.kind, name: value.name, roles: [...new Set(value.roles)], groups: [...new Set(value.groups)], labels: value.labels })
+    .values({
+      kind: value.kind,
+      name: value.name,
+      roles: [...new Set(value.roles)],
+      groups: [...new Set(value.groups)],
+      labels: value.labels,
+      ownerId,
+    })
     .returning();
   await tx.insert(tokens).values({ principalId: principal!.id, tokenHash: hashToken(token) });
   const events = await appendAuditEvents(tx, [
     {
       type: 'PRINCIPAL_CREATED',
       actorId,
-      data: { principalId: principal!.id, kind: principal!.kind, name: principal!.name, roles: principal!.roles, groups: principal!.groups },
+      data: {
+        principalId: principal!.id,
+        kind: principal!.kind,
+        name: principal!.name,
+        roles: principal!.roles,
+        groups: principal!.groups,
+        ownerId: principal!.ownerId,
+      },
     },
   ]);
   return { principal: principal!, token, events };

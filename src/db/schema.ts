@@ -7,6 +7,7 @@ import {
   integer,
   jsonb,
   pgEnum,
+  type AnyPgColumn,
   pgTable,
   text,
   timestamp,
@@ -24,7 +25,7 @@ import {
   Verdict,
   values,
 } from '../vocabulary.js';
-import type { Evaluation, PolicyRule } from '../policy/index.js';
+import type { EscalationStep, Evaluation, PolicyRule } from '../policy/index.js';
 
 export const principalKind = pgEnum('principal_kind', values(PrincipalKind));
 export const role = pgEnum('role', values(Role));
@@ -45,6 +46,8 @@ export const principals = pgTable('principals', {
   roles: role('roles').array().notNull(),
   groups: text('groups').array().notNull().default(sql`'{}'::text[]`),
   labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+  /** For agents: the human responsible for it, who may therefore never approve its requests. */
+  ownerId: uuid('owner_id').references((): AnyPgColumn => principals.id),
   createdAt: createdAt(),
 });
 
@@ -86,6 +89,18 @@ export const policyVersions = pgTable(
 /** Stored next to a request: the full evaluation, so history never depends on a later policy. */
 export type StoredEvaluation = Evaluation;
 
+/**
+ * One review requirement of a pending request (one per deciding ESCALATE rule), as it stands:
+ * `reached` counts the escalation steps already applied, whose groups now count too.
+ */
+export interface RequestRequirement {
+  ruleId: string | null;
+  groups: string[];
+  approvals: number;
+  escalation: EscalationStep[];
+  reached: number;
+}
+
 export const actionRequests = pgTable(
   'action_requests',
   {
@@ -94,6 +109,8 @@ export const actionRequests = pgTable(
     position: bigint('position', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
     agentId: uuid('agent_id').notNull().references(() => principals.id),
     onBehalfOfId: uuid('on_behalf_of_id').references(() => principals.id),
+    /** The agent's owner when it asked: a party to the request, so never one of its reviewers. */
+    ownerId: uuid('owner_id').references(() => principals.id),
     action: text('action').notNull(),
     resource: text('resource').notNull(),
     params: jsonb('params').$type<Record<string, unknown>>(),
@@ -107,9 +124,22 @@ export const actionRequests = pgTable(
     evaluation: jsonb('evaluation').$type<StoredEvaluation>().notNull(),
     /** Copy of `evaluation.matchedRules` as an array column, so rate limits can count a rule's recent matches. */
     matchedRules: text('matched_rules').array().notNull().default(sql`'{}'::text[]`),
+    /** Every requirement's current groups united; empty when some requirement accepts any reviewer. */
     requiredGroups: text('required_groups').array().notNull().default(sql`'{}'::text[]`),
+    /** The sum of the requirements' approvals: the least number of distinct people needed. */
     requiredApprovals: integer('required_approvals').notNull().default(0),
+    reviewRequirements: jsonb('review_requirements').$type<RequestRequirement[]>().notNull().default([]),
+    /** When the next escalation step of any requirement is due; null when none is left. */
+    nextEscalationAt: timestamp('next_escalation_at', { withTimezone: true }),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** How many times reviewers extended the deadline. */
+    extensions: integer('extensions').notNull().default(0),
+    /** Bumped by each approve-with-changes: only approvals of the current revision count. */
+    revision: integer('revision').notNull().default(0),
+    /** A reviewer's changed params (approve with changes); `params` keeps what the agent asked. */
+    amendedParams: jsonb('amended_params').$type<Record<string, unknown>>(),
+    /** The policy's evaluation of the amended request. */
+    amendedEvaluation: jsonb('amended_evaluation').$type<StoredEvaluation>(),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     decidedBy: decisionSource('decided_by'),
     deciderId: uuid('decider_id').references(() => principals.id),
@@ -130,6 +160,8 @@ export const actionRequests = pgTable(
     index('action_requests_created_idx').on(t.createdAt),
     // The sweeper's scan: only pending requests, by deadline.
     index('action_requests_pending_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'PENDING'`),
+    // The sweeper's other scan: pending requests whose next escalation step is due.
+    index('action_requests_pending_escalation_idx').on(t.nextEscalationAt).where(sql`${t.status} = 'PENDING'`),
     check('action_requests_decided_check', sql`(${t.status} = 'PENDING') = (${t.decidedAt} IS NULL)`),
   ],
 );
@@ -142,10 +174,16 @@ export const reviews = pgTable(
     reviewerId: uuid('reviewer_id').notNull().references(() => principals.id),
     verdict: verdict('verdict').notNull(),
     comment: text('comment'),
+    /** The reviewer's groups when reviewing: quorum is judged on them, whatever changes later. */
+    reviewerGroups: text('reviewer_groups').array().notNull().default(sql`'{}'::text[]`),
+    /** The request revision this review was given on (see `action_requests.revision`). */
+    revision: integer('revision').notNull().default(0),
+    /** Set when the reviewer approved with changes: the params approved instead. */
+    amendedParams: jsonb('amended_params').$type<Record<string, unknown>>(),
     createdAt: createdAt(),
   },
-  // A person reviews a request once: quorum counts people, not clicks.
-  (t) => [uniqueIndex('reviews_request_reviewer_key').on(t.requestId, t.reviewerId)],
+  // A person reviews a revision once: quorum counts people, not clicks.
+  (t) => [uniqueIndex('reviews_request_reviewer_revision_key').on(t.requestId, t.reviewerId, t.revision)],
 );
 
 /** Append-only record of every state change; also the event log subscriptions read from. */

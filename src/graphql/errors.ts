@@ -6,9 +6,11 @@ import {
   InvalidPolicyInputError,
   NotAllowedError,
   NotFoundError,
+  SeparationOfDutiesError,
   type FieldProblem,
 } from '../errors.js';
 import { builder } from './builder.js';
+import { RequestPartyEnum } from './types/enums.js';
 
 /**
  * A domain error as GraphQL sees it: a plain copy tagged with its GraphQL type name. A copy, not
@@ -80,6 +82,16 @@ errorRef(NotAllowedError, 'NotAllowedError').implement({
   interfaces: [ErrorInterface],
   isTypeOf: isErrorType('NotAllowedError'),
   fields: () => ({}),
+});
+
+errorRef(SeparationOfDutiesError, 'SeparationOfDutiesError').implement({
+  description:
+    'A party to the request (its agent, any agent, the agent\'s owner, the human it acts for) may never review it. The attempt was recorded in the audit log (REVIEW_REFUSED); nothing else changed.',
+  interfaces: [ErrorInterface],
+  isTypeOf: isErrorType('SeparationOfDutiesError'),
+  fields: (t) => ({
+    party: t.expose('party', { type: RequestPartyEnum, description: 'Which party the caller is.' }),
+  }),
 });
 
 errorRef(ConflictError, 'ConflictError').implement({

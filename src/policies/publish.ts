@@ -23,12 +23,13 @@ function withoutUnset<T>(value: T): T {
 }
 
 /**
- * The canonical form of a valid rule: unset fields, `requireReason: false` and empty review lists
- * are dropped, so a policy read back from the API and published again is stored and hashed the
- * same. (Defaults spelled out, such as `approvals: 1`, are kept as written.)
+ * The canonical form of a valid rule: unset fields, `requireReason: false`, `allowAmend: false`
+ * and empty review lists are dropped, so a policy read back from the API (which shows both flags
+ * as false when unset) and published again is stored and hashed the same. (Defaults spelled out,
+ * such as `approvals: 1`, are kept as written.)
  */
 export function canonicalRule(rule: PolicyRule): PolicyRule {
-  const { requireReason, review, ...rest } = withoutUnset(rule);
+  const { requireReason, allowAmend, review, ...rest } = withoutUnset(rule);
   // An empty list means the same as none: any reviewer, no escalation steps.
   const { escalation, groups, ...reviewRest } = review ?? {};
   const canonicalReview = {
@@ -39,6 +40,7 @@ export function canonicalRule(rule: PolicyRule): PolicyRule {
   return {
     ...rest,
     ...(requireReason ? { requireReason } : {}),
+    ...(allowAmend ? { allowAmend } : {}),
     ...(Object.keys(canonicalReview).length > 0 ? { review: canonicalReview } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { evaluateRequest, evaluationInputFor } from '../approvals/evaluation.js';
 import { RequestActionInput } from '../approvals/request-action.js';
-import { isUuid } from '../approvals/queries.js';
+import { isUuid } from '../validation.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import { hasRole, type Principal } from '../auth/roles.js';
 import type { Deps } from '../deps.js';

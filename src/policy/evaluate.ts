@@ -11,6 +11,7 @@ import {
   type RateLimit,
   type ReviewRequirement,
   type RuleError,
+  type RuleReviewRequirement,
   type RuleTrace,
   type RuleUsage,
   type TimeoutAction,
@@ -57,14 +58,35 @@ function consider(
   return error === undefined ? { ruleId: rule.id, effect: rule.effect, failed } : { ruleId: rule.id, effect: rule.effect, failed, error };
 }
 
+/** Fresh copies of escalation steps, sorted by time (Array#sort is stable: ties keep their order). */
+const sortedSteps = (steps: readonly EscalationStep[]): EscalationStep[] =>
+  steps.map((step) => ({ afterSeconds: step.afterSeconds, groups: [...step.groups] })).sort((a, b) => a.afterSeconds - b.afterSeconds);
+
 /**
- * Merges the requirements of every matching ESCALATE rule: all of them must be satisfied, so
- * groups are united, the most approvals and the shortest timeout win, REJECT on timeout wins
- * over EXPIRE, and escalation steps are pooled in time order.
+ * What an escalation asks of reviewers, one requirement per deciding ESCALATE rule in policy
+ * order, with `DEFAULT_REVIEW` filling what a rule leaves unset. When no rule decided (the
+ * default effect escalated), a single requirement for any one reviewer. Arrays are fresh copies,
+ * never shared with the compiled policy.
  */
-function mergeReviews(rules: CompiledRule[]): ReviewRequirement {
+function reviewRequirements(deciding: readonly CompiledRule[]): RuleReviewRequirement[] {
+  if (deciding.length === 0) return [{ ruleId: null, groups: [...DEFAULT_REVIEW.groups], approvals: DEFAULT_REVIEW.approvals, escalation: [] }];
+  return deciding.map(({ rule }) => ({
+    ruleId: rule.id,
+    groups: [...(rule.review?.groups ?? DEFAULT_REVIEW.groups)],
+    approvals: rule.review?.approvals ?? DEFAULT_REVIEW.approvals,
+    escalation: sortedSteps(rule.review?.escalation ?? []),
+  }));
+}
+
+/**
+ * Merges the requirements of every deciding ESCALATE rule into one summary: groups are united,
+ * the shortest timeout wins, REJECT on timeout wins over EXPIRE, and escalation steps are pooled
+ * in time order. `approvals` is the sum over `requirements`: each must be met on its own and a
+ * person counts once, so that is the least number of distinct people needed.
+ */
+function mergeReviews(rules: readonly CompiledRule[], requirements: readonly RuleReviewRequirement[]): ReviewRequirement {
   const groups = new Set<string>();
-  let approvals = DEFAULT_REVIEW.approvals;
+  const approvals = requirements.reduce((sum, requirement) => sum + requirement.approvals, 0);
   let timeoutSeconds: number | undefined;
   let onTimeout: TimeoutAction | undefined;
   const escalation: EscalationStep[] = [];
@@ -72,10 +94,9 @@ function mergeReviews(rules: CompiledRule[]): ReviewRequirement {
     const review = rule.review;
     if (!review) continue;
     review.groups?.forEach((group) => groups.add(group));
-    approvals = Math.max(approvals, review.approvals ?? DEFAULT_REVIEW.approvals);
     if (review.timeoutSeconds !== undefined) timeoutSeconds = Math.min(timeoutSeconds ?? review.timeoutSeconds, review.timeoutSeconds);
     if (review.onTimeout !== undefined && onTimeout !== 'REJECT') onTimeout = review.onTimeout;
-    review.escalation?.forEach((step) => escalation.push({ afterSeconds: step.afterSeconds, groups: [...step.groups] }));
+    if (review.escalation) escalation.push(...review.escalation);
   }
   const merged: ReviewRequirement = {
     groups: [...groups].sort(),
@@ -83,8 +104,8 @@ function mergeReviews(rules: CompiledRule[]): ReviewRequirement {
     timeoutSeconds: timeoutSeconds ?? DEFAULT_REVIEW.timeoutSeconds,
   };
   if (onTimeout !== undefined) merged.onTimeout = onTimeout;
-  // Array#sort is stable: steps at the same time keep policy order.
-  if (escalation.length > 0) merged.escalation = escalation.sort((a, b) => a.afterSeconds - b.afterSeconds);
+  // Steps at the same time keep policy order.
+  if (escalation.length > 0) merged.escalation = sortedSteps(escalation);
   return merged;
 }
 
@@ -115,6 +136,7 @@ export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput, u
   const effect = best ?? policy.document.defaultEffect;
   const deciding = matched.filter(({ rule }) => rule.effect === effect);
   const outranked = matched.filter(({ rule }) => rule.effect !== effect);
+  const requirements = effect === 'ESCALATE' ? reviewRequirements(deciding) : [];
   return {
     effect,
     matchedRules: matched.map(({ rule }) => rule.id),
@@ -122,7 +144,10 @@ export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput, u
     policyVersion: policy.version,
     explanation: explain({ effect, deciding, outranked, considered, input, usage }),
     reason: deciding.find(({ rule }) => rule.reason)?.rule.reason ?? null,
-    review: effect === 'ESCALATE' ? mergeReviews(deciding) : null,
+    review: effect === 'ESCALATE' ? mergeReviews(deciding, requirements) : null,
+    requirements,
+    // The default effect has no rule to allow it.
+    amendable: effect === 'ESCALATE' && deciding.length > 0 && deciding.every(({ rule }) => rule.allowAmend === true),
     reasonRequiredBy: matched.filter(({ rule }) => rule.requireReason === true).map(({ rule }) => rule.id),
     validForSeconds: effect === 'BLOCK' ? null : approvalWindow(deciding),
     errors,

@@ -4,7 +4,7 @@ import { validatePolicy, type PolicyIssue } from './validate.js';
 /** The fields each object of a policy document may carry; anything else is a typo to report. */
 const FIELDS = {
   document: ['rules', 'defaultEffect'],
-  rule: ['id', 'description', 'effect', 'agents', 'actions', 'resources', 'when', 'limit', 'requireReason', 'validForSeconds', 'review', 'reason'],
+  rule: ['id', 'description', 'effect', 'agents', 'actions', 'resources', 'when', 'limit', 'requireReason', 'validForSeconds', 'review', 'allowAmend', 'reason'],
   agents: ['ids', 'groups', 'labels'],
   limit: ['count', 'windowSeconds', 'per'],
   review: ['groups', 'approvals', 'timeoutSeconds', 'onTimeout', 'escalation'],
@@ -67,6 +67,7 @@ function readRule(raw: Record<string, unknown>, report: (field: string, message:
     requireReason: optional(raw.requireReason) as boolean | undefined,
     validForSeconds: optional(raw.validForSeconds) as number | undefined,
     review: nested('review') as PolicyRule['review'],
+    allowAmend: optional(raw.allowAmend) as boolean | undefined,
     reason: optional(raw.reason) as string | undefined,
   };
   // Only the fields given, so the stored document (and its content hash) is what the author wrote.

@@ -37,14 +37,30 @@ export interface EscalationStep {
 export interface ReviewRequirement {
   /** Reviewer groups that may decide; empty means any reviewer. */
   groups: string[];
-  /** Distinct people who must approve. */
+  /**
+   * Distinct people who must approve. On a rule: how many this rule asks for. In an evaluation's
+   * merged requirement: the sum over its `requirements`, the least number of distinct people
+   * needed (a person counts once across them all).
+   */
   approvals: number;
   /** Seconds the request stays pending before it times out. */
   timeoutSeconds: number;
-  /** What a timeout does (default EXPIRE). Stored now; enforced by the review workflow. */
+  /** What a timeout does (default EXPIRE); enforced by the review workflow. */
   onTimeout?: TimeoutAction | undefined;
-  /** Groups added after some time. Stored now; enforced by the review workflow. */
+  /** Groups added after some time; enforced by the review workflow. */
   escalation?: EscalationStep[] | undefined;
+}
+
+/** One ESCALATE rule's review requirement, defaults filled in. */
+export interface RuleReviewRequirement {
+  /** The rule that asks for it; null when the policy's default effect escalated. */
+  ruleId: string | null;
+  /** Groups whose reviewers count; empty means any reviewer. */
+  groups: string[];
+  /** Distinct people from those groups who must approve. */
+  approvals: number;
+  /** Later steps that add groups, sorted by afterSeconds (empty when none). */
+  escalation: EscalationStep[];
 }
 
 /**
@@ -90,6 +106,11 @@ export interface PolicyRule {
   validForSeconds?: number | undefined;
   /** Only meaningful for ESCALATE rules. */
   review?: Partial<ReviewRequirement> | undefined;
+  /**
+   * ESCALATE only: reviewers may approve the request with changed `params` (approve with
+   * changes); the changed request is re-evaluated and must not be blocked.
+   */
+  allowAmend?: boolean | undefined;
   /** Shown to the agent when this rule decides. */
   reason?: string | undefined;
 }
@@ -155,8 +176,21 @@ export interface Evaluation {
   explanation: string;
   /** The reason shown to the agent: the first deciding rule's `reason`, if any. */
   reason: string | null;
-  /** For ESCALATE: the merged requirement of every matching ESCALATE rule. */
+  /**
+   * For ESCALATE: the merged requirement of every deciding ESCALATE rule: groups united, the
+   * shortest timeout, REJECT on timeout winning over EXPIRE, escalation steps pooled in time
+   * order, and `approvals` the sum over `requirements` (the least number of distinct people
+   * needed). Null for ALLOW and BLOCK.
+   */
   review: ReviewRequirement | null;
+  /**
+   * For ESCALATE: one requirement per deciding ESCALATE rule, in policy order, each to be met on its
+   * own (a person counts once across all of them). When the default effect escalates (no rule
+   * matched), one requirement with `ruleId: null`: any reviewer, one approval, no escalation. Empty for ALLOW/BLOCK.
+   */
+  requirements: RuleReviewRequirement[];
+  /** For ESCALATE: reviewers may approve with changed params (every deciding rule says `allowAmend: true`; false for the default effect). */
+  amendable: boolean;
   /** Matched rules that require the request to carry a reason. */
   reasonRequiredBy: string[];
   /** For ALLOW and ESCALATE: how long an approval stays valid (the shortest of the deciding rules'). */

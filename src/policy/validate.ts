@@ -1,5 +1,5 @@
 import { compileCondition, type CompiledCondition } from './cel.js';
-import { LimitScope, POLICY_EFFECTS, TimeoutAction, type PolicyDocument, type PolicyRule } from './types.js';
+import { DEFAULT_REVIEW, LimitScope, POLICY_EFFECTS, TimeoutAction, type PolicyDocument, type PolicyRule } from './types.js';
 
 /** One problem with a policy, naming the rule and the field so an author can fix it. */
 export interface PolicyIssue {
@@ -172,6 +172,8 @@ function validateReview(review: unknown, effect: unknown, report: Report): void 
   if (escalation.length > POLICY_LIMITS.maxEscalationSteps) {
     report('review.escalation', `must list at most ${POLICY_LIMITS.maxEscalationSteps} steps`);
   }
+  // A rule without a timeout waits the default one.
+  const deadline = !present(timeoutSeconds) ? DEFAULT_REVIEW.timeoutSeconds : timeoutValid ? (timeoutSeconds as number) : null;
   escalation.forEach((step: unknown, i) => {
     const field = `review.escalation[${i}]`;
     if (!isObject(step)) {
@@ -180,8 +182,9 @@ function validateReview(review: unknown, effect: unknown, report: Report): void 
     }
     if (!isWhole(step.afterSeconds, 1, POLICY_LIMITS.maxTimeoutSeconds)) {
       report(`${field}.afterSeconds`, `must be a whole number from 1 to ${POLICY_LIMITS.maxTimeoutSeconds}`);
-    } else if (timeoutValid && (step.afterSeconds as number) >= (timeoutSeconds as number)) {
-      report(`${field}.afterSeconds`, `must be less than review.timeoutSeconds (${timeoutSeconds}), or the step never happens`);
+    } else if (deadline !== null && (step.afterSeconds as number) >= deadline) {
+      const timeout = present(timeoutSeconds) ? `review.timeoutSeconds (${deadline})` : `the default review.timeoutSeconds (${deadline})`;
+      report(`${field}.afterSeconds`, `must be less than ${timeout}, or the step never happens`);
     }
     validateGroups(step.groups, `${field}.groups`, report, true);
   });
@@ -236,6 +239,11 @@ function validateRule(
     if (text.includes('\u0000')) report(field, 'must not contain the NUL character (U+0000)');
   }
   if (present(rule.review)) validateReview(rule.review, rule.effect, report);
+  if (present(rule.allowAmend)) {
+    if (typeof rule.allowAmend !== 'boolean') report('allowAmend', 'must be true or false');
+    // `false` means the same as absent, so it is accepted anywhere (the API reads it back as false).
+    else if (rule.allowAmend && rule.effect !== 'ESCALATE') report('allowAmend', 'is only allowed on ESCALATE rules');
+  }
 }
 
 /**

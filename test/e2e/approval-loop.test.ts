@@ -240,8 +240,9 @@ describe('who may do what', () => {
     const asReviewer = await requestAction(server, sre.token, { action: 'deploy.update', resource: 'staging/x' });
     expect(asReviewer.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
 
+    // Agents reach decideAction (to be told, in a typed error, that only humans review).
     const asAgent = await decideAction(server, agent.token, { requestId: '00000000-0000-0000-0000-000000000000', verdict: 'APPROVE' });
-    expect(asAgent.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    expect(asAgent.data.decideAction).toMatchObject({ request: null, errors: [{ __typename: 'SeparationOfDutiesError', party: 'AGENT' }] });
 
     const agentAudit = await server.gql(agent.token, '{ auditEvents { edges { cursor } } }');
     expect(agentAudit.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');

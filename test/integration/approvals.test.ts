@@ -6,7 +6,7 @@ import { decideAction } from '../../src/approvals/decide-action.js';
 import { requestAction } from '../../src/approvals/request-action.js';
 import type { Principal } from '../../src/auth/roles.js';
 import { actionRequests, auditEvents, policyVersions, reviews } from '../../src/db/schema.js';
-import { ConflictError, IdempotencyConflictError, NotAllowedError } from '../../src/errors.js';
+import { ConflictError, IdempotencyConflictError } from '../../src/errors.js';
 import { publishPolicy } from '../../src/policies/publish.js';
 import { onPostgres } from '../support/database.js';
 import { insertPrincipalFor, startTestApp } from '../support/services.js';
@@ -142,14 +142,14 @@ describe('decideAction', () => {
     expect(await countEvents(request.id, 'REVIEW_SUBMITTED')).toBe(0);
   });
 
-  it('never lets an agent review, even one with REVIEWER-like groups', async () => {
+  it('never lets an agent review, even one with REVIEWER-like groups, and records the attempt', async () => {
     const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/self' });
-    const human = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'owner', roles: ['REVIEWER'], groups: ['sre'] });
-    const onBehalf = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/behalf', onBehalfOf: human.id });
-    await expect(decideAction(app.deps, { ...agent, roles: ['AGENT', 'REVIEWER'] }, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(
-      NotAllowedError,
-    );
-    await expect(decideAction(app.deps, human, { requestId: onBehalf.request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(NotAllowedError);
+    await expect(decideAction(app.deps, { ...agent, roles: ['AGENT', 'REVIEWER'] }, { requestId: request.id, verdict: 'APPROVE' })).rejects.toMatchObject({
+      name: 'SeparationOfDutiesError',
+      party: 'REQUESTING_AGENT',
+    });
+    expect(await countEvents(request.id, 'REVIEW_REFUSED')).toBe(1);
+    expect(await countEvents(request.id, 'REVIEW_SUBMITTED')).toBe(0);
   });
 });
 

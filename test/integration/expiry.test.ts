@@ -1,6 +1,7 @@
 import { count, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
+import type { Deps } from '../../src/deps.js';
 import { cancelActionRequest } from '../../src/approvals/cancel-action.js';
 import { decideAction } from '../../src/approvals/decide-action.js';
 import { expireOverdueRequests } from '../../src/approvals/expire.js';
@@ -9,11 +10,11 @@ import type { Principal } from '../../src/auth/roles.js';
 import { actionRequests, auditEvents } from '../../src/db/schema.js';
 import { ConflictError, NotFoundError } from '../../src/errors.js';
 import { publishPolicy } from '../../src/policies/publish.js';
-import { createPolicyStore } from '../../src/policies/store.js';
 import { insertPrincipalFor, startTestApp } from '../support/services.js';
 
 let app: App;
 let stop: () => Promise<void>;
+let secondInstance: () => Promise<Deps>;
 let agent: Principal;
 let otherAgent: Principal;
 let reviewer: Principal;
@@ -28,7 +29,7 @@ async function eventsOf(id: string) {
 }
 
 beforeAll(async () => {
-  ({ app, stop } = await startTestApp());
+  ({ app, stop, secondInstance } = await startTestApp());
   const admin = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'root', roles: ['ADMIN'] });
   agent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'bot', roles: ['AGENT'] });
   otherAgent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'other-bot', roles: ['AGENT'] });
@@ -51,8 +52,7 @@ describe('the expiry sweeper', () => {
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) ids.push((await requestAction(app.deps, agent, { action: 'deploy.update', resource: `prod/s${i}` })).request.id);
     await makeOverdue(ids);
-    // A second instance: same database, its own snapshot and hub.
-    const other = { ...app.deps, policies: createPolicyStore() };
+    const other = await secondInstance();
     const [a, b] = await Promise.all([expireOverdueRequests(app.deps, 10), expireOverdueRequests(other, 10)]);
     const [c, d] = await Promise.all([expireOverdueRequests(app.deps), expireOverdueRequests(other)]);
     const ended = [...a, ...b, ...c, ...d].map((r) => r.id);

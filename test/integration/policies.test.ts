@@ -1,6 +1,7 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
+import type { Deps } from '../../src/deps.js';
 import { requestAction } from '../../src/approvals/request-action.js';
 import type { Principal } from '../../src/auth/roles.js';
 import { actionRequests, auditEvents } from '../../src/db/schema.js';
@@ -9,12 +10,12 @@ import { activatePolicyVersion } from '../../src/policies/activate.js';
 import { publishPolicy } from '../../src/policies/publish.js';
 import { replayPolicy } from '../../src/policies/replay.js';
 import { simulateAction } from '../../src/policies/simulate.js';
-import { createPolicyStore } from '../../src/policies/store.js';
 import type { PolicyRule } from '../../src/policy/index.js';
 import { insertPrincipalFor, startTestApp } from '../support/services.js';
 
 let app: App;
 let stop: () => Promise<void>;
+let secondInstance: () => Promise<Deps>;
 let admin: Principal;
 let payments: Principal;
 let search: Principal;
@@ -32,7 +33,7 @@ async function rowCounts() {
 }
 
 beforeAll(async () => {
-  ({ app, stop } = await startTestApp());
+  ({ app, stop, secondInstance } = await startTestApp());
   admin = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'root', roles: ['ADMIN'] });
   payments = await insertPrincipalFor(app, { kind: 'AGENT', name: 'payments-bot', roles: ['AGENT'], groups: ['bots'], labels: { team: 'payments' } });
   search = await insertPrincipalFor(app, { kind: 'AGENT', name: 'search-bot', roles: ['AGENT'], labels: { team: 'search' } });
@@ -65,7 +66,7 @@ describe('versions', () => {
 
   it('decides with a version another instance published, from the request after its commit', async () => {
     // A second instance: same database, its own policy snapshot. This one's snapshot is now stale.
-    const other = { ...app.deps, policies: createPolicyStore() };
+    const other = await secondInstance();
     const published = (await publishPolicy(other, admin.id, { rules: [{ id: 'block-all', effect: 'BLOCK', actions: ['*'], resources: ['**'] }], defaultEffect: 'ESCALATE' })).policy;
     expect(app.deps.policies.current().version).not.toBe(published.version);
     const { request } = await requestAction(app.deps, payments, { action: 'deploy.update', resource: 'staging/api' });

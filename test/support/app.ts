@@ -22,10 +22,17 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(options: { sweepIntervalMs?: number } = {}): Promise<TestServer> {
   const database: TestDatabase = await createTestDatabase();
   const app = await buildApp(
-    { port: 0, host: '127.0.0.1', databaseUrl: database.databaseUrl, dataDir: database.dataDir, adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000 },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: database.databaseUrl,
+      dataDir: database.dataDir,
+      adminToken: ADMIN_TOKEN,
+      sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
+    },
     { logging: 'error' },
   );
   const url = await app.start();

@@ -9,7 +9,7 @@ export interface Actor {
 /** Creates a principal through the public API, as an administrator would. */
 export async function createActor(
   server: TestServer,
-  input: { kind: 'AGENT' | 'HUMAN'; name: string; roles: string[]; groups?: string[]; labels?: Record<string, string> },
+  input: { kind: 'AGENT' | 'HUMAN'; name: string; roles: string[]; groups?: string[]; labels?: Record<string, string>; owner?: string },
 ): Promise<Actor> {
   const result = await server.gql(
     ADMIN_TOKEN,
@@ -63,7 +63,7 @@ export async function decideAction(server: TestServer, token: string, input: Rec
     `mutation($input: DecideActionInput!) {
       decideAction(input: $input) {
         request { ${REQUEST_FIELDS} }
-        errors { __typename message ... on ConflictError { currentStatus } }
+        errors { __typename message ... on ConflictError { currentStatus } ... on SeparationOfDutiesError { party } }
       }
     }`,
     { input },

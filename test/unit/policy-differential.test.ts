@@ -19,6 +19,7 @@ import {
   type PolicyRule,
   type PolicySubject,
   type ReviewRequirement,
+  type RuleReviewRequirement,
 } from '../../src/policy/index.js';
 import { buildRuleIndex } from '../../src/policy/rule-index.js';
 import { prng, type Random } from '../support/prng.js';
@@ -110,8 +111,10 @@ function randomRule(r: Random, id: string): PolicyRule {
     const timeoutSeconds = r.chance(0.5) ? 600 + r.int(4) * 600 : undefined;
     rule.review = { groups: r.chance(0.7) ? r.some(GROUPS, 2) : undefined, approvals: r.chance(0.5) ? 1 + r.int(3) : undefined, timeoutSeconds };
     if (r.chance(0.6)) rule.review.onTimeout = r.pick(['EXPIRE', 'REJECT'] as const);
-    if (r.chance(0.3)) rule.review.escalation = [{ afterSeconds: 1 + r.int(500), groups: [r.pick(GROUPS)] }];
+    // One or two steps, not necessarily in time order: each rule's requirement sorts its own.
+    if (r.chance(0.3)) rule.review.escalation = Array.from({ length: 1 + r.int(2) }, () => ({ afterSeconds: 1 + r.int(500), groups: [r.pick(GROUPS)] }));
   }
+  if (effect === 'ESCALATE' && r.chance(0.5)) rule.allowAmend = r.chance(0.8);
   if (r.chance(0.2)) rule.reason = `because ${id}`;
   return rule;
 }
@@ -189,6 +192,8 @@ interface Reference {
   reasonRequiredBy: string[];
   erroredRules: string[];
   review: ReviewRequirement | null;
+  requirements: RuleReviewRequirement[];
+  amendable: boolean;
   /** Per rule: whether both its action and resource globs match (what the index may use). */
   globsMatch: Map<string, boolean>;
   firstFailed: Map<string, string | null>;
@@ -227,14 +232,24 @@ function reference(rules: PolicyRule[], defaultEffect: PolicyEffect, input: Eval
   const effect = matched.some((r) => r.effect === 'BLOCK') ? 'BLOCK' : matched.some((r) => r.effect === 'ESCALATE') ? 'ESCALATE' : matched.length > 0 ? 'ALLOW' : defaultEffect;
   const deciding = matched.filter((r) => r.effect === effect);
   let review: ReviewRequirement | null = null;
+  let requirements: RuleReviewRequirement[] = [];
   if (effect === 'ESCALATE') {
+    requirements =
+      deciding.length === 0
+        ? [{ ruleId: null, groups: [], approvals: 1, escalation: [] }]
+        : deciding.map((r) => ({
+            ruleId: r.id,
+            groups: r.review?.groups ?? [],
+            approvals: r.review?.approvals ?? 1,
+            escalation: [...(r.review?.escalation ?? [])].sort((a, b) => a.afterSeconds - b.afterSeconds),
+          }));
     const reviews = deciding.map((r) => r.review ?? {});
     const timeouts = reviews.flatMap((v) => (v.timeoutSeconds === undefined ? [] : [v.timeoutSeconds]));
     const onTimeouts = reviews.flatMap((v) => (v.onTimeout === undefined ? [] : [v.onTimeout]));
     const steps = reviews.flatMap((v) => v.escalation ?? []);
     review = {
       groups: [...new Set(reviews.flatMap((v) => v.groups ?? []))].sort(),
-      approvals: Math.max(1, ...reviews.map((v) => v.approvals ?? 1)),
+      approvals: requirements.reduce((sum, v) => sum + v.approvals, 0),
       timeoutSeconds: timeouts.length > 0 ? Math.min(...timeouts) : 3_600,
     };
     if (onTimeouts.length > 0) review.onTimeout = onTimeouts.includes('REJECT') ? 'REJECT' : 'EXPIRE';
@@ -247,6 +262,8 @@ function reference(rules: PolicyRule[], defaultEffect: PolicyEffect, input: Eval
     reasonRequiredBy: matched.filter((r) => r.requireReason === true).map((r) => r.id),
     erroredRules,
     review,
+    requirements,
+    amendable: effect === 'ESCALATE' && deciding.length > 0 && deciding.every((r) => r.allowAmend === true),
     globsMatch,
     firstFailed,
     limited,
@@ -264,12 +281,15 @@ interface Stats {
   withErrors: number;
   defaulted: number;
   contested: number;
+  /** Escalations with several per-rule requirements, and those reviewers may amend. */
+  severalRequirements: number;
+  amendable: number;
 }
 
 /** Runs `sets` × `perSet` random pairs through both evaluators; throws on the first difference. */
 function compare(seed: number, sets: number, perSet: number, mergeBudget?: number): Stats {
   const r = prng(seed);
-  const stats: Stats = { pairs: 0, looked: 0, total: 0, effects: { ALLOW: 0, ESCALATE: 0, BLOCK: 0 }, withErrors: 0, defaulted: 0, contested: 0 };
+  const stats: Stats = { pairs: 0, looked: 0, total: 0, effects: { ALLOW: 0, ESCALATE: 0, BLOCK: 0 }, withErrors: 0, defaulted: 0, contested: 0, severalRequirements: 0, amendable: 0 };
   for (let set = 0; set < sets; set++) {
     const rules = Array.from({ length: 1 + r.int(r.chance(0.1) ? 60 : 16) }, (_, i) => randomRule(r, `r${i}`));
     const defaultEffect = r.pick<PolicyEffect>(['ALLOW', 'ESCALATE', 'BLOCK']);
@@ -293,6 +313,8 @@ function compare(seed: number, sets: number, perSet: number, mergeBudget?: numbe
       agree(actual.reasonRequiredBy.join() === expected.reasonRequiredBy.join(), 'reasonRequiredBy');
       agree(actual.errors.map((e) => e.ruleId).join() === expected.erroredRules.join(), 'errors');
       agree(JSON.stringify(actual.review) === JSON.stringify(expected.review), 'review');
+      agree(JSON.stringify(actual.requirements) === JSON.stringify(expected.requirements), 'requirements');
+      agree(actual.amendable === expected.amendable, 'amendable');
       // The trace holds every rule whose globs match, each with the reference's first failure;
       // a rule the index left out could not have matched the action and resource.
       const traced = new Set(actual.trace.map((t) => t.ruleId));
@@ -306,6 +328,8 @@ function compare(seed: number, sets: number, perSet: number, mergeBudget?: numbe
       if (actual.errors.length > 0) stats.withErrors++;
       if (actual.decidingRules.length === 0) stats.defaulted++;
       if (actual.matchedRules.length > 1) stats.contested++;
+      if (actual.requirements.length > 1) stats.severalRequirements++;
+      if (actual.amendable) stats.amendable++;
     }
   }
   return stats;
@@ -321,6 +345,8 @@ describe('the compiled, indexed engine agrees with a naive reference evaluator',
     expect(stats.defaulted).toBeGreaterThan(stats.pairs / 5);
     expect(stats.contested).toBeGreaterThan(stats.pairs / 10);
     expect(stats.looked).toBeLessThan(stats.total / 3);
+    expect(stats.severalRequirements).toBeGreaterThan(stats.pairs / 100);
+    expect(stats.amendable).toBeGreaterThan(stats.pairs / 50);
   });
 
   it('also when policy-wide rules keep their own bucket (the index without its merge step)', () => {

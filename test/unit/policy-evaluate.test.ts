@@ -12,6 +12,7 @@ import {
   type PolicyRule,
   type PolicySubject,
   type ReviewRequirement,
+  type RuleReviewRequirement,
   type RuleUsage,
 } from '../../src/policy/index.js';
 
@@ -178,11 +179,12 @@ describe('evaluatePolicy: precedence BLOCK > ESCALATE > ALLOW', () => {
 });
 
 describe('evaluatePolicy: no matching rule', () => {
+  const anyReviewer: RuleReviewRequirement = { ruleId: null, groups: [], approvals: 1, escalation: [] };
   it.each([
-    ['ESCALATE', { ...DEFAULT_REVIEW }, 900],
-    ['ALLOW', null, 900],
-    ['BLOCK', null, null],
-  ] as const)('falls back to the defaultEffect %s', (defaultEffect, review, validForSeconds) => {
+    ['ESCALATE', { ...DEFAULT_REVIEW }, [anyReviewer], 900],
+    ['ALLOW', null, [], 900],
+    ['BLOCK', null, [], null],
+  ] as const)('falls back to the defaultEffect %s', (defaultEffect, review, requirements, validForSeconds) => {
     const compiled = policy([rule('deploys', 'ALLOW', { actions: ['deploy.*'] })], defaultEffect, 4);
     const evaluation = evaluatePolicy(compiled, input('db.drop', 'prod/orders'));
     expect(evaluation).toEqual({
@@ -193,6 +195,8 @@ describe('evaluatePolicy: no matching rule', () => {
       explanation: `No rule matched action "db.drop" on "prod/orders"; the policy's default effect ${defaultEffect} applies.`,
       reason: null,
       review,
+      requirements,
+      amendable: false,
       reasonRequiredBy: [],
       validForSeconds,
       errors: [],
@@ -245,6 +249,8 @@ describe('evaluatePolicy: the built-in policy', () => {
       explanation: `No rule matched action "${action}" on "${resource}"; the policy's default effect ESCALATE applies.`,
       reason: null,
       review: { groups: [], approvals: 1, timeoutSeconds: 3_600 },
+      requirements: [{ ruleId: null, groups: [], approvals: 1, escalation: [] }],
+      amendable: false,
       reasonRequiredBy: [],
       validForSeconds: 900,
       errors: [],
@@ -362,27 +368,27 @@ describe('evaluatePolicy: review requirement', () => {
     {
       name: 'the sorted union of every rule’s groups, without duplicates',
       reviews: [{ groups: ['sre', 'security'] }, { groups: ['dba', 'sre'] }, undefined],
-      expected: { groups: ['dba', 'security', 'sre'], approvals: 1, timeoutSeconds: 3_600 },
+      expected: { groups: ['dba', 'security', 'sre'], approvals: 3, timeoutSeconds: 3_600 },
     },
     {
-      name: 'the largest number of approvals',
+      name: 'the sum of the rules’ approvals (a person counts once across them)',
       reviews: [{ approvals: 2 }, { approvals: 5 }, { approvals: 3 }],
-      expected: { groups: [], approvals: 5, timeoutSeconds: 3_600 },
+      expected: { groups: [], approvals: 10, timeoutSeconds: 3_600 },
     },
     {
-      name: 'a rule’s approvals even when another rule leaves them unset',
+      name: 'a rule’s approvals plus the default 1 of a rule that leaves them unset',
       reviews: [undefined, { approvals: 3 }],
-      expected: { groups: [], approvals: 3, timeoutSeconds: 3_600 },
+      expected: { groups: [], approvals: 4, timeoutSeconds: 3_600 },
     },
     {
       name: 'the shortest timeout',
       reviews: [{ timeoutSeconds: 1_800 }, { timeoutSeconds: 600 }, { timeoutSeconds: 7_200 }],
-      expected: { groups: [], approvals: 1, timeoutSeconds: 600 },
+      expected: { groups: [], approvals: 3, timeoutSeconds: 600 },
     },
     {
       name: 'a rule’s timeout, longer than the default, when the other rules leave it unset',
       reviews: [{ timeoutSeconds: 7_200 }, undefined, {}],
-      expected: { groups: [], approvals: 1, timeoutSeconds: 7_200 },
+      expected: { groups: [], approvals: 3, timeoutSeconds: 7_200 },
     },
     {
       name: 'each field merged independently across rules',
@@ -391,7 +397,7 @@ describe('evaluatePolicy: review requirement', () => {
         { groups: ['sre'], timeoutSeconds: 900 },
         { approvals: 1, timeoutSeconds: 1_200 },
       ],
-      expected: { groups: ['security', 'sre'], approvals: 2, timeoutSeconds: 900 },
+      expected: { groups: ['security', 'sre'], approvals: 4, timeoutSeconds: 900 },
     },
   ])('is $name', ({ reviews, expected }) => {
     const rules = reviews.map((review, i) => rule(`escalate-${i + 1}`, 'ESCALATE', review ? { review } : {}));
@@ -803,8 +809,8 @@ describe('evaluatePolicy: requireReason', () => {
 describe('evaluatePolicy: review timeouts and escalation ladders', () => {
   it.each<{ name: string; reviews: Array<Partial<ReviewRequirement>>; expected: ReviewRequirement }>([
     { name: 'onTimeout of the only rule', reviews: [{ onTimeout: 'EXPIRE' }], expected: { ...DEFAULT_REVIEW, onTimeout: 'EXPIRE' } },
-    { name: 'REJECT when any rule says REJECT', reviews: [{ onTimeout: 'EXPIRE' }, { onTimeout: 'REJECT' }, { onTimeout: 'EXPIRE' }], expected: { ...DEFAULT_REVIEW, onTimeout: 'REJECT' } },
-    { name: 'REJECT when the only rule setting it says REJECT', reviews: [{}, { onTimeout: 'REJECT' }], expected: { ...DEFAULT_REVIEW, onTimeout: 'REJECT' } },
+    { name: 'REJECT when any rule says REJECT', reviews: [{ onTimeout: 'EXPIRE' }, { onTimeout: 'REJECT' }, { onTimeout: 'EXPIRE' }], expected: { ...DEFAULT_REVIEW, approvals: 3, onTimeout: 'REJECT' } },
+    { name: 'REJECT when the only rule setting it says REJECT', reviews: [{}, { onTimeout: 'REJECT' }], expected: { ...DEFAULT_REVIEW, approvals: 2, onTimeout: 'REJECT' } },
     {
       name: 'escalation steps of every rule, sorted by time (ties in policy order)',
       reviews: [
@@ -813,7 +819,7 @@ describe('evaluatePolicy: review timeouts and escalation ladders', () => {
       ],
       expected: {
         groups: [],
-        approvals: 1,
+        approvals: 2,
         timeoutSeconds: 3_000,
         escalation: [
           { afterSeconds: 300, groups: ['oncall'] },
@@ -837,6 +843,105 @@ describe('evaluatePolicy: review timeouts and escalation ladders', () => {
     const compiled = policy([rule('e', 'ESCALATE', { review: { escalation: [{ afterSeconds: 60, groups: ['sre'] }] } })]);
     evaluatePolicy(compiled, input('a.b', 'c')).review!.escalation![0]!.groups.push('mutated');
     expect(evaluatePolicy(compiled, input('a.b', 'c')).review!.escalation).toEqual([{ afterSeconds: 60, groups: ['sre'] }]);
+  });
+});
+
+describe('evaluatePolicy: per-rule review requirements', () => {
+  const escalate = (id: string, overrides: Partial<PolicyRule> = {}) => rule(id, 'ESCALATE', overrides);
+
+  it('lists one requirement per deciding ESCALATE rule, in policy order, defaults filled and steps sorted', () => {
+    const compiled = policy(
+      [
+        escalate('sre', { review: { groups: ['sre'], approvals: 2 } }),
+        rule('allow-all', 'ALLOW'),
+        escalate('security', {
+          review: { groups: ['security'], timeoutSeconds: 3_000, escalation: [{ afterSeconds: 1_800, groups: ['ciso'] }, { afterSeconds: 600, groups: ['leads'] }] },
+        }),
+        escalate('elsewhere', { resources: ['staging/**'], review: { groups: ['qa'], approvals: 5 } }),
+      ],
+      'ALLOW',
+    );
+    const evaluation = evaluatePolicy(compiled, input('deploy.update', 'prod/api'));
+    expect(evaluation.effect).toBe('ESCALATE');
+    expect(evaluation.requirements).toEqual<RuleReviewRequirement[]>([
+      { ruleId: 'sre', groups: ['sre'], approvals: 2, escalation: [] },
+      {
+        ruleId: 'security',
+        groups: ['security'],
+        approvals: 1,
+        escalation: [
+          { afterSeconds: 600, groups: ['leads'] },
+          { afterSeconds: 1_800, groups: ['ciso'] },
+        ],
+      },
+    ]);
+    // The merged summary needs 2 + 1 distinct people.
+    expect(evaluation.review).toEqual({
+      groups: ['security', 'sre'],
+      approvals: 3,
+      timeoutSeconds: 3_000,
+      escalation: [
+        { afterSeconds: 600, groups: ['leads'] },
+        { afterSeconds: 1_800, groups: ['ciso'] },
+      ],
+    });
+  });
+
+  it('is one any-reviewer requirement with a null ruleId when the ESCALATE default applies', () => {
+    const compiled = policy([rule('x', 'BLOCK', { actions: ['db.*'] }), escalate('y', { actions: ['db.*'], allowAmend: true })], 'ESCALATE');
+    const evaluation = evaluatePolicy(compiled, input('deploy.update', 'prod/api'));
+    expect(evaluation.requirements).toEqual<RuleReviewRequirement[]>([{ ruleId: null, groups: [], approvals: 1, escalation: [] }]);
+    expect(evaluation.amendable).toBe(false);
+  });
+
+  it.each<[string, Partial<ReviewRequirement> | undefined, RuleReviewRequirement]>([
+    ['no review', undefined, { ruleId: 'e', groups: [], approvals: 1, escalation: [] }],
+    ['an empty review', {}, { ruleId: 'e', groups: [], approvals: 1, escalation: [] }],
+    ['only approvals', { approvals: 2 }, { ruleId: 'e', groups: [], approvals: 2, escalation: [] }],
+    ['only groups and a timeout', { groups: ['dba'], timeoutSeconds: 60 }, { ruleId: 'e', groups: ['dba'], approvals: 1, escalation: [] }],
+  ])('fills in the defaults for an ESCALATE rule with %s', (_name, review, expected) => {
+    const evaluation = evaluatePolicy(policy([escalate('e', review ? { review } : {})], 'ALLOW'), input('deploy.update', 'prod/api'));
+    expect(evaluation.requirements).toEqual([expected]);
+  });
+
+  it.each<[string, PolicyRule[], PolicyEffect]>([
+    ['ALLOW (an ESCALATE rule that did not match does not count)', [rule('a', 'ALLOW'), escalate('e', { actions: ['db.*'], allowAmend: true })], 'ALLOW'],
+    ['BLOCK (an outranked ESCALATE rule allowing amendments)', [escalate('e', { review: { groups: ['sre'] }, allowAmend: true }), rule('b', 'BLOCK')], 'BLOCK'],
+    ['the ALLOW default', [], 'ALLOW'],
+    ['the BLOCK default', [], 'BLOCK'],
+  ])('is empty, and nothing is amendable, for %s', (_name, rules, effect) => {
+    const evaluation = evaluatePolicy(policy(rules, effect), input('deploy.update', 'prod/api'));
+    expect(evaluation.effect).toBe(effect);
+    expect(evaluation.requirements).toEqual([]);
+    expect(evaluation.amendable).toBe(false);
+  });
+
+  it('never shares arrays with the compiled policy', () => {
+    const compiled = policy([escalate('e', { review: { groups: ['sre'], escalation: [{ afterSeconds: 60, groups: ['leads'] }] } })]);
+    const [first] = evaluatePolicy(compiled, input('a.b', 'c')).requirements;
+    first!.groups.push('mutated');
+    first!.escalation[0]!.groups.push('mutated');
+    expect(evaluatePolicy(compiled, input('a.b', 'c')).requirements).toEqual([
+      { ruleId: 'e', groups: ['sre'], approvals: 1, escalation: [{ afterSeconds: 60, groups: ['leads'] }] },
+    ]);
+  });
+});
+
+describe('evaluatePolicy: amendable', () => {
+  it.each<[string, Array<boolean | undefined>, boolean]>([
+    ['the only deciding rule allows amendments', [true], true],
+    ['every deciding rule allows amendments', [true, true], true],
+    ['one deciding rule does not say so', [true, undefined], false],
+    ['one deciding rule says false', [false, true], false],
+    ['no deciding rule says so', [undefined], false],
+  ])('is %s: %j → %s', (_name, flags, expected) => {
+    const rules = flags.map((allowAmend, i) => rule(`e${i}`, 'ESCALATE', allowAmend === undefined ? {} : { allowAmend }));
+    expect(evaluatePolicy(policy(rules, 'ALLOW'), input('deploy.update', 'prod/api')).amendable).toBe(expected);
+  });
+
+  it('ignores ESCALATE rules that did not match', () => {
+    const compiled = policy([rule('prod', 'ESCALATE', { allowAmend: true }), rule('db', 'ESCALATE', { actions: ['db.*'] })], 'ALLOW');
+    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api')).amendable).toBe(true);
   });
 });
 

@@ -655,6 +655,34 @@ describe('validatePolicy: limit and requireReason', () => {
   });
 });
 
+describe('validatePolicy: allowAmend', () => {
+  it.each([true, false])('accepts allowAmend %s on an ESCALATE rule', (allowAmend) => {
+    expect(validatePolicy(doc([rule({ effect: 'ESCALATE', allowAmend })]))).toEqual([]);
+  });
+
+  it.each(['yes', 1, 'true', {}])('rejects allowAmend %j', (allowAmend) => {
+    expect(validatePolicy(doc([rule({ effect: 'ESCALATE', allowAmend: unsafe(allowAmend) })]))).toEqual([
+      { ruleId: 'rule-1', field: 'allowAmend', message: 'must be true or false' },
+    ]);
+  });
+
+  it.each(['ALLOW', 'BLOCK'] as const)('rejects allowAmend: true on a %s rule', (effect) => {
+    expect(validatePolicy(doc([rule({ effect, allowAmend: true })]))).toEqual([
+      { ruleId: 'rule-1', field: 'allowAmend', message: 'is only allowed on ESCALATE rules' },
+    ]);
+  });
+
+  it.each(['ALLOW', 'BLOCK'] as const)('accepts allowAmend: false on a %s rule (the API reads an unset flag back as false)', (effect) => {
+    expect(validatePolicy(doc([rule({ effect, allowAmend: false })]))).toEqual([]);
+  });
+
+  it('reports a non-boolean once, not also the effect', () => {
+    expect(validatePolicy(doc([rule({ effect: 'ALLOW', allowAmend: unsafe('yes') })]))).toEqual([
+      { ruleId: 'rule-1', field: 'allowAmend', message: 'must be true or false' },
+    ]);
+  });
+});
+
 describe('validatePolicy: review timeouts and escalation', () => {
   const escalate = (review: unknown) => rule({ effect: 'ESCALATE', review: unsafe(review) });
 
@@ -662,7 +690,8 @@ describe('validatePolicy: review timeouts and escalation', () => {
     [{ onTimeout: 'EXPIRE' }],
     [{ onTimeout: 'REJECT', timeoutSeconds: 600, escalation: [{ afterSeconds: 300, groups: ['leads'] }, { afterSeconds: 599, groups: ['cto', 'sre'] }] }],
     [{ escalation: [] }],
-    [{ escalation: [{ afterSeconds: 7_200, groups: ['leads'] }] }],
+    [{ escalation: [{ afterSeconds: 3_599, groups: ['leads'] }] }],
+    [{ timeoutSeconds: 86_400, escalation: [{ afterSeconds: 7_200, groups: ['leads'] }] }],
   ])('accepts %j', (review) => {
     expect(validatePolicy(doc([escalate(review)]))).toEqual([]);
   });
@@ -677,6 +706,11 @@ describe('validatePolicy: review timeouts and escalation', () => {
       { timeoutSeconds: 600, escalation: [{ afterSeconds: 600, groups: ['a'] }] },
       'review.escalation[0].afterSeconds',
       'must be less than review.timeoutSeconds (600), or the step never happens',
+    ],
+    [
+      { escalation: [{ afterSeconds: 3_600, groups: ['a'] }] },
+      'review.escalation[0].afterSeconds',
+      'must be less than the default review.timeoutSeconds (3600), or the step never happens',
     ],
     [{ escalation: [{ afterSeconds: 60, groups: [] }] }, 'review.escalation[0].groups', 'must list at least one group'],
     [{ escalation: [{ afterSeconds: 60 }] }, 'review.escalation[0].groups', 'must be a list of group names'],
@@ -716,6 +750,7 @@ describe('readPolicyDocument', () => {
         resources: ['prod/**'],
         when: 'params.replicas > 10',
         review: { groups: ['sre'], approvals: 2, onTimeout: 'REJECT', escalation: [{ afterSeconds: 600, groups: ['leads'] }] },
+        allowAmend: true,
       },
       { id: 'three-an-hour', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'], limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' }, requireReason: true },
     ],
@@ -734,7 +769,7 @@ describe('readPolicyDocument', () => {
   it('reads null (YAML ~, GraphQL null) as absent for optional fields', () => {
     const { document, issues } = readPolicyDocument({
       defaultEffect: null,
-      rules: [{ ...rule(), description: null, agents: null, when: null, limit: null, requireReason: null, reason: null }],
+      rules: [{ ...rule(), description: null, agents: null, when: null, limit: null, requireReason: null, allowAmend: null, reason: null }],
     });
     expect(issues).toEqual([]);
     expect(document).toEqual({ rules: [rule()], defaultEffect: 'ESCALATE' });
@@ -794,12 +829,26 @@ describe('readPolicyDocument', () => {
     expect(document).toBeNull();
     expect(issues).toEqual<PolicyIssue[]>([
       { ruleId: null, field: 'defaultEffect', message: EFFECT_MESSAGE },
-      { ruleId: 'a', field: 'colour', message: 'unknown field "colour"; known fields: id, description, effect, agents, actions, resources, when, limit, requireReason, validForSeconds, review, reason' },
+      { ruleId: 'a', field: 'colour', message: 'unknown field "colour"; known fields: id, description, effect, agents, actions, resources, when, limit, requireReason, validForSeconds, review, allowAmend, reason' },
       { ruleId: 'a', field: 'actions', message: EMPTY_LIST_MESSAGE },
       { ruleId: 'a', field: 'when', message: 'CEL condition does not type-check: no such overload: string + int (at column 1)' },
       { ruleId: 'a', field: 'id', message: 'duplicate rule id "a"' },
       { ruleId: 'b', field: 'limit.count', message: 'must be a whole number from 1 to 100000' },
       { ruleId: 'b', field: 'requireReason', message: 'must be true or false' },
+    ]);
+  });
+
+  it('reads allowAmend as a known rule field, and reports a misspelling of it or a wrong value', () => {
+    const escalate = { id: 'e', effect: 'ESCALATE', actions: ['*'], resources: ['**'] };
+    expect(readPolicyDocument({ rules: [{ ...escalate, allowAmend: true }] })).toEqual({
+      document: { rules: [{ ...escalate, allowAmend: true }], defaultEffect: 'ESCALATE' },
+      issues: [],
+    });
+    expect(readPolicyDocument({ rules: [{ ...escalate, allowAmmend: true }] }).issues).toEqual<PolicyIssue[]>([
+      { ruleId: 'e', field: 'allowAmmend', message: 'unknown field "allowAmmend"; did you mean "allowAmend"?' },
+    ]);
+    expect(readPolicyDocument({ rules: [{ ...escalate, effect: 'ALLOW', allowAmend: 'yes' }] }).issues).toEqual<PolicyIssue[]>([
+      { ruleId: 'e', field: 'allowAmend', message: 'must be true or false' },
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { effectiveParams } from '../../approvals/amend.js';
 import { cancelActionRequest } from '../../approvals/cancel-action.js';
 import { getActionRequest, listActionRequests } from '../../approvals/queries.js';
 import { requestAction } from '../../approvals/request-action.js';
@@ -13,6 +14,7 @@ import { EvaluationRef } from './evaluation.js';
 import { PrincipalRef } from './principal.js';
 import { requestPayload } from './request-payload.js';
 import { ReviewRef } from './review.js';
+import { approvalsReceived, requirementProgress, ReviewRequirementProgressRef } from './review-requirement.js';
 import { viewerOf } from './viewer.js';
 
 export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionRequest').implement({
@@ -30,23 +32,55 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
       description: 'The human the agent acts for, if any.',
       resolve: (r, _args, ctx) => (r.onBehalfOfId ? ctx.loaders.principal.load(r.onBehalfOfId) : null),
     }),
+    owner: t.field({
+      type: PrincipalRef,
+      nullable: true,
+      description: "The agent's owner when it asked, if it had one (a party, so never a reviewer of it).",
+      resolve: (r, _args, ctx) => (r.ownerId ? ctx.loaders.principal.load(r.ownerId) : null),
+    }),
     action: t.exposeString('action', { description: 'What the agent wants to do, e.g. `deploy.update`.' }),
     resource: t.exposeString('resource', { description: 'What it acts on, e.g. `prod/payments-api`.' }),
-    params: t.field({ type: 'JSON', nullable: true, description: 'The parameters the agent sent.', resolve: (r) => r.params }),
+    params: t.field({ type: 'JSON', nullable: true, description: 'The parameters the agent sent (never changed; see `amendedParams`).', resolve: (r) => r.params }),
+    amendedParams: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: "A reviewer's changed parameters (approve with changes, where the rule says `allowAmend`); null when unchanged.",
+      resolve: (r) => r.amendedParams,
+    }),
+    amendedEvaluation: t.field({
+      type: EvaluationRef,
+      nullable: true,
+      description: 'How the policy judged the amended request (it was not blocked, or the change would have been refused).',
+      resolve: (r) => r.amendedEvaluation,
+    }),
+    approvedParams: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'Once APPROVED: the parameters the agent may act with, `amendedParams` if a reviewer changed them, else `params`. Null otherwise.',
+      resolve: (r) => (r.status === 'APPROVED' ? effectiveParams(r) : null),
+    }),
+    revision: t.exposeInt('revision', {
+      description: 'Starts at 0; each approve-with-changes makes a new revision, and only approvals of the current one count.',
+    }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why the agent says it needs to act.' }),
     context: t.field({ type: 'JSON', description: 'Free labels the agent sent (policies see them as `context`).', resolve: (r) => r.context }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'The key the agent sent to make retries safe.' }),
     status: t.expose('status', { type: ActionStatusEnum, description: 'Where the request is in its lifecycle.' }),
     evaluation: t.field({ type: EvaluationRef, description: 'How the policy decided.', resolve: (r) => r.evaluation }),
     requiredGroups: t.exposeStringList('requiredGroups', {
-      description: 'Reviewer groups that may decide (for escalated requests); empty means any reviewer.',
+      description: 'Reviewer groups that may decide now (every requirement\'s groups united); empty means any reviewer.',
     }),
     requiredApprovals: t.exposeInt('requiredApprovals', {
-      description: 'Distinct approvals needed to approve; 0 when the policy decided alone.',
+      description: 'Distinct people who must approve: the sum over `reviewRequirements` (a person counts once); 0 when the policy decided alone.',
     }),
     approvalsReceived: t.int({
-      description: 'Distinct reviewers who approved so far.',
-      resolve: async (r, _args, ctx) => (await ctx.loaders.reviews.load(r.id)).filter((review) => review.verdict === 'APPROVE').length,
+      description: 'Approvals that count so far: distinct reviewers of the current revision, each counted for one requirement.',
+      resolve: (r, _args, ctx) => approvalsReceived(r, ctx),
+    }),
+    reviewRequirements: t.field({
+      type: [ReviewRequirementProgressRef],
+      description: 'For escalated requests: one requirement per deciding rule, each with its progress; all must be met.',
+      resolve: (r, _args, ctx) => requirementProgress(r, ctx),
     }),
     reviews: t.field({
       type: [ReviewRef],
@@ -56,10 +90,20 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
     expiresAt: t.expose('expiresAt', {
       type: 'DateTime',
       nullable: true,
-      description: 'For escalated requests: when the review deadline passes (database time).',
+      description: 'For escalated requests: when the review deadline passes (database time); reviewers may extend it.',
+    }),
+    extensions: t.exposeInt('extensions', { description: 'How many times reviewers extended the deadline (`extendActionRequest`).' }),
+    nextEscalationAt: t.expose('nextEscalationAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'While PENDING: when the next escalation step adds reviewer groups; null when none is left.',
     }),
     decidedAt: t.expose('decidedAt', { type: 'DateTime', nullable: true, description: 'When the request left PENDING; null while pending.' }),
     decidedBy: t.expose('decidedBy', { type: DecisionSourceEnum, nullable: true, description: 'What decided; null while pending.' }),
+    overridden: t.boolean({
+      description: 'True when an ADMIN decided outside the review rules (`overrideDecision`, break-glass): see `decider` and `decisionReason`.',
+      resolve: (r) => r.decidedBy === 'ADMIN',
+    }),
     decider: t.field({
       type: PrincipalRef,
       nullable: true,
@@ -68,7 +112,7 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
     }),
     decisionReason: t.exposeString('decisionReason', {
       nullable: true,
-      description: "Why: the blocking rule's reason, or the deciding reviewer's comment.",
+      description: "Why: the blocking rule's reason, the deciding reviewer's comment, or the administrator's override reason.",
     }),
     validUntil: t.expose('validUntil', {
       type: 'DateTime',

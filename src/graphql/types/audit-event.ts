@@ -1,4 +1,5 @@
-import { getActionRequest, isUuid } from '../../approvals/queries.js';
+import { getActionRequest } from '../../approvals/queries.js';
+import { isUuid } from '../../validation.js';
 import type { AuditEventFilter } from '../../audit/query.js';
 import { listAuditEvents } from '../../audit/query.js';
 import { streamAuditEvents } from '../../audit/stream.js';
@@ -19,8 +20,11 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   ACTION_REQUESTED: 'An agent asked to perform an action.',
   ACTION_APPROVED: 'A request was approved, by policy or by reviewers.',
   ACTION_BLOCKED: 'The policy blocked a request.',
-  ACTION_ESCALATED: 'A request was sent to human reviewers.',
-  REVIEW_SUBMITTED: 'A reviewer approved or rejected.',
+  ACTION_ESCALATED: 'A request was sent to human reviewers, or an escalation step of its review ladder added reviewer groups (`data.step`).',
+  REVIEW_SUBMITTED: 'A reviewer approved (possibly with changed params) or rejected.',
+  REVIEW_REFUSED: 'A party to a request (its agent, another agent, its owner, the human it acts for) tried to review it and was refused.',
+  ACTION_EXTENDED: "A reviewer moved a pending request's deadline.",
+  DECISION_OVERRIDDEN: 'An ADMIN decided a pending request outside the review rules (break-glass), with a reason.',
   ACTION_REJECTED: 'A request was rejected: by a reviewer, or by its deadline where the rule says onTimeout REJECT.',
   ACTION_EXPIRED: 'Nobody decided a request before its deadline.',
   ACTION_CANCELLED: 'The requesting agent withdrew a pending request.',

@@ -1,4 +1,4 @@
-import { ActionOutcome, ActionStatus, DecisionSource, PolicyEffect, PrincipalKind, Role, Verdict } from '../../vocabulary.js';
+import { ActionOutcome, ActionStatus, DecisionSource, PolicyEffect, PrincipalKind, RequestParty, Role, Verdict } from '../../vocabulary.js';
 import { builder } from '../builder.js';
 
 // Every GraphQL enum mirrors a vocabulary in src/vocabulary.ts; the descriptions are the
@@ -50,7 +50,7 @@ export const DecisionSourceEnum = builder.enumType('DecisionSource', {
     [DecisionSource.REVIEWER]: { description: 'A human reviewer decided.' },
     [DecisionSource.TIMEOUT]: { description: 'The review deadline passed.' },
     [DecisionSource.REQUESTER]: { description: 'The requesting agent cancelled.' },
-    [DecisionSource.ADMIN]: { description: 'An administrator overrode the decision.' },
+    [DecisionSource.ADMIN]: { description: 'An administrator decided outside the review rules (`overrideDecision`, break-glass).' },
   } as const,
 });
 
@@ -67,5 +67,15 @@ export const ActionOutcomeEnum = builder.enumType('ActionOutcome', {
   values: {
     [ActionOutcome.SUCCEEDED]: { description: 'The action was performed and worked.' },
     [ActionOutcome.FAILED]: { description: 'The action was attempted and failed (say why in `detail`).' },
+  } as const,
+});
+
+export const RequestPartyEnum = builder.enumType('RequestParty', {
+  description: 'A party to a request, who may never review it (separation of duties).',
+  values: {
+    [RequestParty.REQUESTING_AGENT]: { description: 'The agent that made the request.' },
+    [RequestParty.AGENT]: { description: 'Any other agent: only humans review.' },
+    [RequestParty.OWNER]: { description: "The human who owns the requesting agent." },
+    [RequestParty.ON_BEHALF_OF]: { description: 'The human the agent acts for (`onBehalfOf`).' },
   } as const,
 });

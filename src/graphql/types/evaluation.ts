@@ -1,7 +1,7 @@
 import type { Evaluation, RuleError, RuleTrace } from '../../policy/index.js';
 import { builder } from '../builder.js';
 import { PolicyEffectEnum } from './enums.js';
-import { ReviewRequirementRef } from './policy-rule.js';
+import { ReviewRequirementRef, RuleReviewRequirementRef } from './policy-rule.js';
 
 const RuleErrorRef = builder.objectRef<RuleError>('RuleError').implement({
   description: "A rule's `when` condition failed at evaluation time. Such an error never allows: BLOCK and ESCALATE rules count as matched, ALLOW rules as not matched.",
@@ -56,8 +56,21 @@ export const EvaluationRef = builder.objectRef<Evaluation>('PolicyEvaluation').i
     review: t.field({
       type: ReviewRequirementRef,
       nullable: true,
-      description: 'For ESCALATE: the merged requirement of every matching ESCALATE rule.',
+      description:
+        "For ESCALATE: a summary of every deciding ESCALATE rule's requirement (groups united, shortest timeout, escalation steps pooled); its approvals is the sum over `requirements`, the least number of distinct people needed.",
       resolve: (evaluation) => evaluation.review,
+    }),
+    requirements: t.field({
+      type: [RuleReviewRequirementRef],
+      description:
+        'For ESCALATE: one requirement per deciding ESCALATE rule, in policy order, each met on its own (a person counts once across them all); one any-reviewer requirement with a null ruleId when the default effect escalated. Empty for ALLOW and BLOCK.',
+      // Evaluations stored before per-rule requirements existed lack the field.
+      resolve: (evaluation) => evaluation.requirements ?? [],
+    }),
+    amendable: t.boolean({
+      description: 'For ESCALATE: whether reviewers may approve with changed params (every deciding rule has `allowAmend`); false otherwise.',
+      // Evaluations stored before amendments existed lack the field.
+      resolve: (evaluation) => evaluation.amendable ?? false,
     }),
     reasonRequiredBy: t.stringList({
       description: 'Matched rules that require the request to carry a reason.',

@@ -65,6 +65,10 @@ export const PolicyRuleInput = builder.inputType('PolicyRuleInput', {
       description: 'ALLOW and ESCALATE rules: seconds an approval stays valid for the agent to act and report (1 to 604800; default 900).',
     }),
     review: t.field({ type: ReviewRequirementInput, required: false, description: 'Only for ESCALATE rules.' }),
+    allowAmend: t.boolean({
+      required: false,
+      description: 'Only for ESCALATE rules: reviewers may approve with changed params; the changed request is re-evaluated and must not be blocked (default false).',
+    }),
     reason: t.string({ required: false, description: 'Shown to the agent when this rule decides.' }),
   }),
 });
@@ -93,6 +97,7 @@ export function toPolicyDocument(rules: RuleInputShape[], defaultEffect: PolicyD
         limit: rule.limit ? { count: rule.limit.count, windowSeconds: rule.limit.windowSeconds, per: rule.limit.per ?? 'AGENT' } : undefined,
         requireReason: rule.requireReason ?? undefined,
         validForSeconds: rule.validForSeconds ?? undefined,
+        allowAmend: rule.allowAmend ?? undefined,
         reason: rule.reason ?? undefined,
         review: rule.review
           ? {

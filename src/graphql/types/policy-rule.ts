@@ -1,4 +1,4 @@
-import type { AgentSelector, EscalationStep, PolicyRule, RateLimit, ReviewRequirement } from '../../policy/index.js';
+import type { AgentSelector, EscalationStep, PolicyRule, RateLimit, ReviewRequirement, RuleReviewRequirement } from '../../policy/index.js';
 import { LimitScope, TimeoutAction } from '../../policy/index.js';
 import { builder } from '../builder.js';
 import { PolicyEffectEnum } from './enums.js';
@@ -20,7 +20,7 @@ export const LimitScopeEnum = builder.enumType('LimitScope', {
   } as const,
 });
 
-const EscalationStepRef = builder.objectRef<EscalationStep>('EscalationStep').implement({
+export const EscalationStepRef = builder.objectRef<EscalationStep>('EscalationStep').implement({
   description: 'A step of the review ladder: more reviewer groups become eligible after a while.',
   fields: (t) => ({
     afterSeconds: t.exposeInt('afterSeconds', { description: 'Seconds after the request was made.' }),
@@ -32,7 +32,12 @@ export const ReviewRequirementRef = builder.objectRef<Partial<ReviewRequirement>
   description: 'Who must review an escalated request, and how long it may wait.',
   fields: (t) => ({
     groups: t.stringList({ description: 'Reviewer groups that may decide; empty means any reviewer.', resolve: (r) => r.groups ?? [] }),
-    approvals: t.int({ nullable: true, description: 'Distinct people who must approve (default 1).', resolve: (r) => r.approvals ?? null }),
+    approvals: t.int({
+      nullable: true,
+      description:
+        "Distinct people who must approve (default 1). In an evaluation's merged requirement: the sum over its per-rule requirements, the least number of distinct people needed.",
+      resolve: (r) => r.approvals ?? null,
+    }),
     timeoutSeconds: t.int({
       nullable: true,
       description: 'Seconds the request stays PENDING before it times out (default 3600).',
@@ -48,6 +53,25 @@ export const ReviewRequirementRef = builder.objectRef<Partial<ReviewRequirement>
       type: [EscalationStepRef],
       description: 'Groups added as time passes, in order.',
       resolve: (r) => r.escalation ?? [],
+    }),
+  }),
+});
+
+export const RuleReviewRequirementRef = builder.objectRef<RuleReviewRequirement>('RuleReviewRequirement').implement({
+  description:
+    "One rule's review requirement, defaults filled in: met on its own, by distinct people from its groups (a person counts once across all the requirements of a request).",
+  fields: (t) => ({
+    ruleId: t.string({
+      nullable: true,
+      description: "The ESCALATE rule that asks for it; null when the policy's default effect escalated (no rule matched).",
+      resolve: (r) => r.ruleId,
+    }),
+    groups: t.exposeStringList('groups', { description: 'Reviewer groups whose approvals count; empty means any reviewer.' }),
+    approvals: t.exposeInt('approvals', { description: 'Distinct people from those groups who must approve.' }),
+    escalation: t.field({
+      type: [EscalationStepRef],
+      description: 'Groups added as time passes, sorted by afterSeconds; empty when none.',
+      resolve: (r) => r.escalation,
     }),
   }),
 });
@@ -104,6 +128,10 @@ export const PolicyRuleRef = builder.objectRef<PolicyRule>('PolicyRule').impleme
       nullable: true,
       description: 'For ESCALATE rules: who reviews and for how long.',
       resolve: (r) => r.review ?? null,
+    }),
+    allowAmend: t.boolean({
+      description: 'For ESCALATE rules: whether reviewers may approve with changed params (the changed request is re-evaluated and must not be blocked).',
+      resolve: (r) => r.allowAmend ?? false,
     }),
     reason: t.string({ nullable: true, description: 'Shown to the agent when this rule decides.', resolve: (r) => r.reason ?? null }),
   }),

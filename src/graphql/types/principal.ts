@@ -6,7 +6,10 @@ import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
 import { PrincipalKindEnum, RoleEnum } from './enums.js';
 import { viewerOf } from './viewer.js';
 
-export const PrincipalRef = builder.objectRef<Principal>('Principal').implement({
+export const PrincipalRef = builder.objectRef<Principal>('Principal');
+
+// Implemented apart from its declaration: `owner` refers to the type itself.
+PrincipalRef.implement({
   description: 'An agent or a human known to Greenlight, authenticated by bearer tokens.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Stable identifier.' }),
@@ -18,6 +21,12 @@ export const PrincipalRef = builder.objectRef<Principal>('Principal').implement(
       type: 'JSON',
       description: 'Free key/value labels, e.g. `{"team": "payments"}`.',
       resolve: (principal) => principal.labels,
+    }),
+    owner: t.field({
+      type: PrincipalRef,
+      nullable: true,
+      description: 'For agents: the human responsible for it, who may never approve its requests.',
+      resolve: (principal, _args, ctx) => (principal.ownerId ? ctx.loaders.principal.load(principal.ownerId) : null),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the principal was created.' }),
   }),
@@ -44,6 +53,7 @@ const CreatePrincipalInput = builder.inputType('CreatePrincipalInput', {
     }),
     groups: t.stringList({ required: false, description: 'Groups, e.g. `["sre"]`; default none.' }),
     labels: t.field({ type: 'JSON', required: false, description: 'Key/value labels with string values; default `{}`.' }),
+    owner: t.id({ required: false, description: 'For agents: the id of the human responsible for it (who then may never approve its requests).' }),
   }),
 });
 
@@ -78,6 +88,7 @@ builder.mutationField('createPrincipal', (t) =>
           roles: input.roles,
           groups: input.groups ?? [],
           labels: (input.labels ?? {}) as Record<string, string>,
+          owner: input.owner == null ? null : String(input.owner),
         });
         return { principal: created.principal, token: created.token };
       }),

@@ -1,6 +1,6 @@
 import { decideAction } from '../../approvals/decide-action.js';
 import type { ReviewRow } from '../../db/schema.js';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
 import { requestPayload } from './request-payload.js';
@@ -19,6 +19,14 @@ export const ReviewRef = builder.objectRef<ReviewRow>('Review').implement({
     }),
     verdict: t.expose('verdict', { type: VerdictEnum, description: 'APPROVE or REJECT.' }),
     comment: t.exposeString('comment', { nullable: true, description: "The reviewer's comment, delivered to the agent." }),
+    reviewerGroups: t.exposeStringList('reviewerGroups', { description: "The reviewer's groups when reviewing: quorum is judged on them." }),
+    revision: t.exposeInt('revision', { description: 'The request revision reviewed; approvals of an earlier revision no longer count.' }),
+    amendedParams: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'When the reviewer approved with changes: the parameters approved instead (this review started a new revision).',
+      resolve: (r) => r.amendedParams,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the review was submitted.' }),
   }),
 });
@@ -29,10 +37,16 @@ const DecideActionInput = builder.inputType('DecideActionInput', {
     requestId: t.id({ required: true, description: 'The pending request.' }),
     verdict: t.field({ type: VerdictEnum, required: true, description: 'APPROVE or REJECT.' }),
     comment: t.string({ required: false, description: 'Why; delivered to the agent. At most 2000 characters.' }),
+    params: t.field({
+      type: 'JSON',
+      required: false,
+      description:
+        'Approve with changes (only with APPROVE, only where the rule says `allowAmend`): the parameters you approve instead of the agent\'s. The changed request is evaluated again and refused if the policy would block it; earlier approvals stop counting.',
+    }),
   }),
 });
 
-const decideActionErrors = mutationErrors([NotFoundError, NotAllowedError, ConflictError, InvalidInputError]);
+const decideActionErrors = mutationErrors([NotFoundError, SeparationOfDutiesError, NotAllowedError, ConflictError, InvalidInputError]);
 
 const DecideActionPayload = requestPayload(
   'DecideActionPayload',
@@ -45,12 +59,16 @@ builder.mutationField('decideAction', (t) =>
   t.field({
     type: DecideActionPayload,
     description:
-      'Approves or rejects a pending request. REVIEWER only, and only where the request needs one of your groups; one rejection rejects.',
-    authScopes: { reviewer: true },
+      'Approves or rejects a pending request. REVIEWER only, and only where a requirement of the request needs one of your groups; one rejection rejects, and the request is APPROVED once every requirement has its approvals (a person counts once). Parties to the request (its agent, any agent, its owner, the human it acts for) get a SeparationOfDutiesError and the attempt is audited.',
+    authScopes: { authenticated: true },
     args: { input: t.arg({ type: DecideActionInput, required: true, description: 'The decision.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(decideActionErrors, async () => ({
-        request: await decideAction(ctx.deps, viewerOf(ctx), { ...input, requestId: String(input.requestId) }),
+        request: await decideAction(ctx.deps, viewerOf(ctx), {
+          ...input,
+          requestId: String(input.requestId),
+          params: input.params as Record<string, unknown> | null | undefined,
+        }),
       })),
   }),
 );

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { appendAuditEvents } from '../audit/append.js';
+import { hasRole, type Principal } from '../auth/roles.js';
+import type { ActionRequestRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { NotAllowedError, NotFoundError } from '../errors.js';
+import { isUuid, parseInput, storableText } from '../validation.js';
+import { Verdict, values } from '../vocabulary.js';
+import { assertPending, lockRequest, settle, tallyRequest } from './pending.js';
+
+export const OverrideDecisionInput = z.object({
+  requestId: z.string(),
+  verdict: z.enum(values(Verdict)),
+  reason: storableText(2_000).refine((reason) => reason.trim().length > 0, 'is required: say why the review rules are set aside'),
+});
+export type OverrideDecisionInput = z.input<typeof OverrideDecisionInput>;
+
+/**
+ * Break-glass: an ADMIN decides a PENDING request outside the review rules (quorum, groups,
+ * separation of duties). Never silent: it needs a reason, the request shows `decidedBy: ADMIN`
+ * (`overridden`), and a DECISION_OVERRIDDEN event precedes the decision in the audit log, in the
+ * same transaction. It races with reviewers and the sweeper like any decision.
+ */
+export async function overrideDecision(deps: Deps, admin: Principal, rawInput: OverrideDecisionInput): Promise<ActionRequestRow> {
+  if (admin.kind !== 'HUMAN' || !hasRole(admin, 'ADMIN')) throw new NotAllowedError('Only a human ADMIN can override a decision.');
+  const input = parseInput(OverrideDecisionInput, rawInput);
+
+  const { request, events } = await deps.db.transaction(async (tx) => {
+    const locked = isUuid(input.requestId) ? await lockRequest(tx, input.requestId) : null;
+    if (!locked) throw new NotFoundError('ActionRequest', input.requestId);
+    assertPending(locked, 'overridden');
+    const tally = await tallyRequest(tx, locked.request);
+    const settled = await settle(tx, locked.request, {
+      status: input.verdict === 'APPROVE' ? 'APPROVED' : 'REJECTED',
+      decidedBy: 'ADMIN',
+      deciderId: admin.id,
+      reason: input.reason,
+    });
+    const events = await appendAuditEvents(tx, [
+      {
+        type: 'DECISION_OVERRIDDEN',
+        actorId: admin.id,
+        requestId: locked.request.id,
+        data: { agentId: locked.request.agentId, adminId: admin.id, verdict: input.verdict, reason: input.reason, approvalsReceived: tally.received },
+      },
+      settled.event,
+    ]);
+    return { request: settled.request, events };
+  });
+  deps.hub.publish(events);
+  return request;
+}
