@@ -29,11 +29,14 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { buildApp, type App } from '../src/app.js';
+import { generateSigningKeyPem } from '../src/audit/keys.js';
+import { defaultAuditConfig } from '../src/config.js';
 import { authenticateToken, createPrincipal } from '../src/auth/principals.js';
 import { createDatabase } from '../src/db/client.js';
 import { publishPolicy } from '../src/policies/publish.js';
 import type { PolicyDocument } from '../src/policy/index.js';
 
+const SIGNING_KEY = generateSigningKeyPem();
 const N = Number(process.env['BENCH_N'] ?? 2_000);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 200);
 const ROUNDS = 5;
@@ -75,7 +78,7 @@ async function freshTarget(kind: Kind): Promise<Target> {
 }
 
 const build = (t: Target) =>
-  buildApp({ port: 0, host: '127.0.0.1', databaseUrl: t.databaseUrl, dataDir: t.dataDir, adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000 }, { logging: 'error' });
+  buildApp({ port: 0, host: '127.0.0.1', databaseUrl: t.databaseUrl, dataDir: t.dataDir, adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000, audit: defaultAuditConfig({ signingKey: SIGNING_KEY }) }, { logging: 'error' });
 
 async function startupMs(kind: Kind): Promise<number> {
   const target = await freshTarget(kind);

@@ -1,3 +1,5 @@
+import { loadAuditKeyring } from './audit/keys.js';
+import { startSealer, type Sealer } from './audit/sealer.js';
 import { ensureAdministrator } from './auth/bootstrap.js';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
@@ -13,6 +15,8 @@ export interface App {
   database: DatabaseHandle;
   /** The GraphQL engine; tests may call `yoga.fetch` without opening a port. */
   yoga: GreenlightYoga;
+  /** This instance's audit sealer, once started (tests look at its leadership). */
+  sealer(): Sealer | undefined;
   /** An administrator token generated on this start (first start without ADMIN_TOKEN), else null. */
   generatedAdminToken: string | null;
   /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:4000`. */
@@ -35,7 +39,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const hub = createEventHub();
     const policies = createPolicyStore();
     await policies.reload(database.db);
-    const deps: Deps = { db: database.db, hub, policies };
+    const auditKeys = loadAuditKeyring({ pem: config.audit.signingKey, file: config.audit.signingKeyFile }, (message) =>
+      console.warn(`[audit] ${message}`),
+    );
+    const deps: Deps = { db: database.db, hub, policies, auditKeys };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     hub.publish(bootstrap.events);
 
@@ -43,15 +50,23 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const http = createHttpServer(yoga, deps);
     let started = false;
     let sweeper: Sweeper | undefined;
+    let sealer: Sealer | undefined;
     let stopped: Promise<void> | null = null;
     return {
       deps,
       database,
       yoga,
       generatedAdminToken: bootstrap.generatedToken,
+      sealer: () => sealer,
       async start() {
         const url = await http.listen(config.port, config.host);
         sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => console.error('[sweeper]', error));
+        sealer = startSealer(
+          database,
+          auditKeys,
+          { intervalMs: config.audit.sealIntervalMs, everyEvents: config.audit.checkpointEvents, everyMs: config.audit.checkpointIntervalMs },
+          (error) => console.error('[sealer]', error),
+        );
         started = true;
         return url;
       },
@@ -59,6 +74,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         stopped ??= (async () => {
           if (started) await http.close();
           await sweeper?.stop();
+          await sealer?.stop();
           await database.close();
         })();
         return stopped;

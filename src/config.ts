@@ -15,7 +15,29 @@ const ConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  AUDIT_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM private key' }).optional(),
+  AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(1_000).default(250),
+  AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
 });
+
+/** How the audit log is sealed into its hash chain and checkpointed. */
+export interface AuditConfig {
+  /** Ed25519 private key (PKCS#8 PEM) that signs checkpoints; wins over `signingKeyFile`. */
+  signingKey: string | undefined;
+  /**
+   * File holding that key, generated on first start when absent. Defaults to
+   * `DATA_DIR/audit-signing-key.pem`; none for an in-memory DATA_DIR (a per-process key).
+   */
+  signingKeyFile: string | undefined;
+  /** How often the sealer looks for committed, unsealed events (milliseconds, 10 to 1,000). */
+  sealIntervalMs: number;
+  /** A checkpoint is signed once this many events were sealed since the last one... */
+  checkpointEvents: number;
+  /** ...or when this long passed since it and anything new was sealed (milliseconds). */
+  checkpointIntervalMs: number;
+}
 
 export interface Config {
   /** TCP port of the HTTP and WebSocket server; 0 picks a free port. */
@@ -30,6 +52,7 @@ export interface Config {
   adminToken: string | undefined;
   /** How often this instance looks for overdue PENDING requests (milliseconds, 100 to 60,000). */
   sweepIntervalMs: number;
+  audit: AuditConfig;
 }
 
 export class ConfigError extends Error {
@@ -53,7 +76,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: value.DATA_DIR,
     adminToken: value.ADMIN_TOKEN,
     sweepIntervalMs: value.SWEEP_INTERVAL_MS,
+    audit: {
+      signingKey: value.AUDIT_SIGNING_KEY,
+      signingKeyFile: value.AUDIT_SIGNING_KEY_FILE ?? (value.DATA_DIR.startsWith('memory://') ? undefined : `${value.DATA_DIR}/audit-signing-key.pem`),
+      sealIntervalMs: value.AUDIT_SEAL_INTERVAL_MS,
+      checkpointEvents: value.AUDIT_CHECKPOINT_EVENTS,
+      checkpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
+    },
   };
+}
+
+/** The audit settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */
+export function defaultAuditConfig(overrides: Partial<AuditConfig> = {}): AuditConfig {
+  return { signingKey: undefined, signingKeyFile: undefined, sealIntervalMs: 250, checkpointEvents: 1_000, checkpointIntervalMs: 60_000, ...overrides };
 }
 
 /** Settings of the command-line client (`npm run cli`), which talks to a running server. */

@@ -1,3 +1,4 @@
+import type { AuditKeyring } from './audit/keys.js';
 import type { Database } from './db/client.js';
 import type { EventHub } from './events/hub.js';
 import type { PolicyStore } from './policies/store.js';
@@ -11,4 +12,6 @@ export interface Deps {
   db: Database;
   hub: EventHub;
   policies: PolicyStore;
+  /** Signs audit checkpoints and verifies them (`verifyAuditLog`, the well-known key). */
+  auditKeys: AuditKeyring;
 }

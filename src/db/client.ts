@@ -23,6 +23,17 @@ export interface DatabaseHandle {
   driver: 'pglite' | 'postgres';
   /** Applies the generated migrations in `drizzle/`; safe to call from several instances at once. */
   migrate(): Promise<void>;
+  /**
+   * One connection of its own, outside the pool, for work that holds session state such as an
+   * advisory lock (the audit sealer's leadership). PGlite has a single connection: it is shared.
+   */
+  openSession(): Promise<DatabaseSession>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseSession {
+  db: Database;
+  /** Closes the connection, which also releases its session locks. */
   close(): Promise<void>;
 }
 
@@ -66,6 +77,13 @@ function createPostgres(connectionString: string, max: number): DatabaseHandle {
         client.release();
       }
     },
+    async openSession() {
+      const client = new pg.Client({ connectionString });
+      // A dropped session connection must not crash the process; its user sees the next query fail.
+      client.on('error', (error) => console.error('[db] session connection error:', error.message));
+      await client.connect();
+      return { db: drizzlePg(client, { schema }) as unknown as Database, close: () => client.end() };
+    },
     close: () => pool.end(),
   };
 }
@@ -79,6 +97,7 @@ function createPglite(dataDir: string): DatabaseHandle {
     driver: 'pglite',
     // PGlite is one connection in this process: nothing can race the migrator.
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    openSession: async () => ({ db: db as unknown as Database, close: async () => {} }),
     close: () => client.close(),
   };
 }

@@ -186,7 +186,11 @@ export const reviews = pgTable(
   (t) => [uniqueIndex('reviews_request_reviewer_revision_key').on(t.requestId, t.reviewerId, t.revision)],
 );
 
-/** Append-only record of every state change; also the event log subscriptions read from. */
+/**
+ * Append-only record of every state change; also the event log subscriptions read from. A
+ * trigger (migration 0005) refuses UPDATE and DELETE, except the one-time sealing that sets
+ * `seq`, `prev_hash`, `hash` and `sealed_at` on a row that has none.
+ */
 export const auditEvents = pgTable(
   'audit_events',
   {
@@ -196,12 +200,36 @@ export const auditEvents = pgTable(
     requestId: uuid('request_id').references(() => actionRequests.id),
     data: jsonb('data').$type<Record<string, unknown>>().notNull(),
     createdAt: createdAt(),
+    /** Position in the hash chain, gap-free from 1, assigned by the sealer after commit. */
+    seq: bigint('seq', { mode: 'number' }),
+    /** The hash of the event at `seq - 1` (64 zeros for the first). */
+    prevHash: text('prev_hash'),
+    /** sha256(prevHash ‖ canonical(event)), hex. */
+    hash: text('hash'),
+    sealedAt: timestamp('sealed_at', { withTimezone: true }),
   },
-  (t) => [index('audit_events_request_id_idx').on(t.requestId, t.id)],
+  (t) => [
+    index('audit_events_request_id_idx').on(t.requestId, t.id),
+    uniqueIndex('audit_events_seq_key').on(t.seq),
+    // The sealer's scan: committed events without a place in the chain yet.
+    index('audit_events_unsealed_idx').on(t.id).where(sql`${t.seq} IS NULL`),
+  ],
 );
+
+/** Signed statements "the chain up to `seq` ends in `hash`", made by the sealer. Append-only. */
+export const auditCheckpoints = pgTable('audit_checkpoints', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  hash: text('hash').notNull(),
+  /** RFC 7638 thumbprint of the Ed25519 public key that signed. */
+  keyId: text('key_id').notNull(),
+  /** Ed25519 signature (base64url) of canonical({"hash","seq"}). */
+  signature: text('signature').notNull(),
+  createdAt: createdAt(),
+});
 
 export type PrincipalRow = typeof principals.$inferSelect;
 export type ActionRequestRow = typeof actionRequests.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type PolicyVersionRow = typeof policyVersions.$inferSelect;
+export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;

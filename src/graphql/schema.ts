@@ -17,6 +17,7 @@ import './types/extend-action.js';
 import './types/outcome.js';
 import './types/approval-queue.js';
 import './types/audit-event.js';
+import './types/audit-verification.js';
 
 let schema: GraphQLSchema | undefined;
 

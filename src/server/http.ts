@@ -4,6 +4,9 @@ import type { Deps } from '../deps.js';
 import { attachWebSocketServer } from './websocket.js';
 import type { GreenlightYoga } from './yoga.js';
 
+/** Where the public key that signs audit checkpoints is served, as a JWK (RFC 8037, Ed25519). */
+export const AUDIT_KEY_PATH = '/.well-known/greenlight-audit-key.json';
+
 const SHUTDOWN_GRACE_MS = 10_000; // 10 seconds for in-flight requests before connections are cut
 
 export interface HttpServer {
@@ -16,7 +19,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Yoga on `node:http` with graphql-ws on the same port and path, plus `GET /health`. */
+/** Yoga on `node:http` with graphql-ws on the same port and path, plus `GET /health` and the audit key. */
 export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
   let stopping = false;
   const server: Server = createServer((req, res) => {
@@ -24,6 +27,12 @@ export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
       // The server only listens once migrations ran and the policy is loaded: listening is ready.
       res.writeHead(stopping ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: stopping ? 'stopping' : 'ok' }));
+      return;
+    }
+    if (req.url === AUDIT_KEY_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      // Public by design: anyone holding an export can check its checkpoints with this key.
+      res.writeHead(200, { 'content-type': 'application/jwk+json', 'cache-control': 'public, max-age=300' });
+      res.end(JSON.stringify(deps.auditKeys.publicJwk));
       return;
     }
     void yoga(req, res);

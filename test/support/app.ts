@@ -1,6 +1,8 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildApp, type App } from '../../src/app.js';
+import { generateSigningKeyPem } from '../../src/audit/keys.js';
+import { defaultAuditConfig, type AuditConfig } from '../../src/config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -22,7 +24,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(options: { sweepIntervalMs?: number } = {}): Promise<TestServer> {
+export async function startTestServer(options: { sweepIntervalMs?: number; audit?: Partial<AuditConfig> } = {}): Promise<TestServer> {
   const database: TestDatabase = await createTestDatabase();
   const app = await buildApp(
     {
@@ -32,6 +34,7 @@ export async function startTestServer(options: { sweepIntervalMs?: number } = {}
       dataDir: database.dataDir,
       adminToken: ADMIN_TOKEN,
       sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
+      audit: defaultAuditConfig({ signingKey: generateSigningKeyPem(), ...options.audit }),
     },
     { logging: 'error' },
   );

@@ -1,4 +1,6 @@
 import { buildApp, type App } from '../../src/app.js';
+import { generateSigningKeyPem } from '../../src/audit/keys.js';
+import { defaultAuditConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
 import { createEventHub } from '../../src/events/hub.js';
 import { createPolicyStore } from '../../src/policies/store.js';
@@ -6,7 +8,7 @@ import { createPrincipal, type CreatePrincipalInput } from '../../src/auth/princ
 import type { Principal } from '../../src/auth/roles.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
-function configFor(database: TestDatabase) {
+function configFor(database: TestDatabase, signingKey: string) {
   return {
     port: 0,
     host: '127.0.0.1',
@@ -14,6 +16,8 @@ function configFor(database: TestDatabase) {
     dataDir: database.dataDir,
     adminToken: 'integration-admin-token',
     sweepIntervalMs: 1_000,
+    // Instances of one deployment share the checkpoint signing key.
+    audit: defaultAuditConfig({ signingKey }),
   };
 }
 
@@ -26,22 +30,27 @@ export interface TestApp {
    * snapshot and hub) on the same connection.
    */
   secondInstance(): Promise<Deps>;
+  /** Like `secondInstance`, with its database handle (for the sealer's own session). */
+  secondApp(): Promise<Pick<App, 'deps' | 'database'>>;
   stop(): Promise<void>;
 }
 
 /** An app instance without a listening socket, for tests that call services directly. */
 export async function startTestApp(): Promise<TestApp> {
   const database = await createTestDatabase();
-  const app = await buildApp(configFor(database), { logging: 'error' });
+  const signingKey = generateSigningKeyPem();
+  const app = await buildApp(configFor(database, signingKey), { logging: 'error' });
   const others: App[] = [];
+  const secondApp = async (): Promise<Pick<App, 'deps' | 'database'>> => {
+    if (!database.databaseUrl) return { deps: { ...app.deps, hub: createEventHub(), policies: createPolicyStore() }, database: app.database };
+    const other = await buildApp(configFor(database, signingKey), { logging: 'error' });
+    others.push(other);
+    return other;
+  };
   return {
     app,
-    async secondInstance() {
-      if (!database.databaseUrl) return { ...app.deps, hub: createEventHub(), policies: createPolicyStore() };
-      const other = await buildApp(configFor(database), { logging: 'error' });
-      others.push(other);
-      return other.deps;
-    },
+    secondApp,
+    secondInstance: async () => (await secondApp()).deps,
     async stop() {
       await Promise.all(others.map((other) => other.stop()));
       await app.stop();

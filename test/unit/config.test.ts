@@ -10,6 +10,13 @@ describe('loadConfig', () => {
       dataDir: './.data',
       adminToken: undefined,
       sweepIntervalMs: 1_000,
+      audit: {
+        signingKey: undefined,
+        signingKeyFile: './.data/audit-signing-key.pem',
+        sealIntervalMs: 250,
+        checkpointEvents: 1_000,
+        checkpointIntervalMs: 60_000,
+      },
     });
   });
 
@@ -22,6 +29,10 @@ describe('loadConfig', () => {
         DATA_DIR: 'memory://',
         ADMIN_TOKEN: 'a-long-enough-admin-token',
         SWEEP_INTERVAL_MS: '250',
+        AUDIT_SIGNING_KEY_FILE: '/run/secrets/audit.pem',
+        AUDIT_SEAL_INTERVAL_MS: '100',
+        AUDIT_CHECKPOINT_EVENTS: '500',
+        AUDIT_CHECKPOINT_INTERVAL_MS: '30000',
       }),
     ).toEqual({
       port: 8080,
@@ -30,7 +41,14 @@ describe('loadConfig', () => {
       dataDir: 'memory://',
       adminToken: 'a-long-enough-admin-token',
       sweepIntervalMs: 250,
+      audit: { signingKey: undefined, signingKeyFile: '/run/secrets/audit.pem', sealIntervalMs: 100, checkpointEvents: 500, checkpointIntervalMs: 30_000 },
     });
+  });
+
+  it('keeps the audit signing key out of a memory:// data folder, and takes a PEM given directly', () => {
+    expect(loadConfig({ DATA_DIR: 'memory://' }).audit.signingKeyFile).toBeUndefined();
+    const pem = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n';
+    expect(loadConfig({ AUDIT_SIGNING_KEY: pem }).audit.signingKey).toBe(pem);
   });
 
   it('treats an empty variable as unset', () => {
@@ -42,6 +60,8 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must be a postgres:// or postgresql:// connection string'],
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN: must be at least 16 characters long'],
+    [{ AUDIT_SIGNING_KEY: 'secret' }, 'AUDIT_SIGNING_KEY: must be a PKCS#8 PEM private key'],
+    [{ AUDIT_SEAL_INTERVAL_MS: '5000' }, 'AUDIT_SEAL_INTERVAL_MS'],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -60,6 +60,16 @@ const AuditEventRef = builder.objectRef<AuditEventRow>('AuditEvent').implement({
     }),
     data: t.field({ type: 'JSON', description: 'Type-specific details, e.g. the verdict and comment of a review.', resolve: (e) => e.data }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Commit-transaction time of the change.' }),
+    seq: t.int({
+      nullable: true,
+      description: 'Place in the hash chain (gap-free from 1), assigned by the sealer within about a second of the commit; null until then.',
+      resolve: (e) => e.seq,
+    }),
+    prevHash: t.exposeString('prevHash', { nullable: true, description: 'Hash of the event at `seq - 1` (64 zeros for seq 1); null until sealed.' }),
+    hash: t.exposeString('hash', {
+      nullable: true,
+      description: 'sha256(prevHash ‖ canonical JSON of {id, type, actorId, requestId, data, createdAt}) in hex; null until sealed. See `verifyAuditLog`.',
+    }),
   }),
 });
 

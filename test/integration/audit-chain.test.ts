@@ -1,0 +1,211 @@
+import { asc, count, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { eventHash } from '../../src/audit/chain.js';
+import { keyringFor } from '../../src/audit/keys.js';
+import { sealBatch, sealedColumns } from '../../src/audit/seal.js';
+import { verifyAuditLog } from '../../src/audit/verify-log.js';
+import { createPrincipal } from '../../src/auth/principals.js';
+import { auditCheckpoints, auditEvents } from '../../src/db/schema.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { startTestApp } from '../support/services.js';
+
+// Tampering as a database superuser would: with `session_replication_role = replica` triggers do
+// not fire, so the append-only trigger is out of the way and only the chain can tell.
+
+let running: { stop(): Promise<void> } | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+const POLICY = { everyEvents: 5, everyMs: 3_600_000 };
+
+/** A fresh app with `events` more audit events, all sealed, checkpointed every 5. */
+async function sealedLog(events = 17): Promise<App> {
+  const test = await startTestApp();
+  running = test;
+  for (let i = 0; i < events; i++) {
+    await createPrincipal(test.app.deps, null, { kind: 'AGENT', name: `bot-${i}`, roles: ['AGENT'], labels: { n: String(i) } });
+  }
+  while ((await sealBatch(test.app.deps.db, test.app.deps.auditKeys, POLICY, 4)).sealed > 0) {
+    // Small batches: several transactions, checkpoints in between.
+  }
+  return test.app;
+}
+
+async function tamper(app: App, ...statements: SQL[]) {
+  await app.deps.db.transaction(async (tx) => {
+    await tx.execute(sql`SET LOCAL session_replication_role = replica`);
+    for (const statement of statements) await tx.execute(statement);
+  });
+}
+
+/** The database refused the statement with the append-only trigger's error (drizzle wraps it). */
+async function expectRefused(statement: Promise<unknown>) {
+  const error = (await statement.then(() => null, (e: unknown) => e)) as (Error & { cause?: Error }) | null;
+  expect(error).not.toBeNull();
+  expect(error!.cause?.message ?? error!.message).toMatch(/audit (events|checkpoints) are append-only/);
+}
+
+async function chain(app: App) {
+  return app.deps.db.select(sealedColumns).from(auditEvents).where(sql`${auditEvents.seq} IS NOT NULL`).orderBy(asc(auditEvents.seq));
+}
+
+async function verify(app: App) {
+  return verifyAuditLog(app.deps.db, app.deps.auditKeys);
+}
+
+describe('sealing', () => {
+  it('gives committed events gap-free places and signed checkpoints, and the chain verifies', async () => {
+    const app = await sealedLog();
+    const rows = await chain(app);
+    const [unsealed] = await app.deps.db.select({ n: count() }).from(auditEvents).where(isNull(auditEvents.seq));
+    expect(unsealed!.n).toBe(0);
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    rows.forEach((row, i) => {
+      expect(row.prevHash).toBe(i === 0 ? '0'.repeat(64) : rows[i - 1]!.hash);
+      expect(row.hash).toBe(eventHash(row.prevHash, row));
+    });
+    const checkpoints = await app.deps.db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
+    expect(checkpoints.length).toBeGreaterThanOrEqual(2);
+    for (const checkpoint of checkpoints) {
+      expect(checkpoint.hash).toBe(rows[checkpoint.seq - 1]!.hash);
+      expect(app.deps.auditKeys.verify(checkpoint)).toBe(true);
+    }
+    expect(await verify(app)).toMatchObject({
+      ok: true,
+      eventsChecked: rows.length,
+      checkpointsChecked: checkpoints.length,
+      firstBrokenSeq: null,
+      lastSeq: rows.length,
+      unsealedEvents: 0,
+    });
+    // A range trusts the stored hash before it.
+    expect(await verifyAuditLog(app.deps.db, app.deps.auditKeys, { from: 4, to: 9 })).toMatchObject({ ok: true, eventsChecked: 6, fromSeq: 4, toSeq: 9 });
+  });
+
+  it('refuses the application any UPDATE or DELETE of audit rows and checkpoints, sealed or not', async () => {
+    const app = await sealedLog(6);
+    await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'unsealed', roles: ['AGENT'] });
+    const [checkpoints] = await app.deps.db.select({ n: count() }).from(auditCheckpoints);
+    expect(checkpoints!.n).toBeGreaterThan(0);
+    const attempts = [
+      sql`UPDATE audit_events SET data = '{}'::jsonb WHERE seq = 1`,
+      sql`UPDATE audit_events SET hash = repeat('0', 64) WHERE seq = 1`,
+      sql`UPDATE audit_events SET data = '{}'::jsonb WHERE seq IS NULL`,
+      sql`DELETE FROM audit_events WHERE seq = 1`,
+      sql`DELETE FROM audit_events WHERE seq IS NULL`,
+      sql`TRUNCATE audit_events CASCADE`,
+      sql`UPDATE audit_checkpoints SET hash = 'x'`,
+      sql`DELETE FROM audit_checkpoints`,
+    ];
+    for (const attempt of attempts) await expectRefused(app.deps.db.execute(attempt));
+    expect((await verify(app)).ok).toBe(true);
+  });
+});
+
+describe('verifyAuditLog names the first broken seq', () => {
+  it('when a field was updated', async () => {
+    const app = await sealedLog();
+    await tamper(app, sql`UPDATE audit_events SET data = jsonb_set(data, '{name}', '"mallory"') WHERE seq = 7`);
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 7, reason: 'MODIFIED', eventsChecked: 6 });
+  });
+
+  it('when a row was deleted', async () => {
+    const app = await sealedLog();
+    await tamper(app, sql`DELETE FROM audit_events WHERE seq = 9`);
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 9, reason: 'DELETED' });
+  });
+
+  it('when the newest rows were deleted (the last checkpoint still names them)', async () => {
+    const app = await sealedLog();
+    const [last] = await app.deps.db.select({ seq: auditCheckpoints.seq }).from(auditCheckpoints).orderBy(sql`seq DESC`).limit(1);
+    await tamper(app, sql`DELETE FROM audit_events WHERE seq >= ${last!.seq - 1}`);
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: last!.seq - 1, reason: 'DELETED' });
+  });
+
+  it('when two rows were swapped', async () => {
+    const app = await sealedLog();
+    await tamper(
+      app,
+      sql`UPDATE audit_events SET seq = -1 WHERE seq = 5`,
+      sql`UPDATE audit_events SET seq = 5 WHERE seq = 6`,
+      sql`UPDATE audit_events SET seq = 6 WHERE seq = -1`,
+    );
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 5, reason: 'REORDERED' });
+  });
+
+  it('when two distant rows were swapped', async () => {
+    const app = await sealedLog();
+    await tamper(
+      app,
+      sql`UPDATE audit_events SET seq = -1 WHERE seq = 3`,
+      sql`UPDATE audit_events SET seq = 3 WHERE seq = 11`,
+      sql`UPDATE audit_events SET seq = 11 WHERE seq = -1`,
+    );
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: 'REORDERED' });
+  });
+
+  it('when a forged row was inserted, even with a correctly computed hash', async () => {
+    const app = await sealedLog();
+    const rows = await chain(app);
+    const forged = { id: 999_999, type: 'PRINCIPAL_CREATED', actorId: null, requestId: null, data: { name: 'backdoor' }, createdAt: rows[7]!.createdAt };
+    const hash = eventHash(rows[7]!.hash, forged);
+    await tamper(
+      app,
+      // Make room at seq 9 by moving every later row up one.
+      sql`UPDATE audit_events SET seq = -(seq + 1) WHERE seq >= 9`,
+      sql`UPDATE audit_events SET seq = -seq WHERE seq < 0`,
+      sql`INSERT INTO audit_events (id, type, data, created_at, seq, prev_hash, hash)
+          OVERRIDING SYSTEM VALUE VALUES (999999, 'PRINCIPAL_CREATED', '{"name":"backdoor"}', ${rows[7]!.createdAt}::timestamptz, 9, ${rows[7]!.hash}, ${hash})`,
+    );
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 9, reason: 'INSERTED' });
+  });
+
+  it('when the whole chain after a checkpoint was rewritten to hide an edit', async () => {
+    const app = await sealedLog();
+    const checkpoints = await app.deps.db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq));
+    const first = checkpoints[0]!.seq;
+    // Edit the first event after the first checkpoint and recompute every hash from there on.
+    const rows = await chain(app);
+    const edited = rows.map((row) => (row.seq === first + 1 ? { ...row, data: { ...row.data, name: 'mallory' } } : row));
+    const statements: SQL[] = [sql`UPDATE audit_events SET data = jsonb_set(data, '{name}', '"mallory"') WHERE seq = ${first + 1}`];
+    let prev = rows[first - 1]!.hash;
+    for (const row of edited.slice(first)) {
+      const hash = eventHash(prev, row);
+      statements.push(sql`UPDATE audit_events SET prev_hash = ${prev}, hash = ${hash} WHERE seq = ${row.seq}`);
+      prev = hash;
+    }
+    await tamper(app, ...statements);
+    const report = await verify(app);
+    expect(report).toMatchObject({ ok: false, firstBrokenSeq: first + 1, reason: 'MODIFIED', lastCheckpointSeq: first });
+    expect(report.message).toMatch(/rewritten/);
+  });
+
+  it('when an event was rewritten with a fresh hash and its successor left alone', async () => {
+    const app = await sealedLog();
+    const rows = await chain(app);
+    const row = { ...rows[3]!, data: { ...rows[3]!.data, name: 'mallory' } };
+    await tamper(app, sql`UPDATE audit_events SET data = jsonb_set(data, '{name}', '"mallory"'), hash = ${eventHash(row.prevHash, row)} WHERE seq = 4`);
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 4, reason: 'MODIFIED' });
+  });
+
+  it('when a checkpoint signature is forged', async () => {
+    const app = await sealedLog();
+    const [checkpoint] = await app.deps.db.select().from(auditCheckpoints).orderBy(asc(auditCheckpoints.seq)).limit(1);
+    const impostor = keyringFor(generateKeyPairSync('ed25519').privateKey);
+    await tamper(app, sql`UPDATE audit_checkpoints SET signature = ${impostor.sign(checkpoint!)} WHERE seq = ${checkpoint!.seq}`);
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: checkpoint!.seq, reason: 'BAD_SIGNATURE' });
+  });
+});
+
+describe('the stored rows', () => {
+  it('keep their content while sealing (the trigger allows sealing columns only, once)', async () => {
+    const app = await sealedLog(1);
+    const [row] = await app.deps.db.select().from(auditEvents).where(eq(auditEvents.seq, 1));
+    expect(row).toMatchObject({ seq: 1, prevHash: '0'.repeat(64) });
+    expect(row!.sealedAt).toBeInstanceOf(Date);
+    await expectRefused(app.deps.db.execute(sql`UPDATE audit_events SET seq = 99, prev_hash = 'x', hash = 'y' WHERE seq = 1`));
+  });
+});
