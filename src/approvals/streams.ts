@@ -52,7 +52,7 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
  * stream position are replayed first.
  */
 export function streamApprovalQueue(deps: Deps, viewer: Principal, afterId: number | null): AsyncIterable<ApprovalQueueEvent> {
-  const source = streamAuditEvents(deps.db, deps.hub, { afterId, filter: { types: QUEUE_EVENT_TYPES } });
+  const source = streamAuditEvents(deps.db, deps.hub, { start: afterId === null ? null : { afterId }, filter: { types: QUEUE_EVENT_TYPES } });
   return pipe(
     source,
     filter((event: AuditEventRow) => event.type === 'ACTION_ESCALATED' || leavesPending(event)),

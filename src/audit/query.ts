@@ -1,37 +1,92 @@
-import { and, asc, eq, gt, gte, inArray, lt, max, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, like, lt, max, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
-import { auditEvents, type AuditEventRow } from '../db/schema.js';
-import type { AuditEventType } from '../vocabulary.js';
+import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
+import type { ActionStatus, AuditEventType } from '../vocabulary.js';
 
 export interface AuditEventFilter {
   requestId?: string | null | undefined;
+  /** The agent a request event concerns (`data.agentId`). */
+  agentId?: string | null | undefined;
   actorId?: string | null | undefined;
   types?: AuditEventType[] | null | undefined;
+  /** A glob over the request's action: `*` matches any run of characters, `?` one. */
+  action?: string | null | undefined;
+  /** The request's resource starts with this. */
+  resourcePrefix?: string | null | undefined;
+  /** Decision events (approved, blocked, rejected, expired, cancelled) with one of these outcomes. */
+  decisions?: ActionStatus[] | null | undefined;
   since?: Date | null | undefined;
   until?: Date | null | undefined;
 }
 
+export type AuditOrder = 'SEQ_ASC' | 'SEQ_DESC';
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** `deploy.*` → `deploy.%`: the glob as a LIKE pattern, its own `%` and `_` escaped. */
+export function globToLike(glob: string): string {
+  return escapeLike(glob).replace(/\*/g, '%').replace(/\?/g, '_');
+}
+
+const agentOf = sql<string | null>`(${auditEvents.data} ->> 'agentId')`;
+const statusOf = sql<string | null>`(${auditEvents.data} ->> 'status')`;
+
 export function auditFilterConditions(filter: AuditEventFilter | null | undefined): SQL[] {
   const conditions: SQL[] = [];
-  if (filter?.requestId) conditions.push(eq(auditEvents.requestId, filter.requestId));
-  if (filter?.actorId) conditions.push(eq(auditEvents.actorId, filter.actorId));
-  if (filter?.types?.length) conditions.push(inArray(auditEvents.type, filter.types));
-  if (filter?.since) conditions.push(gte(auditEvents.createdAt, filter.since));
-  if (filter?.until) conditions.push(lt(auditEvents.createdAt, filter.until));
+  if (!filter) return conditions;
+  if (filter.requestId) conditions.push(eq(auditEvents.requestId, filter.requestId));
+  if (filter.agentId) conditions.push(sql`${agentOf} = ${filter.agentId}`);
+  if (filter.actorId) conditions.push(eq(auditEvents.actorId, filter.actorId));
+  if (filter.types?.length) conditions.push(inArray(auditEvents.type, filter.types));
+  if (filter.decisions?.length) conditions.push(sql`${statusOf} IN (${sql.join(filter.decisions.map((d) => sql`${d}`), sql`, `)})`);
+  if (filter.since) conditions.push(gte(auditEvents.createdAt, filter.since));
+  if (filter.until) conditions.push(lt(auditEvents.createdAt, filter.until));
+  if (filter.action || filter.resourcePrefix) {
+    const request: SQL[] = [];
+    if (filter.action) request.push(like(actionRequests.action, globToLike(filter.action)));
+    if (filter.resourcePrefix) request.push(like(actionRequests.resource, `${escapeLike(filter.resourcePrefix)}%`));
+    conditions.push(inArray(auditEvents.requestId, sql`(SELECT ${actionRequests.id} FROM ${actionRequests} WHERE ${and(...request)})`));
+  }
   return conditions;
 }
 
-/** True when an event satisfies the filter; the in-memory twin of `auditFilterConditions`. */
-export function matchesAuditFilter(event: AuditEventRow, filter: AuditEventFilter | null | undefined): boolean {
-  if (filter?.requestId && event.requestId !== filter.requestId) return false;
-  if (filter?.actorId && event.actorId !== filter.actorId) return false;
-  if (filter?.types?.length && !filter.types.includes(event.type)) return false;
-  if (filter?.since && event.createdAt < filter.since) return false;
-  if (filter?.until && event.createdAt >= filter.until) return false;
+/** The glob as an anchored regular expression, with the same meaning as `globToLike`. */
+const globToRegExp = (glob: string) =>
+  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`);
+
+/** What the in-memory filter needs to know of an event's request. */
+export interface RequestFacts {
+  action: string;
+  resource: string;
+}
+
+/**
+ * True when an event satisfies the filter; the in-memory twin of `auditFilterConditions` for live
+ * events. `request` gives the event's request when the filter names an action or a resource.
+ */
+export function matchesAuditFilter(event: AuditEventRow, filter: AuditEventFilter | null | undefined, request?: RequestFacts | null): boolean {
+  if (!filter) return true;
+  if (filter.requestId && event.requestId !== filter.requestId) return false;
+  if (filter.agentId && event.data['agentId'] !== filter.agentId) return false;
+  if (filter.actorId && event.actorId !== filter.actorId) return false;
+  if (filter.types?.length && !filter.types.includes(event.type)) return false;
+  if (filter.decisions?.length && !filter.decisions.includes(event.data['status'] as ActionStatus)) return false;
+  if (filter.since && event.createdAt < filter.since) return false;
+  if (filter.until && event.createdAt >= filter.until) return false;
+  if (filter.action || filter.resourcePrefix) {
+    if (!request) return false;
+    if (filter.action && !globToRegExp(filter.action).test(request.action)) return false;
+    if (filter.resourcePrefix && !request.resource.startsWith(filter.resourcePrefix)) return false;
+  }
   return true;
 }
 
-/** A page of audit events in append order, strictly after `afterId` (keyset, never OFFSET). */
+/** Whether the filter needs the event's request (see `matchesAuditFilter`). */
+export function filterNeedsRequest(filter: AuditEventFilter | null | undefined): boolean {
+  return !!(filter?.action || filter?.resourcePrefix);
+}
+
+/** A page of audit events in append order, strictly after `afterId` (the live stream's order). */
 export async function listAuditEvents(
   db: Executor,
   filter: AuditEventFilter | null | undefined,
@@ -43,6 +98,41 @@ export async function listAuditEvents(
     .select()
     .from(auditEvents)
     .where(and(...conditions))
+    .orderBy(asc(auditEvents.id))
+    .limit(page.limit);
+}
+
+/**
+ * A page of sealed audit events in chain order (`seq`), strictly after `afterSeq` in the given
+ * direction: keyset pagination on the unique `seq`, served by the `(…, seq)` indexes. Events join
+ * the chain within about a second of their commit, always after everything sealed before them,
+ * so a client paging forward misses nothing.
+ */
+export async function listSealedAuditEvents(
+  db: Executor,
+  filter: AuditEventFilter | null | undefined,
+  page: { afterSeq: number | null; limit: number; order: AuditOrder },
+): Promise<AuditEventRow[]> {
+  const conditions = [...auditFilterConditions(filter), isNotNull(auditEvents.seq)];
+  if (page.afterSeq !== null) conditions.push(page.order === 'SEQ_ASC' ? gt(auditEvents.seq, page.afterSeq) : lt(auditEvents.seq, page.afterSeq));
+  return db
+    .select()
+    .from(auditEvents)
+    .where(and(...conditions))
+    .orderBy(page.order === 'SEQ_ASC' ? asc(auditEvents.seq) : desc(auditEvents.seq))
+    .limit(page.limit);
+}
+
+/** Committed events not sealed yet, in id order after `afterId` (the live stream catches up on them). */
+export async function listUnsealedAuditEvents(
+  db: Executor,
+  filter: AuditEventFilter | null | undefined,
+  page: { afterId: number; limit: number },
+): Promise<AuditEventRow[]> {
+  return db
+    .select()
+    .from(auditEvents)
+    .where(and(...auditFilterConditions(filter), isNull(auditEvents.seq), gt(auditEvents.id, page.afterId)))
     .orderBy(asc(auditEvents.id))
     .limit(page.limit);
 }

@@ -158,6 +158,9 @@ export const actionRequests = pgTable(
     index('action_requests_status_position_idx').on(t.status, t.position),
     index('action_requests_agent_created_idx').on(t.agentId, t.createdAt),
     index('action_requests_created_idx').on(t.createdAt),
+    // The audit log's action-glob and resource-prefix filters (LIKE 'prefix%').
+    index('action_requests_action_idx').on(t.action.op('text_pattern_ops')),
+    index('action_requests_resource_idx').on(t.resource.op('text_pattern_ops')),
     // The sweeper's scan: only pending requests, by deadline.
     index('action_requests_pending_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'PENDING'`),
     // The sweeper's other scan: pending requests whose next escalation step is due.
@@ -211,6 +214,12 @@ export const auditEvents = pgTable(
   (t) => [
     index('audit_events_request_id_idx').on(t.requestId, t.id),
     uniqueIndex('audit_events_seq_key').on(t.seq),
+    // Filtered pages of the chain (`auditEvents`): each filter's column, then seq for the keyset.
+    index('audit_events_agent_seq_idx').on(sql`(${t.data} ->> 'agentId')`, t.seq),
+    index('audit_events_actor_seq_idx').on(t.actorId, t.seq),
+    index('audit_events_type_seq_idx').on(t.type, t.seq),
+    index('audit_events_request_seq_idx').on(t.requestId, t.seq),
+    index('audit_events_created_at_idx').on(t.createdAt),
     // The sealer's scan: committed events without a place in the chain yet.
     index('audit_events_unsealed_idx').on(t.id).where(sql`${t.seq} IS NULL`),
   ],

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
  * Opaque cursors: a kind prefix and a keyset position, base64url-encoded. The prefix stops a
  * cursor of one list from being used, by mistake, on another.
  */
-export type CursorKind = 'request' | 'audit' | 'policy';
+export type CursorKind = 'request' | 'audit' | 'chain' | 'policy';
 
 export function encodeCursor(kind: CursorKind, position: number): string {
   return Buffer.from(`${kind}:${position}`).toString('base64url');
@@ -19,6 +19,11 @@ export function decodeCursor(kind: CursorKind, cursor: string | null | undefined
     });
   }
   return Number(match[2]);
+}
+
+/** The kind of a well-formed cursor, or null: for fields that accept several kinds. */
+export function cursorKind(cursor: string): string | null {
+  return /^([a-z]+):\d{1,15}$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1] ?? null;
 }
 
 export const DEFAULT_PAGE_SIZE = 20;

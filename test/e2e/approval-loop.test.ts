@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { actionRequests } from '../../src/db/schema.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
-import { collect, createActor, decideAction, publishPolicy, requestAction, type Actor } from '../support/fixtures.js';
+import { allSealed, collect, createActor, decideAction, publishPolicy, requestAction, type Actor } from '../support/fixtures.js';
 
 let server: TestServer;
 let agent: Actor;
@@ -52,6 +52,7 @@ async function queueCursor(token: string): Promise<string> {
 }
 
 async function auditTypes(requestId: string): Promise<{ type: string; actor: { id: string } | null }[]> {
+  await allSealed(server);
   const result = await server.gql(
     auditor.token,
     `query($filter: AuditEventFilter) { auditEvents(filter: $filter, first: 100) { edges { node { type actor { id } } } } }`,
@@ -212,6 +213,7 @@ describe('the approval loop over HTTP and graphql-ws', () => {
   it('streams the audit log live to auditors after a cursor', async () => {
     const head = await server.gql(auditor.token, '{ pendingApprovals(first: 0) { streamCursor } }');
     expect(head.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    await allSealed(server);
     const page = await server.gql(auditor.token, '{ auditEvents(first: 100) { edges { cursor } pageInfo { endCursor hasNextPage } } }');
     let cursor = page.data.auditEvents.pageInfo.endCursor;
     let more = page.data.auditEvents.pageInfo.hasNextPage;
@@ -348,6 +350,7 @@ describe('who may do what', () => {
 
 describe('bad input', () => {
   it('refuses a malformed request with typed errors and writes nothing', async () => {
+    await allSealed(server);
     const before = await server.gql(ADMIN_TOKEN, '{ auditEvents(first: 100) { edges { cursor } } }');
     const empty = await requestAction(server, agent.token, { action: '', resource: ' ', params: [1, 2] });
     expect(empty.data.requestAction.request).toBeNull();
@@ -361,6 +364,7 @@ describe('bad input', () => {
     expect(notJson.data.requestAction.errors[0].problems).toEqual([{ field: 'params', message: 'must be a JSON object' }]);
     const longKey = await requestAction(server, agent.token, { action: 'x.y', resource: 'r', idempotencyKey: 'k'.repeat(256) });
     expect(longKey.data.requestAction.errors[0].problems[0].field).toBe('idempotencyKey');
+    await allSealed(server);
     const after = await server.gql(ADMIN_TOKEN, '{ auditEvents(first: 100) { edges { cursor } } }');
     expect(after.data.auditEvents.edges).toEqual(before.data.auditEvents.edges);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
-import { collect, createActor, decideAction, publishPolicy, requestAction, type Actor } from '../support/fixtures.js';
+import { allSealed, collect, createActor, decideAction, publishPolicy, requestAction, type Actor } from '../support/fixtures.js';
 
 // The review workflow over real HTTP and graphql-ws: quorum progress, separation of duties,
 // break-glass overrides, approve with changes, deadline extensions, and the timeout ladder run
@@ -84,6 +84,7 @@ describe('quorum over GraphQL', () => {
 
     const asOwner = await decideAction(server, owner.token, { requestId: id, verdict: 'APPROVE' });
     expect(asOwner.data.decideAction).toMatchObject({ request: null, errors: [{ __typename: 'SeparationOfDutiesError', party: 'OWNER' }] });
+    await allSealed(server);
     const audit = await server.gql(ADMIN_TOKEN, `query($f: AuditEventFilter) { auditEvents(filter: $f) { edges { node { type actor { id } } } } }`, {
       f: { requestId: id, types: ['REVIEW_REFUSED'] },
     });

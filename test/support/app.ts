@@ -34,7 +34,8 @@ export async function startTestServer(options: { sweepIntervalMs?: number; audit
       dataDir: database.dataDir,
       adminToken: ADMIN_TOKEN,
       sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
-      audit: defaultAuditConfig({ signingKey: generateSigningKeyPem(), ...options.audit }),
+      // A quick sealer: tests wait for sealing before reading the chain.
+      audit: defaultAuditConfig({ signingKey: generateSigningKeyPem(), sealIntervalMs: 20, ...options.audit }),
     },
     { logging: 'error' },
   );

@@ -1,3 +1,6 @@
+import { count, isNull } from 'drizzle-orm';
+import { expect, vi } from 'vitest';
+import { auditEvents } from '../../src/db/schema.js';
 import type { TestServer } from './app.js';
 import { ADMIN_TOKEN } from './app.js';
 
@@ -83,4 +86,18 @@ export function collect<T>(iterator: AsyncIterableIterator<T>) {
     },
     return: () => iterator.return?.(),
   };
+}
+
+/**
+ * Waits until the server's sealer has placed every committed audit event in the chain: the
+ * `auditEvents` query lists sealed events only. Sealing has no event to await, so this polls.
+ */
+export async function allSealed(server: TestServer): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const [unsealed] = await server.app.deps.db.select({ n: count() }).from(auditEvents).where(isNull(auditEvents.seq));
+      expect(unsealed!.n).toBe(0);
+    },
+    { timeout: 10_000, interval: 10 },
+  );
 }

@@ -1,14 +1,15 @@
 import { getActionRequest } from '../../approvals/queries.js';
 import { isUuid } from '../../validation.js';
 import type { AuditEventFilter } from '../../audit/query.js';
-import { listAuditEvents } from '../../audit/query.js';
-import { streamAuditEvents } from '../../audit/stream.js';
+import { listSealedAuditEvents } from '../../audit/query.js';
+import { streamAuditEvents, type AuditStreamStart } from '../../audit/stream.js';
 import type { AuditEventRow } from '../../db/schema.js';
-import { AuditEventType } from '../../vocabulary.js';
+import { AuditEventType, type ActionStatus } from '../../vocabulary.js';
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
-import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
+import { cursorKind, decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
 import { ActionRequestRef } from './action-request.js';
+import { ActionStatusEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
 import { viewerOf } from './viewer.js';
 
@@ -80,7 +81,18 @@ const AuditEventFilterInput = builder.inputType('AuditEventFilter', {
   fields: (t) => ({
     requestId: t.id({ required: false, description: 'Only events about this action request.' }),
     actorId: t.id({ required: false, description: 'Only events caused by this principal.' }),
+    agentId: t.id({ required: false, description: 'Only events about requests of this agent.' }),
     types: t.field({ type: [AuditEventTypeEnum], required: false, description: 'Only events of these types.' }),
+    action: t.string({
+      required: false,
+      description: 'Only events about requests whose action matches this glob: `*` matches any run of characters, `?` one (e.g. `deploy.*`).',
+    }),
+    resourcePrefix: t.string({ required: false, description: 'Only events about requests whose resource starts with this (e.g. `prod/`).' }),
+    decisions: t.field({
+      type: [ActionStatusEnum],
+      required: false,
+      description: 'Only decision events with one of these outcomes (APPROVED, BLOCKED, REJECTED, EXPIRED, CANCELLED).',
+    }),
     since: t.field({ type: 'DateTime', required: false, description: 'Only events at or after this instant.' }),
     until: t.field({ type: 'DateTime', required: false, description: 'Only events before this instant.' }),
   }),
@@ -89,26 +101,72 @@ const AuditEventFilterInput = builder.inputType('AuditEventFilter', {
 // An id that is not a uuid can match nothing; the nil uuid says so without failing in PostgreSQL.
 const MATCHES_NOTHING = '00000000-0000-0000-0000-000000000000';
 
-function toFilter(input: { requestId?: string | number | null; actorId?: string | number | null; types?: AuditEventType[] | null; since?: Date | null; until?: Date | null } | null | undefined): AuditEventFilter | null {
+type FilterInput = {
+  requestId?: string | number | null;
+  agentId?: string | number | null;
+  actorId?: string | number | null;
+  types?: AuditEventType[] | null;
+  action?: string | null;
+  resourcePrefix?: string | null;
+  decisions?: ActionStatus[] | null;
+  since?: Date | null;
+  until?: Date | null;
+};
+
+/** Text PostgreSQL cannot hold (NUL) can match no stored value. */
+const text = (value: string | null | undefined) => (value == null ? null : value.includes('\u0000') ? MATCHES_NOTHING : value);
+
+function toFilter(input: FilterInput | null | undefined): AuditEventFilter | null {
   if (!input) return null;
   const id = (value: string | number | null | undefined) => (value == null ? null : isUuid(String(value)) ? String(value) : MATCHES_NOTHING);
-  return { requestId: id(input.requestId), actorId: id(input.actorId), types: input.types, since: input.since, until: input.until };
+  return {
+    requestId: id(input.requestId),
+    agentId: id(input.agentId),
+    actorId: id(input.actorId),
+    types: input.types,
+    action: text(input.action),
+    resourcePrefix: text(input.resourcePrefix),
+    decisions: input.decisions,
+    since: input.since,
+    until: input.until,
+  };
+}
+
+const AuditEventOrderEnum = builder.enumType('AuditEventOrder', {
+  description: 'The order of `auditEvents`: by place in the hash chain.',
+  values: {
+    SEQ_ASC: { description: 'Oldest first (the default).' },
+    SEQ_DESC: { description: 'Newest first.' },
+  } as const,
+});
+
+/** A subscription's `after`: an event's `cursor` (live order) or a query cursor (chain order). */
+function streamStart(after: string | null | undefined): AuditStreamStart {
+  if (after == null) return null;
+  if (cursorKind(after) === 'chain') return { afterSeq: decodeCursor('chain', after)! };
+  return { afterId: decodeCursor('audit', after)! };
 }
 
 builder.queryField('auditEvents', (t) =>
   t.field({
     type: AuditEventConnection,
-    description: 'The audit log in append order (oldest first). AUDITOR or ADMIN only.',
+    description:
+      'The sealed audit log in hash-chain order, keyset-paginated on `seq` (an event joins within about a second of its commit, after every event sealed before it). Kept forever. AUDITOR or ADMIN only.',
     authScopes: { auditor: true },
     args: {
       filter: t.arg({ type: AuditEventFilterInput, required: false, description: 'Criteria to narrow the log.' }),
       first: t.arg.int({ required: false, description: 'Page size, 0-100 (default 20).' }),
-      after: t.arg.string({ required: false, description: 'Return the events after this cursor.' }),
+      after: t.arg.string({ required: false, description: 'Return the events after this cursor (in the chosen order).' }),
+      orderBy: t.arg({ type: AuditEventOrderEnum, required: false, description: 'SEQ_ASC (default) or SEQ_DESC.' }),
     },
     resolve: async (_root, args, ctx) => {
       const limit = pageSize(args.first);
-      const rows = await listAuditEvents(ctx.deps.db, toFilter(args.filter), { afterId: decodeCursor('audit', args.after), limit: limit + 1 });
-      return toConnection(rows, limit, (row) => encodeCursor('audit', row.id), !!args.after);
+      const rows = await listSealedAuditEvents(ctx.deps.db, toFilter(args.filter), {
+        afterSeq: decodeCursor('chain', args.after),
+        limit: limit + 1,
+        order: args.orderBy ?? 'SEQ_ASC',
+      });
+      return toConnection(rows, limit, (row) => encodeCursor('chain', row.seq!), !!args.after);
     },
   }),
 );
@@ -116,14 +174,15 @@ builder.queryField('auditEvents', (t) =>
 builder.subscriptionField('auditEvents', (t) =>
   t.field({
     type: AuditEventRef,
-    description: 'The audit log live. With `after`, events after that cursor are replayed first. AUDITOR or ADMIN only.',
+    description:
+      "The audit log live, as events commit (before sealing, so `seq` is null). With `after` — an event's `cursor`, or an `auditEvents` page cursor — what came after it is replayed first. AUDITOR or ADMIN only.",
     authScopes: { auditor: true },
     args: {
       after: t.arg.string({ required: false, description: 'Cursor of the last event already seen.' }),
       filter: t.arg({ type: AuditEventFilterInput, required: false, description: 'Criteria to narrow the stream.' }),
     },
     subscribe: (_root, args, ctx) =>
-      streamAuditEvents(ctx.deps.db, ctx.deps.hub, { afterId: decodeCursor('audit', args.after), filter: toFilter(args.filter) }),
+      streamAuditEvents(ctx.deps.db, ctx.deps.hub, { start: streamStart(args.after), filter: toFilter(args.filter) }),
     resolve: (event: AuditEventRow) => event,
   }),
 );
