@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
+import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
 import { attachWebSocketServer } from './websocket.js';
 import type { GreenlightYoga } from './yoga.js';
 
@@ -33,6 +34,14 @@ export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
       // Public by design: anyone holding an export can check its checkpoints with this key.
       res.writeHead(200, { 'content-type': 'application/jwk+json', 'cache-control': 'public, max-age=300' });
       res.end(JSON.stringify(deps.auditKeys.publicJwk));
+      return;
+    }
+    if (req.url?.split('?')[0] === AUDIT_EXPORT_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      handleAuditExport(deps, req, res).catch((error: unknown) => {
+        console.error('[export]', error);
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
       return;
     }
     void yoga(req, res);
