@@ -15,7 +15,9 @@ export function effectiveParams(request: Pick<ActionRequestRow, 'params' | 'amen
 /**
  * Approve with changes: a reviewer replaces the params of a locked PENDING request. Allowed only
  * when every deciding rule says `allowAmend: true`. The changed request is evaluated again by the
- * active policy and refused if it would be blocked; the original params stay where they were,
+ * active policy and refused if it would be blocked, or if it would be escalated by a rule the
+ * request's review requirements do not already include (they stay as they are, so a change must
+ * never need more review than it gets); the original params stay where they were,
  * the amendment and its evaluation are stored next to them, and the request's revision moves on,
  * so approvals given to an earlier version no longer count. Unchanged params change nothing.
  */
@@ -38,6 +40,12 @@ export async function amendRequest(
     const rules = evaluation.decidingRules.map((id) => `"${id}"`).join(', ') || 'the default effect';
     const why = evaluation.reason ? ` (${evaluation.reason})` : '';
     throw InvalidInputError.of('params', `the change was refused: the policy would block the changed request by ${rules}${why}`);
+  }
+  // The request keeps its review requirements, so a change must not need reviews they lack.
+  const stricter = evaluation.effect === 'ESCALATE' ? evaluation.decidingRules.filter((id) => !request.evaluation.decidingRules.includes(id)) : [];
+  if (stricter.length > 0) {
+    const rules = stricter.map((id) => `"${id}"`).join(', ');
+    throw InvalidInputError.of('params', `the change was refused: it would need review under ${rules} as well; the agent must ask again with these params`);
   }
   const [amended] = await tx
     .update(actionRequests)

@@ -11,7 +11,7 @@ import { isUuid, parseInput, storableText } from '../validation.js';
 import { Verdict, values, type RequestParty } from '../vocabulary.js';
 import { amendRequest } from './amend.js';
 import { canView, partyOf, reviewDenial } from './eligibility.js';
-import { assertPending, lockRequest, settle, tallyRequest } from './pending.js';
+import { assertPending, lockRequest, refusal, settle, tallyRequest } from './pending.js';
 import { ActionParams } from './request-action.js';
 
 export const DecideActionInput = z.object({
@@ -61,15 +61,6 @@ async function decide(deps: Deps, tx: Transaction, reviewer: Principal, input: z
   const denial = reviewDenial(reviewer, locked.request);
   if (denial) throw new NotAllowedError(denial);
   return review(deps, tx, reviewer, locked.request, input);
-}
-
-function refusal(principal: Principal, request: ActionRequestRow, party: RequestParty, verdict: Verdict): NewAuditEvent {
-  return {
-    type: 'REVIEW_REFUSED',
-    actorId: principal.id,
-    requestId: request.id,
-    data: { agentId: request.agentId, principalId: principal.id, party, verdict },
-  };
 }
 
 async function review(

@@ -1,8 +1,10 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { NewAuditEvent } from '../audit/events.js';
+import type { Principal } from '../auth/roles.js';
 import type { Transaction } from '../db/client.js';
 import { actionRequests, reviews, type ActionRequestRow } from '../db/schema.js';
 import { ConflictError } from '../errors.js';
+import type { RequestParty, Verdict } from '../vocabulary.js';
 import { approvalWindowEnd } from './request-action.js';
 import { tallyQuorum, type QuorumTally } from './requirements.js';
 
@@ -85,4 +87,14 @@ export async function settle(
     },
   };
   return { request: decided!, event };
+}
+
+/** The audit record of a party's refused attempt to decide its own request. */
+export function refusal(principal: Principal, request: ActionRequestRow, party: RequestParty, verdict: Verdict): NewAuditEvent {
+  return {
+    type: 'REVIEW_REFUSED',
+    actorId: principal.id,
+    requestId: request.id,
+    data: { agentId: request.agentId, principalId: principal.id, party, verdict },
+  };
 }

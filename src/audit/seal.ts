@@ -61,6 +61,7 @@ export async function chainHead(db: Executor): Promise<{ seq: number; hash: stri
 export async function sealBatch(db: Executor, keyring: AuditKeyring, policy: CheckpointPolicy, limit = SEAL_BATCH): Promise<SealResult> {
   return db.transaction(async (tx) => {
     let head = await chainHead(tx);
+    if (head) await assertHeadLinked(tx, head);
     const pending = await tx.select(chainedColumns).from(auditEvents).where(isNull(auditEvents.seq)).orderBy(asc(auditEvents.id)).limit(limit);
     if (pending.length > 0) {
       const sealed: SealedEvent[] = [];
@@ -85,6 +86,21 @@ export async function sealBatch(db: Executor, keyring: AuditKeyring, policy: Che
     const checkpoint = head ? await checkpointIfDue(tx, keyring, policy, head) : null;
     return { sealed: pending.length, head, checkpoint };
   });
+}
+
+/**
+ * The sealer only extends a chain whose head is linked to the event before it: a row smuggled in
+ * past the append-only trigger (with a made-up seq) stops sealing loudly instead of being built on.
+ */
+async function assertHeadLinked(tx: Executor, head: { seq: number; hash: string }): Promise<void> {
+  const [row] = await tx
+    .select({ prevHash: sealedColumns.prevHash, before: sql<string | null>`(SELECT b.hash FROM audit_events b WHERE b.seq = ${head.seq - 1})` })
+    .from(auditEvents)
+    .where(sql`${auditEvents.seq} = ${head.seq}`);
+  const expected = head.seq === 1 ? GENESIS_HASH : row?.before;
+  if (!row || row.prevHash !== expected) {
+    throw new Error(`The audit chain's head (seq ${head.seq}) is not linked to seq ${head.seq - 1}: sealing stops. Run verifyAuditLog.`);
+  }
 }
 
 async function checkpointIfDue(

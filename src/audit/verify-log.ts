@@ -47,13 +47,13 @@ export async function verifyAuditLog(
   const [unsealed] = await db.select({ n: count() }).from(auditEvents).where(isNull(auditEvents.seq));
   const context = { fromSeq, toSeq, unsealedEvents: unsealed?.n ?? 0 };
 
+  const nothing = { eventsChecked: 0, checkpointsChecked: 0, lastSeq: null, lastCheckpointSeq: null };
+  // A range that starts after the newest sealed event holds nothing to check (and nothing broken).
+  if (fromSeq > (head?.seq ?? 0)) return { ok: true, ...nothing, ...context, firstBrokenSeq: null, reason: null, message: null };
   let prevHash = GENESIS_HASH;
   if (fromSeq > 1) {
     const [before] = await db.select({ hash: sealedColumns.hash }).from(auditEvents).where(eq(auditEvents.seq, fromSeq - 1));
-    if (!before) {
-      const empty = { ok: false, eventsChecked: 0, checkpointsChecked: 0, lastSeq: null, lastCheckpointSeq: null };
-      return { ...empty, ...context, firstBrokenSeq: fromSeq - 1, reason: 'DELETED', message: `No event has seq ${fromSeq - 1}.` };
-    }
+    if (!before) return { ok: false, ...nothing, ...context, firstBrokenSeq: fromSeq - 1, reason: 'DELETED', message: `No event has seq ${fromSeq - 1}.` };
     prevHash = before.hash;
   }
   const checkpoints = await db
@@ -69,5 +69,6 @@ export async function verifyAuditLog(
     hashExists: async (hash) => (await db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.hash, hash)).limit(1)).length > 0,
     verifySignature: (checkpoint) => keyring.verify(checkpoint),
   });
-  return { ...report, ...context };
+  // Without `to`, events sealed while checking were checked too.
+  return { ...report, ...context, toSeq: Math.max(toSeq, report.lastSeq ?? 0) };
 }

@@ -100,6 +100,7 @@ export async function verifyChain(source: ChainSource): Promise<VerificationRepo
     for (let step = await next(); !step.done; step = await next()) {
       const event = step.value;
       if (event.seq > expectedSeq) return report(expectedSeq, 'DELETED', `No event has seq ${expectedSeq}; seq ${event.seq} comes next.`);
+      if (event.seq < expectedSeq) return report(event.seq, 'INSERTED', `A second event claims seq ${event.seq}, after seq ${expectedSeq - 1}.`);
       const intact = eventHash(event.prevHash, event) === event.hash;
       const linked = event.prevHash === prevHash;
       if (!intact || !linked) {

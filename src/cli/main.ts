@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadCliConfig } from '../config.js';
+import { fetchAuditVerification, formatAuditVerification, seqOption } from './audit-verify.js';
 import { callGraphQL, ServerError, type ServerOptions } from './graphql-client.js';
 import { formatIssue, loadPolicyFile } from './policy-file.js';
 import { runPolicyTests } from './policy-test.js';
 
 const USAGE = `Usage: npm run cli -- policy <command> FILE [options]
+       npm run cli -- audit verify [--from N] [--to N]
 
-Commands:
+Policy commands:
   validate FILE          Check a policy file (YAML or JSON) exactly as publishing would.
   test FILE              Run a file of test cases against the policy it names; exits 1 on a failure.
   publish FILE           Publish the policy to the server (GREENLIGHT_URL, GREENLIGHT_TOKEN).
@@ -14,13 +16,19 @@ Commands:
   replay FILE            Replay the policy as a draft over recorded requests on the server.
                          --since ISO  --until ISO  --limit N
 
-Exit codes: 0 success, 1 the policy or a test failed, 2 usage or connection problem.`;
+Audit commands:
+  verify                 Have the server recompute the audit hash chain and check its signed
+                         checkpoints (GREENLIGHT_URL, GREENLIGHT_TOKEN of an AUDITOR or ADMIN);
+                         exits 1 when the log is broken, naming the first broken seq.
+                         --from N  --to N   (seq range, default: every sealed event)
+
+Exit codes: 0 success, 1 the policy, a test or the audit log failed, 2 usage or connection problem.`;
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-function server(): ServerOptions {
+function server(roles = 'an ADMIN (or AUDITOR, for replay)'): ServerOptions {
   const config = loadCliConfig();
-  if (!config.token) throw new ConfigError('GREENLIGHT_TOKEN is not set: the server needs an ADMIN (or AUDITOR, for replay) token.');
+  if (!config.token) throw new ConfigError(`GREENLIGHT_TOKEN is not set: the server needs ${roles} token.`);
   return { url: config.serverUrl, token: config.token };
 }
 
@@ -90,10 +98,32 @@ async function replay(file: string, options: { since?: string | undefined; until
   return EXIT.ok;
 }
 
+async function auditVerify(range: { from?: number | undefined; to?: number | undefined }): Promise<number> {
+  const result = await fetchAuditVerification(server('an AUDITOR or ADMIN'), range);
+  for (const line of formatAuditVerification(result)) console.log(line);
+  return result.ok ? EXIT.ok : EXIT.failed;
+}
+
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new ConfigError(`--${name} must be a whole number`);
   return Number(value);
+}
+
+const POLICY_OPTIONS = ['message', 'expected-version', 'since', 'until', 'limit'] as const;
+
+/** `audit verify [--from N] [--to N]`; the policy commands' options are refused here. */
+function audit(command: string | undefined, rest: string[], values: Partial<Record<(typeof POLICY_OPTIONS)[number] | 'from' | 'to', string>>) {
+  if (command !== 'verify') {
+    console.error(`${command === undefined ? 'Missing audit command.' : `Unknown command "audit ${command}".`}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const stray = [...rest.map((arg) => `"${arg}"`), ...POLICY_OPTIONS.filter((name) => values[name] !== undefined).map((name) => `--${name}`)];
+  if (stray.length > 0) {
+    console.error(`audit verify takes no ${stray.join(', ')}; only --from N and --to N.\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  return auditVerify({ from: seqOption(values.from, 'from'), to: seqOption(values.to, 'to') });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -106,13 +136,24 @@ export async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       until: { type: 'string' },
       limit: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [area, command, file] = positionals;
-  if (values.help || area !== 'policy' || !command || !file) {
+  if (values.help) {
     console.error(USAGE);
-    return values.help ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
+  }
+  if (area === 'audit') return audit(command, positionals.slice(2), values);
+  if (area !== 'policy' || !command || !file) {
+    console.error(USAGE);
+    return EXIT.usage;
+  }
+  if (values.from !== undefined || values.to !== undefined) {
+    console.error(`--from and --to belong to audit verify.\n\n${USAGE}`);
+    return EXIT.usage;
   }
   switch (command) {
     case 'validate':

@@ -30,7 +30,7 @@ export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
       res.end(JSON.stringify({ status: stopping ? 'stopping' : 'ok' }));
       return;
     }
-    if (req.url === AUDIT_KEY_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (req.url?.split('?')[0] === AUDIT_KEY_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
       // Public by design: anyone holding an export can check its checkpoints with this key.
       res.writeHead(200, { 'content-type': 'application/jwk+json', 'cache-control': 'public, max-age=300' });
       res.end(JSON.stringify(deps.auditKeys.publicJwk));

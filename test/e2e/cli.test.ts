@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
 import { createActor, requestAction } from '../support/fixtures.js';
 
@@ -84,5 +85,88 @@ describe('npm run cli -- policy', { timeout: CLI_TIMEOUT }, () => {
 
     const noToken = await cli(['policy', 'publish', 'policies/example.yaml'], { GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: '' });
     expect(noToken).toMatchObject({ code: 2, stderr: expect.stringContaining('GREENLIGHT_TOKEN') });
+  });
+});
+
+describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
+  const VERIFY = '{ verifyAuditLog { ok lastSeq unsealedEvents } }';
+
+  /**
+   * A fresh server whose sealer has sealed at least `minSeq` events (checkpoints are signed once 3
+   * events were sealed since the last one, so there is at least one), and the CLI's environment.
+   */
+  async function serverWithSealedLog(minSeq: number) {
+    const server = await startTestServer({ audit: { sealIntervalMs: 50, checkpointEvents: 3 } });
+    for (let i = 0; i < minSeq; i++) await createActor(server, { kind: 'AGENT', name: `bot-${i}`, roles: ['AGENT'] });
+    await vi.waitFor(
+      async () => {
+        const { data } = await server.gql(ADMIN_TOKEN, VERIFY);
+        expect(data.verifyAuditLog).toMatchObject({ ok: true, unsealedEvents: 0 });
+        expect(data.verifyAuditLog.lastSeq).toBeGreaterThanOrEqual(minSeq);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    return { server, env: { GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: ADMIN_TOKEN } };
+  }
+
+  it('reports an intact log and exits 0, for an auditor too', async () => {
+    const { server, env } = await serverWithSealedLog(4);
+    try {
+      const auditor = await createActor(server, { kind: 'HUMAN', name: 'Margaret', roles: ['AUDITOR'] });
+      const { kid } = (await (await fetch(`${server.url}/.well-known/greenlight-audit-key.json`)).json()) as { kid: string };
+      const result = await cli(['audit', 'verify'], { ...env, GREENLIGHT_TOKEN: auditor.token });
+      expect(result.stdout).toMatch(/✓ audit log ok: seq 1 to \d+, \d+ events and \d+ checkpoints? checked/);
+      expect(result.stdout).toMatch(/last checkpoint: seq \d+/);
+      expect(result.stdout).toMatch(/unsealed events: \d+/);
+      expect(result.stdout).toContain(`key id: ${kid}`);
+      expect(result.code).toBe(0);
+
+      const range = await cli(['audit', 'verify', '--from', '2', '--to', '3'], env);
+      expect(range).toMatchObject({ code: 0, stdout: expect.stringContaining('✓ audit log ok: seq 2 to 3, 2 events and') });
+
+      const agent = await createActor(server, { kind: 'AGENT', name: 'not-an-auditor', roles: ['AGENT'] });
+      const denied = await cli(['audit', 'verify'], { ...env, GREENLIGHT_TOKEN: agent.token });
+      expect(denied).toMatchObject({ code: 2, stderr: expect.stringContaining('Not allowed') });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('names the first broken seq and exits 1 after a superuser edits a sealed event', async () => {
+    const { server, env } = await serverWithSealedLog(4);
+    try {
+      // As a database superuser would: with replication role "replica" the append-only trigger does not fire.
+      await server.app.deps.db.transaction(async (tx) => {
+        await tx.execute(sql`SET LOCAL session_replication_role = replica`);
+        await tx.execute(sql`UPDATE audit_events SET data = jsonb_set(data, '{name}', '"mallory"') WHERE seq = 2`);
+      });
+      const result = await cli(['audit', 'verify'], env);
+      expect(result.stdout).toContain('✗ audit log broken at seq 2: MODIFIED');
+      expect(result.stdout).toContain('The content of seq 2 does not match its hash.');
+      expect(result.stdout).toContain('1 event and 0 checkpoints checked before the break');
+      expect(result.code).toBe(1);
+
+      // A range after the edit trusts the stored hash before it, so it still verifies.
+      const after = await cli(['audit', 'verify', '--from', '3'], env);
+      expect(after).toMatchObject({ code: 0, stdout: expect.stringContaining('✓ audit log ok: seq 3 to') });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('refuses bad options and a missing token with usage errors (exit 2), before calling any server', async () => {
+    const env = { GREENLIGHT_URL: 'http://127.0.0.1:9', GREENLIGHT_TOKEN: ADMIN_TOKEN };
+    const notANumber = await cli(['audit', 'verify', '--from', 'abc'], env);
+    expect(notANumber).toMatchObject({ code: 2, stderr: expect.stringContaining('--from must be a positive whole number') });
+    const zero = await cli(['audit', 'verify', '--to', '0'], env);
+    expect(zero).toMatchObject({ code: 2, stderr: expect.stringContaining('--to must be a positive whole number') });
+    const backwards = await cli(['audit', 'verify', '--from', '5', '--to', '3'], env);
+    expect(backwards).toMatchObject({ code: 2, stderr: expect.stringContaining('--from (5) must not be greater than --to (3)') });
+    const unknown = await cli(['audit', 'check'], env);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown command "audit check"') });
+    const noToken = await cli(['audit', 'verify'], { ...env, GREENLIGHT_TOKEN: '' });
+    expect(noToken).toMatchObject({ code: 2, stderr: expect.stringContaining('GREENLIGHT_TOKEN is not set') });
+    const unreachable = await cli(['audit', 'verify'], env);
+    expect(unreachable).toMatchObject({ code: 2, stderr: expect.stringContaining('Cannot reach Greenlight') });
   });
 });

@@ -99,6 +99,7 @@ describe('sealing', () => {
       sql`TRUNCATE audit_events CASCADE`,
       sql`UPDATE audit_checkpoints SET hash = 'x'`,
       sql`DELETE FROM audit_checkpoints`,
+      sql`INSERT INTO audit_events (type, data, seq, prev_hash, hash, sealed_at) VALUES ('PRINCIPAL_CREATED', '{}', 999, 'x', 'y', now())`,
     ];
     for (const attempt of attempts) await expectRefused(app.deps.db.execute(attempt));
     expect((await verify(app)).ok).toBe(true);
@@ -197,6 +198,17 @@ describe('verifyAuditLog names the first broken seq', () => {
     const impostor = keyringFor(generateKeyPairSync('ed25519').privateKey);
     await tamper(app, sql`UPDATE audit_checkpoints SET signature = ${impostor.sign(checkpoint!)} WHERE seq = ${checkpoint!.seq}`);
     expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: checkpoint!.seq, reason: 'BAD_SIGNATURE' });
+  });
+});
+
+describe('the sealer', () => {
+  it('stops, loudly, rather than build on a head that is not linked to the chain', async () => {
+    const app = await sealedLog(3);
+    const [head] = await app.deps.db.select({ seq: sealedColumns.seq }).from(auditEvents).orderBy(sql`seq DESC`).limit(1);
+    await tamper(app, sql`INSERT INTO audit_events (type, data, seq, prev_hash, hash, sealed_at) VALUES ('PRINCIPAL_CREATED', '{}', ${head!.seq + 2}, 'x', 'y', now())`);
+    await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'after-the-smuggled-row', roles: ['AGENT'] });
+    await expect(sealBatch(app.deps.db, app.deps.auditKeys, POLICY)).rejects.toThrow(/not linked/);
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: head!.seq + 1, reason: 'DELETED' });
   });
 });
 

@@ -107,6 +107,14 @@ beforeAll(async () => {
       { id: 'scale', effect: 'ESCALATE', actions: ['deploy.scale'], resources: ['**'], allowAmend: true, review: { groups: ['sre'] } },
       { id: 'resize', effect: 'ESCALATE', actions: ['deploy.resize'], resources: ['**'], allowAmend: true, review: { groups: ['sre'], approvals: 2 } },
       { id: 'too-big', effect: 'BLOCK', actions: ['deploy.scale'], resources: ['**'], when: 'params.replicas > 10', reason: 'At most 10 replicas' },
+      {
+        id: 'big-needs-security',
+        effect: 'ESCALATE',
+        actions: ['deploy.scale'],
+        resources: ['**'],
+        when: 'params.replicas > 5',
+        review: { groups: ['security'], approvals: 2 },
+      },
     ],
   });
 });
@@ -251,6 +259,18 @@ describe('overrideDecision', () => {
     await expect(overrideDecision(app.deps, admin, { requestId: request.id, verdict: 'REJECT', reason: 'again' })).rejects.toBeInstanceOf(ConflictError);
   });
 
+  it('never lets an ADMIN approve, even by override, a request it is a party to', async () => {
+    const bossAdmin = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Ida Admin', roles: ['ADMIN'] });
+    const ownedBot = await insertPrincipalFor(app, { kind: 'AGENT', name: 'owned-bot', roles: ['AGENT'], owner: bossAdmin.id });
+    const { request } = await requestAction(app.deps, ownedBot, { action: 'deploy.update', resource: 'prod/own' });
+    const attempt = overrideDecision(app.deps, bossAdmin, { requestId: request.id, verdict: 'APPROVE', reason: 'trust me' });
+    await expect(attempt).rejects.toMatchObject({ name: 'SeparationOfDutiesError', party: 'OWNER' });
+    expect(await typesOf(request.id)).toEqual(['ACTION_REQUESTED', 'ACTION_ESCALATED', 'REVIEW_REFUSED']);
+    // Stopping it is always allowed.
+    const rejected = await overrideDecision(app.deps, bossAdmin, { requestId: request.id, verdict: 'REJECT', reason: 'not like this' });
+    expect(rejected).toMatchObject({ status: 'REJECTED', decidedBy: 'ADMIN' });
+  });
+
   it('refuses a missing reason and a non-admin, writing nothing', async () => {
     const request = await ask('db.migrate', 'prod/override-refused');
     await expect(overrideDecision(app.deps, admin, { requestId: request.id, verdict: 'REJECT', reason: '  ' })).rejects.toBeInstanceOf(InvalidInputError);
@@ -334,7 +354,7 @@ describe('extendActionRequest', () => {
 
 describe('approve with changes', () => {
   it('stores the amendment next to the original and approves it', async () => {
-    const request = await ask('deploy.scale', 'prod/api', { params: { replicas: 8, region: 'eu' } });
+    const request = await ask('deploy.scale', 'prod/api', { params: { replicas: 4, region: 'eu' } });
     const approved = await decideAction(app.deps, sre[0]!, {
       requestId: request.id,
       verdict: 'APPROVE',
@@ -343,7 +363,7 @@ describe('approve with changes', () => {
     });
     expect(approved).toMatchObject({
       status: 'APPROVED',
-      params: { replicas: 8, region: 'eu' },
+      params: { replicas: 4, region: 'eu' },
       amendedParams: { replicas: 3, region: 'eu' },
       revision: 1,
       decisionReason: '3 is enough',
@@ -361,6 +381,9 @@ describe('approve with changes', () => {
     await expect(decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'REJECT', params: { replicas: 2 } })).rejects.toBeInstanceOf(
       InvalidInputError,
     );
+    // A change that would need reviews the request does not have (two from security) is refused.
+    const stricter = decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE', params: { replicas: 9 } });
+    await expect(stricter).rejects.toMatchObject({ problems: [{ field: 'params', message: expect.stringMatching(/"big-needs-security"/) }] });
     const fixed = await ask('deploy.update', 'prod/no-amend', { params: { image: 'v2' } });
     await expect(decideAction(app.deps, sre[0]!, { requestId: fixed.id, verdict: 'APPROVE', params: { image: 'v3' } })).rejects.toBeInstanceOf(
       NotAllowedError,

@@ -1,5 +1,5 @@
 import { overrideDecision } from '../../approvals/override-decision.js';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
 import { VerdictEnum } from './enums.js';
@@ -15,7 +15,7 @@ const OverrideDecisionInput = builder.inputType('OverrideDecisionInput', {
   }),
 });
 
-const overrideDecisionErrors = mutationErrors([NotFoundError, NotAllowedError, ConflictError, InvalidInputError]);
+const overrideDecisionErrors = mutationErrors([NotFoundError, SeparationOfDutiesError, NotAllowedError, ConflictError, InvalidInputError]);
 
 const OverrideDecisionPayload = requestPayload(
   'OverrideDecisionPayload',
@@ -28,7 +28,7 @@ builder.mutationField('overrideDecision', (t) =>
   t.field({
     type: OverrideDecisionPayload,
     description:
-      'Break-glass: decides a PENDING request outside the review rules (quorum, groups, separation of duties). Needs a reason; the request is flagged `overridden` and the audit log records DECISION_OVERRIDDEN before the decision. Human ADMIN only.',
+      'Break-glass: decides a PENDING request outside the review rules (quorum, groups). Needs a reason, and never approves a request the admin is a party to (SeparationOfDutiesError); the request is flagged `overridden` and the audit log records DECISION_OVERRIDDEN before the decision. Human ADMIN only.',
     authScopes: { admin: true },
     args: { input: t.arg({ type: OverrideDecisionInput, required: true, description: 'The decision and its reason.' }) },
     resolve: (_root, { input }, ctx) =>
