@@ -1,12 +1,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadCliConfig } from '../config.js';
-import { fetchAuditVerification, formatAuditVerification, seqOption } from './audit-verify.js';
+import type { AuditPublicJwk } from '../audit/keys.js';
+import { afterOption, AUDIT_KEY_PATH, checkpointOption, exportAudit, exportFileReader, fetchServerKeys, readKeyFile, verifyExportFile } from './audit-export.js';
+import { fetchAuditVerification, formatAuditVerification, formatExportVerification, seqOption } from './audit-verify.js';
 import { callGraphQL, ServerError, type ServerOptions } from './graphql-client.js';
 import { formatIssue, loadPolicyFile } from './policy-file.js';
 import { runPolicyTests } from './policy-test.js';
 
 const USAGE = `Usage: npm run cli -- policy <command> FILE [options]
        npm run cli -- audit verify [--from N] [--to N]
+       npm run cli -- audit export [--after N] [--out FILE]
+       npm run cli -- audit verify --file FILE [--key JWK_FILE] [--checkpoint SEQ:HASH]
 
 Policy commands:
   validate FILE          Check a policy file (YAML or JSON) exactly as publishing would.
@@ -21,8 +25,19 @@ Audit commands:
                          checkpoints (GREENLIGHT_URL, GREENLIGHT_TOKEN of an AUDITOR or ADMIN);
                          exits 1 when the log is broken, naming the first broken seq.
                          --from N  --to N   (seq range, default: every sealed event)
+  export                 Download the sealed audit log as NDJSON (GET /audit/export; GREENLIGHT_URL,
+                         GREENLIGHT_TOKEN of an AUDITOR or ADMIN), streamed to FILE or stdout;
+                         a summary goes to stderr. Resume an interrupted export with --after.
+                         --after N  (the last seq you have, default 0)  --out FILE
+  verify --file FILE     Verify an export offline: recompute its hash chain and check its signed
+                         checkpoints; exits 1 when it is broken or nothing trusted vouches for it.
+                         --key JWK_FILE        trusted public key(s): one JWK as served at
+                                               /.well-known/greenlight-audit-key.json, or {"keys":[…]};
+                                               without it, the key is fetched from GREENLIGHT_URL
+                         --checkpoint SEQ:HASH a checkpoint obtained elsewhere that the export must reach
 
-Exit codes: 0 success, 1 the policy, a test or the audit log failed, 2 usage or connection problem.`;
+Exit codes: 0 success, 1 the policy, a test, the audit log or an export file failed (or nothing vouches
+for the export), 2 usage or connection problem.`;
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -104,6 +119,28 @@ async function auditVerify(range: { from?: number | undefined; to?: number | und
   return result.ok ? EXIT.ok : EXIT.failed;
 }
 
+async function auditExport(options: { after: number; out?: string | undefined }): Promise<number> {
+  const summary = await exportAudit(server('an AUDITOR or ADMIN'), options.after, options.out);
+  const resume = summary.lastSeq === null ? 'no sealed events after seq ' + options.after : `last seq ${summary.lastSeq}`;
+  console.error(`✓ exported ${summary.lines} line${summary.lines === 1 ? '' : 's'} (${summary.bytes} bytes) to ${options.out ?? 'stdout'}; ${resume}`);
+  return EXIT.ok;
+}
+
+async function auditVerifyFile(file: string, options: { key?: string | undefined; checkpoint?: string | undefined }): Promise<number> {
+  const anchor = checkpointOption(options.checkpoint);
+  const read = exportFileReader(file); // refuses an unreadable file before any key is fetched
+  let keys: { jwks: AuditPublicJwk[]; source: string };
+  if (options.key !== undefined) {
+    keys = { jwks: readKeyFile(options.key), source: `from ${options.key}` };
+  } else {
+    const url = loadCliConfig().serverUrl.replace(/\/+$/, '');
+    keys = { jwks: await fetchServerKeys(url), source: `fetched from ${url}${AUDIT_KEY_PATH}; pass --key JWK_FILE to verify fully offline` };
+  }
+  const result = await verifyExportFile(file, read, keys, anchor);
+  for (const line of formatExportVerification(result)) console.log(line);
+  return result.ok ? EXIT.ok : EXIT.failed;
+}
+
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new ConfigError(`--${name} must be a whole number`);
@@ -111,18 +148,34 @@ function integer(value: string | undefined, name: string): number | undefined {
 }
 
 const POLICY_OPTIONS = ['message', 'expected-version', 'since', 'until', 'limit'] as const;
+const AUDIT_OPTIONS = ['from', 'to', 'after', 'out', 'file', 'key', 'checkpoint'] as const;
+type AuditOption = (typeof AUDIT_OPTIONS)[number];
 
-/** `audit verify [--from N] [--to N]`; the policy commands' options are refused here. */
-function audit(command: string | undefined, rest: string[], values: Partial<Record<(typeof POLICY_OPTIONS)[number] | 'from' | 'to', string>>) {
-  if (command !== 'verify') {
+/** Which audit options each form of an audit command takes. */
+const AUDIT_FORMS: Record<string, { takes: readonly AuditOption[]; hint: string }> = {
+  verify: { takes: ['from', 'to'], hint: 'only --from N and --to N (or --file FILE to verify an export)' },
+  'verify --file': { takes: ['file', 'key', 'checkpoint'], hint: 'only --key JWK_FILE and --checkpoint SEQ:HASH' },
+  export: { takes: ['after', 'out'], hint: 'only --after N and --out FILE' },
+};
+
+/** `audit verify [--from N] [--to N]`, `audit export`, `audit verify --file`; other options are refused. */
+function audit(command: string | undefined, rest: string[], values: Partial<Record<(typeof POLICY_OPTIONS)[number] | AuditOption, string>>) {
+  if (command !== 'verify' && command !== 'export') {
     console.error(`${command === undefined ? 'Missing audit command.' : `Unknown command "audit ${command}".`}\n\n${USAGE}`);
     return EXIT.usage;
   }
-  const stray = [...rest.map((arg) => `"${arg}"`), ...POLICY_OPTIONS.filter((name) => values[name] !== undefined).map((name) => `--${name}`)];
+  const form = command === 'verify' && values.file !== undefined ? 'verify --file' : command;
+  const { takes, hint } = AUDIT_FORMS[form]!;
+  const stray = [
+    ...rest.map((arg) => `"${arg}"`),
+    ...[...POLICY_OPTIONS, ...AUDIT_OPTIONS].filter((name) => values[name] !== undefined && !(takes as readonly string[]).includes(name)).map((name) => `--${name}`),
+  ];
   if (stray.length > 0) {
-    console.error(`audit verify takes no ${stray.join(', ')}; only --from N and --to N.\n\n${USAGE}`);
+    console.error(`audit ${form} takes no ${stray.join(', ')}; ${hint}.\n\n${USAGE}`);
     return EXIT.usage;
   }
+  if (form === 'export') return auditExport({ after: afterOption(values.after), out: values.out });
+  if (form === 'verify --file') return auditVerifyFile(values.file!, { key: values.key, checkpoint: values.checkpoint });
   return auditVerify({ from: seqOption(values.from, 'from'), to: seqOption(values.to, 'to') });
 }
 
@@ -138,6 +191,11 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
+      after: { type: 'string' },
+      out: { type: 'string' },
+      file: { type: 'string' },
+      key: { type: 'string' },
+      checkpoint: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -151,8 +209,9 @@ export async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return EXIT.usage;
   }
-  if (values.from !== undefined || values.to !== undefined) {
-    console.error(`--from and --to belong to audit verify.\n\n${USAGE}`);
+  const auditOnly = AUDIT_OPTIONS.filter((name) => values[name] !== undefined);
+  if (auditOnly.length > 0) {
+    console.error(`${auditOnly.map((name) => `--${name}`).join(', ')} belong${auditOnly.length === 1 ? 's' : ''} to the audit commands.\n\n${USAGE}`);
     return EXIT.usage;
   }
   switch (command) {

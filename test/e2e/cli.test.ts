@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,5 +168,120 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
     expect(noToken).toMatchObject({ code: 2, stderr: expect.stringContaining('GREENLIGHT_TOKEN is not set') });
     const unreachable = await cli(['audit', 'verify'], env);
     expect(unreachable).toMatchObject({ code: 2, stderr: expect.stringContaining('Cannot reach Greenlight') });
+  });
+
+  describe('export and offline verify', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'greenlight-cli-audit-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    const NOTHING_VOUCHES = 'nothing vouches for it';
+    const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+
+    it('exports the sealed log to a file and verifies it offline, with the server\'s key or a saved one', async () => {
+      const { server, env } = await serverWithSealedLog(5);
+      try {
+        const file = join(dir, 'export.ndjson');
+        const exported = await cli(['audit', 'export', '--out', file], env);
+        expect(exported.code).toBe(0);
+        const content = lines(file);
+        const events = content.map((line) => JSON.parse(line) as { kind: string; seq: number }).filter((line) => line.kind === 'event');
+        expect(events.length).toBeGreaterThanOrEqual(5);
+        expect(exported.stderr).toContain(`exported ${content.length} lines`);
+        expect(exported.stderr).toContain(`last seq ${events.at(-1)!.seq}`);
+
+        const verified = await cli(['audit', 'verify', '--file', file], env);
+        expect(verified.stdout).toMatch(new RegExp(`✓ audit export ok: .*: seq 1 to ${events.at(-1)!.seq}, ${events.length} events and \\d+ checkpoints? checked`));
+        expect(verified.stdout).toContain('fetched from');
+        expect(verified.code).toBe(0);
+
+        // Truly offline: a saved key, and no server to reach.
+        const keyFile = join(dir, 'key.json');
+        writeFileSync(keyFile, await (await fetch(`${server.url}/.well-known/greenlight-audit-key.json`)).text());
+        const offline = await cli(['audit', 'verify', '--file', file, '--key', keyFile], { GREENLIGHT_URL: 'http://127.0.0.1:9', GREENLIGHT_TOKEN: '' });
+        expect(offline).toMatchObject({ code: 0, stdout: expect.stringContaining('✓ audit export ok') });
+        expect(offline.stdout).toContain(`from ${keyFile}`);
+
+        // Resuming after the last seq brings nothing new; to stdout.
+        const resumed = await cli(['audit', 'export', '--after', String(events.at(-1)!.seq)], env);
+        expect(resumed).toMatchObject({ code: 0, stdout: '' });
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('names an edited event (exit 1), and wants a checkpoint to vouch for an export without one', async () => {
+      const { server, env } = await serverWithSealedLog(5);
+      try {
+        const file = join(dir, 'original.ndjson');
+        expect((await cli(['audit', 'export', '--out', file], env)).code).toBe(0);
+        const original = lines(file);
+        const parsed = original.map((line) => JSON.parse(line) as { kind: string; seq: number; hash: string; data: Record<string, unknown> });
+
+        // (b) Edit the data of seq 2.
+        const edited = join(dir, 'edited.ndjson');
+        writeFileSync(
+          edited,
+          parsed.map((line) => JSON.stringify(line.kind === 'event' && line.seq === 2 ? { ...line, data: { ...line.data, name: 'mallory' } } : line)).join('\n') + '\n',
+        );
+        const broken = await cli(['audit', 'verify', '--file', edited], env);
+        expect(broken.stdout).toContain('✗ audit export broken at seq 2: MODIFIED');
+        expect(broken.code).toBe(1);
+
+        // (c) Without its checkpoint lines, nothing vouches for the export...
+        const bare = join(dir, 'bare.ndjson');
+        writeFileSync(bare, parsed.filter((line) => line.kind === 'event').map((line) => JSON.stringify(line)).join('\n') + '\n');
+        const unvouched = await cli(['audit', 'verify', '--file', bare], env);
+        expect(unvouched.stdout).toContain('✗ audit export not vouched for');
+        expect(unvouched.stdout).toContain(NOTHING_VOUCHES);
+        expect(unvouched.code).toBe(1);
+
+        // ...until a checkpoint obtained elsewhere (here: the original export) anchors it.
+        const checkpoint = parsed.filter((line) => line.kind === 'checkpoint').at(-1)!;
+        const anchored = await cli(['audit', 'verify', '--file', bare, '--checkpoint', `${checkpoint.seq}:${checkpoint.hash}`], env);
+        expect(anchored).toMatchObject({ code: 0, stdout: expect.stringContaining('✓ audit export ok') });
+        const wrong = await cli(['audit', 'verify', '--file', bare, '--checkpoint', `${checkpoint.seq}:${'f'.repeat(64)}`], env);
+        expect(wrong).toMatchObject({ code: 1, stdout: expect.stringContaining(`✗ audit export broken at seq ${checkpoint.seq}: MODIFIED`) });
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('refuses bad export and offline-verify options with usage errors (exit 2)', async () => {
+      const env = { GREENLIGHT_URL: 'http://127.0.0.1:9', GREENLIGHT_TOKEN: ADMIN_TOKEN };
+      const negative = await cli(['audit', 'export', '--after', '-1'], env);
+      expect(negative).toMatchObject({ code: 2, stderr: expect.stringContaining("'--after'") });
+      const negativeValue = await cli(['audit', 'export', '--after=-1'], env);
+      expect(negativeValue).toMatchObject({ code: 2, stderr: expect.stringContaining('--after must be a whole number') });
+      const mixed = await cli(['audit', 'verify', '--file', 'x.ndjson', '--from', '2'], env);
+      expect(mixed).toMatchObject({ code: 2, stderr: expect.stringContaining('audit verify --file takes no --from') });
+      const missing = await cli(['audit', 'verify', '--file', join(dir, 'missing.ndjson')], env);
+      expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('Cannot read') });
+      const garbage = join(dir, 'garbage.ndjson');
+      writeFileSync(garbage, '{"kind":"event","seq":1}\n\nnot json\n');
+      writeFileSync(join(dir, 'k.json'), '{"keys":[]}');
+      const noKeys = await cli(['audit', 'verify', '--file', garbage, '--key', join(dir, 'k.json')], env);
+      expect(noKeys).toMatchObject({ code: 2, stderr: expect.stringContaining('holds no key') });
+      const badKey = await cli(['audit', 'verify', '--file', garbage, '--key', join(dir, 'k.json'), '--checkpoint', '3'], env);
+      expect(badKey).toMatchObject({ code: 2, stderr: expect.stringContaining('--checkpoint must be SEQ:HASH') });
+    });
+
+    it('reports the server\'s refusal of an export (exit 2) and a bad line of an export file', async () => {
+      const { server, env } = await serverWithSealedLog(1);
+      try {
+        const agent = await createActor(server, { kind: 'AGENT', name: 'not-an-auditor', roles: ['AGENT'] });
+        const denied = await cli(['audit', 'export'], { ...env, GREENLIGHT_TOKEN: agent.token });
+        expect(denied).toMatchObject({ code: 2, stderr: expect.stringContaining('403') });
+        expect(denied.stderr).toContain('AUDITOR or ADMIN');
+        const garbage = join(dir, 'garbage-line.ndjson');
+        writeFileSync(garbage, '{"kind":"event","seq":1}\n\nnot json\n');
+        const bad = await cli(['audit', 'verify', '--file', garbage], env);
+        expect(bad).toMatchObject({ code: 2, stderr: expect.stringContaining('line 3: not valid JSON') });
+      } finally {
+        await server.stop();
+      }
+    });
   });
 });
