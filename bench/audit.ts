@@ -34,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { inputFor, MUTATION, POLICY } from './request-workload.js';
 import { buildApp, type App } from '../src/app.js';
 import { eventHash, GENESIS_HASH } from '../src/audit/chain.js';
 import { generateSigningKeyPem, loadAuditKeyring, type AuditKeyring } from '../src/audit/keys.js';
@@ -46,7 +47,6 @@ import { defaultAuditConfig } from '../src/config.js';
 import { createDatabase, type Database, type DatabaseHandle } from '../src/db/client.js';
 import * as schema from '../src/db/schema.js';
 import { publishPolicy } from '../src/policies/publish.js';
-import type { PolicyDocument } from '../src/policy/index.js';
 import { prng } from '../test/support/prng.js';
 
 const num = (name: string, fallback: number) => {
@@ -392,20 +392,6 @@ async function verification(seeded: Seeded): Promise<void> {
 }
 
 // --- 4. requestAction with the sealer running vs stopped ---------------------------------------
-const POLICY: PolicyDocument = {
-  defaultEffect: 'BLOCK',
-  rules: [
-    { id: 'allow-reads', effect: 'ALLOW', actions: ['read.*'], resources: ['prod/**'], reason: 'reads are safe' },
-    { id: 'escalate-deploys', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], review: { groups: ['sre'], approvals: 1, timeoutSeconds: 3_600 } },
-  ],
-};
-const inputFor = (i: number) =>
-  i % 2 === 0
-    ? { action: 'read.config', resource: 'prod/payments-api/config', params: { key: 'timeout', n: i }, reason: 'benchmark' }
-    : { action: 'deploy.update', resource: 'prod/payments-api', params: { image: 'payments:1.2.3', n: i }, reason: 'benchmark' };
-const MUTATION = `mutation($input: RequestActionInput!) {
-  requestAction(input: $input) { request { id status decisionReason expiresAt } errors { __typename message } }
-}`;
 
 async function sealerOverhead(): Promise<void> {
   const url = await freshDatabase('bench_audit_sealer');

@@ -29,12 +29,12 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { buildApp, type App } from '../src/app.js';
+import { inputFor, MUTATION, POLICY } from './request-workload.js';
 import { generateSigningKeyPem } from '../src/audit/keys.js';
 import { defaultAuditConfig } from '../src/config.js';
 import { authenticateToken, createPrincipal } from '../src/auth/principals.js';
 import { createDatabase } from '../src/db/client.js';
 import { publishPolicy } from '../src/policies/publish.js';
-import type { PolicyDocument } from '../src/policy/index.js';
 
 const SIGNING_KEY = generateSigningKeyPem();
 const N = Number(process.env['BENCH_N'] ?? 2_000);
@@ -95,20 +95,6 @@ async function startupMs(kind: Kind): Promise<number> {
 }
 
 // --- the workload: even i -> ALLOW rule, odd i -> ESCALATE rule ------------------------------
-const POLICY: PolicyDocument = {
-  defaultEffect: 'BLOCK',
-  rules: [
-    { id: 'allow-reads', effect: 'ALLOW', actions: ['read.*'], resources: ['prod/**'], reason: 'reads are safe' },
-    { id: 'escalate-deploys', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], review: { groups: ['sre'], approvals: 1, timeoutSeconds: 3_600 } },
-  ],
-};
-const inputFor = (i: number) =>
-  i % 2 === 0
-    ? { action: 'read.config', resource: 'prod/payments-api/config', params: { key: 'timeout', n: i }, reason: 'benchmark' }
-    : { action: 'deploy.update', resource: 'prod/payments-api', params: { image: 'payments:1.2.3', n: i }, reason: 'benchmark' };
-const MUTATION = `mutation($input: RequestActionInput!) {
-  requestAction(input: $input) { request { id status decisionReason expiresAt } errors { __typename message } }
-}`;
 
 type Op = (i: number) => Promise<void>;
 
