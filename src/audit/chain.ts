@@ -27,10 +27,36 @@ export interface SealedEvent extends ChainedFields {
   hash: string;
 }
 
-/** The canonical JSON of an event (RFC 8785): what its hash covers. */
+/**
+ * RFC 8785 (JCS) for JSON values: object members sorted by UTF-16 code units, strings and numbers
+ * as ECMAScript's JSON.stringify writes them, no white space. The same output as the
+ * `canonicalize` package (a test compares them on random values), written for the audit
+ * verifier's hot path.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + (value[i] === undefined ? 'null' : canonicalJson(value[i]));
+    return `${out}]`;
+  }
+  let out = '{';
+  let first = true;
+  for (const key of Object.keys(value).sort()) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** The canonical JSON of an event (RFC 8785): what its hash covers. Members in JCS order. */
 export function canonicalEvent(event: ChainedFields): string {
-  const { id, type, actorId, requestId, data, createdAt } = event;
-  return canonicalize({ id, type, actorId, requestId, data, createdAt })!;
+  return (
+    `{"actorId":${JSON.stringify(event.actorId)},"createdAt":${JSON.stringify(event.createdAt)},"data":${canonicalJson(event.data)},` +
+    `"id":${JSON.stringify(event.id)},"requestId":${JSON.stringify(event.requestId)},"type":${JSON.stringify(event.type)}}`
+  );
 }
 
 export function eventHash(prevHash: string, event: ChainedFields): string {
