@@ -1,4 +1,5 @@
-import { loadAuditKeyring } from './audit/keys.js';
+import { loadAuditKeyring, trustedJwk } from './audit/keys.js';
+import { untrustedSigners } from './audit/verify-log.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
 import { ensureAdministrator } from './auth/bootstrap.js';
 import type { Config } from './config.js';
@@ -39,9 +40,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const hub = createEventHub();
     const policies = createPolicyStore();
     await policies.reload(database.db);
-    const auditKeys = loadAuditKeyring({ pem: config.audit.signingKey, file: config.audit.signingKeyFile }, (message) =>
-      console.warn(`[audit] ${message}`),
+    const warnAudit = (message: string) => console.warn(`[audit] ${message}`);
+    const auditKeys = loadAuditKeyring(
+      { pem: config.audit.signingKey, file: config.audit.signingKeyFile, trusted: config.audit.trustedKeys.map(trustedJwk) },
+      warnAudit,
     );
+    for (const keyId of await untrustedSigners(database.db, auditKeys)) {
+      warnAudit(
+        `Checkpoints signed with key ${keyId} will not verify here: give every instance the same AUDIT_SIGNING_KEY, or list that key in AUDIT_TRUSTED_KEYS.`,
+      );
+    }
     const deps: Deps = { db: database.db, hub, policies, auditKeys };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     hub.publish(bootstrap.events);

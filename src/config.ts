@@ -17,6 +17,19 @@ const ConfigSchema = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   AUDIT_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM private key' }).optional(),
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  AUDIT_TRUSTED_KEYS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        return Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown })?.keys ?? [parsed];
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON: a JWK, an array of JWKs or a JWK Set {"keys": [...]}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }), { error: 'must hold Ed25519 public JWKs' }))
+    .optional(),
   AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(1_000).default(250),
   AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
@@ -31,6 +44,8 @@ export interface AuditConfig {
    * `DATA_DIR/audit-signing-key.pem`; none for an in-memory DATA_DIR (a per-process key).
    */
   signingKeyFile: string | undefined;
+  /** Ed25519 public keys (JWK) whose checkpoints verify too: other instances', earlier keys. */
+  trustedKeys: { kty: 'OKP'; crv: 'Ed25519'; x: string }[];
   /** How often the sealer looks for committed, unsealed events (milliseconds, 10 to 1,000). */
   sealIntervalMs: number;
   /** A checkpoint is signed once this many events were sealed since the last one... */
@@ -79,6 +94,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     audit: {
       signingKey: value.AUDIT_SIGNING_KEY,
       signingKeyFile: value.AUDIT_SIGNING_KEY_FILE ?? (value.DATA_DIR.startsWith('memory://') ? undefined : `${value.DATA_DIR}/audit-signing-key.pem`),
+      trustedKeys: value.AUDIT_TRUSTED_KEYS ?? [],
       sealIntervalMs: value.AUDIT_SEAL_INTERVAL_MS,
       checkpointEvents: value.AUDIT_CHECKPOINT_EVENTS,
       checkpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
@@ -88,7 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The audit settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */
 export function defaultAuditConfig(overrides: Partial<AuditConfig> = {}): AuditConfig {
-  return { signingKey: undefined, signingKeyFile: undefined, sealIntervalMs: 250, checkpointEvents: 1_000, checkpointIntervalMs: 60_000, ...overrides };
+  return { signingKey: undefined, signingKeyFile: undefined, trustedKeys: [], sealIntervalMs: 250, checkpointEvents: 1_000, checkpointIntervalMs: 60_000, ...overrides };
 }
 
 /** Settings of the command-line client (`npm run cli`), which talks to a running server. */

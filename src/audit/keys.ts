@@ -17,6 +17,8 @@ export interface AuditPublicJwk {
 export interface AuditKeyring {
   keyId: string;
   publicJwk: AuditPublicJwk;
+  /** Every key checkpoints may be signed with: this instance's, then AUDIT_TRUSTED_KEYS. */
+  trusted: readonly AuditPublicJwk[];
   /** Signs `(seq, hash)`; base64url. */
   sign(checkpoint: { seq: number; hash: string }): string;
   /** Verifies a checkpoint's signature with the trusted key named by `keyId`; false for an unknown key. */
@@ -29,7 +31,7 @@ function thumbprint(jwk: { crv: string; kty: string; x: string }): string {
 }
 
 export function publicJwkOf(key: KeyObject): AuditPublicJwk {
-  const { crv, kty, x } = createPublicKey(key).export({ format: 'jwk' }) as { crv: 'Ed25519'; kty: 'OKP'; x: string };
+  const { crv, kty, x } = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' }) as { crv: 'Ed25519'; kty: 'OKP'; x: string };
   if (kty !== 'OKP' || crv !== 'Ed25519') throw new Error('The audit signing key must be an Ed25519 key.');
   return { kty, crv, x, kid: thumbprint({ crv, kty, x }), alg: 'EdDSA', use: 'sig' };
 }
@@ -45,13 +47,20 @@ export function verifyCheckpoint(
   return verify(null, checkpointMessage(checkpoint), key, Buffer.from(checkpoint.signature, 'base64url'));
 }
 
-export function keyringFor(privateKey: KeyObject): AuditKeyring {
+/** An Ed25519 public JWK as given (e.g. in AUDIT_TRUSTED_KEYS), with `kid` recomputed from the key itself. */
+export function trustedJwk(jwk: { kty: string; crv: string; x: string }): AuditPublicJwk {
+  return publicJwkOf(createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, format: 'jwk' }));
+}
+
+export function keyringFor(privateKey: KeyObject, others: readonly AuditPublicJwk[] = []): AuditKeyring {
   const publicJwk = publicJwkOf(privateKey);
+  const trusted = [publicJwk, ...others.filter((key) => key.kid !== publicJwk.kid)];
   return {
     keyId: publicJwk.kid,
     publicJwk,
+    trusted,
     sign: (checkpoint) => sign(null, checkpointMessage(checkpoint), privateKey).toString('base64url'),
-    verify: (checkpoint) => verifyCheckpoint([publicJwk], checkpoint),
+    verify: (checkpoint) => verifyCheckpoint(trusted, checkpoint),
   };
 }
 
@@ -64,15 +73,19 @@ export interface SigningKeySource {
   pem: string | undefined;
   /** A file holding the PEM; created (mode 0600) with a new key when absent. */
   file: string | undefined;
+  /** Public keys of other signers to trust: other instances', earlier keys of this one. */
+  trusted?: readonly AuditPublicJwk[] | undefined;
 }
 
 /**
  * Loads the checkpoint signing key: the PEM given, else the file (generated and persisted on first
  * start), else a key that lives only as long as this process (an in-memory database), with a
- * warning. Several instances on one database must share one key.
+ * warning. Instances on one database should share one key; checkpoints signed with another key
+ * (another instance's, an earlier one) verify only when that key is in `trusted`.
  */
 export function loadAuditKeyring(source: SigningKeySource, warn: (message: string) => void): AuditKeyring {
-  if (source.pem) return keyringFor(createPrivateKey(source.pem));
+  const others = source.trusted ?? [];
+  if (source.pem) return keyringFor(createPrivateKey(source.pem), others);
   if (source.file) {
     if (!existsSync(source.file)) {
       mkdirSync(dirname(source.file), { recursive: true });
@@ -83,8 +96,8 @@ export function loadAuditKeyring(source: SigningKeySource, warn: (message: strin
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
     }
-    return keyringFor(createPrivateKey(readFileSync(source.file)));
+    return keyringFor(createPrivateKey(readFileSync(source.file)), others);
   }
   warn('No audit signing key configured (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE): checkpoints are signed with a key that dies with this process.');
-  return keyringFor(createPrivateKey(generateSigningKeyPem()));
+  return keyringFor(createPrivateKey(generateSigningKeyPem()), others);
 }

@@ -8,6 +8,12 @@ import { GENESIS_HASH, verifyChain, type VerificationReport } from './verify.js'
 
 const READ_CHUNK = 5_000;
 
+/** Key ids that signed checkpoints here but are not trusted by `keyring`: their checkpoints fail. */
+export async function untrustedSigners(db: Executor, keyring: Pick<AuditKeyring, 'trusted'>): Promise<string[]> {
+  const signers = await db.selectDistinct({ keyId: auditCheckpoints.keyId }).from(auditCheckpoints);
+  return signers.map((s) => s.keyId).filter((keyId) => !keyring.trusted.some((key) => key.kid === keyId));
+}
+
 export interface AuditLogVerification extends VerificationReport {
   /** The range checked. */
   fromSeq: number;

@@ -2,9 +2,9 @@ import { asc, count, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { eventHash } from '../../src/audit/chain.js';
-import { keyringFor } from '../../src/audit/keys.js';
+import { keyringFor, trustedJwk } from '../../src/audit/keys.js';
 import { sealBatch, sealedColumns } from '../../src/audit/seal.js';
-import { verifyAuditLog } from '../../src/audit/verify-log.js';
+import { untrustedSigners, verifyAuditLog } from '../../src/audit/verify-log.js';
 import { createPrincipal } from '../../src/auth/principals.js';
 import { auditCheckpoints, auditEvents } from '../../src/db/schema.js';
 import { generateKeyPairSync } from 'node:crypto';
@@ -198,6 +198,21 @@ describe('verifyAuditLog names the first broken seq', () => {
     const impostor = keyringFor(generateKeyPairSync('ed25519').privateKey);
     await tamper(app, sql`UPDATE audit_checkpoints SET signature = ${impostor.sign(checkpoint!)} WHERE seq = ${checkpoint!.seq}`);
     expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: checkpoint!.seq, reason: 'BAD_SIGNATURE' });
+  });
+});
+
+describe('signing keys', () => {
+  it('verifies checkpoints another instance signed only when its key is trusted', async () => {
+    const app = await sealedLog(6);
+    const other = keyringFor(generateKeyPairSync('ed25519').privateKey);
+    for (let i = 0; i < 6; i++) await createPrincipal(app.deps, null, { kind: 'AGENT', name: `other-${i}`, roles: ['AGENT'] });
+    await sealBatch(app.deps.db, other, POLICY);
+    const report = await verify(app);
+    expect(report).toMatchObject({ ok: false, reason: 'BAD_SIGNATURE' });
+    expect(await untrustedSigners(app.deps.db, app.deps.auditKeys)).toEqual([other.keyId]);
+    const trusting = keyringFor(generateKeyPairSync('ed25519').privateKey, [app.deps.auditKeys.publicJwk, trustedJwk(other.publicJwk)]);
+    expect(await verifyAuditLog(app.deps.db, trusting)).toMatchObject({ ok: true });
+    expect(await untrustedSigners(app.deps.db, trusting)).toEqual([]);
   });
 });
 

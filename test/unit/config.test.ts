@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       audit: {
         signingKey: undefined,
         signingKeyFile: './.data/audit-signing-key.pem',
+        trustedKeys: [],
         sealIntervalMs: 250,
         checkpointEvents: 1_000,
         checkpointIntervalMs: 60_000,
@@ -30,6 +31,7 @@ describe('loadConfig', () => {
         ADMIN_TOKEN: 'a-long-enough-admin-token',
         SWEEP_INTERVAL_MS: '250',
         AUDIT_SIGNING_KEY_FILE: '/run/secrets/audit.pem',
+        AUDIT_TRUSTED_KEYS: '{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY", "kid": "ignored"}]}',
         AUDIT_SEAL_INTERVAL_MS: '100',
         AUDIT_CHECKPOINT_EVENTS: '500',
         AUDIT_CHECKPOINT_INTERVAL_MS: '30000',
@@ -41,7 +43,14 @@ describe('loadConfig', () => {
       dataDir: 'memory://',
       adminToken: 'a-long-enough-admin-token',
       sweepIntervalMs: 250,
-      audit: { signingKey: undefined, signingKeyFile: '/run/secrets/audit.pem', sealIntervalMs: 100, checkpointEvents: 500, checkpointIntervalMs: 30_000 },
+      audit: {
+        signingKey: undefined,
+        signingKeyFile: '/run/secrets/audit.pem',
+        trustedKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY' }],
+        sealIntervalMs: 100,
+        checkpointEvents: 500,
+        checkpointIntervalMs: 30_000,
+      },
     });
   });
 
@@ -62,6 +71,8 @@ describe('loadConfig', () => {
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN: must be at least 16 characters long'],
     [{ AUDIT_SIGNING_KEY: 'secret' }, 'AUDIT_SIGNING_KEY: must be a PKCS#8 PEM private key'],
     [{ AUDIT_SEAL_INTERVAL_MS: '5000' }, 'AUDIT_SEAL_INTERVAL_MS'],
+    [{ AUDIT_TRUSTED_KEYS: 'not json' }, 'AUDIT_TRUSTED_KEYS: must be JSON'],
+    [{ AUDIT_TRUSTED_KEYS: '[{"kty": "RSA", "n": "x"}]' }, 'AUDIT_TRUSTED_KEYS'],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -13,7 +13,7 @@ const AuditBreakEnum = builder.enumType('AuditBreak', {
   } as const,
 });
 
-const AuditVerificationRef = builder.objectRef<AuditLogVerification & { keyId: string }>('AuditVerification').implement({
+const AuditVerificationRef = builder.objectRef<AuditLogVerification & { keyId: string; trustedKeyIds: string[] }>('AuditVerification').implement({
   description: 'The result of recomputing the audit hash chain and checking the signed checkpoints over a range of `seq`.',
   fields: (t) => ({
     ok: t.exposeBoolean('ok', { description: 'True when every event in the range is intact, in place, and every checkpoint verifies.' }),
@@ -30,7 +30,12 @@ const AuditVerificationRef = builder.objectRef<AuditLogVerification & { keyId: s
       description: 'The last checkpoint verified: events after it are chained but not yet covered by a signature.',
     }),
     unsealedEvents: t.exposeInt('unsealedEvents', { description: 'Committed events not sealed yet (sealing follows within about a second); not covered.' }),
-    keyId: t.exposeString('keyId', { description: 'Thumbprint (RFC 7638) of the public key checkpoints were verified with; see /.well-known/greenlight-audit-key.json.' }),
+    keyId: t.exposeString('keyId', {
+      description: "Thumbprint (RFC 7638) of this server's signing key, served at /.well-known/greenlight-audit-key.json.",
+    }),
+    trustedKeyIds: t.exposeStringList('trustedKeyIds', {
+      description: 'Every key a checkpoint may be signed with to verify here: this server\'s, then those of AUDIT_TRUSTED_KEYS.',
+    }),
   }),
 });
 
@@ -47,6 +52,7 @@ builder.queryField('verifyAuditLog', (t) =>
     resolve: async (_root, args, ctx) => ({
       ...(await verifyAuditLog(ctx.deps.db, ctx.deps.auditKeys, { from: args.from, to: args.to })),
       keyId: ctx.deps.auditKeys.keyId,
+      trustedKeyIds: ctx.deps.auditKeys.trusted.map((key) => key.kid),
     }),
   }),
 );
