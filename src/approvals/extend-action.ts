@@ -2,12 +2,13 @@ import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { Principal } from '../auth/roles.js';
-import { actionRequests, type ActionRequestRow } from '../db/schema.js';
+import { actionRequests, type ActionRequestRow, type AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../errors.js';
 import { isUuid, parseInput, storableText } from '../validation.js';
+import type { RequestParty } from '../vocabulary.js';
 import { canView, partyOf, reviewDenial } from './eligibility.js';
-import { assertPending, lockRequest } from './pending.js';
+import { assertPending, lockRequest, refusal } from './pending.js';
 
 /** The bounds on moving a review deadline: per extension, and extensions per request. */
 export const EXTENSION_LIMITS = { maxSeconds: 86_400, maxExtensions: 3 } as const;
@@ -27,16 +28,19 @@ export type ExtendActionRequestInput = z.input<typeof ExtendActionRequestInput>;
  * An eligible reviewer gives a PENDING request more time: its deadline moves `bySeconds` later
  * (database time), at most `EXTENSION_LIMITS.maxExtensions` times, each audited as
  * ACTION_EXTENDED. Escalation steps keep their times (they count from the request's creation).
+ * A party to the request gets a SeparationOfDutiesError, and the attempt is recorded.
  */
 export async function extendActionRequest(deps: Deps, reviewer: Principal, rawInput: ExtendActionRequestInput): Promise<ActionRequestRow> {
   const input = parseInput(ExtendActionRequestInput, rawInput);
 
-  const { request, events } = await deps.db.transaction(async (tx) => {
+  type Outcome = { request: ActionRequestRow } | { refused: RequestParty };
+  const { outcome, events } = await deps.db.transaction(async (tx): Promise<{ outcome: Outcome; events: AuditEventRow[] }> => {
     const locked = isUuid(input.requestId) ? await lockRequest(tx, input.requestId) : null;
     if (!locked || !canView(reviewer, locked.request)) throw new NotFoundError('ActionRequest', input.requestId);
     const current = locked.request;
+    // A party's attempt is refused and recorded, as for decideAction.
     const party = partyOf(reviewer, current);
-    if (party) throw new SeparationOfDutiesError(party);
+    if (party) return { outcome: { refused: party }, events: await appendAuditEvents(tx, [refusal(reviewer, current, party, null)]) };
     assertPending(locked, 'extended');
     const denial = reviewDenial(reviewer, current);
     if (denial) throw new NotAllowedError(denial);
@@ -67,8 +71,9 @@ export async function extendActionRequest(deps: Deps, reviewer: Principal, rawIn
         },
       },
     ]);
-    return { request: extended!, events };
+    return { outcome: { request: extended! }, events };
   });
   deps.hub.publish(events);
-  return request;
+  if ('refused' in outcome) throw new SeparationOfDutiesError(outcome.refused);
+  return outcome.request;
 }

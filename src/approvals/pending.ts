@@ -89,8 +89,8 @@ export async function settle(
   return { request: decided!, event };
 }
 
-/** The audit record of a party's refused attempt to decide its own request. */
-export function refusal(principal: Principal, request: ActionRequestRow, party: RequestParty, verdict: Verdict): NewAuditEvent {
+/** The audit record of a party's refused attempt to decide (verdict) or extend (null) its own request. */
+export function refusal(principal: Principal, request: ActionRequestRow, party: RequestParty, verdict: Verdict | null): NewAuditEvent {
   return {
     type: 'REVIEW_REFUSED',
     actorId: principal.id,

@@ -59,6 +59,7 @@ export interface AuditEventData {
     revision?: number;
     amendedParams?: Record<string, unknown> | null;
   };
+  /** `verdict` is null for a refused deadline extension. */
   REVIEW_REFUSED: { agentId: string; principalId: string; party: RequestParty; verdict: Verdict | null };
   ACTION_EXTENDED: {
     agentId: string;

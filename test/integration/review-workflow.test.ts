@@ -224,8 +224,11 @@ describe('separation of duties', () => {
     }
     const queue = await listPendingApprovals(app.deps.db, sre[0]!, { afterPosition: null, limit: 1_000 });
     expect(queue.map((r) => r.id)).toContain(request.id);
-    // A party cannot stretch the deadline either.
+    // A party cannot stretch the deadline either, and that attempt is recorded too.
     await expect(extendActionRequest(app.deps, owner, { requestId: request.id, bySeconds: 60 })).rejects.toMatchObject({ party: 'OWNER' });
+    const last = (await eventsOf(request.id)).at(-1)!;
+    expect([last.type, last.actorId, last.data['party'], last.data['verdict']]).toEqual(['REVIEW_REFUSED', owner.id, 'OWNER', null]);
+    expect((await reload(request.id)).extensions).toBe(0);
   });
 
   it('refuses an agent with a typed error even for a request that does not exist, writing nothing', async () => {
