@@ -6,6 +6,7 @@ import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { isUuid, parseInput, storableText } from '../validation.js';
+import { lockRequest } from './pending.js';
 
 export const CancelActionRequestInput = z.object({
   requestId: z.string(),
@@ -23,7 +24,7 @@ export async function cancelActionRequest(deps: Deps, agent: Principal, rawInput
   if (!isUuid(input.requestId)) throw new NotFoundError('ActionRequest', input.requestId);
 
   const { request, events } = await deps.db.transaction(async (tx) => {
-    const [current] = await tx.select().from(actionRequests).where(eq(actionRequests.id, input.requestId)).for('update');
+    const current = (await lockRequest(tx, input.requestId))?.request;
     // Only the agent that asked may withdraw; to anyone else the request is simply not found.
     if (!current || current.agentId !== agent.id) throw new NotFoundError('ActionRequest', input.requestId);
     if (current.status !== 'PENDING') {

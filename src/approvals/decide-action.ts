@@ -1,17 +1,16 @@
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { appendAuditEvents } from '../audit/append.js';
 import type { NewAuditEvent } from '../audit/events.js';
 import type { Principal } from '../auth/roles.js';
 import type { Transaction } from '../db/client.js';
 import { reviews, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
 import { isUuid, parseInput, storableText } from '../validation.js';
-import { Verdict, values, type RequestParty } from '../vocabulary.js';
+import { Verdict, values } from '../vocabulary.js';
 import { amendRequest } from './amend.js';
 import { canView, partyOf, reviewDenial } from './eligibility.js';
-import { assertPending, lockRequest, refusal, settle, tallyRequest } from './pending.js';
+import { assertPending, commitOrRefuse, lockRequest, refusal, settle, tallyRequest, type RequestOutcome } from './pending.js';
 import { ActionParams } from './request-action.js';
 
 export const DecideActionInput = z.object({
@@ -22,8 +21,6 @@ export const DecideActionInput = z.object({
   params: ActionParams.nullish(),
 });
 export type DecideActionInput = z.input<typeof DecideActionInput>;
-
-type Outcome = { request: ActionRequestRow; events: NewAuditEvent[] } | { refused: RequestParty; events: NewAuditEvent[] };
 
 /**
  * A reviewer approves or rejects a pending request. The request row is locked for the whole
@@ -41,16 +38,10 @@ export async function decideAction(deps: Deps, reviewer: Principal, rawInput: De
     throw InvalidInputError.of('params', 'can only be given when approving (approve with changes)');
   }
 
-  const { outcome, events } = await deps.db.transaction(async (tx) => {
-    const outcome = await decide(deps, tx, reviewer, input);
-    return { outcome, events: await appendAuditEvents(tx, outcome.events) };
-  });
-  deps.hub.publish(events);
-  if ('refused' in outcome) throw new SeparationOfDutiesError(outcome.refused);
-  return outcome.request;
+  return commitOrRefuse(deps, (tx) => decide(deps, tx, reviewer, input));
 }
 
-async function decide(deps: Deps, tx: Transaction, reviewer: Principal, input: z.output<typeof DecideActionInput>): Promise<Outcome> {
+async function decide(deps: Deps, tx: Transaction, reviewer: Principal, input: z.output<typeof DecideActionInput>): Promise<RequestOutcome> {
   const locked = isUuid(input.requestId) ? await lockRequest(tx, input.requestId) : null;
   // Parties are refused before anything else is checked, and the attempt is recorded (committed,
   // since the refusal is a result, not a failure). An agent is refused even for an unknown id.
@@ -69,7 +60,7 @@ async function review(
   reviewer: Principal,
   pending: ActionRequestRow,
   input: z.output<typeof DecideActionInput>,
-): Promise<Outcome> {
+): Promise<RequestOutcome> {
   const current = input.params != null ? await amendRequest(deps, tx, pending, input.params) : pending;
   const amended = current.revision !== pending.revision;
 

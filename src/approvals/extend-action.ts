@@ -1,14 +1,13 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { appendAuditEvents } from '../audit/append.js';
+import type { NewAuditEvent } from '../audit/events.js';
 import type { Principal } from '../auth/roles.js';
-import { actionRequests, type ActionRequestRow, type AuditEventRow } from '../db/schema.js';
+import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../errors.js';
+import { ConflictError, NotAllowedError, NotFoundError } from '../errors.js';
 import { isUuid, parseInput, storableText } from '../validation.js';
-import type { RequestParty } from '../vocabulary.js';
 import { canView, partyOf, reviewDenial } from './eligibility.js';
-import { assertPending, lockRequest, refusal } from './pending.js';
+import { assertPending, commitOrRefuse, lockRequest, refusal, type RequestOutcome } from './pending.js';
 
 /** The bounds on moving a review deadline: per extension, and extensions per request. */
 export const EXTENSION_LIMITS = { maxSeconds: 86_400, maxExtensions: 3 } as const;
@@ -33,14 +32,13 @@ export type ExtendActionRequestInput = z.input<typeof ExtendActionRequestInput>;
 export async function extendActionRequest(deps: Deps, reviewer: Principal, rawInput: ExtendActionRequestInput): Promise<ActionRequestRow> {
   const input = parseInput(ExtendActionRequestInput, rawInput);
 
-  type Outcome = { request: ActionRequestRow } | { refused: RequestParty };
-  const { outcome, events } = await deps.db.transaction(async (tx): Promise<{ outcome: Outcome; events: AuditEventRow[] }> => {
+  return commitOrRefuse(deps, async (tx): Promise<RequestOutcome> => {
     const locked = isUuid(input.requestId) ? await lockRequest(tx, input.requestId) : null;
     if (!locked || !canView(reviewer, locked.request)) throw new NotFoundError('ActionRequest', input.requestId);
     const current = locked.request;
     // A party's attempt is refused and recorded, as for decideAction.
     const party = partyOf(reviewer, current);
-    if (party) return { outcome: { refused: party }, events: await appendAuditEvents(tx, [refusal(reviewer, current, party, null)]) };
+    if (party) return { refused: party, events: [refusal(reviewer, current, party, null)] };
     assertPending(locked, 'extended');
     const denial = reviewDenial(reviewer, current);
     if (denial) throw new NotAllowedError(denial);
@@ -55,7 +53,7 @@ export async function extendActionRequest(deps: Deps, reviewer: Principal, rawIn
       })
       .where(eq(actionRequests.id, current.id))
       .returning();
-    const events = await appendAuditEvents(tx, [
+    const events: NewAuditEvent[] = [
       {
         type: 'ACTION_EXTENDED',
         actorId: reviewer.id,
@@ -70,10 +68,7 @@ export async function extendActionRequest(deps: Deps, reviewer: Principal, rawIn
           reason: input.reason ?? null,
         },
       },
-    ]);
-    return { outcome: { request: extended! }, events };
+    ];
+    return { request: extended!, events };
   });
-  deps.hub.publish(events);
-  if ('refused' in outcome) throw new SeparationOfDutiesError(outcome.refused);
-  return outcome.request;
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { appendAuditEvents } from '../audit/append.js';
+import type { NewAuditEvent } from '../audit/events.js';
 import { hasRole, type Principal } from '../auth/roles.js';
-import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
+import type { ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../errors.js';
+import { NotAllowedError, NotFoundError } from '../errors.js';
 import { isUuid, parseInput, storableText } from '../validation.js';
-import { Verdict, values, type RequestParty } from '../vocabulary.js';
+import { Verdict, values } from '../vocabulary.js';
 import { partyOf } from './eligibility.js';
-import { assertPending, lockRequest, refusal, settle, tallyRequest } from './pending.js';
+import { assertPending, commitOrRefuse, lockRequest, refusal, settle, tallyRequest, type RequestOutcome } from './pending.js';
 
 export const OverrideDecisionInput = z.object({
   requestId: z.string(),
@@ -19,24 +19,20 @@ export type OverrideDecisionInput = z.input<typeof OverrideDecisionInput>;
 /**
  * Break-glass: an ADMIN decides a PENDING request outside the review rules (quorum, groups),
  * though never approves one it is a party to (owner of the agent, the human it acts for): that
- * is a SeparationOfDutiesError, audited like a party's review. Never silent: it needs a reason, the request shows `decidedBy: ADMIN`
- * (`overridden`), and a DECISION_OVERRIDDEN event precedes the decision in the audit log, in the
- * same transaction. It races with reviewers and the sweeper like any decision.
+ * is a SeparationOfDutiesError, audited like a party's review. Never silent: it needs a reason,
+ * the request shows `decidedBy: ADMIN` (`overridden`), and a DECISION_OVERRIDDEN event precedes
+ * the decision in the audit log, in the same transaction. It races with reviewers and the sweeper like any decision.
  */
 export async function overrideDecision(deps: Deps, admin: Principal, rawInput: OverrideDecisionInput): Promise<ActionRequestRow> {
   if (admin.kind !== 'HUMAN' || !hasRole(admin, 'ADMIN')) throw new NotAllowedError('Only a human ADMIN can override a decision.');
   const input = parseInput(OverrideDecisionInput, rawInput);
 
-  type Outcome = { request: ActionRequestRow } | { refused: RequestParty };
-  const { outcome, events } = await deps.db.transaction(async (tx): Promise<{ outcome: Outcome; events: AuditEventRow[] }> => {
+  return commitOrRefuse(deps, async (tx): Promise<RequestOutcome> => {
     const locked = isUuid(input.requestId) ? await lockRequest(tx, input.requestId) : null;
     if (!locked) throw new NotFoundError('ActionRequest', input.requestId);
     // Break-glass is not a way around separation of duties: a party cannot approve its own request.
     const party = input.verdict === 'APPROVE' ? partyOf(admin, locked.request) : null;
-    if (party) {
-      const refused = refusal(admin, locked.request, party, input.verdict);
-      return { outcome: { refused: party }, events: await appendAuditEvents(tx, [refused]) };
-    }
+    if (party) return { refused: party, events: [refusal(admin, locked.request, party, input.verdict)] };
     assertPending(locked, 'overridden');
     const tally = await tallyRequest(tx, locked.request);
     const settled = await settle(tx, locked.request, {
@@ -45,7 +41,7 @@ export async function overrideDecision(deps: Deps, admin: Principal, rawInput: O
       deciderId: admin.id,
       reason: input.reason,
     });
-    const events = await appendAuditEvents(tx, [
+    const events: NewAuditEvent[] = [
       {
         type: 'DECISION_OVERRIDDEN',
         actorId: admin.id,
@@ -53,10 +49,7 @@ export async function overrideDecision(deps: Deps, admin: Principal, rawInput: O
         data: { agentId: locked.request.agentId, adminId: admin.id, verdict: input.verdict, reason: input.reason, approvalsReceived: tally.received },
       },
       settled.event,
-    ]);
-    return { outcome: { request: settled.request }, events };
+    ];
+    return { request: settled.request, events };
   });
-  deps.hub.publish(events);
-  if ('refused' in outcome) throw new SeparationOfDutiesError(outcome.refused);
-  return outcome.request;
 }

@@ -1,9 +1,11 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
+import { appendAuditEvents } from '../audit/append.js';
 import type { NewAuditEvent } from '../audit/events.js';
 import type { Principal } from '../auth/roles.js';
 import type { Transaction } from '../db/client.js';
 import { actionRequests, reviews, type ActionRequestRow } from '../db/schema.js';
-import { ConflictError } from '../errors.js';
+import type { Deps } from '../deps.js';
+import { ConflictError, SeparationOfDutiesError } from '../errors.js';
 import type { RequestParty, Verdict } from '../vocabulary.js';
 import { approvalWindowEnd } from './request-action.js';
 import { tallyQuorum, type QuorumTally } from './requirements.js';
@@ -97,4 +99,22 @@ export function refusal(principal: Principal, request: ActionRequestRow, party: 
     requestId: request.id,
     data: { agentId: request.agentId, principalId: principal.id, party, verdict },
   };
+}
+
+/** How a mutation on a request ends: the request as changed, or a party's refusal; and its audit events. */
+export type RequestOutcome = { request: ActionRequestRow; events: NewAuditEvent[] } | { refused: RequestParty; events: NewAuditEvent[] };
+
+/**
+ * Runs `work` in one transaction with its audit events, publishes them after the commit, then
+ * returns the request or throws the refusal's SeparationOfDutiesError. A refusal commits: the
+ * attempt stays on record.
+ */
+export async function commitOrRefuse(deps: Deps, work: (tx: Transaction) => Promise<RequestOutcome>): Promise<ActionRequestRow> {
+  const { outcome, events } = await deps.db.transaction(async (tx) => {
+    const outcome = await work(tx);
+    return { outcome, events: await appendAuditEvents(tx, outcome.events) };
+  });
+  deps.hub.publish(events);
+  if ('refused' in outcome) throw new SeparationOfDutiesError(outcome.refused);
+  return outcome.request;
 }

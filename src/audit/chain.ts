@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 
 /**
  * The hash chain, as data. Every sealed audit event carries `seq` (its place, gap-free from 1),
@@ -65,5 +64,5 @@ export function eventHash(prevHash: string, event: ChainedFields): string {
 
 /** The bytes a checkpoint signs: canonical `{"hash": …, "seq": …}`. */
 export function checkpointMessage(checkpoint: { seq: number; hash: string }): Buffer {
-  return Buffer.from(canonicalize({ hash: checkpoint.hash, seq: checkpoint.seq })!);
+  return Buffer.from(canonicalJson({ hash: checkpoint.hash, seq: checkpoint.seq }));
 }

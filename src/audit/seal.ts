@@ -61,9 +61,9 @@ export async function chainHead(db: Executor): Promise<{ seq: number; hash: stri
 export async function sealBatch(db: Executor, keyring: AuditKeyring, policy: CheckpointPolicy, limit = SEAL_BATCH): Promise<SealResult> {
   return db.transaction(async (tx) => {
     let head = await chainHead(tx);
-    if (head) await assertHeadLinked(tx, head);
     const pending = await tx.select(chainedColumns).from(auditEvents).where(isNull(auditEvents.seq)).orderBy(asc(auditEvents.id)).limit(limit);
     if (pending.length > 0) {
+      if (head) await assertHeadLinked(tx, head);
       const sealed: SealedEvent[] = [];
       let prev = head ?? { seq: 0, hash: GENESIS_HASH };
       for (const event of pending) {

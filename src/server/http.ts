@@ -24,19 +24,21 @@ export interface HttpServer {
 export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
   let stopping = false;
   const server: Server = createServer((req, res) => {
-    if (req.url === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+    const reading = req.method === 'GET' || req.method === 'HEAD';
+    const path = req.url?.split('?')[0];
+    if (req.url === '/health' && reading) {
       // The server only listens once migrations ran and the policy is loaded: listening is ready.
       res.writeHead(stopping ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: stopping ? 'stopping' : 'ok' }));
       return;
     }
-    if (req.url?.split('?')[0] === AUDIT_KEY_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (path === AUDIT_KEY_PATH && reading) {
       // Public by design: anyone holding an export can check its checkpoints with this key.
       res.writeHead(200, { 'content-type': 'application/jwk+json', 'cache-control': 'public, max-age=300' });
       res.end(JSON.stringify(deps.auditKeys.publicJwk));
       return;
     }
-    if (req.url?.split('?')[0] === AUDIT_EXPORT_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (path === AUDIT_EXPORT_PATH && reading) {
       handleAuditExport(deps, req, res).catch((error: unknown) => {
         console.error('[export]', error);
         if (!res.headersSent) res.writeHead(500).end();
