@@ -1,3 +1,4 @@
+import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { loadAuditKeyring, trustedJwk } from './audit/keys.js';
 import { untrustedSigners } from './audit/verify-log.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
@@ -50,7 +51,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         `Checkpoints signed with key ${keyId} will not verify here: give every instance the same AUDIT_SIGNING_KEY, or list that key in AUDIT_TRUSTED_KEYS.`,
       );
     }
-    const deps: Deps = { db: database.db, hub, policies, auditKeys };
+    const redactor = createRedactor(await loadRedactionKey(database.db));
+    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     hub.publish(bootstrap.events);
 

@@ -1,4 +1,5 @@
 import type { AuditKeyring } from './audit/keys.js';
+import type { Redactor } from './audit/redaction.js';
 import type { Database } from './db/client.js';
 import type { EventHub } from './events/hub.js';
 import type { PolicyStore } from './policies/store.js';
@@ -14,4 +15,6 @@ export interface Deps {
   policies: PolicyStore;
   /** Signs audit checkpoints and verifies them (`verifyAuditLog`, the well-known key). */
   auditKeys: AuditKeyring;
+  /** Masks the values at a policy's `redact` paths (one key per deployment, in the database). */
+  redactor: Redactor;
 }

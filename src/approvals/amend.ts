@@ -35,7 +35,8 @@ export async function amendRequest(
   const people = await getPrincipalsByIds(tx, [request.agentId, ...(request.onBehalfOfId ? [request.onBehalfOfId] : [])]);
   const find = (id: string | null) => people.find((p) => p.id === id) ?? null;
   const input = evaluationInputFor(find(request.agentId)!, find(request.onBehalfOfId), { ...request, params }, new Date());
-  const evaluation = await evaluateRequest(tx, await deps.policies.fresh(tx), input, { lock: false });
+  const policy = await deps.policies.fresh(tx);
+  const evaluation = await evaluateRequest(tx, policy, input, { lock: false });
   if (evaluation.effect === 'BLOCK') {
     const rules = evaluation.decidingRules.map((id) => `"${id}"`).join(', ') || 'the default effect';
     const why = evaluation.reason ? ` (${evaluation.reason})` : '';
@@ -49,7 +50,13 @@ export async function amendRequest(
   }
   const [amended] = await tx
     .update(actionRequests)
-    .set({ amendedParams: params, amendedEvaluation: evaluation, revision: sql`${actionRequests.revision} + 1` })
+    .set({
+      amendedParams: params,
+      amendedEvaluation: evaluation,
+      revision: sql`${actionRequests.revision} + 1`,
+      // What the policy in force redacts now is redacted in the amendment too.
+      redactPaths: [...new Set([...request.redactPaths, ...(policy.document.redact ?? [])])],
+    })
     .where(eq(actionRequests.id, request.id))
     .returning();
   return amended!;

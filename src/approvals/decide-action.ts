@@ -6,6 +6,7 @@ import type { Transaction } from '../db/client.js';
 import { reviews, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
+import { parseRedactionPaths } from '../policy/index.js';
 import { isUuid, parseInput, storableText } from '../validation.js';
 import { Verdict, values } from '../vocabulary.js';
 import { amendRequest } from './amend.js';
@@ -80,6 +81,7 @@ async function review(
     amendedParams: amended ? current.amendedParams : null,
   });
   const tally = await tallyRequest(tx, current);
+  const amendment = deps.redactor.redact(amended ? current.amendedParams : null, 'params', parseRedactionPaths(current.redactPaths), ['amendedParams']);
   const events: NewAuditEvent[] = [
     {
       type: 'REVIEW_SUBMITTED',
@@ -92,8 +94,9 @@ async function review(
         comment: input.comment ?? null,
         approvalsReceived: tally.received,
         revision: current.revision,
-        amendedParams: amended ? current.amendedParams : null,
+        amendedParams: amendment.value,
       },
+      redacted: amendment.redacted,
     },
   ];
   if (input.verdict === 'APPROVE' && !tally.met) return { request: current, events };

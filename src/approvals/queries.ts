@@ -104,3 +104,13 @@ export async function listReviewsForRequests(db: Executor, requestIds: readonly 
     .where(inArray(reviews.requestId, [...requestIds]))
     .orderBy(asc(reviews.createdAt), asc(reviews.id));
 }
+
+/** Each request's redaction paths, by request id (for masking its reviews' amended params). */
+export async function listRedactPaths(db: Executor, requestIds: readonly string[]): Promise<Map<string, string[]>> {
+  if (requestIds.length === 0) return new Map();
+  const rows = await db
+    .select({ id: actionRequests.id, redactPaths: actionRequests.redactPaths })
+    .from(actionRequests)
+    .where(inArray(actionRequests.id, [...requestIds]));
+  return new Map(rows.map((row) => [row.id, row.redactPaths]));
+}

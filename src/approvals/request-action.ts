@@ -10,7 +10,7 @@ import type { Executor } from '../db/client.js';
 import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
-import { DEFAULT_VALID_FOR_SECONDS, type Evaluation } from '../policy/index.js';
+import { DEFAULT_VALID_FOR_SECONDS, parseRedactionPaths, type Evaluation } from '../policy/index.js';
 import { isUuid, jsonContainsNul, NUL_MESSAGE, parseInput, storableText } from '../validation.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
 import { initialRequirements, nextStepAfter, requiredApprovals, reviewerGroups, summarize } from './requirements.js';
@@ -175,7 +175,8 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
 
   try {
     const { request, events } = await deps.db.transaction(async (tx) => {
-      const evaluation = await evaluateRequest(tx, await deps.policies.fresh(tx), evaluationInput, { lock: true });
+      const policy = await deps.policies.fresh(tx);
+      const evaluation = await evaluateRequest(tx, policy, evaluationInput, { lock: true });
       if (evaluation.reasonRequiredBy.length > 0 && !input.reason?.trim()) {
         const rules = evaluation.reasonRequiredBy.map((id) => `"${id}"`).join(', ');
         throw InvalidInputError.of('reason', `is required for this action by rule ${rules}: say why the agent needs it`);
@@ -193,12 +194,17 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
           context: input.context ?? {},
           idempotencyKey: key,
           payloadHash: hash,
+          redactPaths: policy.document.redact ?? [],
           effect: evaluation.effect,
           evaluation,
           matchedRules: evaluation.matchedRules,
           ...decisionColumns(evaluation),
         })
         .returning();
+      // The log keeps markers where the policy redacts; the values go beside it, for ADMIN.
+      const paths = parseRedactionPaths(request!.redactPaths);
+      const params = deps.redactor.redact(input.params ?? null, 'params', paths, ['params']);
+      const context = deps.redactor.redact(input.context ?? {}, 'context', paths, ['context']);
       const events = await appendAuditEvents(tx, [
         {
           type: 'ACTION_REQUESTED',
@@ -208,12 +214,13 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
             agentId: agent.id,
             action: input.action,
             resource: input.resource,
-            params: input.params ?? null,
-            context: input.context ?? {},
+            params: params.value,
+            context: context.value,
             onBehalfOfId: input.onBehalfOf ?? null,
             idempotencyKey: key,
             reason: input.reason ?? null,
           },
+          redacted: [...params.redacted, ...context.redacted],
         },
         decisionEvent(request!, evaluation),
       ]);

@@ -1,3 +1,4 @@
+import type { RedactedValue } from './redaction.js';
 import type { RuleError } from '../policy/index.js';
 import type { ActionOutcome, ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, RequestParty, Role, Verdict } from '../vocabulary.js';
 
@@ -16,6 +17,8 @@ export interface AuditEventData {
     contentHash: string;
     ruleCount: number;
     defaultEffect: PolicyEffect;
+    /** The policy's redaction paths, when it has any. */
+    redact?: string[];
     message: string | null;
   };
   POLICY_ACTIVATED: { policyId: string; version: number; previousVersion: number | null; reason: string | null };
@@ -85,7 +88,11 @@ interface DecisionData {
   revision?: number;
 }
 
-/** An event about to be appended, as a discriminated union on `type`. */
+/**
+ * An event about to be appended, as a discriminated union on `type`. `redacted` holds the values
+ * a policy's `redact` paths took out of `data` (which holds their markers): they are kept beside
+ * the event, outside the hash chain, for ADMIN.
+ */
 export type NewAuditEvent = {
-  [T in AuditEventType]: { type: T; actorId: string | null; requestId?: string | null; data: AuditEventData[T] };
+  [T in AuditEventType]: { type: T; actorId: string | null; requestId?: string | null; data: AuditEventData[T]; redacted?: RedactedValue[] };
 }[AuditEventType];

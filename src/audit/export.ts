@@ -2,13 +2,24 @@ import { and, asc, gt, lte } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents } from '../db/schema.js';
 import type { SealedEvent } from './chain.js';
+import { listRedactedValues } from './redacted-values.js';
+import type { RedactedValue } from './redaction.js';
 import type { CheckpointRecord } from './verify.js';
 import { chainHead, sealedColumns } from './seal.js';
 
 const EXPORT_CHUNK = 1_000;
 
-/** One line of an export: a sealed event, or the checkpoint signed at the event before it. */
-export type ExportLine = ({ kind: 'event' } & SealedEvent) | ({ kind: 'checkpoint' } & CheckpointRecord);
+/**
+ * One line of an export: a sealed event, or the checkpoint signed at the event before it. In an
+ * export for ADMIN, an event whose data holds redaction markers also carries `redacted`: the
+ * values behind them (outside the chain: `data` stays as sealed, so the export still verifies).
+ */
+export type ExportLine = ({ kind: 'event'; redacted?: RedactedValue[] } & SealedEvent) | ({ kind: 'checkpoint' } & CheckpointRecord);
+
+export interface ExportOptions {
+  /** Add the redacted values to the events that have some (ADMIN only). */
+  withRedacted?: boolean;
+}
 
 /**
  * The sealed audit log after `afterSeq`, up to the chain's head when the export starts: events
@@ -16,7 +27,7 @@ export type ExportLine = ({ kind: 'event' } & SealedEvent) | ({ kind: 'checkpoin
  * consumer that stops reading (backpressure) holds no more than one chunk in memory. The last
  * event's `seq` is the cursor to resume from.
  */
-export async function* exportAuditLog(db: Executor, afterSeq: number): AsyncGenerator<ExportLine> {
+export async function* exportAuditLog(db: Executor, afterSeq: number, options: ExportOptions = {}): AsyncGenerator<ExportLine> {
   const head = (await chainHead(db))?.seq ?? 0;
   let after = afterSeq;
   while (after < head) {
@@ -29,9 +40,11 @@ export async function* exportAuditLog(db: Executor, afterSeq: number): AsyncGene
         .where(and(gt(auditCheckpoints.seq, after), lte(auditCheckpoints.seq, upTo)))
         .orderBy(asc(auditCheckpoints.seq)),
     ]);
+    const redacted = options.withRedacted ? await listRedactedValues(db, events.map((event) => event.id)) : new Map<number, RedactedValue[]>();
     let next = 0;
     for (const event of events) {
-      yield { kind: 'event', ...event };
+      const values = redacted.get(event.id);
+      yield values ? { kind: 'event', ...event, redacted: values } : { kind: 'event', ...event };
       while (checkpoints[next] && checkpoints[next]!.seq <= event.seq) yield { kind: 'checkpoint', ...checkpoints[next++]! };
     }
     after = upTo;

@@ -103,7 +103,8 @@ async function replay(file: string, options: { since?: string | undefined; until
         samples { from to request { id action resource createdAt } }
       }
     }`,
-    { input: { ...document, since: options.since, until: options.until, limit: options.limit } },
+    // Redaction does not change decisions; the draft input has no place for it.
+    { input: { rules: document.rules, defaultEffect: document.defaultEffect, since: options.since, until: options.until, limit: options.limit } },
   );
   const result = data.replayPolicy;
   console.log(`replayed ${result['evaluated']} requests${result['truncated'] ? ' (truncated by --limit)' : ''}: ${result['changed']} decisions change`);

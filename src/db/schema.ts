@@ -73,6 +73,8 @@ export const policyVersions = pgTable(
     rules: jsonb('rules').$type<PolicyRule[]>().notNull(),
     defaultEffect: policyEffect('default_effect').notNull(),
     contentHash: text('content_hash').notNull(),
+    /** Paths of sensitive request values (`params.password`), masked for everyone but ADMIN. */
+    redact: text('redact').array().notNull().default(sql`'{}'::text[]`),
     /** The author's note on what changed and why, like a commit message. */
     message: text('message'),
     authorId: uuid('author_id').references(() => principals.id),
@@ -138,6 +140,11 @@ export const actionRequests = pgTable(
     revision: integer('revision').notNull().default(0),
     /** A reviewer's changed params (approve with changes); `params` keeps what the agent asked. */
     amendedParams: jsonb('amended_params').$type<Record<string, unknown>>(),
+    /**
+     * The policy's `redact` paths when the request was made (and any added by the policy in force
+     * at an amendment): its values there are masked for everyone but ADMIN.
+     */
+    redactPaths: text('redact_paths').array().notNull().default(sql`'{}'::text[]`),
     /** The policy's evaluation of the amended request. */
     amendedEvaluation: jsonb('amended_evaluation').$type<StoredEvaluation>(),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
@@ -233,6 +240,26 @@ export const auditCheckpoints = pgTable('audit_checkpoints', {
   keyId: text('key_id').notNull(),
   /** Ed25519 signature (base64url) of canonical({"hash","seq"}). */
   signature: text('signature').notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * The values a policy's `redact` paths took out of an audit event's data (which holds their
+ * markers), for ADMIN eyes only. Outside the hash chain: the chain covers the markers.
+ */
+export const auditRedactedValues = pgTable('audit_redacted_values', {
+  eventId: bigint('event_id', { mode: 'number' })
+    .primaryKey()
+    .references(() => auditEvents.id),
+  /** `[{ path, value }]`: where each value was in the event's data, and the value. */
+  redacted: jsonb('redacted').$type<{ path: (string | number)[]; value: unknown }[]>().notNull(),
+});
+
+/** Secrets this deployment makes once and shares across instances (the redaction key). */
+export const serverSecrets = pgTable('server_secrets', {
+  name: text('name').primaryKey(),
+  /** base64url. */
+  value: text('value').notNull(),
   createdAt: createdAt(),
 });
 

@@ -1,5 +1,7 @@
 import DataLoader from 'dataloader';
-import { listReviewsForRequests } from '../approvals/queries.js';
+import { listRedactPaths, listReviewsForRequests } from '../approvals/queries.js';
+import { listRedactedValues } from '../audit/redacted-values.js';
+import type { RedactedValue } from '../audit/redaction.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
 import type { ReviewRow } from '../db/schema.js';
@@ -9,6 +11,10 @@ import type { Deps } from '../deps.js';
 export interface Loaders {
   principal: DataLoader<string, Principal | null>;
   reviews: DataLoader<string, ReviewRow[]>;
+  /** A request's redaction paths, by request id. */
+  redactPaths: DataLoader<string, string[]>;
+  /** The values redacted from an audit event's data, by event id (for ADMIN). */
+  redactedValues: DataLoader<number, RedactedValue[]>;
 }
 
 export interface GraphQLContext {
@@ -30,6 +36,14 @@ export function createLoaders(deps: Deps): Loaders {
     reviews: new DataLoader(async (requestIds) => {
       const rows = await listReviewsForRequests(deps.db, requestIds);
       return requestIds.map((id) => rows.filter((row) => row.requestId === id));
+    }),
+    redactPaths: new DataLoader(async (requestIds) => {
+      const paths = await listRedactPaths(deps.db, requestIds);
+      return requestIds.map((id) => paths.get(id) ?? []);
+    }),
+    redactedValues: new DataLoader(async (eventIds) => {
+      const values = await listRedactedValues(deps.db, eventIds);
+      return eventIds.map((id) => values.get(id) ?? []);
     }),
   };
 }

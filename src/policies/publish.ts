@@ -83,9 +83,14 @@ export async function lockPolicyChanges(tx: Transaction, expectedVersion: number
 export async function publishPolicy(deps: Deps, authorId: string, input: PublishPolicyInput): Promise<PolicyChange> {
   // Validate what the author wrote, before anything is dropped: a null label value must be an
   // error, not silently removed (which would widen the rule).
-  const issues = validatePolicy({ rules: input.rules, defaultEffect: input.defaultEffect });
+  const issues = validatePolicy({ rules: input.rules, defaultEffect: input.defaultEffect, redact: input.redact });
   if (issues.length > 0) throw new InvalidPolicyInputError(issues);
-  const document: PolicyDocument = { rules: input.rules.map(canonicalRule), defaultEffect: input.defaultEffect };
+  // An empty `redact` is left out, so policies without one keep the hash they always had.
+  const document: PolicyDocument = {
+    rules: input.rules.map(canonicalRule),
+    defaultEffect: input.defaultEffect,
+    ...(input.redact && input.redact.length > 0 ? { redact: input.redact } : {}),
+  };
   if (input.message && (input.message.length > 2_000 || input.message.includes('\u0000'))) {
     throw InvalidInputError.of('message', 'must be at most 2000 characters, without NUL');
   }
@@ -101,6 +106,7 @@ export async function publishPolicy(deps: Deps, authorId: string, input: Publish
         version,
         rules: document.rules,
         defaultEffect: document.defaultEffect,
+        redact: document.redact ?? [],
         contentHash: policyContentHash(document),
         message: input.message ?? null,
         authorId,
@@ -118,6 +124,7 @@ export async function publishPolicy(deps: Deps, authorId: string, input: Publish
           contentHash: policy!.contentHash,
           ruleCount: document.rules.length,
           defaultEffect: document.defaultEffect,
+          ...(document.redact ? { redact: document.redact } : {}),
           message: input.message ?? null,
         },
       },

@@ -3,7 +3,7 @@ import { validatePolicy, type PolicyIssue } from './validate.js';
 
 /** The fields each object of a policy document may carry; anything else is a typo to report. */
 const FIELDS = {
-  document: ['rules', 'defaultEffect'],
+  document: ['rules', 'defaultEffect', 'redact'],
   rule: ['id', 'description', 'effect', 'agents', 'actions', 'resources', 'when', 'limit', 'requireReason', 'validForSeconds', 'review', 'allowAmend', 'reason'],
   agents: ['ids', 'groups', 'labels'],
   limit: ['count', 'windowSeconds', 'per'],
@@ -85,7 +85,7 @@ export function readPolicyDocument(raw: unknown): { document: PolicyDocument | n
   if (!isObject(raw)) {
     return {
       document: null,
-      issues: [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect"' }],
+      issues: [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }],
     };
   }
   const issues: PolicyIssue[] = [];
@@ -107,6 +107,7 @@ export function readPolicyDocument(raw: unknown): { document: PolicyDocument | n
     rules,
     defaultEffect: (optional(raw.defaultEffect) ?? 'ESCALATE') as PolicyDocument['defaultEffect'],
   };
+  if (optional(raw.redact) !== undefined) document.redact = raw.redact as string[];
 
   // Group each rule's issues together, in rule order: its unknown fields, then its validation.
   const validation = validatePolicy(document);

@@ -119,6 +119,11 @@ export interface PolicyDocument {
   rules: PolicyRule[];
   /** Applied when no rule matches; ESCALATE unless the author says otherwise (fail closed). */
   defaultEffect: PolicyEffect;
+  /**
+   * Paths of sensitive request values, e.g. `params.password` (see `redaction-paths.ts`): stored
+   * in the audit log, and shown to everyone but ADMIN, as a marker with a keyed hash.
+   */
+  redact?: string[] | undefined;
 }
 
 /** A principal as the policy sees it (also what CEL sees as `agent` and `onBehalfOf`). */

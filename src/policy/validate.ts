@@ -1,4 +1,5 @@
 import { compileCondition, type CompiledCondition } from './cel.js';
+import { redactionPathProblems } from './redaction-paths.js';
 import { DEFAULT_REVIEW, LimitScope, POLICY_EFFECTS, TimeoutAction, type PolicyDocument, type PolicyRule } from './types.js';
 
 /** One problem with a policy, naming the rule and the field so an author can fix it. */
@@ -256,6 +257,7 @@ export function collectPolicyIssues(document: PolicyDocument, conditions?: Map<s
   if (!POLICY_EFFECTS.includes(document.defaultEffect)) {
     issues.push({ ruleId: null, field: 'defaultEffect', message: `must be one of ${POLICY_EFFECTS.join(', ')}` });
   }
+  if (present(document.redact)) issues.push(...redactionPathProblems(document.redact).map((problem) => ({ ruleId: null, ...problem })));
   const rules: unknown = document.rules;
   if (!Array.isArray(rules)) {
     issues.push({ ruleId: null, field: 'rules', message: 'must be a list of rules' });

@@ -16,7 +16,8 @@ function refuse(res: ServerResponse, status: number, message: string) {
 
 /**
  * `GET /audit/export?after=SEQ`: the sealed audit log as NDJSON, one event or checkpoint per line
- * (see `exportAuditLog`), for SIEMs and offline verification. Bearer auth, AUDITOR or ADMIN. The
+ * (see `exportAuditLog`), for SIEMs and offline verification. Bearer auth, AUDITOR or ADMIN (an
+ * ADMIN's export also carries the values behind redaction markers, outside the chain). The
  * response is streamed with backpressure; resume after an interruption with the last `seq` seen.
  */
 export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -32,7 +33,7 @@ export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: S
   if (req.method === 'HEAD') return void res.end();
   const lines = Readable.from(
     (async function* () {
-      for await (const line of exportAuditLog(deps.db, Number(after))) yield `${JSON.stringify(line)}\n`;
+      for await (const line of exportAuditLog(deps.db, Number(after), { withRedacted: hasRole(viewer, 'ADMIN') })) yield `${JSON.stringify(line)}\n`;
     })(),
   );
   // pipeline waits for the client to drain before reading more, and tears the generator down

@@ -778,9 +778,9 @@ describe('readPolicyDocument', () => {
   });
 
   it.each<[string, unknown, PolicyIssue[]]>([
-    ['a list', [rule()], [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect"' }]],
-    ['a string', 'rules: []', [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect"' }]],
-    ['null', null, [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect"' }]],
+    ['a list', [rule()], [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }]],
+    ['a string', 'rules: []', [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }]],
+    ['null', null, [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }]],
     ['rules that are not a list', { rules: { id: 'x' } }, [{ ruleId: null, field: 'rules', message: 'must be a list of rules' }]],
   ])('refuses %s', (_name, raw, issues) => {
     expect(readPolicyDocument(raw)).toEqual({ document: null, issues });
@@ -805,7 +805,7 @@ describe('readPolicyDocument', () => {
     expect(document).toBeNull();
     expect(issues).toEqual<PolicyIssue[]>([
       { ruleId: null, field: 'defaultEfect', message: 'unknown field "defaultEfect"; did you mean "defaultEffect"?' },
-      { ruleId: null, field: 'version', message: 'unknown field "version"; known fields: rules, defaultEffect' },
+      { ruleId: null, field: 'version', message: 'unknown field "version"; known fields: rules, defaultEffect, redact' },
       { ruleId: 'deploy-prod', field: 'efect', message: 'unknown field "efect"; did you mean "effect"?' },
       { ruleId: 'deploy-prod', field: 'agents.label', message: 'unknown field "label"; did you mean "labels"?' },
       { ruleId: 'deploy-prod', field: 'limit.window', message: 'unknown field "window"; known fields: count, windowSeconds, per' },

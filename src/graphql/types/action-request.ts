@@ -6,6 +6,7 @@ import { streamActionDecided } from '../../approvals/streams.js';
 import type { ActionRequestRow } from '../../db/schema.js';
 import { ConflictError, IdempotencyConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
+import { shownValue } from '../redaction.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
 import { mutationErrors, toPayload } from '../errors.js';
@@ -40,12 +41,18 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
     }),
     action: t.exposeString('action', { description: 'What the agent wants to do, e.g. `deploy.update`.' }),
     resource: t.exposeString('resource', { description: 'What it acts on, e.g. `prod/payments-api`.' }),
-    params: t.field({ type: 'JSON', nullable: true, description: 'The parameters the agent sent (never changed; see `amendedParams`).', resolve: (r) => r.params }),
+    params: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        "The parameters the agent sent (never changed; see `amendedParams`). Values at the paths the policy redacts (`redactPaths`) read `[redacted:hmac-sha256:…]` for everyone but ADMIN, the agent included.",
+      resolve: (r, _args, ctx) => shownValue(ctx, r.params, 'params', r.redactPaths),
+    }),
     amendedParams: t.field({
       type: 'JSON',
       nullable: true,
-      description: "A reviewer's changed parameters (approve with changes, where the rule says `allowAmend`); null when unchanged.",
-      resolve: (r) => r.amendedParams,
+      description: "A reviewer's changed parameters (approve with changes, where the rule says `allowAmend`); null when unchanged. Redacted like `params`.",
+      resolve: (r, _args, ctx) => shownValue(ctx, r.amendedParams, 'params', r.redactPaths),
     }),
     amendedEvaluation: t.field({
       type: EvaluationRef,
@@ -56,14 +63,23 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
     approvedParams: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'Once APPROVED: the parameters the agent may act with, `amendedParams` if a reviewer changed them, else `params`. Null otherwise.',
-      resolve: (r) => (r.status === 'APPROVED' ? effectiveParams(r) : null),
+      description:
+        'Once APPROVED: the parameters the agent may act with, `amendedParams` if a reviewer changed them, else `params`. Null otherwise. Redacted like `params`: the agent already holds its secrets.',
+      resolve: (r, _args, ctx) => (r.status === 'APPROVED' ? shownValue(ctx, effectiveParams(r), 'params', r.redactPaths) : null),
     }),
     revision: t.exposeInt('revision', {
       description: 'Starts at 0; each approve-with-changes makes a new revision, and only approvals of the current one count.',
     }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why the agent says it needs to act.' }),
-    context: t.field({ type: 'JSON', description: 'Free labels the agent sent (policies see them as `context`).', resolve: (r) => r.context }),
+    context: t.field({
+      type: 'JSON',
+      description: 'Free labels the agent sent (policies see them as `context`). Redacted like `params`.',
+      resolve: (r, _args, ctx) => shownValue(ctx, r.context, 'context', r.redactPaths),
+    }),
+    redactPaths: t.exposeStringList('redactPaths', {
+      description:
+        'The paths (`params.password`, `context.email`) whose values are shown to everyone but ADMIN as a marker with a keyed hash: the redact list of the policy that decided, plus any added by the policy in force at an amendment.',
+    }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'The key the agent sent to make retries safe.' }),
     status: t.expose('status', { type: ActionStatusEnum, description: 'Where the request is in its lifecycle.' }),
     evaluation: t.field({ type: EvaluationRef, description: 'How the policy decided.', resolve: (r) => r.evaluation }),

@@ -6,6 +6,7 @@ import { streamAuditEvents, type AuditStreamStart } from '../../audit/stream.js'
 import type { AuditEventRow } from '../../db/schema.js';
 import { AuditEventType, type ActionStatus } from '../../vocabulary.js';
 import { builder } from '../builder.js';
+import { shownEventData } from '../redaction.js';
 import { connectionOf } from '../connections.js';
 import { cursorKind, decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
 import { ActionRequestRef } from './action-request.js';
@@ -59,7 +60,12 @@ const AuditEventRef = builder.objectRef<AuditEventRow>('AuditEvent').implement({
       description: 'The action request concerned, as it is now.',
       resolve: (e, _args, ctx) => (e.requestId ? getActionRequest(ctx.deps.db, viewerOf(ctx), e.requestId) : null),
     }),
-    data: t.field({ type: 'JSON', description: 'Type-specific details, e.g. the verdict and comment of a review.', resolve: (e) => e.data }),
+    data: t.field({
+      type: 'JSON',
+      description:
+        'Type-specific details, e.g. the verdict and comment of a review. Values at the paths a policy redacts read `[redacted:hmac-sha256:…]` (a keyed hash of the value) for everyone but ADMIN; the hash chain covers these markers.',
+      resolve: (e, _args, ctx) => shownEventData(ctx, e),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Commit-transaction time of the change.' }),
     seq: t.int({
       nullable: true,

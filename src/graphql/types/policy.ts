@@ -20,7 +20,13 @@ export const PolicyVersionRef = builder.objectRef<PolicyVersionRow>('PolicyVersi
     version: t.exposeInt('version', { description: 'Sequential version number, starting at 1.' }),
     rules: t.field({ type: [PolicyRuleRef], description: 'The rules, in the order they were published.', resolve: (p) => p.rules }),
     defaultEffect: t.expose('defaultEffect', { type: PolicyEffectEnum, description: 'Applied when no rule matches.' }),
-    contentHash: t.exposeString('contentHash', { description: 'SHA-256 of the canonical JSON (RFC 8785) of the rules and default effect.' }),
+    redact: t.exposeStringList('redact', {
+      description:
+        'Paths of sensitive request values (e.g. `params.password`, `params.credentials.*`, `context.email`): in requests decided by this version they are logged, and shown to everyone but ADMIN, as `[redacted:hmac-sha256:…]`.',
+    }),
+    contentHash: t.exposeString('contentHash', {
+      description: 'SHA-256 of the canonical JSON (RFC 8785) of the rules, default effect and (when not empty) redact list.',
+    }),
     message: t.exposeString('message', { nullable: true, description: "The author's note on what changed and why." }),
     active: t.exposeBoolean('active', { description: 'Whether this version decides new requests now.' }),
     author: t.field({
@@ -71,6 +77,11 @@ const PublishPolicyInput = builder.inputType('PublishPolicyInput', {
       required: false,
       description: 'Applied when no rule matches; ESCALATE when omitted (fail closed).',
     }),
+    redact: t.stringList({
+      required: false,
+      description:
+        'Paths of sensitive request values whose values are logged and shown to everyone but ADMIN as a marker with a keyed hash: `params.` or `context.` then dot-separated keys, `*` for any key or list element (e.g. `params.password`, `params.headers.*`, `context.email`). At most 100.',
+    }),
     message: t.string({ required: false, description: 'What changed and why, kept with the version (at most 2000 characters).' }),
     expectedVersion: t.int({
       required: false,
@@ -101,6 +112,7 @@ builder.mutationField('publishPolicy', (t) =>
       toPayload(publishPolicyErrors, () =>
         publishPolicy(ctx.deps, viewerOf(ctx).id, {
           ...toPolicyDocument(input.rules, input.defaultEffect),
+          redact: input.redact ?? undefined,
           message: input.message,
           expectedVersion: input.expectedVersion,
         }),

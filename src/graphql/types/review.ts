@@ -2,6 +2,7 @@ import { decideAction } from '../../approvals/decide-action.js';
 import type { ReviewRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../../errors.js';
 import { builder } from '../builder.js';
+import { shownValue } from '../redaction.js';
 import { mutationErrors, toPayload } from '../errors.js';
 import { requestPayload } from './request-payload.js';
 import { VerdictEnum } from './enums.js';
@@ -24,8 +25,9 @@ export const ReviewRef = builder.objectRef<ReviewRow>('Review').implement({
     amendedParams: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'When the reviewer approved with changes: the parameters approved instead (this review started a new revision).',
-      resolve: (r) => r.amendedParams,
+      description:
+        "When the reviewer approved with changes: the parameters approved instead (this review started a new revision). Redacted values read as markers, except to ADMIN.",
+      resolve: async (r, _args, ctx) => (r.amendedParams ? shownValue(ctx, r.amendedParams, 'params', await ctx.loaders.redactPaths.load(r.requestId)) : null),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the review was submitted.' }),
   }),
