@@ -201,6 +201,8 @@ export const reviews = pgTable(
  * trigger (migration 0005) refuses UPDATE and DELETE, except the one-time sealing that sets
  * `seq`, `prev_hash`, `hash` and `sealed_at` on a row that has none.
  */
+const sealed = (seq: AnyPgColumn) => sql`${seq} IS NOT NULL`;
+
 export const auditEvents = pgTable(
   'audit_events',
   {
@@ -220,13 +222,16 @@ export const auditEvents = pgTable(
   },
   (t) => [
     index('audit_events_request_id_idx').on(t.requestId, t.id),
-    uniqueIndex('audit_events_seq_key').on(t.seq),
+    // The chain's indexes hold sealed rows only: an insert (the write path) adds no entry to them;
+    // the sealer's one update adds each row once. Queries on them say `seq IS NOT NULL` or
+    // compare `seq`, which implies it.
+    uniqueIndex('audit_events_seq_key').on(t.seq).where(sealed(t.seq)),
     // Filtered pages of the chain (`auditEvents`): each filter's column, then seq for the keyset.
-    index('audit_events_agent_seq_idx').on(sql`(${t.data} ->> 'agentId')`, t.seq),
-    index('audit_events_actor_seq_idx').on(t.actorId, t.seq),
-    index('audit_events_type_seq_idx').on(t.type, t.seq),
-    index('audit_events_request_seq_idx').on(t.requestId, t.seq),
-    index('audit_events_created_at_idx').on(t.createdAt),
+    index('audit_events_agent_seq_idx').on(sql`(${t.data} ->> 'agentId')`, t.seq).where(sealed(t.seq)),
+    index('audit_events_actor_seq_idx').on(t.actorId, t.seq).where(sealed(t.seq)),
+    index('audit_events_type_seq_idx').on(t.type, t.seq).where(sealed(t.seq)),
+    index('audit_events_request_seq_idx').on(t.requestId, t.seq).where(sealed(t.seq)),
+    index('audit_events_created_at_idx').on(t.createdAt).where(sealed(t.seq)),
     // The sealer's scan: committed events without a place in the chain yet.
     index('audit_events_unsealed_idx').on(t.id).where(sql`${t.seq} IS NULL`),
   ],
