@@ -1,5 +1,6 @@
 import { and, count, eq, gt, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { ADVISORY_LOCKS } from '../db/locks.js';
 import { actionRequests } from '../db/schema.js';
 import type { EvaluationInput, RateLimit, RuleUsage } from '../policy/index.js';
 
@@ -36,5 +37,5 @@ export async function countRuleUsage(
 
 /** Serialises one agent's rate-limited requests until the transaction ends. */
 export async function lockAgentRequests(tx: Executor, agentId: string): Promise<void> {
-  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${agentId}, 7318244004))`);
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${agentId}, ${ADVISORY_LOCKS.agentUsage}))`);
 }

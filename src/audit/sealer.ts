@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import type { DatabaseHandle, DatabaseSession } from '../db/client.js';
+import { ADVISORY_LOCKS } from '../db/locks.js';
 import type { AuditKeyring } from './keys.js';
 import { SEAL_BATCH, sealBatch, type CheckpointPolicy } from './seal.js';
 
-// Any constant works; it only has to be the same on every instance.
-const SEALER_LOCK_KEY = 7_318_244_002;
+const SEALER_LOCK_KEY = ADVISORY_LOCKS.sealer;
 
 export interface Sealer {
   /** True while this instance holds the sealer's lock. */

@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { appendAuditEvents } from '../audit/append.js';
 import type { Database } from '../db/client.js';
+import { ADVISORY_LOCKS } from '../db/locks.js';
 import { principals, tokens, type AuditEventRow } from '../db/schema.js';
 import { authenticateToken, countAdministrators, insertPrincipal } from './principals.js';
 import { hashToken } from './tokens.js';
@@ -8,7 +9,7 @@ import { hashToken } from './tokens.js';
 /** Marks the principal that `ADMIN_TOKEN` authenticates as. */
 export const BOOTSTRAP_LABEL = 'greenlight/bootstrap';
 // Serialises bootstrap across instances starting at once against one database.
-const BOOTSTRAP_LOCK_KEY = 7_318_244_002;
+const BOOTSTRAP_LOCK_KEY = ADVISORY_LOCKS.bootstrap;
 
 export interface BootstrapResult {
   /** A freshly generated administrator token to print once; null when none was created. */

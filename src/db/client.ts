@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { ADVISORY_LOCKS } from './locks.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -38,8 +39,7 @@ export interface DatabaseSession {
 }
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
-// Any constant works; it only has to be the same on every instance.
-const MIGRATION_LOCK_KEY = 7_318_244_001;
+const MIGRATION_LOCK_KEY = ADVISORY_LOCKS.migration;
 
 export interface DatabaseOptions {
   databaseUrl: string | undefined;

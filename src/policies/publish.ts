@@ -3,13 +3,14 @@ import canonicalize from 'canonicalize';
 import { desc, eq, sql } from 'drizzle-orm';
 import { appendAuditEvents } from '../audit/append.js';
 import type { Transaction } from '../db/client.js';
+import { ADVISORY_LOCKS } from '../db/locks.js';
 import { policyVersions, type AuditEventRow, type PolicyVersionRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidInputError, InvalidPolicyInputError } from '../errors.js';
 import { validatePolicy, type PolicyDocument, type PolicyRule } from '../policy/index.js';
 
 // Serialises publishes and activations so version numbers and the active flag never race.
-const POLICY_LOCK_KEY = 7_318_244_003;
+const POLICY_LOCK_KEY = ADVISORY_LOCKS.policyChanges;
 
 /** Drops unset optional fields, recursively, so equal policies hash equally however written. */
 function withoutUnset<T>(value: T): T {

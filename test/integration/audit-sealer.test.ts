@@ -4,6 +4,7 @@ import type { App } from '../../src/app.js';
 import { startSealer, type Sealer } from '../../src/audit/sealer.js';
 import { verifyAuditLog } from '../../src/audit/verify-log.js';
 import { createPrincipal } from '../../src/auth/principals.js';
+import { ADVISORY_LOCKS } from '../../src/db/locks.js';
 import { auditEvents } from '../../src/db/schema.js';
 import type { Deps } from '../../src/deps.js';
 import { onPostgres } from '../support/database.js';
@@ -92,7 +93,7 @@ describe('the sealer', () => {
     if (onPostgres) {
       const killed = await test.app.deps.db.execute(sql`
         SELECT pg_terminate_backend(pid) AS killed FROM pg_locks
-        WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = 7318244002
+        WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = ${ADVISORY_LOCKS.sealer}
           -- Advisory locks are per database; other test files' sealers hold the same key in theirs.
           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
       expect((killed as unknown as { rows: unknown[] }).rows).toHaveLength(1);

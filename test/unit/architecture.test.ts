@@ -72,3 +72,13 @@ describe('layering (DESIGN §4)', () => {
     expect(long).toEqual([]);
   });
 });
+
+describe('advisory locks', () => {
+  it('gives every use its own key (two uses of one key block each other: a running sealer once blocked a second instance’s start)', async () => {
+    const { ADVISORY_LOCKS } = await import('../../src/db/locks.js');
+    const keys = Object.values(ADVISORY_LOCKS);
+    expect(new Set(keys).size).toBe(keys.length);
+    const literal = files.filter((f) => f.layer !== 'db' && /7_?318_?244_?\d{3}/.test(readFileSync(f.path, 'utf8'))).map((f) => relative(SRC, f.path));
+    expect(literal).toEqual([]);
+  });
+});
