@@ -6,7 +6,9 @@ import { ensureAdministrator } from './auth/bootstrap.js';
 import type { Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
 import type { Deps } from './deps.js';
-import { createEventHub } from './events/hub.js';
+import { createEventHub, type EventHub } from './events/hub.js';
+import { createPgSignal } from './events/pg-signal.js';
+import { createLocalSignal } from './events/signal.js';
 import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { createPolicyStore } from './policies/store.js';
 import { createHttpServer } from './server/http.js';
@@ -36,9 +38,14 @@ export interface AppOptions extends YogaOptions {}
  */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const database = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let hubStarted: EventHub | undefined;
   try {
     await database.migrate();
-    const hub = createEventHub();
+    // Instances on one PostgreSQL wake each other with LISTEN/NOTIFY; PGlite is one process.
+    const signals = config.databaseUrl
+      ? createPgSignal(config.databaseUrl, database.db, (error) => console.error('[events] listener:', error instanceof Error ? error.message : error))
+      : createLocalSignal();
+    const hub = createEventHub(database.db, signals);
     const policies = createPolicyStore();
     await policies.reload(database.db);
     const warnAudit = (message: string) => console.warn(`[audit] ${message}`);
@@ -54,7 +61,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const redactor = createRedactor(await loadRedactionKey(database.db));
     const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
-    hub.publish(bootstrap.events);
+    await hub.start();
+    hubStarted = hub;
 
     const yoga = createGreenlightYoga(deps, options);
     const http = createHttpServer(yoga, deps);
@@ -85,12 +93,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           if (started) await http.close();
           await sweeper?.stop();
           await sealer?.stop();
+          await hub.stop();
           await database.close();
         })();
         return stopped;
       },
     };
   } catch (error) {
+    await hubStarted?.stop().catch(() => undefined);
     await database.close().catch(() => undefined);
     throw error;
   }

@@ -113,3 +113,12 @@ export class InvalidPolicyInputError extends DomainError {
     super(`The policy is invalid: ${issues.map((i) => `${i.ruleId ? `rule ${i.ruleId} ` : ''}${i.field} ${i.message}`).join('; ')}`);
   }
 }
+
+/** A subscriber fell too far behind its stream; it may resubscribe from the cursor of the last event it received. */
+export class SlowConsumerError extends DomainError {
+  override name = 'SlowConsumerError';
+  readonly code = 'SLOW_CONSUMER';
+  constructor(readonly limit: number) {
+    super(`The subscriber fell more than ${limit} events behind; resubscribe with the cursor of the last event received.`);
+  }
+}

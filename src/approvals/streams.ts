@@ -1,7 +1,7 @@
 import { filter, map, pipe } from '@graphql-yoga/subscription';
 import { Repeater } from '@repeaterjs/repeater';
 import type { AuditEventData } from '../audit/events.js';
-import { streamAuditEvents } from '../audit/stream.js';
+import { streamAuditEvents, type AuditStreamStart } from '../audit/stream.js';
 import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -48,11 +48,11 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
 
 /**
  * The viewer's review queue as a stream of changes: ADDED when a request it may decide is
- * escalated (or an escalation step makes it eligible), REMOVED when such a request leaves PENDING. With `afterId`, changes after that
- * stream position are replayed first.
+ * escalated (or an escalation step makes it eligible), REMOVED when such a request leaves PENDING.
+ * With `start`, changes after that stream position are replayed first.
  */
-export function streamApprovalQueue(deps: Deps, viewer: Principal, afterId: number | null): AsyncIterable<ApprovalQueueEvent> {
-  const source = streamAuditEvents(deps.db, deps.hub, { start: afterId === null ? null : { afterId }, filter: { types: QUEUE_EVENT_TYPES } });
+export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditStreamStart): AsyncIterable<ApprovalQueueEvent> {
+  const source = streamAuditEvents(deps.db, deps.hub, { start, filter: { types: QUEUE_EVENT_TYPES } });
   return pipe(
     source,
     filter((event: AuditEventRow) => event.type === 'ACTION_ESCALATED' || leavesPending(event)),

@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, like, lt, max, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
+import { SNAPSHOT_XMIN, type EventPosition } from '../events/log.js';
 import type { ActionStatus, AuditEventType } from '../vocabulary.js';
 
 export interface AuditEventFilter {
@@ -86,22 +87,6 @@ export function filterNeedsRequest(filter: AuditEventFilter | null | undefined):
   return !!(filter?.action || filter?.resourcePrefix);
 }
 
-/** A page of audit events in append order, strictly after `afterId` (the live stream's order). */
-export async function listAuditEvents(
-  db: Executor,
-  filter: AuditEventFilter | null | undefined,
-  page: { afterId: number | null; limit: number },
-): Promise<AuditEventRow[]> {
-  const conditions = auditFilterConditions(filter);
-  if (page.afterId !== null) conditions.push(gt(auditEvents.id, page.afterId));
-  return db
-    .select()
-    .from(auditEvents)
-    .where(and(...conditions))
-    .orderBy(asc(auditEvents.id))
-    .limit(page.limit);
-}
-
 /**
  * A page of sealed audit events in chain order (`seq`), strictly after `afterSeq` in the given
  * direction: keyset pagination on the unique `seq`, served by the `(…, seq)` indexes. Events join
@@ -123,22 +108,16 @@ export async function listSealedAuditEvents(
     .limit(page.limit);
 }
 
-/** Committed events not sealed yet, in id order after `afterId` (the live stream catches up on them). */
-export async function listUnsealedAuditEvents(
-  db: Executor,
-  filter: AuditEventFilter | null | undefined,
-  page: { afterId: number; limit: number },
-): Promise<AuditEventRow[]> {
-  return db
-    .select()
+/**
+ * Where a live-order replay must start for a client that saw the sealed chain up to `afterSeq`:
+ * before the first event it has not seen (not sealed yet, or sealed after it), and before any
+ * transaction still running (its events will commit with a lower position than later ones).
+ * The replay then skips what the client saw (`seq <= afterSeq`).
+ */
+export async function replayStartAfterSeq(db: Executor, afterSeq: number): Promise<EventPosition> {
+  const [row] = await db
+    .select({ txId: sql<number>`LEAST(min(${auditEvents.txId}), ${SNAPSHOT_XMIN})`.mapWith(Number) })
     .from(auditEvents)
-    .where(and(...auditFilterConditions(filter), isNull(auditEvents.seq), gt(auditEvents.id, page.afterId)))
-    .orderBy(asc(auditEvents.id))
-    .limit(page.limit);
-}
-
-/** The id of the newest audit event: a stream position to resume subscriptions from. */
-export async function currentAuditPosition(db: Executor): Promise<number> {
-  const [row] = await db.select({ id: max(auditEvents.id) }).from(auditEvents);
-  return row?.id ?? 0;
+    .where(or(isNull(auditEvents.seq), gt(auditEvents.seq, afterSeq)));
+  return { txId: row!.txId, id: 0 };
 }

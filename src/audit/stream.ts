@@ -1,26 +1,36 @@
 import { Repeater } from '@repeaterjs/repeater';
-import { eq } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { actionRequests, type AuditEventRow } from '../db/schema.js';
+import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { EventHub } from '../events/hub.js';
-import {
-  filterNeedsRequest,
-  listAuditEvents,
-  listSealedAuditEvents,
-  listUnsealedAuditEvents,
-  matchesAuditFilter,
-  type AuditEventFilter,
-  type RequestFacts,
-} from './query.js';
+import { NotFoundError, SlowConsumerError } from '../errors.js';
+import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
+import { auditFilterConditions, filterNeedsRequest, matchesAuditFilter, replayStartAfterSeq, type AuditEventFilter, type RequestFacts } from './query.js';
 
 const REPLAY_PAGE_SIZE = 500;
-// Ids already delivered are remembered so an event seen both in the replay and live is sent
-// once; this bounds that memory for long-lived subscriptions.
-const DELIVERED_IDS_REMEMBERED = 10_000;
 const REQUESTS_REMEMBERED = 1_000;
+/**
+ * Live events held for one subscription while its replay runs, or while its consumer is busy.
+ * Past this during a replay, they are dropped and read again from the database; past it live,
+ * the consumer is too slow and the stream ends with `SlowConsumerError`.
+ */
+export const STREAM_BUFFER_LIMIT = 1_000;
 
-/** Where a stream starts: after an event id (the live order), after a chain position, or now. */
-export type AuditStreamStart = { afterId: number } | { afterSeq: number } | null;
+
+/**
+ * Where a stream starts: after a live position (an event's cursor), after a chain position, after
+ * an event named by id (cursors of earlier versions), or now.
+ */
+export type AuditStreamStart = { after: EventPosition } | { afterSeq: number } | { afterEventId: number } | null;
+
+async function startPosition(db: Database, start: Exclude<AuditStreamStart, null>): Promise<EventPosition> {
+  if ('after' in start) return start.after;
+  if ('afterSeq' in start) return replayStartAfterSeq(db, start.afterSeq);
+  if (start.afterEventId === 0) return START_POSITION;
+  const position = await positionOfEvent(db, start.afterEventId);
+  if (!position) throw new NotFoundError('AuditEvent', String(start.afterEventId));
+  return position;
+}
 
 export interface AuditStreamOptions {
   start: AuditStreamStart;
@@ -28,14 +38,14 @@ export interface AuditStreamOptions {
 }
 
 /**
- * Audit events as an async stream: a replay of what came after `start` (if any), then live
- * events. The live listener is registered before the replay queries run, so nothing committed in
- * between falls into a gap; duplicates at the seam are dropped by id.
+ * Audit events as an async stream, in live order (see `events/log.ts`): a replay of what came
+ * after `start` (if any), read from the database, then the events the hub delivers. The listener
+ * is registered before the replay runs and the stream delivers only events after the last one it
+ * delivered, so the seam has no gap and no duplicate.
  *
- * After a chain position (`afterSeq`, the cursor of the `auditEvents` query), the replay reads
- * the sealed events after it, then the committed ones not sealed yet, then the sealed ones
- * again: an event sealed between the first two reads is caught by the third, since sealing only
- * ever appends to the chain.
+ * After a chain position (`afterSeq`, the cursor of the `auditEvents` query) the client has seen
+ * the sealed events up to it: the replay starts before the first event it has not seen and skips
+ * those it has.
  */
 export function streamAuditEvents(db: Database, hub: EventHub, options: AuditStreamOptions): AsyncIterable<AuditEventRow> {
   const { filter, start } = options;
@@ -50,60 +60,62 @@ export function streamAuditEvents(db: Database, hub: EventHub, options: AuditStr
     }
     return requests.get(event.requestId)!;
   };
+  const seenSeq = start && 'afterSeq' in start ? start.afterSeq : null;
+  const seenBefore = (event: AuditEventRow) => seenSeq !== null && event.seq !== null && event.seq <= seenSeq;
 
   return new Repeater<AuditEventRow>(async (push, stop) => {
-    const delivered = new Set<number>();
+    let last: EventPosition = hub.position();
     /** `matched`: the database already applied the filter (replays). */
     const deliver = async (event: AuditEventRow, matched = false) => {
-      if (delivered.has(event.id)) return;
+      if (comparePositions(positionOf(event), last) <= 0) return;
+      last = positionOf(event);
+      if (seenBefore(event)) return;
       if (!matched && !matchesAuditFilter(event, filter, needsRequest ? await factsOf(event) : null)) return;
-      delivered.add(event.id);
-      if (delivered.size > DELIVERED_IDS_REMEMBERED) delivered.delete(delivered.values().next().value!);
       await push(event);
     };
-    const replay = async (read: () => Promise<AuditEventRow[]>, next: (last: AuditEventRow) => void) => {
-      for (;;) {
-        const page = await read();
-        for (const event of page) await deliver(event, true);
-        if (page.length > 0) next(page.at(-1)!);
-        if (page.length < REPLAY_PAGE_SIZE) return;
+
+    // Live events wait here while the replay runs and while the consumer takes the previous one.
+    let buffered: AuditEventRow[] = [];
+    let overflowed = false;
+    let replaying = start !== null;
+    let pumping = false;
+    const pump = async () => {
+      if (pumping || replaying) return;
+      pumping = true;
+      try {
+        while (buffered.length > 0) await deliver(buffered.shift()!);
+      } catch (error) {
+        stop(error);
+      } finally {
+        pumping = false;
       }
     };
-
-    let buffered: AuditEventRow[] | null = start === null ? null : [];
-    // Live deliveries are chained: a lookup for the filter must not let a later event overtake.
-    let live = Promise.resolve();
     const stopListening = hub.listen((event) => {
-      if (buffered) buffered.push(event);
-      else live = live.then(() => deliver(event)).catch(stop); // e.g. the consumer fell too far behind
+      if (buffered.length >= STREAM_BUFFER_LIMIT) {
+        if (!replaying) return stop(new SlowConsumerError(STREAM_BUFFER_LIMIT));
+        overflowed = true; // the replay reads them again from the database
+        buffered = [];
+        return;
+      }
+      buffered.push(event);
+      void pump();
     });
     try {
-      if (start && 'afterId' in start) {
-        let afterId = start.afterId;
-        await replay(
-          () => listAuditEvents(db, filter, { afterId, limit: REPLAY_PAGE_SIZE }),
-          (last) => (afterId = last.id),
-        );
-      } else if (start) {
-        let afterSeq = start.afterSeq;
-        let afterId = 0;
-        const sealed = () =>
-          replay(
-            () => listSealedAuditEvents(db, filter, { afterSeq, limit: REPLAY_PAGE_SIZE, order: 'SEQ_ASC' }),
-            (last) => (afterSeq = last.seq!),
-          );
-        await sealed();
-        await replay(
-          () => listUnsealedAuditEvents(db, filter, { afterId, limit: REPLAY_PAGE_SIZE }),
-          (last) => (afterId = last.id),
-        );
-        await sealed();
-      }
-      if (buffered) {
-        // Live events keep arriving while the buffer drains; keep draining until it is empty, then
-        // switch to direct delivery in the same tick, so order is kept at the seam.
-        while (buffered.length > 0) await deliver(buffered.shift()!);
-        buffered = null;
+      if (start) {
+        const skipSeen: SQL | undefined = seenSeq === null ? undefined : or(isNull(auditEvents.seq), gt(auditEvents.seq, seenSeq));
+        const where = and(...auditFilterConditions(filter), skipSeen);
+        last = await startPosition(db, start);
+        do {
+          overflowed = false;
+          for (;;) {
+            const page = await readSettled(db, last, REPLAY_PAGE_SIZE, where);
+            for (const event of page.events) await deliver(event, true);
+            if (page.events.length < REPLAY_PAGE_SIZE) break;
+          }
+        } while (overflowed);
+        // Buffered events the replay already reached are dropped by position; the rest follow.
+        replaying = false;
+        void pump();
       }
       await stop;
     } catch (error) {

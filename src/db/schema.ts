@@ -219,9 +219,19 @@ export const auditEvents = pgTable(
     /** sha256(prevHash ‖ canonical(event)), hex. */
     hash: text('hash'),
     sealedAt: timestamp('sealed_at', { withTimezone: true }),
+    /**
+     * The writing transaction's id (`pg_current_xact_id()`). Events are delivered live in
+     * (tx_id, id) order, and only once every transaction with a lower id has ended, so an event
+     * whose transaction commits late is never skipped (see src/events/log.ts).
+     */
+    txId: bigint('tx_id', { mode: 'number' })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text::bigint)`),
   },
   (t) => [
     index('audit_events_request_id_idx').on(t.requestId, t.id),
+    // The live order: what each instance's event hub reads after its position.
+    index('audit_events_tx_position_idx').on(t.txId, t.id),
     // The chain's indexes hold sealed rows only: an insert (the write path) adds no entry to them;
     // the sealer's one update adds each row once. Queries on them say `seq IS NOT NULL` or
     // compare `seq`, which implies it.

@@ -1,41 +1,124 @@
+import type { Executor } from '../db/client.js';
 import type { AuditEventRow } from '../db/schema.js';
+import { positionOf, readSettled, settledHead, START_POSITION, type EventPosition } from './log.js';
+import type { SignalTransport } from './signal.js';
 
 export type AuditEventListener = (event: AuditEventRow) => void;
 
 /**
- * Fans committed audit events out to this instance's subscribers. Services publish only after
- * their transaction commits, so a listener never sees an event that could still roll back.
- *
- * This is the in-process hub (one instance, or PGlite). Subscriptions are built on `listen`,
- * so a cross-instance transport can replace it without touching services or resolvers.
+ * Fans committed audit events out to this instance's subscribers, on every instance. Services
+ * call `publish` after their transaction commits; that only *signals* (this instance at once,
+ * the others through the transport). The hub then reads the log itself, in live order (see
+ * `log.ts`), from the position it reached, and hands each event to every listener in that order.
+ * So an event committed on any instance reaches every instance; one committed out of order, a
+ * lost signal (a periodic read catches up) or a dropped listening connection (it resyncs on
+ * reconnect) delays it at worst, and nothing is delivered twice.
  */
 export interface EventHub {
+  /** After a commit: these events exist; every instance will read and deliver them. */
   publish(events: readonly AuditEventRow[]): void;
   /** Registers `listener` at once (not lazily) and returns the function that removes it. */
   listen(listener: AuditEventListener): () => void;
   /** Number of registered listeners; lets tests prove subscriptions clean up after themselves. */
   listenerCount(): number;
+  /** Everything at or before this position has been handed to the listeners. */
+  position(): EventPosition;
+  /** Starts reading at the log's current head (earlier events are for replays to read). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
-export function createEventHub(): EventHub {
+export interface EventHubOptions {
+  /** A read even without any signal, in case one was lost (default 1 s). */
+  pollIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+const PAGE = 500;
+// When a lower transaction holds events back, read again soon, then less and less often.
+const HELD_RETRY_MIN_MS = 2;
+
+export function createEventHub(db: Executor, transport: SignalTransport, options: EventHubOptions = {}): EventHub {
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const onError = options.onError ?? ((error) => console.error('[events]', error));
   const listeners = new Set<AuditEventListener>();
+  let position = START_POSITION;
+  let started = false;
+  let reading: Promise<void> | null = null;
+  let again = false;
+  let poll: NodeJS.Timeout | undefined;
+  let heldTimer: NodeJS.Timeout | undefined;
+  let heldRetryMs = HELD_RETRY_MIN_MS;
+
+  const deliver = (event: AuditEventRow) => {
+    position = positionOf(event);
+    for (const listener of listeners) {
+      // One faulty subscriber must not stop delivery to the others.
+      try {
+        listener(event);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+
+  async function readAll(): Promise<void> {
+    let held = false;
+    do {
+      again = false;
+      for (;;) {
+        const page = await readSettled(db, position, PAGE);
+        page.events.forEach(deliver);
+        held = page.held;
+        if (page.events.length < PAGE) break;
+      }
+    } while (again && started);
+    if (held) {
+      clearTimeout(heldTimer);
+      heldTimer = setTimeout(catchUp, heldRetryMs);
+      heldRetryMs = Math.min(heldRetryMs * 2, pollIntervalMs);
+    } else heldRetryMs = HELD_RETRY_MIN_MS;
+  }
+
+  /** Reads and delivers everything new; calls made meanwhile are folded into one more pass. */
+  function catchUp(): void {
+    if (!started) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = readAll()
+      .catch(onError)
+      .finally(() => {
+        reading = null;
+      });
+  }
+
   return {
     publish(events) {
-      for (const event of events) {
-        for (const listener of listeners) {
-          // One faulty subscriber must not stop delivery to the others.
-          try {
-            listener(event);
-          } catch (error) {
-            console.error('[events] listener failed:', error);
-          }
-        }
-      }
+      if (events.length === 0) return;
+      catchUp();
+      transport.send(events.map((event) => event.id));
     },
     listen(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     listenerCount: () => listeners.size,
+    position: () => position,
+    async start() {
+      position = await settledHead(db);
+      started = true;
+      poll = setInterval(catchUp, pollIntervalMs);
+      poll.unref();
+      await transport.start({ onSignal: catchUp, onResync: catchUp });
+    },
+    async stop() {
+      started = false;
+      clearInterval(poll);
+      clearTimeout(heldTimer);
+      await transport.stop();
+      await reading;
+    },
   };
 }

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
  * Opaque cursors: a kind prefix and a keyset position, base64url-encoded. The prefix stops a
  * cursor of one list from being used, by mistake, on another.
  */
-export type CursorKind = 'request' | 'audit' | 'chain' | 'policy';
+export type CursorKind = 'request' | 'audit' | 'chain' | 'policy' | 'event';
 
 export function encodeCursor(kind: CursorKind, position: number): string {
   return Buffer.from(`${kind}:${position}`).toString('base64url');
@@ -23,7 +23,18 @@ export function decodeCursor(kind: CursorKind, cursor: string | null | undefined
 
 /** The kind of a well-formed cursor, or null: for fields that accept several kinds. */
 export function cursorKind(cursor: string): string | null {
-  return /^([a-z]+):\d{1,15}$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1] ?? null;
+  return /^([a-z]+):\d{1,15}(?::\d{1,15})?$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1] ?? null;
+}
+
+/** A place in the live order of events (`events/log.ts`): the cursor of streamed events. */
+export function encodeEventCursor(position: { txId: number; id: number }): string {
+  return Buffer.from(`event:${position.txId}:${position.id}`).toString('base64url');
+}
+
+export function decodeEventCursor(cursor: string): { txId: number; id: number } {
+  const match = /^event:(\d{1,15}):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new GraphQLError(`Invalid cursor ${JSON.stringify(cursor)}: pass a cursor returned by this same field.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return { txId: Number(match[1]), id: Number(match[2]) };
 }
 
 export const DEFAULT_PAGE_SIZE = 20;

@@ -5,7 +5,7 @@ import type { App } from '../../src/app.js';
 import { decideAction } from '../../src/approvals/decide-action.js';
 import { requestAction } from '../../src/approvals/request-action.js';
 import type { Principal } from '../../src/auth/roles.js';
-import { actionRequests, auditEvents, policyVersions, reviews } from '../../src/db/schema.js';
+import { actionRequests, auditEvents, policyVersions, reviews, type AuditEventRow } from '../../src/db/schema.js';
 import { ConflictError, IdempotencyConflictError } from '../../src/errors.js';
 import { publishPolicy } from '../../src/policies/publish.js';
 import { onPostgres } from '../support/database.js';
@@ -69,25 +69,21 @@ describe('requestAction', () => {
   });
 
   it('tells subscribers only after the commit, so what they hear is already readable', async () => {
-    const seen: boolean[] = [];
-    const reads: Promise<void>[] = [];
+    const heard = new Map<string, AuditEventRow>();
+    let waiting: { id: string; resolve: (event: AuditEventRow) => void } | null = null;
     const stopListening = app.deps.hub.listen((event) => {
       if (event.type !== 'ACTION_REQUESTED' || !event.requestId) return;
-      reads.push(
-        app.deps.db
-          .select()
-          .from(actionRequests)
-          .where(eq(actionRequests.id, event.requestId))
-          .then((rows) => void seen.push(rows.length === 1)),
-      );
+      heard.set(event.requestId, event);
+      if (waiting?.id === event.requestId) waiting.resolve(event);
     });
     try {
-      await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/api' });
-      await Promise.all(reads);
+      const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/api' });
+      const event = heard.get(request.id) ?? (await new Promise<AuditEventRow>((resolve) => (waiting = { id: request.id, resolve })));
+      const rows = await app.deps.db.select().from(actionRequests).where(eq(actionRequests.id, event.requestId!));
+      expect(rows).toHaveLength(1);
     } finally {
       stopListening();
     }
-    expect(seen).toEqual([true]);
   });
 
   it('returns one request for 100 concurrent calls with one idempotency key', async () => {

@@ -22,10 +22,20 @@ export interface TestServer {
   /** Opens a graphql-ws client authenticated with `token`; closed by `stop()`. */
   ws(token: string | null, options?: { onClose?: (code: number) => void }): Client;
   stop(): Promise<void>;
+  /** The database it runs on (to start more instances on it). */
+  database: TestDatabase;
 }
 
-export async function startTestServer(options: { sweepIntervalMs?: number; audit?: Partial<AuditConfig> } = {}): Promise<TestServer> {
-  const database: TestDatabase = await createTestDatabase();
+export interface TestServerOptions {
+  sweepIntervalMs?: number;
+  audit?: Partial<AuditConfig>;
+  /** Another instance's database (on PostgreSQL): this server joins it and leaves it in place when it stops. */
+  database?: TestDatabase;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const ownsDatabase = !options.database;
+  const database: TestDatabase = options.database ?? (await createTestDatabase());
   const app = await buildApp(
     {
       port: 0,
@@ -71,7 +81,8 @@ export async function startTestServer(options: { sweepIntervalMs?: number; audit
     async stop() {
       await Promise.all(clients.map((client) => client.dispose()));
       await app.stop();
-      await database.drop();
+      if (ownsDatabase) await database.drop();
     },
+    database,
   };
 }

@@ -2,7 +2,8 @@ import { buildApp, type App } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
 import { defaultAuditConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
-import { createEventHub } from '../../src/events/hub.js';
+import { createEventHub, type EventHub } from '../../src/events/hub.js';
+import { createLocalSignal } from '../../src/events/signal.js';
 import { createPolicyStore } from '../../src/policies/store.js';
 import { createPrincipal, type CreatePrincipalInput } from '../../src/auth/principals.js';
 import type { Principal } from '../../src/auth/roles.js';
@@ -41,8 +42,14 @@ export async function startTestApp(): Promise<TestApp> {
   const signingKey = generateSigningKeyPem();
   const app = await buildApp(configFor(database, signingKey), { logging: 'error' });
   const others: App[] = [];
+  const hubs: EventHub[] = [];
   const secondApp = async (): Promise<Pick<App, 'deps' | 'database'>> => {
-    if (!database.databaseUrl) return { deps: { ...app.deps, hub: createEventHub(), policies: createPolicyStore() }, database: app.database };
+    if (!database.databaseUrl) {
+      const hub = createEventHub(app.database.db, createLocalSignal());
+      await hub.start();
+      hubs.push(hub);
+      return { deps: { ...app.deps, hub, policies: createPolicyStore() }, database: app.database };
+    }
     const other = await buildApp(configFor(database, signingKey), { logging: 'error' });
     others.push(other);
     return other;
@@ -53,6 +60,7 @@ export async function startTestApp(): Promise<TestApp> {
     secondInstance: async () => (await secondApp()).deps,
     async stop() {
       await Promise.all(others.map((other) => other.stop()));
+      await Promise.all(hubs.map((hub) => hub.stop()));
       await app.stop();
       await database.drop();
     },

@@ -1,8 +1,9 @@
 import { listPendingApprovals } from '../../approvals/queries.js';
 import { ApprovalQueueEventKind, streamApprovalQueue, type ApprovalQueueEvent } from '../../approvals/streams.js';
-import { currentAuditPosition } from '../../audit/query.js';
+import { positionOf, settledHead } from '../../events/log.js';
 import { builder } from '../builder.js';
-import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
+import { decodeCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
+import { streamStart } from './audit-event.js';
 import { ActionRequestConnection, ActionRequestRef } from './action-request.js';
 import { viewerOf } from './viewer.js';
 
@@ -20,7 +21,7 @@ const ApprovalQueueEventRef = builder.objectRef<ApprovalQueueEvent>('ApprovalQue
     kind: t.expose('kind', { type: ApprovalQueueEventKindEnum, description: 'ADDED or REMOVED.' }),
     cursor: t.string({
       description: 'Stream position of this change; resubscribe with `after: cursor` to resume without a gap.',
-      resolve: (e) => encodeCursor('audit', e.event.id),
+      resolve: (e) => encodeEventCursor(positionOf(e.event)),
     }),
     request: t.field({ type: ActionRequestRef, description: 'The request, as it is now.', resolve: (e) => e.request }),
   }),
@@ -39,14 +40,14 @@ builder.queryField('pendingApprovals', (t) =>
     resolve: async (_root, args, ctx) => {
       const limit = pageSize(args.first);
       // Read the stream position before the page: every change after it is then replayable.
-      const position = await currentAuditPosition(ctx.deps.db);
+      const position = await settledHead(ctx.deps.db);
       const rows = await listPendingApprovals(ctx.deps.db, viewerOf(ctx), {
         afterPosition: decodeCursor('request', args.after),
         limit: limit + 1,
       });
       return {
         ...toConnection(rows, limit, (row) => encodeCursor('request', row.position), !!args.after),
-        streamCursor: encodeCursor('audit', position),
+        streamCursor: encodeEventCursor(position),
       };
     },
   }),
@@ -63,7 +64,7 @@ builder.subscriptionField('pendingApprovals', (t) =>
         description: 'A cursor from an earlier event or `streamCursor`: changes after it are replayed first, then the stream goes live.',
       }),
     },
-    subscribe: (_root, { after }, ctx) => streamApprovalQueue(ctx.deps, viewerOf(ctx), decodeCursor('audit', after)),
+    subscribe: (_root, { after }, ctx) => streamApprovalQueue(ctx.deps, viewerOf(ctx), streamStart(after)),
     resolve: (event: ApprovalQueueEvent) => event,
   }),
 );

@@ -4,11 +4,12 @@ import type { AuditEventFilter } from '../../audit/query.js';
 import { listSealedAuditEvents } from '../../audit/query.js';
 import { streamAuditEvents, type AuditStreamStart } from '../../audit/stream.js';
 import type { AuditEventRow } from '../../db/schema.js';
+import { positionOf } from '../../events/log.js';
 import { AuditEventType, type ActionStatus } from '../../vocabulary.js';
 import { builder } from '../builder.js';
 import { shownEventData } from '../redaction.js';
 import { connectionOf } from '../connections.js';
-import { cursorKind, decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
+import { cursorKind, decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
 import { ActionRequestRef } from './action-request.js';
 import { ActionStatusEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
@@ -45,7 +46,10 @@ const AuditEventRef = builder.objectRef<AuditEventRow>('AuditEvent').implement({
   description: 'An append-only record of one state change, written in the same transaction as the change.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Sequential id in append order.' }),
-    cursor: t.string({ description: 'Stream position; pass as `after` to continue from this event.', resolve: (e) => encodeCursor('audit', e.id) }),
+    cursor: t.string({
+      description: 'Its place in the live order (the same on every instance); pass as `after` to a subscription to continue after this event.',
+      resolve: (e) => encodeEventCursor(positionOf(e)),
+    }),
     type: t.expose('type', { type: AuditEventTypeEnum, description: 'What happened.' }),
     actor: t.field({
       type: PrincipalRef,
@@ -146,11 +150,15 @@ const AuditEventOrderEnum = builder.enumType('AuditEventOrder', {
   } as const,
 });
 
-/** A subscription's `after`: an event's `cursor` (live order) or a query cursor (chain order). */
-function streamStart(after: string | null | undefined): AuditStreamStart {
+/**
+ * A subscription's `after`: an event's `cursor` (live order), a query cursor (chain order), or an
+ * event cursor of an earlier version (an event id).
+ */
+export function streamStart(after: string | null | undefined): AuditStreamStart {
   if (after == null) return null;
   if (cursorKind(after) === 'chain') return { afterSeq: decodeCursor('chain', after)! };
-  return { afterId: decodeCursor('audit', after)! };
+  if (cursorKind(after) === 'audit') return { afterEventId: decodeCursor('audit', after)! };
+  return { after: decodeEventCursor(after) };
 }
 
 builder.queryField('auditEvents', (t) =>

@@ -1,0 +1,2 @@
+ALTER TABLE "audit_events" ADD COLUMN "tx_id" bigint DEFAULT (pg_current_xact_id()::text::bigint) NOT NULL;--> statement-breakpoint
+CREATE INDEX "audit_events_tx_position_idx" ON "audit_events" USING btree ("tx_id","id");

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditEvents } from '../../src/audit/append.js';
+import type { NewAuditEvent } from '../../src/audit/events.js';
+import { STREAM_BUFFER_LIMIT, streamAuditEvents } from '../../src/audit/stream.js';
+import type { AuditEventRow } from '../../src/db/schema.js';
+import { SlowConsumerError } from '../../src/errors.js';
+import { comparePositions, positionOf } from '../../src/events/log.js';
+import { startTestApp, type TestApp } from '../support/services.js';
+
+// The hub and the audit stream on a real database: live order, seams, bounded buffers.
+
+let test: TestApp;
+
+beforeAll(async () => {
+  test = await startTestApp();
+});
+
+afterAll(async () => {
+  await test?.stop();
+});
+
+const rotation = (principalId: string): NewAuditEvent => ({ type: 'TOKEN_ROTATED', actorId: null, data: { principalId, revokedTokens: 0 } });
+
+async function write(count: number, label: string): Promise<AuditEventRow[]> {
+  const { deps } = test.app;
+  const rows = await deps.db.transaction((tx) => appendAuditEvents(tx, Array.from({ length: count }, (_, i) => rotation(`${label}-${i}`))));
+  deps.hub.publish(rows);
+  return rows;
+}
+
+describe('the audit stream', () => {
+  it('hands listeners every event once, in live order', async () => {
+    const heard: AuditEventRow[] = [];
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const stop = test.app.deps.hub.listen((event) => {
+      if (!/^[xyz]-/.test(String(event.data['principalId']))) return; // only this test's events
+      heard.push(event);
+      if (heard.length === 30) done();
+    });
+    try {
+      await Promise.all([write(10, 'x'), write(10, 'y'), write(10, 'z')]);
+      await all;
+    } finally {
+      stop();
+    }
+    expect(new Set(heard.map((e) => e.id)).size).toBe(30);
+    heard.slice(1).forEach((event, i) => expect(comparePositions(positionOf(heard[i]!), positionOf(event))).toBeLessThan(0));
+    expect(comparePositions(test.app.deps.hub.position(), positionOf(heard.at(-1)!))).toBeGreaterThanOrEqual(0);
+  });
+
+  it('replays from a position, then goes live, with no gap and no duplicate at the seam', async () => {
+    const [before] = await write(1, 'before');
+    const missed = await write(5, 'missed');
+    const stream = streamAuditEvents(test.app.deps.db, test.app.deps.hub, { start: { after: positionOf(before!) }, filter: { types: ['TOKEN_ROTATED'] } })[
+      Symbol.asyncIterator
+    ]();
+    const first = await stream.next(); // the replay runs; live events after it follow
+    const live = await write(5, 'live');
+    const rest: AuditEventRow[] = [];
+    while (rest.length < 9) rest.push((await stream.next()).value as AuditEventRow);
+    await stream.return?.();
+    expect([first.value as AuditEventRow, ...rest].map((e) => e.id)).toEqual([...missed, ...live].map((e) => e.id));
+  });
+
+  it(`ends a subscriber that falls more than ${STREAM_BUFFER_LIMIT} events behind with SlowConsumerError`, async () => {
+    const { hub } = test.app.deps;
+    const stream = streamAuditEvents(test.app.deps.db, hub, { start: null })[Symbol.asyncIterator]();
+    const started = stream.next(); // starts the stream; the consumer then stops reading
+    await write(1, 'first');
+    await started;
+    // The consumer reads nothing more until the hub has handed out the whole flood.
+    const floodCount = STREAM_BUFFER_LIMIT + 50;
+    let stopWatching: () => void = () => undefined;
+    const handedOut = new Promise<void>((resolve) => {
+      stopWatching = hub.listen((event) => {
+        if (event.data['principalId'] === `flood-${floodCount - 1}`) resolve();
+      });
+    });
+    await write(floodCount, 'flood');
+    await handedOut;
+    stopWatching();
+    let received = 1;
+    const outcome = await (async () => {
+      for (;;) {
+        const next = await stream.next().catch((error: unknown) => error);
+        if (next instanceof Error) return next;
+        if ((next as IteratorResult<AuditEventRow>).done) return 'done';
+        received++;
+      }
+    })();
+    expect(outcome).toBeInstanceOf(SlowConsumerError);
+    expect(received).toBeLessThan(floodCount);
+    expect(test.app.deps.hub.listenerCount()).toBe(0);
+  });
+});
