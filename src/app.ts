@@ -12,6 +12,7 @@ import { createLocalSignal } from './events/signal.js';
 import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { createPolicyStore } from './policies/store.js';
 import { createHttpServer } from './server/http.js';
+import type { WebSocketOptions } from './server/websocket.js';
 import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';
 
 export interface App {
@@ -29,7 +30,10 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export interface AppOptions extends YogaOptions {}
+export interface AppOptions extends YogaOptions {
+  /** WebSocket limits (subscriptions per socket, keep-alive pings). */
+  websocket?: WebSocketOptions;
+}
 
 /**
  * The composition root: the only place that wires the database, the event hub, the policy
@@ -65,7 +69,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     hubStarted = hub;
 
     const yoga = createGreenlightYoga(deps, options);
-    const http = createHttpServer(yoga, deps);
+    const http = createHttpServer(yoga, deps, options.websocket);
     let started = false;
     let sweeper: Sweeper | undefined;
     let sealer: Sealer | undefined;

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
-import { attachWebSocketServer } from './websocket.js';
+import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
 import type { GreenlightYoga } from './yoga.js';
 
 /** Where the public key that signs audit checkpoints is served, as a JWK (RFC 8037, Ed25519). */
@@ -21,7 +21,7 @@ export interface HttpServer {
 }
 
 /** Yoga on `node:http` with graphql-ws on the same port and path, plus `GET /health` and the audit key. */
-export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
+export function createHttpServer(yoga: GreenlightYoga, deps: Deps, websocket: WebSocketOptions = {}): HttpServer {
   let stopping = false;
   const server: Server = createServer((req, res) => {
     const reading = req.method === 'GET' || req.method === 'HEAD';
@@ -48,7 +48,7 @@ export function createHttpServer(yoga: GreenlightYoga, deps: Deps): HttpServer {
     }
     void yoga(req, res);
   });
-  const websockets = attachWebSocketServer(server, yoga, deps);
+  const websockets = attachWebSocketServer(server, yoga, deps, websocket);
 
   return {
     listen: (port, host) =>

@@ -12,6 +12,26 @@ type ConnectionExtra = {
   viewer?: Principal;
 };
 
+/** Limits of the WebSocket transport. */
+export interface WebSocketOptions {
+  /** Active subscriptions one socket may hold (default 100); one more gets an error, the socket stays. */
+  maxSubscriptions?: number;
+  /**
+   * Every so often (default 12 s) the server pings each socket; one that has not answered the
+   * previous ping is dropped, so dead peers do not hold subscriptions (and proxies see traffic).
+   */
+  keepAliveMs?: number;
+}
+
+/**
+ * Close codes, beyond graphql-ws's own (4400 bad message, 4403 forbidden, 4408 no
+ * `connection_init` within 3 s, 4409 duplicate subscription id, 4429 second `connection_init`).
+ */
+export const CloseCodes = {
+  /** A subscriber fell more than 1,000 events behind (see SLOW_CONSUMER): reconnect and resume from the last cursor. */
+  SlowConsumer: 4413,
+} as const;
+
 /** The Yoga-bound execute/subscribe travel to graphql-ws in `rootValue`, as Yoga's recipe does. */
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
@@ -29,8 +49,25 @@ function tokenFrom(connectionParams: Readonly<Record<string, unknown>> | undefin
  * graphql-ws on the HTTP server's `/graphql` path. The token in `connectionParams.authorization`
  * is checked once, in `connection_init`; a missing or bad token closes the socket with 4403.
  */
-export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYoga, deps: Deps) {
+export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYoga, deps: Deps, options: WebSocketOptions = {}) {
+  const maxSubscriptions = options.maxSubscriptions ?? 100;
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const alive = new WeakMap<object, boolean>();
+  wsServer.on('connection', (socket) => {
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+  });
+  const pinger = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      if (!alive.get(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, options.keepAliveMs ?? 12_000);
+  pinger.unref();
   const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
@@ -44,6 +81,10 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws has registered this one already.
+        if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+          return [new GraphQLError(`This connection already holds ${maxSubscriptions} subscriptions; complete one first.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -70,11 +111,20 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         const errors = validate(args.schema, args.document);
         return errors.length > 0 ? errors : args;
       },
+      onError: (ctx, _id, _payload, errors) => {
+        // Its buffer is bounded: a consumer that cannot keep up is let go, to resume by cursor.
+        if (errors.some((error) => error.extensions?.['code'] === 'SLOW_CONSUMER')) {
+          ctx.extra.socket.close(CloseCodes.SlowConsumer, 'Slow consumer: resume from the last cursor received');
+        }
+      },
     },
     wsServer,
   );
   return {
     /** Closes every socket with 1001 (going away), so clients reconnect elsewhere, then stops. */
-    close: () => disposable.dispose(),
+    close: () => {
+      clearInterval(pinger);
+      return disposable.dispose();
+    },
   };
 }

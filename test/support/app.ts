@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { WebSocketOptions } from '../../src/server/websocket.js';
 import { buildApp, type App } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
 import { defaultAuditConfig, type AuditConfig } from '../../src/config.js';
@@ -31,6 +32,7 @@ export interface TestServerOptions {
   audit?: Partial<AuditConfig>;
   /** Another instance's database (on PostgreSQL): this server joins it and leaves it in place when it stops. */
   database?: TestDatabase;
+  websocket?: WebSocketOptions;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -47,7 +49,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       // A quick sealer: tests wait for sealing before reading the chain.
       audit: defaultAuditConfig({ signingKey: generateSigningKeyPem(), sealIntervalMs: 20, ...options.audit }),
     },
-    { logging: 'error' },
+    { logging: 'error', websocket: options.websocket },
   );
   const url = await app.start();
   const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;

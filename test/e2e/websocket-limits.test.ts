@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { appendAuditEvents } from '../../src/audit/append.js';
+import { CloseCodes } from '../../src/server/websocket.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
+import { createActor, type Actor } from '../support/fixtures.js';
+
+// The WebSocket transport's limits, spoken to with raw sockets where a well-behaved client would
+// never break the protocol.
+
+let server: TestServer;
+let agent: Actor;
+
+const MAX_SUBSCRIPTIONS = 5;
+
+beforeAll(async () => {
+  server = await startTestServer({ websocket: { maxSubscriptions: MAX_SUBSCRIPTIONS, keepAliveMs: 100 } });
+  agent = await createActor(server, { kind: 'AGENT', name: 'deploy-bot', roles: ['AGENT'] });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** A raw graphql-transport-ws socket and a promise of its close code. */
+async function rawSocket(options: { autoPong?: boolean; on?: TestServer } = {}) {
+  const socket = new WebSocket((options.on ?? server).wsUrl, 'graphql-transport-ws', { autoPong: options.autoPong ?? true });
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const messages: { type: string; id?: string; payload?: unknown }[] = [];
+  let notify: () => void = () => undefined;
+  socket.on('message', (data) => {
+    messages.push(JSON.parse(String(data)));
+    notify();
+  });
+  const nextMessage = async () => {
+    while (messages.length === 0) await new Promise<void>((resolve) => (notify = resolve));
+    return messages.shift()!;
+  };
+  const send = (message: unknown) => socket.send(JSON.stringify(message));
+  const init = async (token: string) => {
+    send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
+    expect(await nextMessage()).toEqual({ type: 'connection_ack' });
+  };
+  return { socket, closed, send, init, nextMessage };
+}
+
+const DECIDED = 'subscription { actionDecided { id } }';
+
+describe('the WebSocket transport', () => {
+  it(`refuses a subscription past ${MAX_SUBSCRIPTIONS} on one socket, and takes one again once another completes`, async () => {
+    const { send, init, nextMessage, socket } = await rawSocket();
+    await init(agent.token);
+    for (let i = 1; i <= MAX_SUBSCRIPTIONS; i++) send({ id: `s${i}`, type: 'subscribe', payload: { query: DECIDED } });
+    send({ id: 'one-too-many', type: 'subscribe', payload: { query: DECIDED } });
+    const refused = await nextMessage();
+    expect(refused).toMatchObject({ id: 'one-too-many', type: 'error', payload: [{ extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } }] });
+    send({ id: 's1', type: 'complete' });
+    send({ id: 'again', type: 'subscribe', payload: { query: '{ viewer { id } }' } });
+    expect(await nextMessage()).toEqual({ id: 'again', type: 'next', payload: { data: { viewer: { id: agent.id } } } });
+    expect(await nextMessage()).toEqual({ id: 'again', type: 'complete' });
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
+  });
+
+  it('closes with 4408 when connection_init does not come within 3 s', async () => {
+    const { closed } = await rawSocket();
+    expect(await closed).toBe(4408);
+  });
+
+  it('closes with 4429 on a second connection_init, and 4409 on a subscription id in use', async () => {
+    const twice = await rawSocket();
+    await twice.init(agent.token);
+    twice.send({ type: 'connection_init', payload: { authorization: `Bearer ${agent.token}` } });
+    expect(await twice.closed).toBe(4429);
+
+    const duplicate = await rawSocket();
+    await duplicate.init(agent.token);
+    duplicate.send({ id: 'same', type: 'subscribe', payload: { query: DECIDED } });
+    duplicate.send({ id: 'same', type: 'subscribe', payload: { query: DECIDED } });
+    expect(await duplicate.closed).toBe(4409);
+  });
+
+  it('pings every socket, and drops one that stops answering', async () => {
+    const healthy = await rawSocket();
+    await healthy.init(agent.token);
+    const pings = new Promise<void>((resolve) => {
+      let count = 0;
+      healthy.socket.on('ping', () => ++count === 3 && resolve());
+    });
+    const silent = await rawSocket({ autoPong: false });
+    await silent.init(agent.token);
+    expect(await silent.closed).toBe(1006); // terminated, no close frame
+    await pings;
+    expect(healthy.socket.readyState).toBe(WebSocket.OPEN);
+    healthy.socket.close();
+  });
+
+  it(`lets go of a consumer that cannot keep up with ${CloseCodes.SlowConsumer}`, async () => {
+    // A server of its own, with the default keep-alive: a paused client answers no ping.
+    const quiet = await startTestServer();
+    try {
+      const { send, init, socket, closed } = await rawSocket({ on: quiet });
+      await init(ADMIN_TOKEN);
+      send({ id: 'log', type: 'subscribe', payload: { query: 'subscription { auditEvents { id type data } }' } });
+      await vi.waitFor(() => expect(quiet.app.deps.hub.listenerCount()).toBeGreaterThan(0));
+      // The client stops reading; the kernel's buffers fill, then the server's bounded one.
+      (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+      const padding = 'x'.repeat(2_000);
+      for (let batch = 0; batch < 10; batch++) {
+        const rows = await quiet.app.deps.db.transaction((tx) =>
+          appendAuditEvents(
+            tx,
+            Array.from({ length: 1_000 }, (_, i) => ({ type: 'TOKEN_ROTATED' as const, actorId: null, data: { principalId: `${batch}-${i}-${padding}`, revokedTokens: 0 } })),
+          ),
+        );
+        quiet.app.deps.hub.publish(rows);
+      }
+      (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect(await closed).toBe(CloseCodes.SlowConsumer);
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
