@@ -12,6 +12,7 @@ import { createLocalSignal } from './events/signal.js';
 import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { createPolicyStore } from './policies/store.js';
 import { createHttpServer } from './server/http.js';
+import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
 import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';
 
@@ -20,6 +21,8 @@ export interface App {
   database: DatabaseHandle;
   /** The GraphQL engine; tests may call `yoga.fetch` without opening a port. */
   yoga: GreenlightYoga;
+  /** Subscription payload executions so far (shared ones counted once). */
+  fanout: FanoutStats;
   /** This instance's audit sealer, once started (tests look at its leadership). */
   sealer(): Sealer | undefined;
   /** An administrator token generated on this start (first start without ADMIN_TOKEN), else null. */
@@ -68,7 +71,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await hub.start();
     hubStarted = hub;
 
-    const yoga = createGreenlightYoga(deps, options);
+    const fanout: FanoutStats = { executions: 0 };
+    const yoga = createGreenlightYoga(deps, { ...options, fanoutStats: fanout });
     const http = createHttpServer(yoga, deps, options.websocket);
     let started = false;
     let sweeper: Sweeper | undefined;
@@ -80,6 +84,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       yoga,
       generatedAdminToken: bootstrap.generatedToken,
       sealer: () => sealer,
+      fanout,
       async start() {
         const url = await http.listen(config.port, config.host);
         sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => console.error('[sweeper]', error));

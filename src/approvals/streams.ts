@@ -46,6 +46,33 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
   return row ?? null;
 }
 
+// The hub hands every listener the same event object, so work keyed by it is done once per event
+// however many subscribers there are: one read of the request, one payload object (which the
+// WebSocket layer then executes once per operation and scope). Replayed events are read per
+// subscriber and share nothing. Entries go with their event.
+const requestAfter = new WeakMap<AuditEventRow, Promise<ActionRequestRow | null>>();
+const queueChange = new WeakMap<AuditEventRow, Promise<ApprovalQueueEvent | null>>();
+
+/** The request an event is about, read once per event object. */
+function requestOf(deps: Deps, event: AuditEventRow): Promise<ActionRequestRow | null> {
+  let request = requestAfter.get(event);
+  if (!request) {
+    request = loadRequest(deps, event.requestId);
+    requestAfter.set(event, request);
+  }
+  return request;
+}
+
+/** The queue change an event makes, before anyone's eligibility is judged: one object per event. */
+function queueChangeOf(deps: Deps, event: AuditEventRow): Promise<ApprovalQueueEvent | null> {
+  let change = queueChange.get(event);
+  if (!change) {
+    change = requestOf(deps, event).then((request) => (request ? { kind: event.type === 'ACTION_ESCALATED' ? 'ADDED' : 'REMOVED', event, request } : null));
+    queueChange.set(event, change);
+  }
+  return change;
+}
+
 /**
  * The viewer's review queue as a stream of changes: ADDED when a request it may decide is
  * escalated (or an escalation step makes it eligible), REMOVED when such a request leaves PENDING.
@@ -57,10 +84,10 @@ export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditS
     source,
     filter((event: AuditEventRow) => event.type === 'ACTION_ESCALATED' || leavesPending(event)),
     map(async (event: AuditEventRow): Promise<ApprovalQueueEvent | null> => {
-      const request = await loadRequest(deps, event.requestId);
-      if (!request) return null;
-      if (event.type === 'ACTION_ESCALATED') return addsFor(viewer, request, event) ? { kind: 'ADDED', event, request } : null;
-      return reviewDenial(viewer, request) === null ? { kind: 'REMOVED', event, request } : null;
+      const change = await queueChangeOf(deps, event);
+      if (!change) return null;
+      if (change.kind === 'ADDED') return addsFor(viewer, change.request, event) ? change : null;
+      return reviewDenial(viewer, change.request) === null ? change : null;
     }),
     filter((change: ApprovalQueueEvent | null): boolean => change !== null),
   ) as AsyncIterable<ApprovalQueueEvent>;
@@ -91,7 +118,7 @@ export function streamActionDecided(deps: Deps, viewer: Principal, requestId: st
       if (requestId ? event.requestId !== requestId : event.data['agentId'] !== viewer.id) return;
       chain = chain
         .then(async () => {
-          const request = await loadRequest(deps, event.requestId);
+          const request = await requestOf(deps, event);
           if (!request || !canView(viewer, request)) return;
           if (requestId) await deliverOnce(request);
           else await push(request);

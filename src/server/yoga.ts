@@ -8,6 +8,7 @@ import type { Deps } from '../deps.js';
 import { DomainError } from '../errors.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
+import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions.js';
 
 /** What the transports put into Yoga's initial context; WebSocket connections authenticate once. */
 export interface ServerContext {
@@ -20,12 +21,16 @@ export type GreenlightYoga = YogaServerInstance<ServerContext, GraphQLContext>;
 export interface YogaOptions {
   /** Yoga's log level; unexpected (masked) errors are logged at `error`. */
   logging?: 'debug' | 'info' | 'warn' | 'error' | false;
+  /** Counts subscription payload executions (see `useSharedSubscriptions`). */
+  fanoutStats?: FanoutStats;
 }
 
 function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): Error {
   // The GraphQL error wrapping a domain error already carries its message and `extensions.code`
   // (see DomainError.extensions); returned as is, Yoga neither masks nor logs it.
   if (error instanceof GraphQLError && error.originalError instanceof DomainError) return error;
+  // A domain error thrown by a subscription's stream reaches here unwrapped.
+  if (error instanceof DomainError) return new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
   return maskError(error, message, isDev);
 }
 
@@ -44,7 +49,7 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     logging: options.logging ?? 'info',
     // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
     // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).
-    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } })],
+    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }), useSharedSubscriptions(options.fanoutStats ?? { executions: 0 })],
     context: async (initial) => {
       if (initial.viewer) return createContext(deps, initial.viewer);
       const token = parseBearer(initial.request.headers.get('authorization'));
