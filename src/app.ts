@@ -70,6 +70,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     await hub.start();
     hubStarted = hub;
+    // Other instances hear of a rotated token (their sockets using the old one close).
+    hub.publish(bootstrap.events);
+    // A policy published or activated on another instance is installed here as soon as it is heard of
+    // (each request checks the active version anyway; this keeps `current()` fresh between requests).
+    hub.listen((event) => {
+      if (event.type === 'POLICY_PUBLISHED' || event.type === 'POLICY_ACTIVATED') {
+        policies.reload(database.db).catch((error) => console.error('[policies] reload failed:', error));
+      }
+    });
 
     const fanout: FanoutStats = { executions: 0 };
     const yoga = createGreenlightYoga(deps, { ...options, fanoutStats: fanout });

@@ -1,6 +1,7 @@
-import { createSourceEventStream, execute, Kind, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { createSourceEventStream, execute, GraphQLError, Kind, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/roles.js';
+import { DomainError } from '../errors.js';
 
 /**
  * Subscriptions that share their work. Every subscriber has its own source stream (its own
@@ -49,7 +50,14 @@ function mapStream<T, U>(source: AsyncIterable<T>, map: (value: T) => Promise<U>
   };
   return {
     async next() {
-      const next = await iterator.next();
+      let next: IteratorResult<T>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        // An expected end (SLOW_CONSUMER, NOT_FOUND) keeps its message and code, unlogged.
+        if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
+        throw error;
+      }
       return next.done ? { value: undefined, done: true } : { value: await map(next.value), done: false };
     },
     async return() {

@@ -10,6 +10,7 @@ import type { GreenlightYoga } from './yoga.js';
 
 type ConnectionExtra = {
   viewer?: Principal;
+  token?: string;
 };
 
 /** Limits of the WebSocket transport. */
@@ -53,6 +54,17 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
   const maxSubscriptions = options.maxSubscriptions ?? 100;
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
   const alive = new WeakMap<object, boolean>();
+  // A socket authenticates once; when a principal's tokens are rotated (on any instance), its
+  // sockets whose token no longer authenticates are closed with 4403.
+  const byPrincipal = new Map<string, Set<{ token: string; socket: { close(code: number, reason: string): void } }>>();
+  const stopWatchingTokens = deps.hub.listen((event) => {
+    if (event.type !== 'TOKEN_ROTATED') return;
+    for (const entry of byPrincipal.get(String(event.data['principalId'])) ?? []) {
+      authenticateToken(deps.db, entry.token)
+        .then((viewer) => viewer ?? entry.socket.close(4403, 'Forbidden: the token was revoked'))
+        .catch((error) => console.error('[websocket] token check failed:', error));
+    }
+  });
   wsServer.on('connection', (socket) => {
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
@@ -78,6 +90,15 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         // Returning false makes graphql-ws close the socket with 4403 Forbidden.
         if (!viewer) return false;
         ctx.extra.viewer = viewer;
+        ctx.extra.token = token!;
+        let sockets = byPrincipal.get(viewer.id);
+        if (!sockets) byPrincipal.set(viewer.id, (sockets = new Set()));
+        const entry = { token: token!, socket: ctx.extra.socket };
+        sockets.add(entry);
+        ctx.extra.socket.once('close', () => {
+          sockets.delete(entry);
+          if (sockets.size === 0 && byPrincipal.get(viewer.id) === sockets) byPrincipal.delete(viewer.id);
+        });
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
@@ -124,6 +145,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
     /** Closes every socket with 1001 (going away), so clients reconnect elsewhere, then stops. */
     close: () => {
       clearInterval(pinger);
+      stopWatchingTokens();
       return disposable.dispose();
     },
   };

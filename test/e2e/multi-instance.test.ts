@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
+import { ensureAdministrator } from '../../src/auth/bootstrap.js';
 import { LISTENER_APPLICATION_NAME } from '../../src/events/pg-signal.js';
-import { startTestServer, type TestServer } from '../support/app.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
 import { onPostgres } from '../support/database.js';
 import { collect, createActor, decideAction, requestAction, type Actor } from '../support/fixtures.js';
 
@@ -176,5 +177,34 @@ describe('delivery across instances', () => {
     const again = collect(c.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: last!.auditEvents.cursor, f: filter } }));
     expect((await take(again, 2)).map((e) => e.auditEvents.requestId)).toEqual(during);
     await again.return();
+  });
+
+  it('installs a policy published on one instance on the others', async () => {
+    const result = await a.gql(ADMIN_TOKEN, `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { message } } }`, {
+      input: { rules: [{ id: 'deploys-need-review', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'] }], defaultEffect: 'ESCALATE' },
+    });
+    const version = result.data.publishPolicy.policy.version;
+    for (const server of [b, c]) await vi.waitFor(() => expect(server.app.deps.policies.current().version).toBe(version));
+  });
+
+  // Last: it revokes the administrator token the other tests use.
+  it('closes, on every instance, the sockets of a token rotated on one of them (4403)', async () => {
+    const baseline = new Map([a, b, c].map((server) => [server, server.app.deps.hub.listenerCount()]));
+    const closes = [a, b, c].map((server) => {
+      let closed: (code: number) => void = () => undefined;
+      const code = new Promise<number>((resolve) => (closed = resolve));
+      const stream = collect(server.ws(ADMIN_TOKEN, { onClose: closed }).iterate({ query: AUDIT_STREAM, variables: { after: null, f: { types: ['OUTCOME_REPORTED'] } } }));
+      return { code, stream };
+    });
+    // Each socket is in once its subscription listens.
+    for (const [server, before] of baseline) {
+      const sockets = [a, b, c].filter((s) => s === server).length;
+      await vi.waitFor(() => expect(server.app.deps.hub.listenerCount()).toBe(before + sockets));
+    }
+    // What an instance starting with a new ADMIN_TOKEN does: the old token is revoked, and told.
+    const rotated = await ensureAdministrator(a.app.deps.db, 'a-brand-new-admin-token-0123');
+    expect(rotated.events.map((event) => event.type)).toEqual(['TOKEN_ROTATED']);
+    a.app.deps.hub.publish(rotated.events);
+    expect(await Promise.all(closes.map((close) => close.code))).toEqual([4403, 4403, 4403]);
   });
 });

@@ -103,10 +103,11 @@ describe('the WebSocket transport', () => {
     // A server of its own, with the default keep-alive: a paused client answers no ping.
     const quiet = await startTestServer();
     try {
+      const listeners = quiet.app.deps.hub.listenerCount();
       const { send, init, socket, closed } = await rawSocket({ on: quiet });
       await init(ADMIN_TOKEN);
       send({ id: 'log', type: 'subscribe', payload: { query: 'subscription { auditEvents { id type data } }' } });
-      await vi.waitFor(() => expect(quiet.app.deps.hub.listenerCount()).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(quiet.app.deps.hub.listenerCount()).toBe(listeners + 1));
       // The client stops reading; the kernel's buffers fill, then the server's bounded one.
       (socket as unknown as { _socket: { pause(): void } })._socket.pause();
       const padding = 'x'.repeat(2_000);
