@@ -98,7 +98,8 @@ export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditS
  * emitted at once if it is already decided, otherwise when it is, and then the stream ends.
  * Without it, every one of the viewer's own requests that a reviewer decides.
  */
-export function streamActionDecided(deps: Deps, viewer: Principal, requestId: string | null): AsyncIterable<ActionRequestRow> {
+export function streamActionDecided(deps: Deps, viewer: Principal, requestId: string | null, start: AuditStreamStart = null): AsyncIterable<ActionRequestRow> {
+  if (!requestId && start) return streamOwnDecisions(deps, viewer, start);
   return new Repeater<ActionRequestRow>(async (push, stop) => {
     // With a requestId the stream carries exactly one decision. The decision can commit between
     // registering the listener and the first read, and then both see it: the first to get here
@@ -138,4 +139,18 @@ export function streamActionDecided(deps: Deps, viewer: Principal, requestId: st
       stopListening();
     }
   });
+}
+
+/** The viewer's own requests leaving PENDING after `start` (replayed), then live. */
+function streamOwnDecisions(deps: Deps, viewer: Principal, start: AuditStreamStart): AsyncIterable<ActionRequestRow> {
+  const source = streamAuditEvents(deps.db, deps.hub, { start, filter: { types: [...DECISION_EVENT_TYPES], agentId: viewer.id } });
+  return pipe(
+    source,
+    filter((event: AuditEventRow) => leavesPending(event)),
+    map(async (event: AuditEventRow): Promise<ActionRequestRow | null> => {
+      const request = await requestOf(deps, event);
+      return request && canView(viewer, request) ? request : null;
+    }),
+    filter((request: ActionRequestRow | null): boolean => request !== null),
+  ) as AsyncIterable<ActionRequestRow>;
 }

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, like, lt, or, 
 import type { Executor } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
 import { SNAPSHOT_XMIN, type EventPosition } from '../events/log.js';
-import type { ActionStatus, AuditEventType } from '../vocabulary.js';
+import { DECISION_EVENT_TYPES, type ActionStatus, type AuditEventType } from '../vocabulary.js';
 
 export interface AuditEventFilter {
   requestId?: string | null | undefined;
@@ -120,4 +120,14 @@ export async function replayStartAfterSeq(db: Executor, afterSeq: number): Promi
     .from(auditEvents)
     .where(or(isNull(auditEvents.seq), gt(auditEvents.seq, afterSeq)));
   return { txId: row!.txId, id: 0 };
+}
+
+/** Where each request's decision event (the one that took it out of PENDING, or the policy's) sits in the live order. */
+export async function decisionPositions(db: Executor, requestIds: readonly string[]): Promise<Map<string, EventPosition>> {
+  if (requestIds.length === 0) return new Map();
+  const rows = await db
+    .select({ requestId: auditEvents.requestId, txId: auditEvents.txId, id: auditEvents.id })
+    .from(auditEvents)
+    .where(and(inArray(auditEvents.requestId, [...requestIds]), inArray(auditEvents.type, [...DECISION_EVENT_TYPES])));
+  return new Map(rows.map((row) => [row.requestId!, { txId: row.txId, id: row.id }]));
 }

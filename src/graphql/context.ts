@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import { listRedactPaths, listReviewsForRequests } from '../approvals/queries.js';
+import { decisionPositions } from '../audit/query.js';
 import { listRedactedValues } from '../audit/redacted-values.js';
+import type { EventPosition } from '../events/log.js';
 import type { RedactedValue } from '../audit/redaction.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
@@ -15,6 +17,8 @@ export interface Loaders {
   redactPaths: DataLoader<string, string[]>;
   /** The values redacted from an audit event's data, by event id (for ADMIN). */
   redactedValues: DataLoader<number, RedactedValue[]>;
+  /** Where a request's decision event sits in the live order, by request id. */
+  decisionPosition: DataLoader<string, EventPosition | null>;
 }
 
 export interface GraphQLContext {
@@ -40,6 +44,10 @@ export function createLoaders(deps: Deps): Loaders {
     redactPaths: new DataLoader(async (requestIds) => {
       const paths = await listRedactPaths(deps.db, requestIds);
       return requestIds.map((id) => paths.get(id) ?? []);
+    }),
+    decisionPosition: new DataLoader(async (requestIds) => {
+      const positions = await decisionPositions(deps.db, requestIds);
+      return requestIds.map((id) => positions.get(id) ?? null);
     }),
     redactedValues: new DataLoader(async (eventIds) => {
       const values = await listRedactedValues(deps.db, eventIds);

@@ -179,6 +179,29 @@ describe('delivery across instances', () => {
     await again.return();
   });
 
+  it('resumes an agent’s decisions from the decisionCursor of the last one it got, on another instance', async () => {
+    type Decided = { actionDecided: { id: string; status: string; decisionCursor: string } };
+    const DECISIONS = `subscription($after: String) { actionDecided(after: $after) { id status decisionCursor } }`;
+    const decide = async (server: TestServer, id: string, verdict: string) =>
+      expect((await decideAction(server, reviewer.token, { requestId: id, verdict })).data.decideAction.errors).toEqual([]);
+    const ids = [await ask(a, 'prod/d1'), await ask(a, 'prod/d2'), await ask(a, 'prod/d3')];
+
+    const first = collect(a.ws(agent.token).iterate<Decided>({ query: DECISIONS, variables: { after: await streamCursor(a) } }));
+    await decide(c, ids[0]!, 'APPROVE');
+    const got = (await first.next()).data!.actionDecided;
+    expect(got).toMatchObject({ id: ids[0], status: 'APPROVED', decisionCursor: expect.any(String) });
+    await first.return();
+
+    await decide(b, ids[1]!, 'REJECT');
+    await decide(c, ids[2]!, 'APPROVE');
+    const resumed = collect(b.ws(agent.token).iterate<Decided>({ query: DECISIONS, variables: { after: got.decisionCursor } }));
+    expect((await take(resumed, 2)).map((e) => [e.actionDecided.id, e.actionDecided.status])).toEqual([
+      [ids[1], 'REJECTED'],
+      [ids[2], 'APPROVED'],
+    ]);
+    await resumed.return();
+  });
+
   it('installs a policy published on one instance on the others', async () => {
     const result = await a.gql(ADMIN_TOKEN, `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { message } } }`, {
       input: { rules: [{ id: 'deploys-need-review', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'] }], defaultEffect: 'ESCALATE' },

@@ -8,7 +8,8 @@ import { ConflictError, IdempotencyConflictError, InvalidInputError, NotAllowedE
 import { builder } from '../builder.js';
 import { shownValue } from '../redaction.js';
 import { connectionOf } from '../connections.js';
-import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
+import { decodeCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
+import { streamStart } from '../stream-start.js';
 import { mutationErrors, toPayload } from '../errors.js';
 import { ActionOutcomeEnum, ActionStatusEnum, DecisionSourceEnum } from './enums.js';
 import { EvaluationRef } from './evaluation.js';
@@ -75,6 +76,16 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
       type: 'JSON',
       description: 'Free labels the agent sent (policies see them as `context`). Redacted like `params`.',
       resolve: (r, _args, ctx) => shownValue(ctx, r.context, 'context', r.redactPaths),
+    }),
+    decisionCursor: t.string({
+      nullable: true,
+      description:
+        'Once decided: the place of its decision in the live order of events, the same on every instance. Pass it as `after` to `actionDecided` to resume after this decision.',
+      resolve: async (r, _args, ctx) => {
+        if (r.status === 'PENDING') return null;
+        const position = await ctx.loaders.decisionPosition.load(r.id);
+        return position ? encodeEventCursor(position) : null;
+      },
     }),
     redactPaths: t.exposeStringList('redactPaths', {
       description:
@@ -251,11 +262,17 @@ builder.subscriptionField('actionDecided', (t) =>
   t.field({
     type: ActionRequestRef,
     description:
-      "Requests leaving PENDING. With `requestId`: that request once decided (at once if it already is), then the stream completes. Without: each of the caller's own escalated requests as reviewers decide it.",
+      "Requests leaving PENDING. With `requestId`: that request once decided (at once if it already is), then the stream completes. Without: each of the caller's own escalated requests as reviewers decide it; with `after` (a `decisionCursor`, or a `streamCursor`), the decisions after it are replayed first.",
     authScopes: { authenticated: true },
-    args: { requestId: t.arg.id({ required: false, description: 'The request to wait for.' }) },
-    subscribe: (_root, { requestId }, ctx) =>
-      streamActionDecided(ctx.deps, viewerOf(ctx), requestId == null ? null : String(requestId)),
+    args: {
+      requestId: t.arg.id({ required: false, description: 'The request to wait for.' }),
+      after: t.arg.string({
+        required: false,
+        description: 'Without `requestId`: the `decisionCursor` of the last request received (or a `streamCursor`); what was decided after it is replayed, then the stream goes live.',
+      }),
+    },
+    subscribe: (_root, { requestId, after }, ctx) =>
+      streamActionDecided(ctx.deps, viewerOf(ctx), requestId == null ? null : String(requestId), streamStart(after)),
     resolve: (request: ActionRequestRow) => request,
   }),
 );

@@ -3,7 +3,7 @@ import { ApprovalQueueEventKind, streamApprovalQueue, type ApprovalQueueEvent } 
 import { positionOf, settledHead } from '../../events/log.js';
 import { builder } from '../builder.js';
 import { decodeCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
-import { streamStart } from './audit-event.js';
+import { streamStart } from '../stream-start.js';
 import { ActionRequestConnection, ActionRequestRef } from './action-request.js';
 import { viewerOf } from './viewer.js';
 

@@ -2,14 +2,15 @@ import { getActionRequest } from '../../approvals/queries.js';
 import { isUuid } from '../../validation.js';
 import type { AuditEventFilter } from '../../audit/query.js';
 import { listSealedAuditEvents } from '../../audit/query.js';
-import { streamAuditEvents, type AuditStreamStart } from '../../audit/stream.js';
+import { streamAuditEvents } from '../../audit/stream.js';
 import type { AuditEventRow } from '../../db/schema.js';
 import { positionOf } from '../../events/log.js';
 import { AuditEventType, type ActionStatus } from '../../vocabulary.js';
 import { builder } from '../builder.js';
 import { shownEventData } from '../redaction.js';
 import { connectionOf } from '../connections.js';
-import { cursorKind, decodeCursor, decodeEventCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
+import { decodeCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
+import { streamStart } from '../stream-start.js';
 import { ActionRequestRef } from './action-request.js';
 import { ActionStatusEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
@@ -150,16 +151,6 @@ const AuditEventOrderEnum = builder.enumType('AuditEventOrder', {
   } as const,
 });
 
-/**
- * A subscription's `after`: an event's `cursor` (live order), a query cursor (chain order), or an
- * event cursor of an earlier version (an event id).
- */
-export function streamStart(after: string | null | undefined): AuditStreamStart {
-  if (after == null) return null;
-  if (cursorKind(after) === 'chain') return { afterSeq: decodeCursor('chain', after)! };
-  if (cursorKind(after) === 'audit') return { afterEventId: decodeCursor('audit', after)! };
-  return { after: decodeEventCursor(after) };
-}
 
 builder.queryField('auditEvents', (t) =>
   t.field({
