@@ -7,13 +7,17 @@ import type { AuditKeyring } from './keys.js';
 /** At most this many events are sealed in one transaction. */
 export const SEAL_BATCH = 1_000;
 
-/** The columns the chain covers, with `createdAt` rendered to the microsecond by the database. */
+/**
+ * The columns the chain covers, with `createdAt` rendered to the microsecond by the database, and
+ * `data` read as its JSON text and parsed exactly once (drizzle's jsonb mapping parses a JSON
+ * string a second time, which would let `data` be replaced by a string holding the same JSON).
+ */
 export const chainedColumns = {
   id: auditEvents.id,
   type: auditEvents.type,
   actorId: auditEvents.actorId,
   requestId: auditEvents.requestId,
-  data: auditEvents.data,
+  data: sql<unknown>`${auditEvents.data}::text`.mapWith((text: string) => JSON.parse(text)),
   createdAt: sql<string>`to_char(${auditEvents.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
 };
 

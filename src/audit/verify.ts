@@ -37,9 +37,17 @@ export interface VerificationReport {
   lastCheckpointSeq: number | null;
 }
 
-export interface ChainSource {
-  /** The sealed events from `fromSeq` on, in `seq` order. */
-  events: AsyncIterable<SealedEvent>;
+/** A sealed event reduced to its links, its content already checked against its own hash. */
+export interface CheckedEvent {
+  seq: number;
+  prevHash: string;
+  hash: string;
+  /** Whether `eventHash(prevHash, content)` equals `hash`. */
+  intact: boolean;
+}
+
+/** The common part of a chain to check: where it starts, its checkpoints and how to explain a break. */
+interface ChainSourceBase {
   /** The checkpoints of the range, in `seq` order. */
   checkpoints: readonly CheckpointRecord[];
   /** Where checking starts, and the hash of the event before it (GENESIS_HASH from seq 1). */
@@ -49,6 +57,27 @@ export interface ChainSource {
   hashExists(hash: string): Promise<boolean>;
   /** Whether a checkpoint's signature verifies with a trusted key. */
   verifySignature(checkpoint: CheckpointRecord): boolean;
+}
+
+/** A chain given as whole events: `verifyChain` checks each against its own hash. */
+export interface ChainSource extends ChainSourceBase {
+  /** The sealed events from `fromSeq` on, in `seq` order. */
+  events: AsyncIterable<SealedEvent>;
+}
+
+/** A chain whose source already checked each event against its own hash (e.g. as it read them). */
+export interface CheckedChainSource extends ChainSourceBase {
+  /** The checked events from `fromSeq` on, in `seq` order. */
+  checkedEvents: AsyncIterable<CheckedEvent>;
+}
+
+/** Checks a sealed event against its own hash, keeping only what the chain's links need. */
+export function checkEvent(event: SealedEvent): CheckedEvent {
+  return { seq: event.seq, prevHash: event.prevHash, hash: event.hash, intact: eventHash(event.prevHash, event) === event.hash };
+}
+
+async function* checkEvents(events: AsyncIterable<SealedEvent>): AsyncGenerator<CheckedEvent> {
+  for await (const event of events) yield checkEvent(event);
 }
 
 /**
@@ -64,7 +93,7 @@ export interface ChainSource {
  * at the first event after the last checkpoint that still holds (MODIFIED), since no finer
  * evidence is left. Events after the last checkpoint are only as trustworthy as the chain.
  */
-export async function verifyChain(source: ChainSource): Promise<VerificationReport> {
+export async function verifyChain(source: ChainSource | CheckedChainSource): Promise<VerificationReport> {
   let expectedSeq = source.fromSeq;
   let prevHash = source.prevHash;
   // The hash before that: an event chained to it skipped its predecessor, which was inserted.
@@ -87,8 +116,9 @@ export async function verifyChain(source: ChainSource): Promise<VerificationRepo
     lastCheckpointSeq,
   });
 
-  const iterator = source.events[Symbol.asyncIterator]();
-  let lookahead: IteratorResult<SealedEvent> | null = null;
+  const events = 'checkedEvents' in source ? source.checkedEvents : checkEvents(source.events);
+  const iterator = events[Symbol.asyncIterator]();
+  let lookahead: IteratorResult<CheckedEvent> | null = null;
   const next = async () => {
     const result = lookahead ?? (await iterator.next());
     lookahead = null;
@@ -101,14 +131,14 @@ export async function verifyChain(source: ChainSource): Promise<VerificationRepo
       const event = step.value;
       if (event.seq > expectedSeq) return report(expectedSeq, 'DELETED', `No event has seq ${expectedSeq}; seq ${event.seq} comes next.`);
       if (event.seq < expectedSeq) return report(event.seq, 'INSERTED', `A second event claims seq ${event.seq}, after seq ${expectedSeq - 1}.`);
-      const intact = eventHash(event.prevHash, event) === event.hash;
+      const intact = event.intact;
       const linked = event.prevHash === prevHash;
       if (!intact || !linked) {
         const after = await peek();
         if (!after.done && linked === false && event.prevHash === after.value.hash && intact) {
           return report(event.seq, 'REORDERED', `Seq ${event.seq} and seq ${after.value.seq} were swapped: each is intact, chained to the other.`);
         }
-        if (!after.done && after.value.prevHash === prevHash && eventHash(after.value.prevHash, after.value) === after.value.hash) {
+        if (!after.done && after.value.prevHash === prevHash && after.value.intact) {
           return report(event.seq, 'INSERTED', `Seq ${event.seq} is not part of the chain: seq ${after.value.seq} is chained to seq ${event.seq - 1}.`);
         }
         if (!intact) return report(event.seq, 'MODIFIED', `The content of seq ${event.seq} does not match its hash.`);

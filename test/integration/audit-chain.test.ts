@@ -113,6 +113,12 @@ describe('verifyAuditLog names the first broken seq', () => {
     expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 7, reason: 'MODIFIED', eventsChecked: 6 });
   });
 
+  it('when data was replaced by a JSON string holding the same JSON (found in review: a double parse once hid it)', async () => {
+    const app = await sealedLog();
+    await tamper(app, sql`UPDATE audit_events SET data = to_jsonb(data::text) WHERE seq = 5`);
+    expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 5, reason: 'MODIFIED', eventsChecked: 4 });
+  });
+
   it('when a row was deleted', async () => {
     const app = await sealedLog();
     await tamper(app, sql`DELETE FROM audit_events WHERE seq = 9`);
