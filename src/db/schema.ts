@@ -237,7 +237,11 @@ export const auditEvents = pgTable(
     // compare `seq`, which implies it.
     uniqueIndex('audit_events_seq_key').on(t.seq).where(sealed(t.seq)),
     // Filtered pages of the chain (`auditEvents`): each filter's column, then seq for the keyset.
-    index('audit_events_agent_seq_idx').on(sql`(${t.data} ->> 'agentId')`, t.seq).where(sealed(t.seq)),
+    // Not partial: PostgreSQL gathers statistics on an index expression only for a non-partial
+    // index, and without them the planner misjudged the agent filter and scanned a day by created_at.
+    index('audit_events_agent_seq_idx').on(sql`(${t.data} ->> 'agentId')`, t.seq),
+    // An agent's events in a time window (a compliance question): the window's rows exactly.
+    index('audit_events_agent_time_idx').on(sql`(${t.data} ->> 'agentId')`, t.createdAt).where(sealed(t.seq)),
     index('audit_events_actor_seq_idx').on(t.actorId, t.seq).where(sealed(t.seq)),
     index('audit_events_type_seq_idx').on(t.type, t.seq).where(sealed(t.seq)),
     index('audit_events_request_seq_idx').on(t.requestId, t.seq).where(sealed(t.seq)),
