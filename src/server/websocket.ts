@@ -10,7 +10,6 @@ import type { GreenlightYoga } from './yoga.js';
 
 type ConnectionExtra = {
   viewer?: Principal;
-  token?: string;
 };
 
 /** Limits of the WebSocket transport. */
@@ -90,7 +89,6 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         // Returning false makes graphql-ws close the socket with 4403 Forbidden.
         if (!viewer) return false;
         ctx.extra.viewer = viewer;
-        ctx.extra.token = token!;
         let sockets = byPrincipal.get(viewer.id);
         if (!sockets) byPrincipal.set(viewer.id, (sockets = new Set()));
         const entry = { token: token!, socket: ctx.extra.socket };

@@ -8,7 +8,7 @@ import { untrustedSigners, verifyAuditLog } from '../../src/audit/verify-log.js'
 import { createPrincipal } from '../../src/auth/principals.js';
 import { auditCheckpoints, auditEvents } from '../../src/db/schema.js';
 import { generateKeyPairSync } from 'node:crypto';
-import { startTestApp } from '../support/services.js';
+import { sealedChain, startSealedLog, tamper, TAMPER_CHECKPOINTS } from '../support/audit-log.js';
 
 // Tampering as a database superuser would: with `session_replication_role = replica` triggers do
 // not fire, so the append-only trigger is out of the way and only the chain can tell.
@@ -19,26 +19,12 @@ afterEach(async () => {
   running = undefined;
 });
 
-const POLICY = { everyEvents: 5, everyMs: 3_600_000 };
+const POLICY = TAMPER_CHECKPOINTS;
 
-/** A fresh app with `events` more audit events, all sealed, checkpointed every 5. */
 async function sealedLog(events = 17): Promise<App> {
-  const test = await startTestApp();
+  const test = await startSealedLog(events);
   running = test;
-  for (let i = 0; i < events; i++) {
-    await createPrincipal(test.app.deps, null, { kind: 'AGENT', name: `bot-${i}`, roles: ['AGENT'], labels: { n: String(i) } });
-  }
-  while ((await sealBatch(test.app.deps.db, test.app.deps.auditKeys, POLICY, 4)).sealed > 0) {
-    // Small batches: several transactions, checkpoints in between.
-  }
   return test.app;
-}
-
-async function tamper(app: App, ...statements: SQL[]) {
-  await app.deps.db.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL session_replication_role = replica`);
-    for (const statement of statements) await tx.execute(statement);
-  });
 }
 
 /** The database refused the statement with the append-only trigger's error (drizzle wraps it). */
@@ -48,9 +34,7 @@ async function expectRefused(statement: Promise<unknown>) {
   expect(error!.cause?.message ?? error!.message).toMatch(/audit (events|checkpoints) are append-only/);
 }
 
-async function chain(app: App) {
-  return app.deps.db.select(sealedColumns).from(auditEvents).where(sql`${auditEvents.seq} IS NOT NULL`).orderBy(asc(auditEvents.seq));
-}
+const chain = sealedChain;
 
 async function verify(app: App) {
   return verifyAuditLog(app.deps.db, app.deps.auditKeys);

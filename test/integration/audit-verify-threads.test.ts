@@ -2,12 +2,10 @@ import { asc, sql, type SQL } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { eventHash } from '../../src/audit/chain.js';
-import { sealBatch, sealedColumns } from '../../src/audit/seal.js';
 import { verifyAuditLog } from '../../src/audit/verify-log.js';
-import { createPrincipal } from '../../src/auth/principals.js';
-import { auditCheckpoints, auditEvents } from '../../src/db/schema.js';
+import { auditCheckpoints } from '../../src/db/schema.js';
 import { onPostgres } from '../support/database.js';
-import { startTestApp } from '../support/services.js';
+import { sealedChain, startSealedLog, tamper } from '../support/audit-log.js';
 
 // On PostgreSQL, a long log is read and hashed by reader threads beside the main thread, each on
 // a connection of its own, chunk by chunk. Tiny chunks (3 places) make a short log go through
@@ -23,23 +21,10 @@ afterEach(async () => {
   running = undefined;
 });
 
-/** A fresh app with 17 more audit events, all sealed, checkpointed every 5. */
 async function sealedLog(): Promise<App> {
-  const test = await startTestApp();
+  const test = await startSealedLog();
   running = test;
-  for (let i = 0; i < 17; i++) await createPrincipal(test.app.deps, null, { kind: 'AGENT', name: `bot-${i}`, roles: ['AGENT'] });
-  while ((await sealBatch(test.app.deps.db, test.app.deps.auditKeys, { everyEvents: 5, everyMs: 3_600_000 }, 4)).sealed > 0) {
-    // Several transactions, checkpoints in between.
-  }
   return test.app;
-}
-
-/** Tampering as a database superuser would, past the append-only trigger. */
-async function tamper(app: App, ...statements: SQL[]) {
-  await app.deps.db.transaction(async (tx) => {
-    await tx.execute(sql`SET LOCAL session_replication_role = replica`);
-    for (const statement of statements) await tx.execute(statement);
-  });
 }
 
 /**
@@ -53,8 +38,7 @@ async function verifyThreaded(app: App, range: { from?: number; to?: number } = 
   return threaded;
 }
 
-const chain = (app: App) =>
-  app.deps.db.select(sealedColumns).from(auditEvents).where(sql`${auditEvents.seq} IS NOT NULL`).orderBy(asc(auditEvents.seq));
+const chain = sealedChain;
 
 describe(`verifyAuditLog with reader threads (${onPostgres ? 'PostgreSQL' : 'PGlite: no threads'})`, () => {
   it('checks every event and checkpoint of an intact log, and of a range', async () => {
