@@ -118,7 +118,8 @@ export class InvalidPolicyInputError extends DomainError {
 export class SlowConsumerError extends DomainError {
   override name = 'SlowConsumerError';
   readonly code = 'SLOW_CONSUMER';
-  constructor(readonly limit: number) {
-    super(`The subscriber fell more than ${limit} events behind; resubscribe with the cursor of the last event received.`);
+  /** `behind`: how far, e.g. "1000 events" or "1 MiB of messages". */
+  constructor(readonly behind: string) {
+    super(`The subscriber fell more than ${behind} behind; resubscribe with the cursor of the last event received.`);
   }
 }

@@ -1,4 +1,3 @@
-import { filter, map, pipe } from '@graphql-yoga/subscription';
 import { Repeater } from '@repeaterjs/repeater';
 import type { AuditEventData } from '../audit/events.js';
 import { streamAuditEvents, type AuditStreamStart } from '../audit/stream.js';
@@ -46,15 +45,49 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
   return row ?? null;
 }
 
-// The hub hands every listener the same event object, so work keyed by it is done once per event
-// however many subscribers there are: one read of the request, one payload object (which the
-// WebSocket layer then executes once per operation and scope). Replayed events are read per
-// subscriber and share nothing. Entries go with their event.
-const requestAfter = new WeakMap<AuditEventRow, Promise<ActionRequestRow | null>>();
-const queueChange = new WeakMap<AuditEventRow, Promise<ApprovalQueueEvent | null>>();
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => value instanceof Promise;
 
-/** The request an event is about, read once per event object. */
-function requestOf(deps: Deps, event: AuditEventRow): Promise<ActionRequestRow | null> {
+// The hub hands every listener the same event object, so work keyed by it is done once per event
+// however many subscribers there are: one read of the request (for a page of events at once, by
+// the hub's preparer, before any subscriber sees them), one payload object (which the WebSocket
+// layer then executes once per operation and scope). Replayed events are read per subscriber and
+// share nothing. Entries go with their event.
+const requestRead = new WeakMap<AuditEventRow, ActionRequestRow | null>();
+const requestAfter = new WeakMap<AuditEventRow, Promise<ActionRequestRow | null>>();
+const queueChange = new WeakMap<AuditEventRow, ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null>>();
+
+/** Events whose request a queue or decision stream needs. */
+const concernsStreams = (event: AuditEventRow) => event.requestId !== null && (event.type === 'ACTION_ESCALATED' || leavesPending(event));
+
+/** The hub's preparer while streams are open: the requests of a page of new events, in one read. */
+async function readRequests(deps: Deps, events: readonly AuditEventRow[]): Promise<void> {
+  const wanted = events.filter(concernsStreams);
+  if (wanted.length === 0) return;
+  const rows = await getActionRequestsByIds(deps.db, [...new Set(wanted.map((event) => event.requestId!))]);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  for (const event of wanted) requestRead.set(event, byId.get(event.requestId!) ?? null);
+}
+
+// The preparer is registered while at least one stream needs it, once per hub.
+const preparing = new WeakMap<Deps['hub'], { streams: number; remove: () => void }>();
+function needRequestsRead(deps: Deps): () => void {
+  let entry = preparing.get(deps.hub);
+  if (!entry) preparing.set(deps.hub, (entry = { streams: 0, remove: deps.hub.prepare((events) => readRequests(deps, events)) }));
+  entry.streams++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--entry.streams === 0 && preparing.get(deps.hub) === entry) {
+      entry.remove();
+      preparing.delete(deps.hub);
+    }
+  };
+}
+
+/** The request an event is about: already read by the hub's preparer, or read once per event object. */
+function requestOf(deps: Deps, event: AuditEventRow): ActionRequestRow | null | Promise<ActionRequestRow | null> {
+  if (requestRead.has(event)) return requestRead.get(event)!;
   let request = requestAfter.get(event);
   if (!request) {
     request = loadRequest(deps, event.requestId);
@@ -64,13 +97,21 @@ function requestOf(deps: Deps, event: AuditEventRow): Promise<ActionRequestRow |
 }
 
 /** The queue change an event makes, before anyone's eligibility is judged: one object per event. */
-function queueChangeOf(deps: Deps, event: AuditEventRow): Promise<ApprovalQueueEvent | null> {
-  let change = queueChange.get(event);
-  if (!change) {
-    change = requestOf(deps, event).then((request) => (request ? { kind: event.type === 'ACTION_ESCALATED' ? 'ADDED' : 'REMOVED', event, request } : null));
-    queueChange.set(event, change);
-  }
+function queueChangeOf(deps: Deps, event: AuditEventRow): ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null> {
+  if (queueChange.has(event)) return queueChange.get(event)!;
+  const changeFor = (request: ActionRequestRow | null): ApprovalQueueEvent | null =>
+    request ? { kind: event.type === 'ACTION_ESCALATED' ? 'ADDED' : 'REMOVED', event, request } : null;
+  const request = requestOf(deps, event);
+  const change = isPromise(request) ? request.then(changeFor) : changeFor(request);
+  queueChange.set(event, change);
   return change;
+}
+
+/** `change` if it belongs in the viewer's queue. */
+function queueChangeFor(viewer: Principal, change: ApprovalQueueEvent | null): ApprovalQueueEvent | null {
+  if (!change) return null;
+  if (change.kind === 'ADDED') return addsFor(viewer, change.request, change.event) ? change : null;
+  return reviewDenial(viewer, change.request) === null ? change : null;
 }
 
 /**
@@ -79,18 +120,16 @@ function queueChangeOf(deps: Deps, event: AuditEventRow): Promise<ApprovalQueueE
  * With `start`, changes after that stream position are replayed first.
  */
 export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditStreamStart): AsyncIterable<ApprovalQueueEvent> {
-  const source = streamAuditEvents(deps.db, deps.hub, { start, filter: { types: QUEUE_EVENT_TYPES } });
-  return pipe(
-    source,
-    filter((event: AuditEventRow) => event.type === 'ACTION_ESCALATED' || leavesPending(event)),
-    map(async (event: AuditEventRow): Promise<ApprovalQueueEvent | null> => {
-      const change = await queueChangeOf(deps, event);
-      if (!change) return null;
-      if (change.kind === 'ADDED') return addsFor(viewer, change.request, event) ? change : null;
-      return reviewDenial(viewer, change.request) === null ? change : null;
-    }),
-    filter((change: ApprovalQueueEvent | null): boolean => change !== null),
-  ) as AsyncIterable<ApprovalQueueEvent>;
+  return streamAuditEvents(deps.db, deps.hub, {
+    start,
+    filter: { types: QUEUE_EVENT_TYPES },
+    map: (event) => {
+      if (event.type !== 'ACTION_ESCALATED' && !leavesPending(event)) return null;
+      const change = queueChangeOf(deps, event);
+      return isPromise(change) ? change.then((c) => queueChangeFor(viewer, c)) : queueChangeFor(viewer, change);
+    },
+    onClose: needRequestsRead(deps),
+  });
 }
 
 /**
@@ -143,14 +182,15 @@ export function streamActionDecided(deps: Deps, viewer: Principal, requestId: st
 
 /** The viewer's own requests leaving PENDING after `start` (replayed), then live. */
 function streamOwnDecisions(deps: Deps, viewer: Principal, start: AuditStreamStart): AsyncIterable<ActionRequestRow> {
-  const source = streamAuditEvents(deps.db, deps.hub, { start, filter: { types: [...DECISION_EVENT_TYPES], agentId: viewer.id } });
-  return pipe(
-    source,
-    filter((event: AuditEventRow) => leavesPending(event)),
-    map(async (event: AuditEventRow): Promise<ActionRequestRow | null> => {
-      const request = await requestOf(deps, event);
-      return request && canView(viewer, request) ? request : null;
-    }),
-    filter((request: ActionRequestRow | null): boolean => request !== null),
-  ) as AsyncIterable<ActionRequestRow>;
+  const visible = (request: ActionRequestRow | null) => (request && canView(viewer, request) ? request : null);
+  return streamAuditEvents(deps.db, deps.hub, {
+    start,
+    filter: { types: [...DECISION_EVENT_TYPES], agentId: viewer.id },
+    map: (event) => {
+      if (!leavesPending(event)) return null;
+      const request = requestOf(deps, event);
+      return isPromise(request) ? request.then(visible) : visible(request);
+    },
+    onClose: needRequestsRead(deps),
+  });
 }

@@ -1,9 +1,9 @@
-import { Repeater } from '@repeaterjs/repeater';
 import { and, eq, gt, isNull, or, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { EventHub } from '../events/hub.js';
 import { NotFoundError, SlowConsumerError } from '../errors.js';
+import { LiveStream } from '../events/live-stream.js';
 import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
 import { auditFilterConditions, filterNeedsRequest, matchesAuditFilter, replayStartAfterSeq, type AuditEventFilter, type RequestFacts } from './query.js';
 
@@ -32,9 +32,17 @@ async function startPosition(db: Database, start: Exclude<AuditStreamStart, null
   return position;
 }
 
-export interface AuditStreamOptions {
+export interface AuditStreamOptions<T extends object = AuditEventRow> {
   start: AuditStreamStart;
   filter?: AuditEventFilter | null | undefined;
+  /**
+   * What the subscriber receives for an event that passed the filter: null skips it. A promise
+   * keeps its place in the stream; promises shared between subscribers (one read per event) cost
+   * each subscriber only the wait.
+   */
+  map?: (event: AuditEventRow) => T | null | Promise<T | null>;
+  /** Runs once when the stream ends, for any reason. */
+  onClose?: () => void;
 }
 
 /**
@@ -46,9 +54,13 @@ export interface AuditStreamOptions {
  * After a chain position (`afterSeq`, the cursor of the `auditEvents` query) the client has seen
  * the sealed events up to it: the replay starts before the first event it has not seen and skips
  * those it has.
+ *
+ * The stream holds at most STREAM_BUFFER_LIMIT values its reader has not taken: past that, live,
+ * it fails with `SlowConsumerError`.
  */
-export function streamAuditEvents(db: Database, hub: EventHub, options: AuditStreamOptions): AsyncIterable<AuditEventRow> {
+export function streamAuditEvents<T extends object = AuditEventRow>(db: Database, hub: EventHub, options: AuditStreamOptions<T>): LiveStream<T> {
   const { filter, start } = options;
+  const map = options.map ?? ((event: AuditEventRow) => event as unknown as T);
   const needsRequest = filterNeedsRequest(filter);
   const requests = new Map<string, RequestFacts | null>();
   const factsOf = async (event: AuditEventRow): Promise<RequestFacts | null> => {
@@ -63,65 +75,62 @@ export function streamAuditEvents(db: Database, hub: EventHub, options: AuditStr
   const seenSeq = start && 'afterSeq' in start ? start.afterSeq : null;
   const seenBefore = (event: AuditEventRow) => seenSeq !== null && event.seq !== null && event.seq <= seenSeq;
 
-  return new Repeater<AuditEventRow>(async (push, stop) => {
-    let last: EventPosition = hub.position();
-    /** `matched`: the database already applied the filter (replays). */
-    const deliver = async (event: AuditEventRow, matched = false) => {
-      if (comparePositions(positionOf(event), last) <= 0) return;
-      last = positionOf(event);
-      if (seenBefore(event)) return;
-      if (!matched && !matchesAuditFilter(event, filter, needsRequest ? await factsOf(event) : null)) return;
-      await push(event);
-    };
+  let last: EventPosition = hub.position();
+  // Live events wait here while the replay runs.
+  let buffered: AuditEventRow[] = [];
+  let overflowed = false;
+  let replaying = start !== null;
+  const stream = new LiveStream<T>(() => {
+    stopListening();
+    options.onClose?.();
+  });
 
-    // Live events wait here while the replay runs and while the consumer takes the previous one.
-    let buffered: AuditEventRow[] = [];
-    let overflowed = false;
-    let replaying = start !== null;
-    let pumping = false;
-    const pump = async () => {
-      if (pumping || replaying) return;
-      pumping = true;
-      try {
-        while (buffered.length > 0) await deliver(buffered.shift()!);
-      } catch (error) {
-        stop(error);
-      } finally {
-        pumping = false;
-      }
-    };
-    const stopListening = hub.listen((event) => {
+  /** `matched`: the database already applied the filter (replays). */
+  const deliver = (event: AuditEventRow, matched = false) => {
+    if (comparePositions(positionOf(event), last) <= 0) return;
+    last = positionOf(event);
+    if (seenBefore(event)) return;
+    if (matched || !needsRequest) {
+      if (matched || matchesAuditFilter(event, filter, null)) stream.push(map(event));
+      return;
+    }
+    stream.push(factsOf(event).then((facts) => (matchesAuditFilter(event, filter, facts) ? map(event) : null)));
+  };
+  const stopListening = hub.listen((event) => {
+    if (replaying) {
       if (buffered.length >= STREAM_BUFFER_LIMIT) {
-        if (!replaying) return stop(new SlowConsumerError(STREAM_BUFFER_LIMIT));
         overflowed = true; // the replay reads them again from the database
         buffered = [];
-        return;
-      }
-      buffered.push(event);
-      void pump();
-    });
-    try {
-      if (start) {
-        const skipSeen: SQL | undefined = seenSeq === null ? undefined : or(isNull(auditEvents.seq), gt(auditEvents.seq, seenSeq));
-        const where = and(...auditFilterConditions(filter), skipSeen);
-        last = await startPosition(db, start);
-        do {
-          overflowed = false;
-          for (;;) {
-            const page = await readSettled(db, last, REPLAY_PAGE_SIZE, where);
-            for (const event of page.events) await deliver(event, true);
-            if (page.events.length < REPLAY_PAGE_SIZE) break;
-          }
-        } while (overflowed);
-        // Buffered events the replay already reached are dropped by position; the rest follow.
-        replaying = false;
-        void pump();
-      }
-      await stop;
-    } catch (error) {
-      stop(error);
-    } finally {
-      stopListening();
+      } else buffered.push(event);
+      return;
     }
+    if (stream.size >= STREAM_BUFFER_LIMIT) return stream.fail(new SlowConsumerError(`${STREAM_BUFFER_LIMIT} events`));
+    deliver(event);
   });
+
+  if (start) {
+    const replay = async () => {
+      const skipSeen: SQL | undefined = seenSeq === null ? undefined : or(isNull(auditEvents.seq), gt(auditEvents.seq, seenSeq));
+      const where = and(...auditFilterConditions(filter), skipSeen);
+      last = await startPosition(db, start);
+      do {
+        overflowed = false;
+        for (;;) {
+          if (!stream.open) return;
+          const page = await readSettled(db, last, REPLAY_PAGE_SIZE, where);
+          for (const event of page.events) deliver(event, true);
+          // One page at a time: a long replay does not pile up in memory ahead of its reader.
+          await stream.whenDrained();
+          if (page.events.length < REPLAY_PAGE_SIZE) break;
+        }
+      } while (overflowed);
+      // Buffered events the replay already reached are dropped by position; the rest follow.
+      replaying = false;
+      const waiting = buffered;
+      buffered = [];
+      for (const event of waiting) deliver(event);
+    };
+    replay().catch((error: unknown) => stream.fail(error));
+  }
+  return stream;
 }

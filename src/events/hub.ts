@@ -4,6 +4,8 @@ import { positionOf, readSettled, settledHead, START_POSITION, type EventPositio
 import type { SignalTransport } from './signal.js';
 
 export type AuditEventListener = (event: AuditEventRow) => void;
+/** Work done once per page of events before any listener sees them (e.g. reading their requests in one query). */
+export type AuditEventPreparer = (events: readonly AuditEventRow[]) => Promise<void>;
 
 /**
  * Fans committed audit events out to this instance's subscribers, on every instance. Services
@@ -19,6 +21,12 @@ export interface EventHub {
   publish(events: readonly AuditEventRow[]): void;
   /** Registers `listener` at once (not lazily) and returns the function that removes it. */
   listen(listener: AuditEventListener): () => void;
+  /**
+   * Registers work the hub awaits for each page of new events before handing them to listeners,
+   * so that listeners find what they need ready (one read for all of them). A preparer that fails
+   * is reported and the events are delivered anyway. Returns the function that removes it.
+   */
+  prepare(preparer: AuditEventPreparer): () => void;
   /** Number of registered listeners; lets tests prove subscriptions clean up after themselves. */
   listenerCount(): number;
   /** Everything at or before this position has been handed to the listeners. */
@@ -42,6 +50,7 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const onError = options.onError ?? ((error) => console.error('[events]', error));
   const listeners = new Set<AuditEventListener>();
+  const preparers = new Set<AuditEventPreparer>();
   let position = START_POSITION;
   let started = false;
   let reading: Promise<void> | null = null;
@@ -68,6 +77,7 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
       again = false;
       for (;;) {
         const page = await readSettled(db, position, PAGE);
+        if (page.events.length > 0 && preparers.size > 0) await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
         page.events.forEach(deliver);
         held = page.held;
         if (page.events.length < PAGE) break;
@@ -103,6 +113,10 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
     listen(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    prepare(preparer) {
+      preparers.add(preparer);
+      return () => preparers.delete(preparer);
     },
     listenerCount: () => listeners.size,
     position: () => position,

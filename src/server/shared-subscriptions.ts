@@ -2,6 +2,7 @@ import { createSourceEventStream, execute, GraphQLError, Kind, visit, type Docum
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/roles.js';
 import { DomainError } from '../errors.js';
+import { LiveStream, type LiveSink } from '../events/live-stream.js';
 
 /**
  * Subscriptions that share their work. Every subscriber has its own source stream (its own
@@ -17,7 +18,40 @@ export interface FanoutStats {
   executions: number;
 }
 
-type Results = Map<string, Promise<ExecutionResult>>;
+/**
+ * One payload's execution for one key, masked, and its JSON text once a WebSocket needs it. An
+ * execution that completes synchronously (every resolver of the selection is) is ready at once.
+ */
+class SharedResult {
+  #result: ExecutionResult | null = null;
+  #text: string | null = null;
+  readonly #settled: Promise<ExecutionResult> | null = null;
+
+  constructor(outcome: ExecutionResult | Promise<ExecutionResult>, mask: MaskError) {
+    const masked = (result: ExecutionResult) => (this.#result = result.errors ? { ...result, errors: result.errors.map(mask) } : result);
+    if (outcome instanceof Promise) this.#settled = outcome.then(masked);
+    else masked(outcome);
+  }
+
+  result(): Promise<ExecutionResult> {
+    return this.#settled ?? Promise.resolve(this.#result!);
+  }
+
+  /** The JSON text, if the execution has completed. */
+  textNow(): string | null {
+    if (!this.#result) return null;
+    return (this.#text ??= resultJson(this.#result));
+  }
+
+  async text(): Promise<string> {
+    await this.#settled;
+    return this.textNow()!;
+  }
+}
+type Results = Map<string, SharedResult>;
+
+/** Turns an error into what a client may see (Yoga's masking: logged and masked when unexpected). */
+export type MaskError = (error: unknown) => GraphQLError;
 
 export function scopeOf(viewer: Principal | null | undefined): string {
   if (!viewer) return 'anonymous';
@@ -39,57 +73,146 @@ function selectionVariables(document: DocumentNode, operationName: string | null
   return JSON.stringify([...used].sort().map((name) => [name, variables?.[name] ?? null]));
 }
 
+/** The text of a `next` message's payload, as graphql-ws would write it. */
+function resultJson(result: ExecutionResult): string {
+  const { errors, ...rest } = result;
+  return JSON.stringify(errors ? { ...rest, errors: errors.map((error) => error.toJSON()) } : rest);
+}
+
 /**
- * `source` with `map` applied to each value. Not an async generator: `return()` must reach the
- * source at once even while a `next()` waits on it, so a departing subscriber's listener goes now.
+ * One subscriber's results: its source stream with each payload's shared result. It is an async
+ * iterator of execution results (what Yoga and graphql-ws expect), and it offers the same results
+ * as JSON text (`nextJson`), serialised once per payload and key, for a transport that writes them
+ * itself (see `websocket.ts`).
  */
-function mapStream<T, U>(source: AsyncIterable<T>, map: (value: T) => Promise<U>): AsyncIterableIterator<U> {
-  const iterator = source[Symbol.asyncIterator]();
-  const close = async () => {
-    await iterator.return?.();
-  };
-  return {
-    async next() {
-      let next: IteratorResult<T>;
-      try {
-        next = await iterator.next();
-      } catch (error) {
-        // An expected end (SLOW_CONSUMER, NOT_FOUND) keeps its message and code, unlogged.
-        if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
-        throw error;
-      }
-      return next.done ? { value: undefined, done: true } : { value: await map(next.value), done: false };
-    },
-    async return() {
-      await close();
-      return { value: undefined, done: true };
-    },
-    async throw(error: unknown) {
-      await close();
+export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
+  readonly #source: AsyncIterator<unknown>;
+  readonly #iterable: AsyncIterable<unknown>;
+  readonly #resultOf: (payload: unknown) => SharedResult;
+  readonly #mask: MaskError;
+
+  constructor(source: AsyncIterable<unknown>, resultOf: (payload: unknown) => SharedResult, mask: MaskError) {
+    this.#iterable = source;
+    this.#source = source[Symbol.asyncIterator]();
+    this.#resultOf = resultOf;
+    this.#mask = mask;
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const next = await this.#pull();
+    return next.done ? next : { value: await this.#resultOf(next.value).result(), done: false };
+  }
+
+  /** The next result as JSON text; an error thrown here is already fit for the client. */
+  async nextJson(): Promise<IteratorResult<string>> {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await this.#pull();
+    } catch (error) {
+      throw this.#clientError(error);
+    }
+    if (next.done) return { value: undefined, done: true };
+    return { value: await this.#resultOf(next.value).text(), done: false };
+  }
+
+  /**
+   * Hands every result's JSON text to `sink`, in order, instead of being read. With a live source
+   * (see `LiveStream.attach`) a result that is ready reaches the sink in the same call that
+   * delivered its event; otherwise the stream is read in a loop. Errors reach `sink.fail` fit
+   * for the client.
+   */
+  attach(sink: LiveSink<string>): void {
+    const fail = (error: unknown) => sink.fail(this.#clientError(error));
+    if (!(this.#iterable instanceof LiveStream)) {
+      void (async () => {
+        for (;;) {
+          const next = await this.nextJson();
+          if (next.done) return sink.end();
+          sink.next(next.value);
+        }
+      })().catch(sink.fail);
+      return;
+    }
+    // Results that are not ready yet are waited for in order; later ones queue behind them.
+    let pending: Promise<void> | null = null;
+    const after = (work: () => Promise<void> | void) => {
+      const job: Promise<void> = (pending ?? Promise.resolve()).then(work).then(() => {
+        if (pending === job) pending = null;
+      });
+      pending = job;
+      job.catch(fail);
+    };
+    this.#iterable.attach({
+      next: (payload) => {
+        const shared = this.#resultOf(payload);
+        const text = pending ? null : shared.textNow();
+        if (text !== null) return sink.next(text);
+        after(async () => sink.next(await shared.text()));
+      },
+      end: () => (pending ? after(() => sink.end()) : sink.end()),
+      fail,
+    });
+  }
+
+  #clientError(error: unknown): unknown {
+    if (error instanceof GraphQLError && error.originalError instanceof DomainError) return error;
+    if (error instanceof DomainError) return new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
+    return this.#mask(error);
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    // At once, even while a `next()` waits: a departing subscriber's listener goes now.
+    await this.#source.return?.();
+    return { value: undefined, done: true };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async #pull(): Promise<IteratorResult<unknown>> {
+    try {
+      return await this.#source.next();
+    } catch (error) {
+      // An expected end (SLOW_CONSUMER, NOT_FOUND) keeps its message and code, unlogged.
+      if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
       throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+    }
+  }
+}
+
+// The operation context of each shared subscription, for the WebSocket transport to find it.
+const streamsByContext = new WeakMap<object, SharedStream>();
+
+/** The shared stream a subscription's operation context subscribed to, if it is one. */
+export function sharedStreamOf(contextValue: unknown): SharedStream | undefined {
+  return typeof contextValue === 'object' && contextValue !== null ? streamsByContext.get(contextValue) : undefined;
 }
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
-/** The Yoga plugin: replaces graphql-js `subscribe` with the sharing one. */
-export function useSharedSubscriptions(stats: FanoutStats): Plugin<{ viewer?: Principal | null }> {
+/**
+ * The Yoga plugin: replaces graphql-js `subscribe` with the sharing one. `mask` is applied to the
+ * errors of every shared result once, so transports that write results themselves send them masked.
+ */
+export function useSharedSubscriptions(stats: FanoutStats, mask: MaskError): Plugin<{ viewer?: Principal | null }> {
   const results = new WeakMap<object, Results>();
-  const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
-    const run = () => {
-      stats.executions++;
-      return Promise.resolve(execute({ ...args, rootValue: payload }));
-    };
-    if (typeof payload !== 'object' || payload === null) return run();
+  const run = (args: ExecutionArgs, payload: unknown): SharedResult => {
+    stats.executions++;
+    return new SharedResult(execute({ ...args, rootValue: payload }), mask);
+  };
+  const resultOf = (args: ExecutionArgs, key: string, payload: unknown): SharedResult => {
+    if (typeof payload !== 'object' || payload === null) return run(args, payload);
     let byKey = results.get(payload);
     if (!byKey) results.set(payload, (byKey = new Map()));
     let result = byKey.get(key);
-    if (!result) byKey.set(key, (result = run()));
+    if (!result) byKey.set(key, (result = run(args, payload)));
     return result;
   };
   return {
@@ -100,7 +223,9 @@ export function useSharedSubscriptions(stats: FanoutStats): Plugin<{ viewer?: Pr
         const viewer = (args.contextValue as { viewer?: Principal | null } | undefined)?.viewer;
         const text = args.document.loc?.source.body ?? JSON.stringify(args.document);
         const key = `${scopeOf(viewer)}\u0000${args.operationName ?? ''}\u0000${selectionVariables(args.document, args.operationName, args.variableValues)}\u0000${text}`;
-        return mapStream(source, (payload) => executeShared(args, key, payload));
+        const stream = new SharedStream(source, (payload) => resultOf(args, key, payload), mask);
+        if (typeof args.contextValue === 'object' && args.contextValue !== null) streamsByContext.set(args.contextValue, stream);
+        return stream;
       });
     },
   };

@@ -6,6 +6,8 @@ import { authenticateToken } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
+import { deliverDirectly } from './direct-delivery.js';
+import { sharedStreamOf } from './shared-subscriptions.js';
 import type { GreenlightYoga } from './yoga.js';
 
 type ConnectionExtra = {
@@ -130,6 +132,11 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         const errors = validate(args.schema, args.document);
         return errors.length > 0 ? errors : args;
       },
+      // A shared subscription is written to the socket by `deliverDirectly`, not by graphql-ws's loop.
+      onOperation: (ctx, id, _payload, args) => {
+        const shared = sharedStreamOf(args.contextValue);
+        return shared ? deliverDirectly(ctx.extra.socket, id, shared) : undefined;
+      },
       onError: (ctx, _id, _payload, errors) => {
         // Its buffer is bounded: a consumer that cannot keep up is let go, to resume by cursor.
         if (errors.some((error) => error.extensions?.['code'] === 'SLOW_CONSUMER')) {
@@ -138,6 +145,8 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
       },
     },
     wsServer,
+    // Keep-alive is the pinger above (one timer for all sockets, not one per socket).
+    0,
   );
   return {
     /** Closes every socket with 1001 (going away), so clients reconnect elsewhere, then stops. */

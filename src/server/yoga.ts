@@ -25,6 +25,8 @@ export interface YogaOptions {
   fanoutStats?: FanoutStats;
 }
 
+const UNEXPECTED = 'Unexpected error.';
+
 function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): Error {
   // The GraphQL error wrapping a domain error already carries its message and `extensions.code`
   // (see DomainError.extensions); returned as is, Yoga neither masks nor logs it.
@@ -36,7 +38,13 @@ function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): E
 
 /** The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path. */
 export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): GreenlightYoga {
-  return createYoga<ServerContext, GraphQLContext>({
+  // Shared subscription results are masked as Yoga masks everything else (and logged the same way).
+  const mask = (error: unknown): GraphQLError => {
+    const masked = exposeDomainErrors(error, UNEXPECTED, false);
+    if (masked !== error) yoga.logger.error(error);
+    return masked instanceof GraphQLError ? masked : new GraphQLError(UNEXPECTED);
+  };
+  const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
     // The health endpoint is served by the HTTP layer, which knows about readiness and shutdown.
@@ -45,11 +53,11 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     // Unexpected errors reach clients as "Unexpected error." and are logged in full here. Expected
     // domain errors that escape outside a mutation payload (e.g. from a subscription stream) keep
     // their message, with their code in `extensions.code`.
-    maskedErrors: { maskError: exposeDomainErrors },
+    maskedErrors: { maskError: exposeDomainErrors, errorMessage: UNEXPECTED },
     logging: options.logging ?? 'info',
     // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
     // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).
-    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }), useSharedSubscriptions(options.fanoutStats ?? { executions: 0 })],
+    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }), useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask)],
     context: async (initial) => {
       if (initial.viewer) return createContext(deps, initial.viewer);
       const token = parseBearer(initial.request.headers.get('authorization'));
@@ -57,4 +65,5 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
       return createContext(deps, viewer, token !== null && viewer === null);
     },
   }) as GreenlightYoga;
+  return yoga;
 }

@@ -49,6 +49,46 @@ describe('the audit stream', () => {
     expect(comparePositions(test.app.deps.hub.position(), positionOf(heard.at(-1)!))).toBeGreaterThanOrEqual(0);
   });
 
+  it('runs preparers once per page before any listener sees its events, and delivers when one fails', async () => {
+    const { hub } = test.app.deps;
+    const prepared = new Set<number>();
+    let calls = 0;
+    const removeGood = hub.prepare(async (events) => {
+      calls++;
+      await Promise.resolve();
+      for (const event of events) prepared.add(event.id);
+    });
+    const removeBad = hub.prepare(async () => {
+      throw new Error('this preparer fails');
+    });
+    const errors: unknown[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    const unprepared: number[] = [];
+    const heard: number[] = [];
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const stop = hub.listen((event) => {
+      if (!String(event.data['principalId']).startsWith('prep-')) return;
+      heard.push(event.id);
+      if (!prepared.has(event.id)) unprepared.push(event.id);
+      if (heard.length === 5) done();
+    });
+    try {
+      await write(5, 'prep');
+      await all;
+    } finally {
+      stop();
+      removeGood();
+      removeBad();
+      console.error = consoleError;
+    }
+    expect(unprepared).toEqual([]);
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThanOrEqual(5);
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
   it('replays from a position, then goes live, with no gap and no duplicate at the seam', async () => {
     const [before] = await write(1, 'before');
     const missed = await write(5, 'missed');

@@ -1,0 +1,83 @@
+import { GraphQLError } from 'graphql';
+import type { WebSocket } from 'ws';
+import { SlowConsumerError } from '../errors.js';
+import type { SharedStream } from './shared-subscriptions.js';
+
+/**
+ * Bytes a socket may hold unsent (beyond what the kernel took) before its subscriber counts as
+ * too slow: its subscription ends with SLOW_CONSUMER and the socket closes with 4413.
+ */
+export const SOCKET_BUFFER_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * Writes a shared subscription's results to its socket as graphql-ws `next` messages: each
+ * result's JSON text is made once for all subscribers that share it (see `SharedStream`) and
+ * framed here with the subscription's id. A live event thus reaches a ready subscriber in the
+ * hub's own loop: an eligibility check, a string and a socket write. (graphql-ws would await each
+ * subscriber's iterator, serialise every result again and wait for every write.)
+ *
+ * What it returns takes the stream's place in graphql-ws: it yields nothing itself, ends when the
+ * stream ends (graphql-ws then sends `complete`), fails with the stream's error (graphql-ws sends
+ * `error`), and `return()` (the client's `complete`, or the socket closing) ends the stream.
+ */
+/** The TCP socket under a WebSocket (ws keeps it as `_socket`); corked to write several messages at once. */
+type Corkable = { cork(): void; uncork(): void };
+
+// Sockets written to in this turn of the event loop. They stay corked until the turn's work is
+// done (setImmediate), so when a turn carries several events (the hub read a page of them, as it
+// does when commits come faster than they are fanned out) each socket gets one write for all of
+// them instead of one per event: the system call per write is most of a delivery's cost.
+let corked = new Set<Corkable>();
+function flushCorked(): void {
+  const sockets = corked;
+  corked = new Set();
+  for (const raw of sockets) raw.uncork();
+}
+function corkForThisTurn(socket: WebSocket): void {
+  const raw = (socket as unknown as { _socket?: Corkable })._socket;
+  if (!raw || corked.has(raw)) return;
+  if (corked.size === 0) setImmediate(flushCorked);
+  raw.cork();
+  corked.add(raw);
+}
+
+export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStream): AsyncIterableIterator<never> {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  let stopped = false;
+  let settle!: { resolve: () => void; reject: (error: unknown) => void };
+  const delivering = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  // A failure before graphql-ws reads it is not unhandled: graphql-ws gets it from `next()`.
+  delivering.catch(() => undefined);
+  const stop = async (): Promise<IteratorResult<never>> => {
+    stopped = true;
+    await stream.return();
+    settle.resolve();
+    return { value: undefined, done: true };
+  };
+  stream.attach({
+    next(text) {
+      if (stopped || socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > SOCKET_BUFFER_LIMIT_BYTES) {
+        const error = new SlowConsumerError('1 MiB of messages');
+        settle.reject(new GraphQLError(error.message, { originalError: error, extensions: error.extensions }));
+        void stop();
+        return;
+      }
+      corkForThisTurn(socket);
+      socket.send(`${prefix}${text}}`);
+    },
+    end: () => settle.resolve(),
+    fail: (error) => settle.reject(error),
+  });
+  return {
+    next: () => delivering.then(() => ({ value: undefined, done: true })),
+    return: stop,
+    async throw(error: unknown) {
+      await stop();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

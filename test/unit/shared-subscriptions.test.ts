@@ -1,0 +1,108 @@
+import { GraphQLError, GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionArgs } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { NotFoundError } from '../../src/errors.js';
+import { LiveStream } from '../../src/events/live-stream.js';
+import { SharedStream, useSharedSubscriptions, type FanoutStats } from '../../src/server/shared-subscriptions.js';
+
+// The sharing plugin on a small schema: one execution per payload and key, masked once, the same
+// JSON text for every subscriber, in order.
+
+type Tick = { n: number };
+const streams: LiveStream<Tick>[] = [];
+const Tick = new GraphQLObjectType<Tick>({
+  name: 'Tick',
+  fields: {
+    n: { type: GraphQLInt },
+    later: { type: GraphQLInt, resolve: async (tick) => tick.n * 10 },
+    boom: {
+      type: GraphQLString,
+      resolve: () => {
+        throw new Error('connection string postgres://admin:hunter2@db');
+      },
+    },
+  },
+});
+const schema = new GraphQLSchema({
+  query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt, resolve: () => 1 } } }),
+  subscription: new GraphQLObjectType({
+    name: 'Subscription',
+    fields: {
+      tick: {
+        type: Tick,
+        subscribe: () => {
+          const stream = new LiveStream<Tick>(() => undefined);
+          streams.push(stream);
+          return stream;
+        },
+        resolve: (payload: Tick) => payload,
+      },
+    },
+  }),
+});
+
+const masked: unknown[] = [];
+const mask = (error: unknown) => {
+  masked.push(error);
+  return new GraphQLError('Unexpected error.');
+};
+
+/** The plugin's subscribe function, as Yoga would install it. */
+function sharedSubscribe(stats: FanoutStats): (args: ExecutionArgs) => Promise<SharedStream> {
+  let subscribe!: (args: ExecutionArgs) => Promise<SharedStream>;
+  const plugin = useSharedSubscriptions(stats, mask);
+  (plugin.onSubscribe as (payload: { setSubscribeFn: (fn: typeof subscribe) => void }) => void)({ setSubscribeFn: (fn) => (subscribe = fn) });
+  return subscribe;
+}
+
+const args = (query: string): ExecutionArgs => ({ schema, document: parse(query), contextValue: { viewer: null } });
+
+describe('shared subscriptions', () => {
+  it('executes a payload once per key, masks its errors once, and gives every subscriber the same text', async () => {
+    const stats: FanoutStats = { executions: 0 };
+    const subscribe = sharedSubscribe(stats);
+    streams.length = 0;
+    const query = 'subscription { tick { n boom } }';
+    const texts: string[][] = [[], [], []];
+    const subscribers = await Promise.all([subscribe(args(query)), subscribe(args(query)), subscribe(args('subscription { tick { n } }'))]);
+    subscribers.forEach((stream, i) => stream.attach({ next: (text) => void texts[i]!.push(text), end: () => undefined, fail: () => undefined }));
+    const payload = { n: 1 };
+    for (const stream of streams) stream.push(payload);
+    expect(stats.executions).toBe(2);
+    expect(masked).toHaveLength(1);
+    expect(texts[0]).toEqual(texts[1]);
+    const [text] = texts[0]!;
+    expect(JSON.parse(text!)).toEqual({ data: { tick: { n: 1, boom: null } }, errors: [{ message: 'Unexpected error.' }] });
+    expect(text).not.toContain('hunter2');
+    expect(texts[2]).toEqual([JSON.stringify({ data: { tick: { n: 1 } } })]);
+  });
+
+  it('keeps order when a result needs an asynchronous resolver', async () => {
+    const subscribe = sharedSubscribe({ executions: 0 });
+    streams.length = 0;
+    const stream = await subscribe(args('subscription { tick { n later } }'));
+    const texts: string[] = [];
+    let ended!: () => void;
+    const end = new Promise<void>((resolve) => (ended = resolve));
+    stream.attach({ next: (text) => void texts.push(text), end: () => ended(), fail: () => undefined });
+    for (const n of [1, 2, 3]) streams[0]!.push({ n });
+    streams[0]!.end();
+    await end;
+    expect(texts.map((text) => JSON.parse(text).data.tick.later)).toEqual([10, 20, 30]);
+  });
+
+  it('passes an expected stream failure on with its code, and masks an unexpected one', async () => {
+    const subscribe = sharedSubscribe({ executions: 0 });
+    streams.length = 0;
+    const failures: unknown[] = [];
+    for (let i = 0; i < 2; i++) {
+      const stream = await subscribe(args('subscription { tick { n } }'));
+      stream.attach({ next: () => undefined, end: () => undefined, fail: (error) => void failures.push(error) });
+    }
+    streams[0]!.fail(new NotFoundError('ActionRequest', 'x'));
+    streams[1]!.fail(new Error('socket hang up at 10.0.0.7'));
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toBeInstanceOf(GraphQLError);
+    expect((failures[0] as GraphQLError).extensions['code']).toBe('NOT_FOUND');
+    expect((failures[1] as GraphQLError).message).toBe('Unexpected error.');
+  });
+});
