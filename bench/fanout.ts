@@ -1,8 +1,9 @@
 /**
  * Greenlight live fan-out benchmark: `npm run bench:fanout`
  * (env: DATABASE_URL (required), BENCH_SOCKETS=1000, BENCH_RATE=20, BENCH_SECONDS=30, BENCH_RUNS=2;
- * for diagnosis BENCH_SCENARIOS=one|two|one,two and BENCH_PROFILE=<folder>: heap and CPU profiles
- * of the server process, see `startProfiler`).
+ * for diagnosis BENCH_SCENARIOS=one|two|one,two, BENCH_PROFILE=<folder>: heap and CPU profiles
+ * of the server process, see `startProfiler`, and BENCH_DEBUG=1: the 12 slowest escalations of
+ * each run with when they were sent and their commit, hub and first-socket times).
  *
  * Two scenarios, each run BENCH_RUNS times, interleaved (one, two, one, two, ...) so that noise
  * from the shared machine hits both alike; every run starts from nothing:
@@ -498,6 +499,11 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, hubAt: Map
     const at = e.requestId ? hubAt[i]!.get(e.requestId) : undefined;
     return at === undefined ? NaN : at + offset;
   };
+  if (process.env['BENCH_DEBUG']) {
+    const t0 = measured[0]!.sentAt;
+    const worst = measured.map((e, i) => ({ i, at: e.sentAt - t0, lat: e.lastAt - e.sentAt, commit: e.respondedAt - e.sentAt, hub: hub(e, e.instance) - e.sentAt, first: e.firstAt - e.sentAt })).sort((a, b) => b.lat - a.lat).slice(0, 12);
+    for (const w of worst) console.log('  worst', JSON.stringify(w, (_, v) => (typeof v === 'number' ? Math.round(v) : v)));
+  }
   const local = (e: EventRecord) => e.instance;
   const remote = (e: EventRecord) => (e.instance + 1) % instanceCount;
   return {

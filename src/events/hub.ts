@@ -43,6 +43,8 @@ export interface EventHubOptions {
 }
 
 const PAGE = 500;
+// Longest stretch of listener calls between two yields to the event loop.
+const SLICE_MS = 4;
 // When a lower transaction holds events back, read again soon, then less and less often.
 const HELD_RETRY_MIN_MS = 2;
 
@@ -59,14 +61,28 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
   let heldTimer: NodeJS.Timeout | undefined;
   let heldRetryMs = HELD_RETRY_MIN_MS;
 
-  const deliver = (event: AuditEventRow) => {
+  /**
+   * Hands an event to every listener registered when its delivery begins (one that registers
+   * meanwhile starts after it, one removed meanwhile is not called). With many subscribers this is long work, so it yields to the event
+   * loop every few milliseconds: requests in flight, database replies and pings are not held up
+   * behind a fan-out. Events stay in order: the next one waits for this one.
+   */
+  const deliver = async (event: AuditEventRow): Promise<void> => {
     position = positionOf(event);
-    for (const listener of listeners) {
+    const receivers = [...listeners];
+    let sliceStart = performance.now();
+    for (let i = 0; i < receivers.length; i++) {
+      const receiver = receivers[i]!;
+      if (!listeners.has(receiver)) continue;
       // One faulty subscriber must not stop delivery to the others.
       try {
-        listener(event);
+        receiver(event);
       } catch (error) {
         onError(error);
+      }
+      if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
       }
     }
   };
@@ -78,7 +94,7 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
       for (;;) {
         const page = await readSettled(db, position, PAGE);
         if (page.events.length > 0 && preparers.size > 0) await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
-        page.events.forEach(deliver);
+        for (const event of page.events) await deliver(event);
         held = page.held;
         if (page.events.length < PAGE) break;
       }

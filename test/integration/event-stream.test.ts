@@ -89,6 +89,48 @@ describe('the audit stream', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
+  it('lets other work run during a long delivery, and calls only the listeners that are there', async () => {
+    const { hub } = test.app.deps;
+    const mine = (event: AuditEventRow) => String(event.data['principalId']).startsWith('slice-');
+    let called = 0;
+    let calledWhenOtherWorkRan = -1;
+    let lateCalls = 0;
+    const stops: (() => void)[] = [];
+    let finished!: () => void;
+    const delivered = new Promise<void>((resolve) => (finished = resolve));
+    for (let i = 0; i < 300; i++) {
+      stops.push(
+        hub.listen((event) => {
+          if (!mine(event)) return;
+          called++;
+          if (i === 0) {
+            // Work for the event loop, and a listener that would be slow enough to need a pause.
+            setImmediate(() => {
+              calledWhenOtherWorkRan = called;
+              stops[299]!(); // removed before its turn: not called
+              stops.push(hub.listen((e) => void (mine(e) && lateCalls++))); // added meanwhile: not called for this event
+            });
+            const until = performance.now() + 10;
+            while (performance.now() < until) {
+              // busy: the hub must notice the time it takes
+            }
+          }
+          if (i === 298) finished();
+        }),
+      );
+    }
+    try {
+      await write(1, 'slice');
+      await delivered;
+    } finally {
+      stops.forEach((stop) => stop());
+    }
+    expect(calledWhenOtherWorkRan).toBeGreaterThan(0);
+    expect(calledWhenOtherWorkRan).toBeLessThan(299);
+    expect(called).toBe(299);
+    expect(lateCalls).toBe(0);
+  });
+
   it('replays from a position, then goes live, with no gap and no duplicate at the seam', async () => {
     const [before] = await write(1, 'before');
     const missed = await write(5, 'missed');
