@@ -4,11 +4,11 @@ import { auditEvents, type AuditEventRow } from '../db/schema.js';
 
 /**
  * The live order of the audit log. Every event records its transaction's id (`tx_id`); events are
- * delivered in (tx_id, id) order, and an event is *settled* once every transaction with a lower
- * id has ended (`tx_id` below the snapshot's xmin). Reading settled events only, in that order, a
- * reader that has passed a position can never later find an event before it: a transaction that
- * commits late holds the readers back instead of being skipped. Every instance, and every
- * subscription's replay, reads the same order, so a position is a cursor valid everywhere.
+ * delivered in (tx_id, id) order, and an event is *settled* once every transaction of this
+ * database with a lower id has ended (see `settledBelow`). Reading settled events only, in that
+ * order, a reader that has passed a position can never later find an event before it: a
+ * transaction that commits late holds the readers back instead of being skipped. Every instance,
+ * and every subscription's replay, reads the same order, so a position is a cursor valid everywhere.
  */
 export interface EventPosition {
   txId: number;
@@ -24,9 +24,43 @@ export function comparePositions(a: EventPosition, b: EventPosition): number {
   return a.txId - b.txId || a.id - b.id;
 }
 
-/** The oldest transaction still running: every event of a lower transaction is settled. */
+/** The oldest transaction still running anywhere on the server (a conservative bound for replay starts). */
 export const SNAPSHOT_XMIN = sql`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`;
 export const afterPosition = (after: EventPosition): SQL => sql`(${auditEvents.txId}, ${auditEvents.id}) > (${after.txId}, ${after.id})`;
+
+const XID_EPOCH = sql.raw(String(2 ** 32));
+
+/**
+ * The transaction id below which every transaction that could write to this database has ended,
+ * read in a statement of its own *before* the events are read (so everything it vouches for is
+ * visible to that later read). It is the lowest of:
+ * - the snapshot's xmax: transactions that got their id since are still to be waited for;
+ * - the ids of transactions running in THIS database, from `pg_stat_activity`;
+ * - the cluster-wide xmin, but only when some client session of this database is hidden from this
+ *   role (another role without `pg_read_all_stats`), whose transactions could not be seen.
+ * Transactions ids are cluster-wide, so the plain xmin would make a long transaction of any other
+ * database on the same server (a bulk load, a migration elsewhere) hold Greenlight's live delivery
+ * back for as long as it runs. `backend_xid` is 32 bits: it is widened with xmax's epoch.
+ */
+export async function settledBelow(db: Executor): Promise<number> {
+  const result = (await db.execute(sql`
+    WITH snap AS (
+      SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
+    ), ours AS (
+      SELECT backend_xid::text::bigint AS xid32, query = '<insufficient privilege>' AS hidden
+      FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend'
+    )
+    SELECT snap.xmin::text AS xmin,
+      least(snap.xmax, (
+        SELECT min(snap.xmax - snap.xmax % ${XID_EPOCH} + xid32 - CASE WHEN xid32 > snap.xmax % ${XID_EPOCH} THEN ${XID_EPOCH} ELSE 0 END)
+        FROM ours WHERE xid32 IS NOT NULL
+      ))::text AS below,
+      EXISTS (SELECT 1 FROM ours WHERE hidden) AS hidden
+    FROM snap`)) as unknown as { rows: { xmin: string; below: string; hidden: boolean }[] };
+  const row = result.rows[0]!;
+  return Number(row.hidden ? row.xmin : row.below);
+}
 
 /**
  * Up to `limit` settled events after `after`, in live order, filtered by `where`. `held` is true
@@ -39,13 +73,14 @@ export async function readSettled(
   limit: number,
   where?: SQL,
 ): Promise<{ events: AuditEventRow[]; held: boolean }> {
+  const below = await settledBelow(db);
   const rows = await db
-    .select({ ...getTableColumns(auditEvents), settled: sql<boolean>`${auditEvents.txId} < ${SNAPSHOT_XMIN}` })
+    .select({ ...getTableColumns(auditEvents), settled: sql<boolean>`${auditEvents.txId} < ${below}` })
     .from(auditEvents)
     .where(and(afterPosition(after), where))
     .orderBy(asc(auditEvents.txId), asc(auditEvents.id))
     .limit(limit);
-  // Unsettled rows sort after every settled one (their tx_id is at or above xmin): a prefix is settled.
+  // Unsettled rows sort after every settled one (their tx_id is at or above the bound): a prefix is settled.
   const cut = rows.findIndex((row) => !row.settled);
   const settled = cut === -1 ? rows : rows.slice(0, cut);
   return { events: settled.map(({ settled: _settled, ...event }) => event), held: cut !== -1 };
@@ -53,10 +88,11 @@ export async function readSettled(
 
 /** The position of the newest settled event: everything at or before it can be read now. */
 export async function settledHead(db: Executor): Promise<EventPosition> {
+  const below = await settledBelow(db);
   const [row] = await db
     .select({ txId: auditEvents.txId, id: auditEvents.id })
     .from(auditEvents)
-    .where(sql`${auditEvents.txId} < ${SNAPSHOT_XMIN}`)
+    .where(sql`${auditEvents.txId} < ${below}`)
     .orderBy(desc(auditEvents.txId), desc(auditEvents.id))
     .limit(1);
   return row ?? START_POSITION;

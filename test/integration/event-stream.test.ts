@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { appendAuditEvents } from '../../src/audit/append.js';
 import type { NewAuditEvent } from '../../src/audit/events.js';
 import { STREAM_BUFFER_LIMIT, streamAuditEvents } from '../../src/audit/stream.js';
 import type { AuditEventRow } from '../../src/db/schema.js';
 import { SlowConsumerError } from '../../src/errors.js';
-import { comparePositions, positionOf } from '../../src/events/log.js';
+import { comparePositions, positionOf, settledBelow } from '../../src/events/log.js';
+import { onPostgres } from '../support/database.js';
 import { startTestApp, type TestApp } from '../support/services.js';
 
 // The hub and the audit stream on a real database: live order, seams, bounded buffers.
@@ -129,6 +132,52 @@ describe('the audit stream', () => {
     expect(calledWhenOtherWorkRan).toBeLessThan(299);
     expect(called).toBe(299);
     expect(lateCalls).toBe(0);
+  });
+
+  it('waits for running transactions of this database only, not for those of other databases on the server', async () => {
+    const { db, hub } = test.app.deps;
+    if (!onPostgres) {
+      // One in-process connection: whatever committed is settled.
+      const [event] = await write(1, 'pglite');
+      expect(await settledBelow(db)).toBeGreaterThan(event!.txId);
+      return;
+    }
+    // A long transaction elsewhere on the server (a bulk load in another database) ...
+    const foreign = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
+    await foreign.connect();
+    const local = await test.app.database.openSession();
+    try {
+      await foreign.query('BEGIN');
+      const foreignXid = Number((await foreign.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid')).rows[0]!.xid);
+      // ... and one in this database, started after it.
+      await local.db.execute(sql`BEGIN`);
+      const localResult = (await local.db.execute(sql`SELECT pg_current_xact_id()::text AS xid`)) as unknown as { rows: { xid: string }[] };
+      const localXid = Number(localResult.rows[0]!.xid);
+      expect(localXid).toBeGreaterThan(foreignXid);
+      await write(1, 'later'); // a later transaction commits (the bound never passes ids not yet ended)
+      // The local one holds the bound; the foreign one does not (the app's own short transactions,
+      // e.g. its sealer's, may hold it a moment: wait them out).
+      expect(await settledBelow(db)).toBeLessThanOrEqual(localXid);
+      await vi.waitFor(async () => expect(await settledBelow(db)).toBe(localXid));
+      await local.db.execute(sql`COMMIT`);
+
+      // With only the foreign one open, a new event is delivered at once.
+      let heard!: (event: AuditEventRow) => void;
+      const delivered = new Promise<AuditEventRow>((resolve) => (heard = resolve));
+      const stop = hub.listen((event) => void (event.data['principalId'] === 'beside-0' && heard(event)));
+      try {
+        const [event] = await write(1, 'beside');
+        expect((await delivered).id).toBe(event!.id);
+        expect(event!.txId).toBeGreaterThan(foreignXid);
+        await vi.waitFor(async () => expect(await settledBelow(db)).toBeGreaterThan(event!.txId));
+      } finally {
+        stop();
+      }
+    } finally {
+      await foreign.query('ROLLBACK').catch(() => undefined);
+      await foreign.end();
+      await local.close();
+    }
   });
 
   it('replays from a position, then goes live, with no gap and no duplicate at the seam', async () => {
