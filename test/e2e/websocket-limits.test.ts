@@ -14,7 +14,9 @@ let agent: Actor;
 const MAX_SUBSCRIPTIONS = 5;
 
 beforeAll(async () => {
-  server = await startTestServer({ websocket: { maxSubscriptions: MAX_SUBSCRIPTIONS, keepAliveMs: 100 } });
+  // The default keep-alive (12 s): no test here lasts that long, so no socket is dropped for a pong
+  // that a busy machine answered late. The keep-alive test has a server of its own.
+  server = await startTestServer({ websocket: { maxSubscriptions: MAX_SUBSCRIPTIONS } });
   agent = await createActor(server, { kind: 'AGENT', name: 'deploy-bot', roles: ['AGENT'] });
 });
 
@@ -85,18 +87,25 @@ describe('the WebSocket transport', () => {
   });
 
   it('pings every socket, and drops one that stops answering', async () => {
-    const healthy = await rawSocket();
-    await healthy.init(agent.token);
-    const pings = new Promise<void>((resolve) => {
-      let count = 0;
-      healthy.socket.on('ping', () => ++count === 3 && resolve());
-    });
-    const silent = await rawSocket({ autoPong: false });
-    await silent.init(agent.token);
-    expect(await silent.closed).toBe(1006); // terminated, no close frame
-    await pings;
-    expect(healthy.socket.readyState).toBe(WebSocket.OPEN);
-    healthy.socket.close();
+    // Pings every 500 ms: often enough for a short test, and a healthy client's pong (answered by
+    // its ws library) is not that late even on a busy machine.
+    const pinging = await startTestServer({ websocket: { keepAliveMs: 500 } });
+    try {
+      const healthy = await rawSocket({ on: pinging });
+      await healthy.init(ADMIN_TOKEN);
+      const pings = new Promise<void>((resolve) => {
+        let count = 0;
+        healthy.socket.on('ping', () => ++count === 3 && resolve());
+      });
+      const silent = await rawSocket({ autoPong: false, on: pinging });
+      await silent.init(ADMIN_TOKEN);
+      expect(await silent.closed).toBe(1006); // terminated, no close frame
+      await pings;
+      expect(healthy.socket.readyState).toBe(WebSocket.OPEN);
+      healthy.socket.close();
+    } finally {
+      await pinging.stop();
+    }
   });
 
   it(`lets go of a consumer that cannot keep up with ${CloseCodes.SlowConsumer}`, async () => {
