@@ -1,6 +1,11 @@
 /**
  * Greenlight audit-log benchmark on PostgreSQL: `npm run bench:audit`
- * (env: DATABASE_URL, BENCH_EVENTS, BENCH_SAMPLES, BENCH_ROUNDS, BENCH_REQUESTS, BENCH_VERIFY_RUNS).
+ * (env: DATABASE_URL, BENCH_EVENTS, BENCH_SAMPLES, BENCH_ROUNDS, BENCH_REQUESTS, BENCH_VERIFY_RUNS,
+ * BENCH_SECTIONS).
+ *
+ * BENCH_SECTIONS picks the sections to run, comma-separated from `query`, `verify`, `sealer`
+ * (default: all three). The seed (1.) runs only when `query` or `verify` is picked, so
+ * `BENCH_SECTIONS=sealer` measures the sealer's overhead (4.) alone, without seeding a million events.
  *
  * 1. Seed: a new database `bench_audit_<random>` on the server (dropped at the end, even after a
  *    failure), migrated with `createDatabase().migrate()`, then BENCH_EVENTS sealed audit events
@@ -29,38 +34,37 @@
  *
  * Targets (from the issue): page p95 ≤ 10 ms; verification ≥ 100,000 events/s; requestAction p99
  * with the sealer running ≤ +10 % over stopped. A summary table ends the output.
+ *
+ * Section 4 is in bench/audit-sealer.ts; what the sections share (fresh databases and their
+ * cleanup, formatting, the summary) in bench/audit-support.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { inputFor, MUTATION, POLICY } from './request-workload.js';
-import { buildApp, type App } from '../src/app.js';
+import { REQUEST_WARMUP, sealerOverhead, TARGET_P99_RATIO } from './audit-sealer.js';
+import { AUDIT, cleanups, failed, fmt, freshDatabase, int, num, onServer, quantile, row, runBenchmark, SERVER_URL, sortNum, summary, median } from './audit-support.js';
 import { eventHash, GENESIS_HASH } from '../src/audit/chain.js';
-import { generateSigningKeyPem, loadAuditKeyring, type AuditKeyring } from '../src/audit/keys.js';
+import { loadAuditKeyring, type AuditKeyring } from '../src/audit/keys.js';
 import { listSealedAuditEvents, type AuditOrder } from '../src/audit/query.js';
-import { chainHead, SEAL_BATCH, sealBatch } from '../src/audit/seal.js';
-import { startSealer, type Sealer } from '../src/audit/sealer.js';
 import { verifyAuditLog } from '../src/audit/verify-log.js';
-import { authenticateToken, createPrincipal } from '../src/auth/principals.js';
-import { defaultAuditConfig } from '../src/config.js';
 import { createDatabase, type Database, type DatabaseHandle } from '../src/db/client.js';
 import * as schema from '../src/db/schema.js';
-import { publishPolicy } from '../src/policies/publish.js';
 import { prng } from '../test/support/prng.js';
 
-const num = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return Math.floor(value);
-};
 const EVENTS = num('BENCH_EVENTS', 1_000_000);
 const SAMPLES = num('BENCH_SAMPLES', 500);
 const ROUNDS = num('BENCH_ROUNDS', 5);
 const REQUESTS = num('BENCH_REQUESTS', 400);
 const VERIFY_RUNS = num('BENCH_VERIFY_RUNS', 3);
+const ALL_SECTIONS = ['query', 'verify', 'sealer'] as const;
+type Section = (typeof ALL_SECTIONS)[number];
+const SECTIONS: ReadonlySet<Section> = (() => {
+  const picked = (process.env['BENCH_SECTIONS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = picked.filter((s) => !(ALL_SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`BENCH_SECTIONS: unknown section(s) ${unknown.join(', ')}; pick from ${ALL_SECTIONS.join(', ')}`);
+  return new Set(picked.length > 0 ? (picked as Section[]) : ALL_SECTIONS);
+})();
 const QUERY_WARMUP = 100;
-const REQUEST_WARMUP = 200;
 const AGENTS = 1_000;
 const REVIEWERS = 25;
 const CHUNK = 5_000;
@@ -70,59 +74,8 @@ const DAY_MS = 86_400_000;
 const SPAN_MS = 30 * DAY_MS;
 const SEED = 7;
 
-const SIGNING_KEY = generateSigningKeyPem();
-const AUDIT = defaultAuditConfig({ signingKey: SIGNING_KEY });
-const ADMIN_TOKEN = 'bench-admin-token-0123456789';
-const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const SERVER_URL = process.env['DATABASE_URL'] || DEFAULT_URL;
-
 const TARGET_P95_MS = 10;
 const TARGET_VERIFY_EPS = 100_000;
-const TARGET_P99_RATIO = 1.1;
-
-// Everything created is registered here and removed in the final cleanup, even after a failure:
-// connections and apps first, then the databases (also on Ctrl-C, see the end of the file).
-const cleanups: (() => Promise<void>)[] = [];
-const drops: (() => Promise<void>)[] = [];
-let interrupted = false;
-
-async function onServer<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: SERVER_URL });
-  await client.connect();
-  return run(client).finally(() => client.end());
-}
-
-/** A new empty database on the server; dropped (WITH FORCE) in the final cleanup. */
-async function freshDatabase(prefix: string): Promise<string> {
-  if (interrupted) throw new Error('interrupted');
-  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  await onServer((c) => c.query(`CREATE DATABASE ${name}`));
-  const drop = () => onServer((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined);
-  if (interrupted) {
-    await drop();
-    throw new Error('interrupted');
-  }
-  drops.push(drop);
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-// --- statistics and printing ------------------------------------------------------------------
-const sortNum = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-const median = (xs: number[]) => quantile(sortNum(xs), 0.5);
-const fmt = (x: number, digits = 1) => x.toFixed(digits);
-const int = (x: number) => Math.round(x).toLocaleString('en-US');
-const row = (widths: number[], cells: string[]) =>
-  console.log(`  ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[i]!))).join('')}`);
-
-interface SummaryRow { figure: string; value: string; target: string; met: boolean | null }
-const summary: SummaryRow[] = [];
-const failed = (figure: string, target: string, error: unknown) => {
-  console.error(`\n${figure}: FAILED`, error);
-  summary.push({ figure, value: 'error', target, met: false });
-};
 
 // --- 1. the seed ------------------------------------------------------------------------------
 const random = prng(SEED);
@@ -225,7 +178,7 @@ async function seed(): Promise<Seeded> {
   const database = createDatabase({ databaseUrl: url, dataDir: 'memory://' });
   cleanups.push(() => database.close());
   await database.migrate();
-  // The same key source as buildApp's: an app configured with AUDIT signingKey = SIGNING_KEY.
+  // The same key source as buildApp's: an app configured with AUDIT (the same PEM).
   const keyring = loadAuditKeyring({ pem: AUDIT.signingKey, file: AUDIT.signingKeyFile }, (message) => console.warn(message));
 
   const agents = Array.from({ length: AGENTS }, uuid);
@@ -391,153 +344,38 @@ async function verification(seeded: Seeded): Promise<void> {
   summary.push({ figure: `verifyAuditLog, median of ${VERIFY_RUNS}`, value: `${int(rate)} ev/s`, target: `≥ ${int(TARGET_VERIFY_EPS)} ev/s`, met: rate >= TARGET_VERIFY_EPS });
 }
 
-// --- 4. requestAction with the sealer running vs stopped ---------------------------------------
-
-async function sealerOverhead(): Promise<void> {
-  const url = await freshDatabase('bench_audit_sealer');
-  const app: App = await buildApp(
-    { port: 0, host: '127.0.0.1', databaseUrl: url, dataDir: 'memory://', adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000, audit: AUDIT },
-    { logging: 'error' },
-  );
-  cleanups.push(() => app.stop());
-  const admin = (await authenticateToken(app.deps.db, ADMIN_TOKEN))!;
-  const agent = await createPrincipal(app.deps, admin.id, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
-  await publishPolicy(app.deps, admin.id, POLICY);
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${agent.token}` };
-  const request = async (i: number) => {
-    const body = JSON.stringify({ query: MUTATION, variables: { input: inputFor(i) } });
-    const response = await app.yoga.fetch('http://localhost/graphql', { method: 'POST', headers, body });
-    const result = (await response.json()) as { data?: { requestAction?: { request?: { status: string } } } };
-    const status = result.data?.requestAction?.request?.status;
-    if (status !== (i % 2 === 0 ? 'APPROVED' : 'PENDING')) throw new Error(`unexpected response: ${JSON.stringify(result)}`);
-  };
-
-  const policy = { intervalMs: AUDIT.sealIntervalMs, everyEvents: AUDIT.checkpointEvents, everyMs: AUDIT.checkpointIntervalMs };
-  const sealerErrors: unknown[] = [];
-  const start = (): Sealer => startSealer(app.database, app.deps.auditKeys, policy, (error) => sealerErrors.push(error));
-  /** Seals whatever is waiting, untimed (the backlog of a stopped round). */
-  const drain = async () => {
-    while ((await sealBatch(app.deps.db, app.deps.auditKeys, policy)).sealed === SEAL_BATCH) {
-      // more waiting
-    }
-  };
-  const headSeq = async () => (await chainHead(app.deps.db))?.seq ?? 0;
-  const checkpointCount = async () => (await app.deps.db.select({ seq: schema.auditCheckpoints.seq }).from(schema.auditCheckpoints)).length;
-
-  let i = 0;
-  {
-    const warm = start();
-    for (let k = 0; k < REQUEST_WARMUP; k++) await request(i++);
-    await warm.stop();
-  }
-  await drain();
-
-  type Side = 'running' | 'stopped';
-  const latencies: Record<Side, number[]> = { running: [], stopped: [] };
-  const rps: Record<Side, number[]> = { running: [], stopped: [] };
-  let sealedWhileRunning = 0;
-  let runningTicksWithWork = 0;
-  const checkpointsBefore = await checkpointCount();
-  for (let round = 0; round < ROUNDS; round++) {
-    const sides: Side[] = round % 2 === 0 ? ['running', 'stopped'] : ['stopped', 'running'];
-    for (const side of sides) {
-      let sealer: Sealer | undefined;
-      let before = 0;
-      if (side === 'running') {
-        await drain();
-        before = await headSeq();
-        sealer = start();
-      }
-      const t0 = performance.now();
-      for (let k = 0; k < REQUESTS; k++) {
-        const s = performance.now();
-        await request(i++);
-        latencies[side].push(performance.now() - s);
-      }
-      rps[side].push(REQUESTS / ((performance.now() - t0) / 1_000));
-      if (sealer) {
-        await sealer.stop();
-        const sealed = (await headSeq()) - before;
-        sealedWhileRunning += sealed;
-        if (sealed > 0) runningTicksWithWork++;
-      }
-    }
-  }
-  const checkpoints = (await checkpointCount()) - checkpointsBefore;
-  if (sealerErrors.length > 0) console.log(`  sealer errors: ${sealerErrors.length}, first: ${String(sealerErrors[0])}`);
-
-  const widths = [18, 10, 9, 9, 9, 9];
-  row(widths, ['sealer', 'requests', 'rps', 'p50 ms', 'p99 ms', 'max ms']);
-  const stats = {} as Record<Side, { p50: number; p99: number }>;
-  for (const side of ['running', 'stopped'] as const) {
-    const sorted = sortNum(latencies[side]);
-    stats[side] = { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
-    row(widths, [side, String(sorted.length), fmt(median(rps[side]), 0), fmt(stats[side].p50, 2), fmt(stats[side].p99, 2), fmt(sorted.at(-1)!, 2)]);
-  }
-  const eventsWritten = ROUNDS * REQUESTS * 2;
-  console.log(
-    `  while running, the sealer sealed ${int(sealedWhileRunning)} of the ${int(eventsWritten)} events written in the running rounds ` +
-      `(${runningTicksWithWork}/${ROUNDS} rounds sealed something; the rest is sealed after each stop) and signed ${checkpoints} checkpoints overall`,
-  );
-  const ratio = stats.running.p99 / stats.stopped.p99;
-  console.log(`  p99 ratio running/stopped: ${fmt(ratio, 3)} (${ratio >= 1 ? '+' : ''}${fmt((ratio - 1) * 100, 1)} %)`);
-  const sealing = sealedWhileRunning > 0;
-  summary.push({
-    figure: 'requestAction p99, sealer running / stopped',
-    value: `${fmt(stats.running.p99, 2)} / ${fmt(stats.stopped.p99, 2)} ms = ${fmt(ratio, 2)}`,
-    target: `≤ ${fmt(TARGET_P99_RATIO, 2)}`,
-    met: sealing && ratio <= TARGET_P99_RATIO,
-  });
-  if (!sealing) console.log('  WARNING: the sealer sealed nothing during the running rounds; the comparison is void');
-}
-
 // --- main ---------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   const defaulted = process.env['DATABASE_URL'] ? '' : ' (DATABASE_URL unset: using the default)';
   console.log(`Greenlight audit-log benchmark: node ${process.version}, ${cpus().length} CPUs, PostgreSQL ${SERVER_URL.replace(/\/\/[^@/]*@/, '//')}${defaulted}`);
   const version = await onServer((c) => c.query<{ server_version: string }>('SHOW server_version'));
   console.log(
-    `PostgreSQL ${version.rows[0]!.server_version}; BENCH_EVENTS=${EVENTS} BENCH_SAMPLES=${SAMPLES} BENCH_ROUNDS=${ROUNDS} BENCH_REQUESTS=${REQUESTS} BENCH_VERIFY_RUNS=${VERIFY_RUNS}\n`,
+    `PostgreSQL ${version.rows[0]!.server_version}; BENCH_EVENTS=${EVENTS} BENCH_SAMPLES=${SAMPLES} BENCH_ROUNDS=${ROUNDS} BENCH_REQUESTS=${REQUESTS} BENCH_VERIFY_RUNS=${VERIFY_RUNS} ` +
+      `BENCH_SECTIONS=${[...SECTIONS].join(',')}\n`,
   );
 
-  console.log(`1. Seeding ${int(EVENTS)} sealed audit events (${AGENTS} agents, 30 days, checkpoint every ${CHECKPOINT_EVERY}) into a fresh database`);
-  const seeded = await seed();
+  if (SECTIONS.has('query') || SECTIONS.has('verify')) {
+    console.log(`1. Seeding ${int(EVENTS)} sealed audit events (${AGENTS} agents, 30 days, checkpoint every ${CHECKPOINT_EVERY}) into a fresh database`);
+    const seeded = await seed();
 
-  console.log(`\n2. listSealedAuditEvents: one ${PAGE}-event page, random agent + random 1-day window, ${SAMPLES} samples per order after ${QUERY_WARMUP} warm-up`);
-  await queries(seeded).catch((error) => failed('page query', `≤ ${TARGET_P95_MS} ms`, error));
+    if (SECTIONS.has('query')) {
+      console.log(`\n2. listSealedAuditEvents: one ${PAGE}-event page, random agent + random 1-day window, ${SAMPLES} samples per order after ${QUERY_WARMUP} warm-up`);
+      await queries(seeded).catch((error) => failed('page query', `≤ ${TARGET_P95_MS} ms`, error));
+    }
 
-  console.log(`\n3. verifyAuditLog over the whole chain, ${VERIFY_RUNS} run(s)`);
-  await verification(seeded).catch((error) => failed('verifyAuditLog', `≥ ${int(TARGET_VERIFY_EPS)} ev/s`, error));
+    if (SECTIONS.has('verify')) {
+      console.log(`\n3. verifyAuditLog over the whole chain, ${VERIFY_RUNS} run(s)`);
+      await verification(seeded).catch((error) => failed('verifyAuditLog', `≥ ${int(TARGET_VERIFY_EPS)} ev/s`, error));
+    }
+  }
 
-  console.log(
-    `\n4. Sequential requestAction (yoga.fetch, alternating ALLOW/ESCALATE) with the sealer running vs stopped: ` +
-      `${ROUNDS} interleaved rounds x ${REQUESTS} requests per side, ${REQUEST_WARMUP} warm-up, seal every ${AUDIT.sealIntervalMs} ms`,
-  );
-  await sealerOverhead().catch((error) => failed('requestAction p99, sealer running / stopped', `≤ ${fmt(TARGET_P99_RATIO, 2)}`, error));
+  if (SECTIONS.has('sealer')) {
+    console.log(
+      `\n4. Sequential requestAction (yoga.fetch, alternating ALLOW/ESCALATE) with the sealer running vs stopped: ` +
+        `${ROUNDS} interleaved rounds x ${REQUESTS} requests per side, ${REQUEST_WARMUP} warm-up, seal every ${AUDIT.sealIntervalMs} ms`,
+    );
+    await sealerOverhead(ROUNDS, REQUESTS).catch((error) => failed('requestAction p99, sealer running / stopped', `≤ ${fmt(TARGET_P99_RATIO, 2)}`, error));
+  }
 }
 
-function printSummary(): void {
-  if (summary.length === 0) return;
-  console.log('\nSummary');
-  const widths = [48, 28, 18, 9];
-  row(widths, ['figure', 'value', 'target', 'met']);
-  for (const s of summary) row(widths, [s.figure, s.value, s.target, s.met === null ? '-' : s.met ? 'met' : 'NOT MET']);
-}
-
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    printSummary();
-    for (const cleanup of [...cleanups.reverse(), ...drops]) await cleanup().catch((error) => console.error('cleanup failed:', error));
-    process.exit();
-  });
-
-// Interrupted: drop the databases (FORCE ends the connections still open on them) and leave.
-process.once('SIGINT', () => {
-  interrupted = true;
-  console.error('\ninterrupted: dropping the benchmark databases');
-  void Promise.allSettled(drops.map((drop) => drop())).finally(() => process.exit(130));
-});
+runBenchmark(main);

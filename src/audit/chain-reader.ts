@@ -1,9 +1,8 @@
-import { hash as sha } from 'node:crypto';
 import { and, asc, gt, lte } from 'drizzle-orm';
 import { QueryBuilder } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { auditEvents } from '../db/schema.js';
-import { canonicalEvent } from './chain.js';
+import { eventHash } from './chain.js';
 import { sealedColumns } from './seal.js';
 
 /**
@@ -41,15 +40,6 @@ type TextRow = [string, string, string | null, string | null, string, string, st
 
 const queries = new QueryBuilder();
 
-/**
- * `eventHash` (chain.ts) in a single call: sha256 of the previous hash's text followed by the
- * canonical event. The same bytes (the canonical text starts with `{`, so joining the two strings
- * changes no character), but creating a Hash object per event cost more than the hashing.
- */
-export function eventHashOneShot(prevHash: string, event: Parameters<typeof canonicalEvent>[0]): string {
-  return sha('sha256', prevHash + canonicalEvent(event), 'hex');
-}
-
 /** The events with `after < seq <= until`, at most `limit` of them, checked as they arrive. */
 export function readCheckedChunk(client: pg.ClientBase, after: number, until: number, limit: number): Promise<CheckedChunk> {
   const query = queries
@@ -72,7 +62,7 @@ export function readCheckedChunk(client: pg.ClientBase, after: number, until: nu
         chunk.seqs.push(Number(seq));
         chunk.prevHashes.push(prevHash);
         chunk.hashes.push(hash);
-        chunk.intact.push(eventHashOneShot(prevHash, event) === hash);
+        chunk.intact.push(eventHash(prevHash, event) === hash);
       } catch (error) {
         // Thrown from here, it would break the connection's reader: reported once the query ends.
         failure = error;

@@ -6,9 +6,11 @@ import { SEAL_BATCH, sealBatch, type CheckpointPolicy } from './seal.js';
 
 const SEALER_LOCK_KEY = ADVISORY_LOCKS.sealer;
 
+/** An instance's sealer, from `startSealer`. */
 export interface Sealer {
   /** True while this instance holds the sealer's lock. */
   isLeader(): boolean;
+  /** Stops ticking, waits for the batch under way and closes the connection (releasing the lock). */
   stop(): Promise<void>;
 }
 

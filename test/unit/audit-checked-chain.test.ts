@@ -1,6 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { eventHashOneShot } from '../../src/audit/chain-reader.js';
-import { eventHash, GENESIS_HASH, type SealedEvent } from '../../src/audit/chain.js';
+import { canonicalEvent, eventHash, GENESIS_HASH, type SealedEvent } from '../../src/audit/chain.js';
 import { checkEvent, verifyChain, type CheckpointRecord } from '../../src/audit/verify.js';
 import { prng, type Random } from '../support/prng.js';
 
@@ -79,14 +79,33 @@ async function* streamOf<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
 }
 
-describe('eventHashOneShot', () => {
-  it('hashes the same bytes as eventHash, lone surrogates included', () => {
+describe('eventHash', () => {
+  it('hashes the same bytes as sha256 fed the previous hash, then the canonical event, lone surrogates included', () => {
+    // The chain's definition, written the long way (a Hash object updated twice), as it was
+    // computed before eventHash became a single call: logs sealed since then must still verify.
+    const reference = (prevHash: string, event: Parameters<typeof canonicalEvent>[0]) =>
+      createHash('sha256').update(prevHash).update(canonicalEvent(event)).digest('hex');
     const random = prng(11);
     for (let i = 0; i < 2_000; i++) {
       const event = eventAt(random, random.int(1e9));
-      const prevHash = random.chance(0.9) ? eventHash(GENESIS_HASH, event) : random.some(TEXTS, 4).join('');
-      expect(eventHashOneShot(prevHash, event)).toBe(eventHash(prevHash, event));
+      const prevHash = random.chance(0.9) ? reference(GENESIS_HASH, event) : random.some(TEXTS, 4).join('');
+      expect(eventHash(prevHash, event)).toBe(reference(prevHash, event));
     }
+  });
+
+  it('gives the known hashes of a two-event chain (computed independently, with sha256sum for the first)', () => {
+    const first = { id: 1, type: 'PRINCIPAL_CREATED', actorId: null, requestId: null, data: { name: 'admin' }, createdAt: '2026-11-24T05:01:39.983829Z' };
+    const second = {
+      id: 2,
+      type: 'REVIEW_SUBMITTED',
+      actorId: 'c1b7a5a0-1234-4c2a-9a9a-0d1f2e3a4b5c',
+      requestId: '67fd8102-1234-4c2a-9a9a-0d1f2e3a4b5c',
+      data: { comment: 'é😀 \u2028', verdict: 'APPROVE', n: [1, 0.5, null] },
+      createdAt: '2026-11-24T05:01:40.000001Z',
+    };
+    const firstHash = eventHash(GENESIS_HASH, first);
+    expect(firstHash).toBe('9c8e53f00353ebf699308d17a23ecf31dbebabe94ddfbe199f25d9398d760349');
+    expect(eventHash(firstHash, second)).toBe('592a87f9ecfd08626a10bad4e27910e553ae6281e803cbf60e35ef7388d55903');
   });
 });
 
