@@ -30,7 +30,7 @@ export interface WebSocketOptions {
  * `connection_init` within 3 s, 4409 duplicate subscription id, 4429 second `connection_init`).
  */
 export const CloseCodes = {
-  /** A subscriber fell more than 1,000 events behind (see SLOW_CONSUMER): reconnect and resume from the last cursor. */
+  /** A subscriber fell too far behind (1 MiB unsent, or 1,000 events held; see SLOW_CONSUMER): reconnect and resume from the last cursor. */
   SlowConsumer: 4413,
 } as const;
 
