@@ -1,6 +1,7 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { AuditEventData } from '../audit/events.js';
 import { streamAuditEvents, type AuditStreamStart } from '../audit/stream.js';
+import { isPromise } from '../events/live-stream.js';
 import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -44,8 +45,6 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
   const [row] = await getActionRequestsByIds(deps.db, [id]);
   return row ?? null;
 }
-
-const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => value instanceof Promise;
 
 // The hub hands every listener the same event object, so work keyed by it is done once per event
 // however many subscribers there are: one read of the request (for a page of events at once, by

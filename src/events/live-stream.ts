@@ -7,7 +7,8 @@ export interface LiveSink<T> {
   fail(error: unknown): void;
 }
 
-const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as { then?: unknown } | null)?.then === 'function';
+/** Whether a value pushed (or computed for a stream) is still to settle. */
+export const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as { then?: unknown } | null)?.then === 'function';
 
 /**
  * One subscriber's stream of live values: a plain queue with one waiting reader, and nothing

@@ -2,7 +2,7 @@ import { createSourceEventStream, execute, GraphQLError, Kind, visit, type Docum
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/roles.js';
 import { DomainError } from '../errors.js';
-import { LiveStream, type LiveSink } from '../events/live-stream.js';
+import { isPromise, LiveStream, type LiveSink } from '../events/live-stream.js';
 
 /**
  * Subscriptions that share their work. Every subscriber has its own source stream (its own
@@ -29,7 +29,7 @@ class SharedResult {
 
   constructor(outcome: ExecutionResult | Promise<ExecutionResult>, mask: MaskError) {
     const masked = (result: ExecutionResult) => (this.#result = result.errors ? { ...result, errors: result.errors.map(mask) } : result);
-    if (outcome instanceof Promise) this.#settled = outcome.then(masked);
+    if (isPromise(outcome)) this.#settled = outcome.then(masked);
     else masked(outcome);
   }
 
