@@ -32,18 +32,21 @@
  * event-loop lag is printed, since receipts are stamped when its loop gets to them.)
  *
  * What is measured:
- * - latency (commit-to-receipt), per escalation: from `performance.now()` in the client process
- *   just BEFORE the agent's fetch() of the mutation (the commit happens inside that request) to
- *   the moment the LAST of the BENCH_SOCKETS sockets hands the event's ADDED message to its
- *   subscription sink (graphql-ws client `next`, same clock). p50/p99/max over the measured
- *   escalations. It includes the mutation itself (auth, policy, transaction): that part, send ->
- *   HTTP response, is shown separately ("commit"). Client-side queueing is included as well; the
- *   client process's own event-loop lag is printed so its share can be judged.
+ * - latency (commit-to-receipt, the issue's figure), per escalation: from the moment the
+ *   instance that served the mutation has its transaction committed (the server process stamps
+ *   each escalation when the service hands its events to the hub, right after COMMIT returned;
+ *   converted to the client's clock as below) to the moment the LAST of the BENCH_SOCKETS
+ *   sockets hands the event's ADDED message to its subscription sink (graphql-ws client `next`,
+ *   in the client process). p50/p99/max over the measured escalations. Client-side queueing is
+ *   included; the client process's own event-loop lag is printed so its share can be judged.
+ *   Also shown, and stricter: from `performance.now()` just BEFORE the agent's fetch() of the
+ *   mutation to the last socket, which adds the mutation itself (HTTP, auth, policy, the
+ *   transaction): "send -> last socket".
  * - breakdown (diagnosis): the server process registers its own listener on each instance's event
  *   hub and stamps when the hub hands each ACTION_ESCALATED event to its listeners (the hub's
  *   read of the log done, before any subscriber runs). Converted to the client's clock (offset
  *   from IPC ping-pongs, the one with the smallest round trip; error ≤ half of it, printed), it
- *   splits the latency into send -> hub delivery (commit, NOTIFY, the hub's read) and hub
+ *   splits the latency into commit -> hub delivery (NOTIFY, the hub's read) and hub
  *   delivery -> last socket of that instance (fan-out: per-subscriber streams, GraphQL
  *   execution, serialisation, socket writes, client parsing).
  * - missed / duplicates: each socket must receive exactly one ADDED per escalation, warm-up
@@ -64,7 +67,7 @@
  *   machine was shared; and the server's CPU per ADDED delivered (all its CPU in that window
  *   divided by the deliveries), which stays comparable when the machine is busy.
  *
- * Targets (from the issue): latency p99 ≤ 50 ms on one instance, ≤ 100 ms across two;
+ * Targets (from the issue): commit-to-receipt p99 ≤ 50 ms on one instance, ≤ 100 ms across two;
  * ≤ 40 KB RSS per idle socket; 0 missed. The summary table gives the median over runs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -207,7 +210,8 @@ interface ClientProcess {
 function startClients(): ClientProcess {
   // 'advanced' serialisation keeps NaN (no receipt) as NaN; JSON would turn it into null, i.e. 0.
   const child: ChildProcess = fork(new URL('./fanout-clients.ts', import.meta.url), [], {
-    execArgv: ['--import', 'tsx'],
+    // With BENCH_PROFILE, the client process writes its own CPU profile (its whole life) on exit.
+    execArgv: ['--import', 'tsx', ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-interval=500'] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
@@ -249,7 +253,10 @@ function startClients(): ClientProcess {
       handlers[type] = handler;
     },
     kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      // Disconnecting lets it exit by itself (process.exit), which writes its CPU profile.
+      if (PROFILE_DIR && child.connected) child.disconnect();
+      else child.kill();
     },
   };
 }
@@ -305,10 +312,13 @@ interface RunFigures {
   scenario: Scenario;
   run: number;
   events: number;
+  /** Commit -> last socket (the issue's figure). */
   latency: Dist;
-  fromResponse: Dist;
+  /** The agent's send -> last socket (the mutation included). */
+  fromSend: Dist;
   first: Dist;
   commit: Dist;
+  response: Dist;
   hubLocal: Dist;
   hubRemote: Dist | null;
   fanout: Dist;
@@ -385,6 +395,17 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string)
         if (event.type === 'ACTION_ESCALATED' && event.requestId && !hubAt[i]!.has(event.requestId)) hubAt[i]!.set(event.requestId, performance.now());
       }),
     );
+    // When each escalation's transaction committed: services publish to the hub right after COMMIT.
+    const committedAt = new Map<string, number>();
+    for (const app of apps) {
+      const hub = app.deps.hub;
+      const publish = hub.publish.bind(hub);
+      hub.publish = (events) => {
+        const now = performance.now();
+        for (const event of events) if (event.type === 'ACTION_ESCALATED' && event.requestId) committedAt.set(event.requestId, now);
+        publish(events);
+      };
+    }
     const listenersBefore = apps.map((app) => app.deps.hub.listenerCount());
     const waitListeners = async (count: number) => {
       const deadline = performance.now() + 60_000;
@@ -461,7 +482,7 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string)
     });
     client.send({ type: 'load', rate: RATE, seconds: SECONDS, warmup: WARMUP_EVENTS, drainMs: DRAIN_MS, stallMs: STALL_MS, maxDrainMs: MAX_DRAIN_MS });
     const { result } = await client.next('result', SECONDS * 1_000 + 3 * DRAIN_MS + MAX_DRAIN_MS + 60_000);
-    const figures = analyse(scenario, run, result, hubAt, clock.offset, instanceCount);
+    const figures = analyse(scenario, run, result, committedAt, hubAt, clock.offset, instanceCount);
     const ms = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
     figures.kbPerSocket = kbPerSocket;
     figures.kbMarginal = kbMarginal;
@@ -482,7 +503,7 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string)
   }
 }
 
-function analyse(scenario: Scenario, run: number, result: LoadResult, hubAt: Map<string, number>[], offset: number, instanceCount: number): RunFigures {
+function analyse(scenario: Scenario, run: number, result: LoadResult, committedAt: Map<string, number>, hubAt: Map<string, number>[], offset: number, instanceCount: number): RunFigures {
   const measured = result.events.filter((e) => !e.warmup);
   const problems: string[] = [];
   const failed = result.events.filter((e) => e.failure !== null);
@@ -499,9 +520,16 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, hubAt: Map
     const at = e.requestId ? hubAt[i]!.get(e.requestId) : undefined;
     return at === undefined ? NaN : at + offset;
   };
+  const committed = (e: EventRecord) => {
+    const at = e.requestId ? committedAt.get(e.requestId) : undefined;
+    return at === undefined ? NaN : at + offset;
+  };
   if (process.env['BENCH_DEBUG']) {
     const t0 = measured[0]!.sentAt;
-    const worst = measured.map((e, i) => ({ i, at: e.sentAt - t0, lat: e.lastAt - e.sentAt, commit: e.respondedAt - e.sentAt, hub: hub(e, e.instance) - e.sentAt, first: e.firstAt - e.sentAt })).sort((a, b) => b.lat - a.lat).slice(0, 12);
+    const worst = measured
+      .map((e, i) => ({ i, at: e.sentAt - t0, lat: e.lastAt - committed(e), commit: committed(e) - e.sentAt, response: e.respondedAt - e.sentAt, hub: hub(e, e.instance) - e.sentAt, first: e.firstAt - e.sentAt, last: e.lastAt - e.sentAt }))
+      .sort((a, b) => b.lat - a.lat)
+      .slice(0, 12);
     for (const w of worst) console.log('  worst', JSON.stringify(w, (_, v) => (typeof v === 'number' ? Math.round(v) : v)));
   }
   const local = (e: EventRecord) => e.instance;
@@ -510,12 +538,13 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, hubAt: Map
     scenario,
     run,
     events: measured.length,
-    latency: dist(measured.map((e) => e.lastAt - e.sentAt)),
-    fromResponse: dist(measured.map((e) => e.lastAt - e.respondedAt)),
-    first: dist(measured.map((e) => e.firstAt - e.sentAt)),
-    commit: dist(measured.map((e) => e.respondedAt - e.sentAt)),
-    hubLocal: dist(measured.map((e) => hub(e, local(e)) - e.sentAt)),
-    hubRemote: instanceCount > 1 ? dist(measured.map((e) => hub(e, remote(e)) - e.sentAt)) : null,
+    latency: dist(measured.map((e) => e.lastAt - committed(e))),
+    fromSend: dist(measured.map((e) => e.lastAt - e.sentAt)),
+    first: dist(measured.map((e) => e.firstAt - committed(e))),
+    commit: dist(measured.map((e) => committed(e) - e.sentAt)),
+    response: dist(measured.map((e) => e.respondedAt - e.sentAt)),
+    hubLocal: dist(measured.map((e) => hub(e, local(e)) - committed(e))),
+    hubRemote: instanceCount > 1 ? dist(measured.map((e) => hub(e, remote(e)) - committed(e))) : null,
     fanout: dist(measured.flatMap((e) => e.lastByInstance.map((last, i) => last - hub(e, i)))),
     missed,
     duplicates,
@@ -542,13 +571,14 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, hubAt: Map
 function printRun(f: RunFigures): void {
   const widths = [44, 26];
   console.log(`  ${f.events} measured escalations (+${WARMUP_EVENTS} warm-up); ms as p50 / p99 / max:`);
-  row(widths, ['latency: send -> last socket received', distText(f.latency)]);
-  row(widths, ['  send -> first socket received', distText(f.first)]);
-  row(widths, ['  HTTP response -> last socket received', distText(f.fromResponse)]);
-  row(widths, ['  commit: send -> HTTP response', distText(f.commit)]);
-  row(widths, [f.hubRemote ? '  send -> hub delivery, receiving instance' : '  send -> hub delivery', distText(f.hubLocal)]);
-  if (f.hubRemote) row(widths, ['  send -> hub delivery, other instance', distText(f.hubRemote)]);
+  row(widths, ['latency: commit -> last socket received', distText(f.latency)]);
+  row(widths, ['  commit -> first socket received', distText(f.first)]);
+  row(widths, [f.hubRemote ? '  commit -> hub delivery, same instance' : '  commit -> hub delivery', distText(f.hubLocal)]);
+  if (f.hubRemote) row(widths, ['  commit -> hub delivery, other instance', distText(f.hubRemote)]);
   row(widths, ['  hub delivery -> last socket of instance', distText(f.fanout)]);
+  row(widths, ['the agent: send -> commit', distText(f.commit)]);
+  row(widths, ['  send -> HTTP response', distText(f.response)]);
+  row(widths, ['  send -> last socket received', distText(f.fromSend)]);
   row(widths, ['server event-loop lag', distText(f.serverLag)]);
   row(widths, ['client event-loop lag', distText(f.clientLag)]);
   console.log(
@@ -601,9 +631,10 @@ function printSummary(): void {
     const label = scenario === 'one' ? 'one instance' : 'two instances';
     const p99 = median(runs.map((f) => f.latency.p99));
     const target = scenario === 'one' ? TARGET_P99_ONE_MS : TARGET_P99_TWO_MS;
-    row(sw, [`${label}: latency p50 ms`, fmt(median(runs.map((f) => f.latency.p50))), '', '']);
-    row(sw, [`${label}: latency p99 ms`, `${fmt(p99)} (runs: ${runs.map((f) => fmt(f.latency.p99)).join(', ')})`, `≤ ${target}`, p99 <= target ? 'met' : 'NOT MET']);
-    row(sw, [`${label}: latency max ms`, fmt(median(runs.map((f) => f.latency.max))), '', '']);
+    row(sw, [`${label}: commit -> last socket p50 ms`, fmt(median(runs.map((f) => f.latency.p50))), '', '']);
+    row(sw, [`${label}: commit -> last socket p99 ms`, `${fmt(p99)} (runs: ${runs.map((f) => fmt(f.latency.p99)).join(', ')})`, `≤ ${target}`, p99 <= target ? 'met' : 'NOT MET']);
+    row(sw, [`${label}: commit -> last socket max ms`, fmt(median(runs.map((f) => f.latency.max))), '', '']);
+    row(sw, [`${label}: agent's send -> last socket p50/p99`, `${fmt(median(runs.map((f) => f.fromSend.p50)))} / ${fmt(median(runs.map((f) => f.fromSend.p99)))}`, '', '']);
     const missed = runs.reduce((sum, f) => sum + f.missed, 0);
     const duplicates = runs.reduce((sum, f) => sum + f.duplicates, 0);
     const problems = runs.reduce((sum, f) => sum + f.problems.length, 0);

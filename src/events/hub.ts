@@ -44,7 +44,7 @@ export interface EventHubOptions {
 
 const PAGE = 500;
 // Longest stretch of listener calls between two yields to the event loop.
-const SLICE_MS = 4;
+const SLICE_MS = 1;
 // When a lower transaction holds events back, read again soon, then less and less often.
 const HELD_RETRY_MIN_MS = 2;
 
@@ -80,7 +80,7 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
       } catch (error) {
         onError(error);
       }
-      if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
+      if ((i & 15) === 15 && performance.now() - sliceStart > SLICE_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
       }

@@ -20,29 +20,55 @@ export const SOCKET_BUFFER_LIMIT_BYTES = 1024 * 1024;
  * stream ends (graphql-ws then sends `complete`), fails with the stream's error (graphql-ws sends
  * `error`), and `return()` (the client's `complete`, or the socket closing) ends the stream.
  */
-/** The TCP socket under a WebSocket (ws keeps it as `_socket`); corked to write several messages at once. */
-type Corkable = { cork(): void; uncork(): void };
+/** The TCP socket under a WebSocket (ws keeps it as `_socket`). */
+type RawSocket = { cork(): void; uncork(): void; write(data: Buffer): boolean };
+const rawSocketOf = (socket: WebSocket) => (socket as unknown as { _socket?: RawSocket })._socket;
 
 // Sockets written to in this turn of the event loop. They stay corked until the turn's work is
 // done (setImmediate), so when a turn carries several events (the hub read a page of them, as it
 // does when commits come faster than they are fanned out) each socket gets one write for all of
 // them instead of one per event: the system call per write is most of a delivery's cost.
-let corked = new Set<Corkable>();
+let corked = new Set<RawSocket>();
 function flushCorked(): void {
   const sockets = corked;
   corked = new Set();
   for (const raw of sockets) raw.uncork();
 }
-function corkForThisTurn(socket: WebSocket): void {
-  const raw = (socket as unknown as { _socket?: Corkable })._socket;
-  if (!raw || corked.has(raw)) return;
+function corkForThisTurn(raw: RawSocket): void {
+  if (corked.has(raw)) return;
   if (corked.size === 0) setImmediate(flushCorked);
   raw.cork();
   corked.add(raw);
 }
 
+/**
+ * One WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked as a server's frames are)
+ * holding `head`, `body` and a closing brace: a graphql-ws `next` message whose payload `body` is
+ * shared by many subscribers. Built with one copy, instead of ws encoding the whole message again
+ * for every socket.
+ */
+export function nextFrame(head: Buffer, body: Buffer): Buffer {
+  const length = head.length + body.length + 1;
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81;
+  if (length < 126) frame[1] = length;
+  else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  head.copy(frame, headerLength);
+  body.copy(frame, headerLength + head.length);
+  frame[frame.length - 1] = 0x7d; // }
+  return frame;
+}
+
 export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStream): AsyncIterableIterator<never> {
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const head = Buffer.from(prefix);
   let stopped = false;
   let settle!: { resolve: () => void; reject: (error: unknown) => void };
   const delivering = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -55,7 +81,7 @@ export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStr
     return { value: undefined, done: true };
   };
   stream.attach({
-    next(text) {
+    next(json) {
       if (stopped || socket.readyState !== socket.OPEN) return;
       if (socket.bufferedAmount > SOCKET_BUFFER_LIMIT_BYTES) {
         const error = new SlowConsumerError('1 MiB of messages');
@@ -63,8 +89,13 @@ export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStr
         void stop();
         return;
       }
-      corkForThisTurn(socket);
-      socket.send(`${prefix}${text}}`);
+      // Frames go to the TCP socket beside ws's own writes (graphql-ws's `complete`, pongs). That
+      // keeps messages whole and in order because ws writes every frame at once: the server has
+      // no permessage-deflate, whose compression would hold ws's frames back.
+      const raw = rawSocketOf(socket);
+      if (!raw) return socket.send(`${prefix}${json.text}}`);
+      corkForThisTurn(raw);
+      raw.write(nextFrame(head, json.bytes()));
     },
     end: () => settle.resolve(),
     fail: (error) => settle.reject(error),

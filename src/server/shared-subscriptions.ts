@@ -18,13 +18,21 @@ export interface FanoutStats {
   executions: number;
 }
 
+/** A completed result as JSON, made once for every subscriber that shares it. */
+export interface SharedJson {
+  /** The text of a graphql-ws `next` message's payload. */
+  readonly text: string;
+  /** The same text in UTF-8, also encoded once (for transports that frame messages themselves). */
+  bytes(): Buffer;
+}
+
 /**
  * One payload's execution for one key, masked, and its JSON text once a WebSocket needs it. An
  * execution that completes synchronously (every resolver of the selection is) is ready at once.
  */
 class SharedResult {
   #result: ExecutionResult | null = null;
-  #text: string | null = null;
+  #json: SharedJson | null = null;
   readonly #settled: Promise<ExecutionResult> | null = null;
 
   constructor(outcome: ExecutionResult | Promise<ExecutionResult>, mask: MaskError) {
@@ -37,15 +45,18 @@ class SharedResult {
     return this.#settled ?? Promise.resolve(this.#result!);
   }
 
-  /** The JSON text, if the execution has completed. */
-  textNow(): string | null {
+  /** The JSON, if the execution has completed. */
+  jsonNow(): SharedJson | null {
     if (!this.#result) return null;
-    return (this.#text ??= resultJson(this.#result));
+    if (this.#json) return this.#json;
+    const text = resultJson(this.#result);
+    let bytes: Buffer | undefined;
+    return (this.#json = { text, bytes: () => (bytes ??= Buffer.from(text)) });
   }
 
-  async text(): Promise<string> {
+  async json(): Promise<SharedJson> {
     await this.#settled;
-    return this.textNow()!;
+    return this.jsonNow()!;
   }
 }
 type Results = Map<string, SharedResult>;
@@ -81,9 +92,9 @@ function resultJson(result: ExecutionResult): string {
 
 /**
  * One subscriber's results: its source stream with each payload's shared result. It is an async
- * iterator of execution results (what Yoga and graphql-ws expect), and it offers the same results
- * as JSON text (`nextJson`), serialised once per payload and key, for a transport that writes them
- * itself (see `websocket.ts`).
+ * iterator of execution results (what Yoga and graphql-ws expect), and it hands the same results
+ * on as JSON (`attach`), serialised once per payload and key, to a transport that writes them
+ * itself (see `direct-delivery.ts`).
  */
 export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
   readonly #source: AsyncIterator<unknown>;
@@ -103,34 +114,22 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
     return next.done ? next : { value: await this.#resultOf(next.value).result(), done: false };
   }
 
-  /** The next result as JSON text; an error thrown here is already fit for the client. */
-  async nextJson(): Promise<IteratorResult<string>> {
-    let next: IteratorResult<unknown>;
-    try {
-      next = await this.#pull();
-    } catch (error) {
-      throw this.#clientError(error);
-    }
-    if (next.done) return { value: undefined, done: true };
-    return { value: await this.#resultOf(next.value).text(), done: false };
-  }
-
   /**
-   * Hands every result's JSON text to `sink`, in order, instead of being read. With a live source
+   * Hands every result's JSON to `sink`, in order, instead of being read. With a live source
    * (see `LiveStream.attach`) a result that is ready reaches the sink in the same call that
    * delivered its event; otherwise the stream is read in a loop. Errors reach `sink.fail` fit
    * for the client.
    */
-  attach(sink: LiveSink<string>): void {
+  attach(sink: LiveSink<SharedJson>): void {
     const fail = (error: unknown) => sink.fail(this.#clientError(error));
     if (!(this.#iterable instanceof LiveStream)) {
       void (async () => {
         for (;;) {
-          const next = await this.nextJson();
+          const next = await this.#pull();
           if (next.done) return sink.end();
-          sink.next(next.value);
+          sink.next(await this.#resultOf(next.value).json());
         }
-      })().catch(sink.fail);
+      })().catch(fail);
       return;
     }
     // Results that are not ready yet are waited for in order; later ones queue behind them.
@@ -145,9 +144,9 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
     this.#iterable.attach({
       next: (payload) => {
         const shared = this.#resultOf(payload);
-        const text = pending ? null : shared.textNow();
-        if (text !== null) return sink.next(text);
-        after(async () => sink.next(await shared.text()));
+        const json = pending ? null : shared.jsonNow();
+        if (json !== null) return sink.next(json);
+        after(async () => sink.next(await shared.json()));
       },
       end: () => (pending ? after(() => sink.end()) : sink.end()),
       fail,

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/roles.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
 import { deliverDirectly } from './direct-delivery.js';
+import { createKeepAlive } from './keep-alive.js';
 import { sharedStreamOf } from './shared-subscriptions.js';
 import type { GreenlightYoga } from './yoga.js';
 
@@ -21,6 +22,7 @@ export interface WebSocketOptions {
   /**
    * Every so often (default 12 s) the server pings each socket; one that has not answered the
    * previous ping is dropped, so dead peers do not hold subscriptions (and proxies see traffic).
+   * Pings are spread over the interval (see `keep-alive.ts`), not sent to every socket at once.
    */
   keepAliveMs?: number;
 }
@@ -53,8 +55,8 @@ function tokenFrom(connectionParams: Readonly<Record<string, unknown>> | undefin
  */
 export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYoga, deps: Deps, options: WebSocketOptions = {}) {
   const maxSubscriptions = options.maxSubscriptions ?? 100;
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
-  const alive = new WeakMap<object, boolean>();
+  // No permessage-deflate: direct delivery writes frames beside ws's own (see direct-delivery.ts).
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, perMessageDeflate: false });
   // A socket authenticates once; when a principal's tokens are rotated (on any instance), its
   // sockets whose token no longer authenticates are closed with 4403.
   const byPrincipal = new Map<string, Set<{ token: string; socket: { close(code: number, reason: string): void } }>>();
@@ -66,21 +68,8 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         .catch((error) => console.error('[websocket] token check failed:', error));
     }
   });
-  wsServer.on('connection', (socket) => {
-    alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
-  });
-  const pinger = setInterval(() => {
-    for (const socket of wsServer.clients) {
-      if (!alive.get(socket)) {
-        socket.terminate();
-        continue;
-      }
-      alive.set(socket, false);
-      socket.ping();
-    }
-  }, options.keepAliveMs ?? 12_000);
-  pinger.unref();
+  const keepAlive = createKeepAlive(options.keepAliveMs ?? 12_000);
+  wsServer.on('connection', (socket) => keepAlive.add(socket));
   const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
@@ -151,7 +140,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
   return {
     /** Closes every socket with 1001 (going away), so clients reconnect elsewhere, then stops. */
     close: () => {
-      clearInterval(pinger);
+      keepAlive.stop();
       stopWatchingTokens();
       return disposable.dispose();
     },

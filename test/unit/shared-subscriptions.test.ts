@@ -64,7 +64,7 @@ describe('shared subscriptions', () => {
     const query = 'subscription { tick { n boom } }';
     const texts: string[][] = [[], [], []];
     const subscribers = await Promise.all([subscribe(args(query)), subscribe(args(query)), subscribe(args('subscription { tick { n } }'))]);
-    subscribers.forEach((stream, i) => stream.attach({ next: (text) => void texts[i]!.push(text), end: () => undefined, fail: () => undefined }));
+    subscribers.forEach((stream, i) => stream.attach({ next: (json) => void texts[i]!.push(json.text), end: () => undefined, fail: () => undefined }));
     const payload = { n: 1 };
     for (const stream of streams) stream.push(payload);
     expect(stats.executions).toBe(2);
@@ -83,7 +83,7 @@ describe('shared subscriptions', () => {
     const texts: string[] = [];
     let ended!: () => void;
     const end = new Promise<void>((resolve) => (ended = resolve));
-    stream.attach({ next: (text) => void texts.push(text), end: () => ended(), fail: () => undefined });
+    stream.attach({ next: (json) => void texts.push(json.text), end: () => ended(), fail: () => undefined });
     for (const n of [1, 2, 3]) streams[0]!.push({ n });
     streams[0]!.end();
     await end;

@@ -1,0 +1,50 @@
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { nextFrame } from '../../src/server/direct-delivery.js';
+
+// Frames built by direct delivery, written to a real server socket and read by a real ws client:
+// each length encoding of RFC 6455 (7 bits, 16 bits, 64 bits), multi-byte UTF-8 included.
+
+const head = Buffer.from('{"id":"sub-é","type":"next","payload":');
+const payloads = ['{"data":1}', `{"data":"${'x'.repeat(300)}"}`, `{"data":"${'ü'.repeat(40_000)}"}`];
+let server: WebSocketServer;
+let url: string;
+
+beforeAll(async () => {
+  server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+/** The text messages a ws client receives when the server writes `frames` straight to the TCP socket. */
+async function receive(frames: Buffer[]): Promise<string[]> {
+  server.once('connection', (socket) => {
+    const raw = (socket as unknown as { _socket: { write(data: Buffer): boolean } })._socket;
+    for (const frame of frames) raw.write(frame);
+    socket.close();
+  });
+  const client = new WebSocket(url);
+  const messages: string[] = [];
+  client.on('message', (data, isBinary) => messages.push(isBinary ? '<binary>' : data.toString()));
+  const code = await new Promise<number>((resolve, reject) => {
+    client.on('close', resolve);
+    client.on('error', reject);
+  });
+  expect(code).toBe(1005); // the server's close frame, after the messages: the stream parsed cleanly
+  return messages;
+}
+
+describe('nextFrame', () => {
+  it.each(payloads.map((text) => [Buffer.byteLength(text), text]))('frames a %i-byte payload as one text message', async (_, text) => {
+    const messages = await receive([nextFrame(head, Buffer.from(text))]);
+    expect(messages).toEqual([`${head.toString()}${text}}`]);
+    expect(JSON.parse(messages[0]!)).toEqual({ id: 'sub-é', type: 'next', payload: JSON.parse(text) });
+  });
+
+  it('keeps frames written back to back whole and in order', async () => {
+    const messages = await receive(payloads.map((text) => nextFrame(head, Buffer.from(text))));
+    expect(messages).toEqual(payloads.map((text) => `${head.toString()}${text}}`));
+  });
+});
