@@ -12,7 +12,7 @@
  * fixed rate, alternating between the instances.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createClient } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
 // --- the protocol with bench/fanout.ts (IPC messages) ---------------------------------------
@@ -104,18 +104,7 @@ const send = (message: FromClients) => process.send!(message);
 let instances: Instance[] = [];
 let reviewerTokens: string[] = [];
 let agentToken = '';
-/** What closing a reviewer's connection takes, whichever client holds it. */
-type Disposable = { dispose(): void | Promise<void> };
-const clients: (Disposable | undefined)[] = [];
-/**
- * Which client each reviewer runs (env BENCH_CLIENT): `graphql-ws` (default) is the package's
- * own client, as the README shows; `lean` speaks the same graphql-transport-ws protocol over the
- * same `ws` sockets with nothing but the messages this benchmark needs (connection_init,
- * subscribe, next/error/complete, pong), so that the load generator takes less of the machine
- * from the server it measures.
- */
-const CLIENT = process.env['BENCH_CLIENT'] || 'graphql-ws';
-if (CLIENT !== 'graphql-ws' && CLIENT !== 'lean') throw new Error('BENCH_CLIENT must be "graphql-ws" or "lean"');
+const clients: (Client | undefined)[] = [];
 const instanceOf = (socket: number) => socket % instances.length;
 let disposing = false;
 const closes: Record<string, number> = {};
@@ -172,23 +161,6 @@ async function post<T>(url: string, token: string, query: string, variables?: Re
   return (await response.json()) as { data?: T; errors?: { message: string }[] };
 }
 
-/** A subscription result (or error) reaching reviewer `socket`, stamped on arrival. */
-function onNext(socket: number, result: { data?: QueueChange | null; errors?: readonly { message: string }[] }, at: number): void {
-  if (result.errors) {
-    errors.push(`socket ${socket}: ${result.errors.map((e) => e.message).join('; ')}`);
-    return;
-  }
-  const change = result.data?.pendingApprovals;
-  // REMOVED never comes here (nothing is decided); an ADDED may beat its HTTP response.
-  if (change?.kind === 'ADDED') received(socket, change.request.id, at);
-}
-
-function countClose(code: number | undefined): string {
-  const key = String(code ?? 'unknown');
-  closes[key] = (closes[key] ?? 0) + 1;
-  return key;
-}
-
 /** One reviewer: snapshot over HTTP, then its socket and subscription; resolves once connected. */
 async function openSocket(socket: number): Promise<void> {
   const token = reviewerTokens[socket]!;
@@ -196,7 +168,6 @@ async function openSocket(socket: number): Promise<void> {
   const snapshot = await post<{ pendingApprovals: { streamCursor: string } }>(instance.http, token, SNAPSHOT);
   if (snapshot.errors || !snapshot.data) throw new Error(`snapshot: ${JSON.stringify(snapshot.errors)}`);
   const after = snapshot.data.pendingApprovals.streamCursor;
-  if (CLIENT === 'lean') return openLean(socket, instance.ws, token, after);
   await new Promise<void>((resolve, reject) => {
     let settled = false;
     const client = createClient({
@@ -212,7 +183,8 @@ async function openSocket(socket: number): Promise<void> {
         },
         closed: (event) => {
           if (disposing) return;
-          const code = countClose((event as { code?: number }).code);
+          const code = String((event as { code?: number }).code ?? 'unknown');
+          closes[code] = (closes[code] ?? 0) + 1;
           if (!settled) (settled = true), reject(new Error(`socket ${socket} closed with ${code} before connecting`));
         },
       },
@@ -221,7 +193,16 @@ async function openSocket(socket: number): Promise<void> {
     client.subscribe<QueueChange>(
       { query: SUBSCRIPTION, variables: { after } },
       {
-        next: (result) => onNext(socket, result, performance.now()),
+        next: (result) => {
+          const at = performance.now();
+          if (result.errors) {
+            errors.push(`socket ${socket}: ${result.errors.map((e) => e.message).join('; ')}`);
+            return;
+          }
+          const change = result.data?.pendingApprovals;
+          // REMOVED never comes here (nothing is decided); an ADDED may beat its HTTP response.
+          if (change?.kind === 'ADDED') received(socket, change.request.id, at);
+        },
         error: (error) => {
           if (disposing) return;
           // graphql-ws passes a GraphQL error list, an Error, or the socket's CloseEvent.
@@ -234,42 +215,6 @@ async function openSocket(socket: number): Promise<void> {
         },
       },
     );
-  });
-}
-
-/** The `lean` client (see CLIENT): the graphql-transport-ws protocol by hand, one subscription. */
-function openLean(socket: number, url: string, token: string, after: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const ws = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
-    clients[socket] = { dispose: () => ws.close(1000, 'Normal Closure') };
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
-    ws.on('message', (data: Buffer) => {
-      const at = performance.now();
-      const message = JSON.parse(data.toString()) as { type: string; id?: string; payload?: unknown };
-      switch (message.type) {
-        case 'connection_ack':
-          ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { after } } }));
-          if (!settled) (settled = true), resolve();
-          return;
-        case 'next':
-          return onNext(socket, message.payload as { data?: QueueChange; errors?: { message: string }[] }, at);
-        case 'error':
-          if (!disposing) errors.push(`socket ${socket}: subscription error: ${JSON.stringify(message.payload)}`);
-          return;
-        case 'complete':
-          if (!disposing) errors.push(`socket ${socket}: subscription completed`);
-          return;
-        case 'ping':
-          return ws.send('{"type":"pong"}');
-      }
-    });
-    ws.on('error', () => undefined); // a close follows
-    ws.on('close', (code: number) => {
-      if (disposing) return;
-      const key = countClose(code);
-      if (!settled) (settled = true), reject(new Error(`socket ${socket} closed with ${key} before connecting`));
-    });
   });
 }
 

@@ -1,9 +1,8 @@
 /**
  * Greenlight live fan-out benchmark: `npm run bench:fanout`
  * (env: DATABASE_URL (required), BENCH_SOCKETS=1000, BENCH_RATE=20, BENCH_SECONDS=30, BENCH_RUNS=2;
- * BENCH_CLIENT=graphql-ws|lean: the reviewers' client, see bench/fanout-clients.ts;
  * for diagnosis BENCH_SCENARIOS=one|two|one,two, BENCH_PROFILE=<folder>: heap and CPU profiles
- * of the server process, see `startProfiler` (and a CPU profile of the client process), and BENCH_DEBUG=1: the 12 slowest escalations of
+ * of the server process, see `startProfiler`, and BENCH_DEBUG=1: the 12 slowest escalations of
  * each run with when they were sent and their commit, hub and first-socket times).
  *
  * Two scenarios, each run BENCH_RUNS times, interleaved (one, two, one, two, ...) so that noise
@@ -677,7 +676,6 @@ async function main(): Promise<void> {
       `(each process needs about ${SOCKETS + 100}: the server process one per socket, the client process one per socket)`,
   );
   console.log('Each run: a fresh server process (the instances) and a client process (sockets + agent); see the header of bench/fanout.ts.');
-  console.log(`Reviewer clients: ${process.env['BENCH_CLIENT'] || 'graphql-ws'} (BENCH_CLIENT=graphql-ws|lean, see bench/fanout-clients.ts)`);
   for (let run = 1; run <= RUNS; run++) {
     for (const scenario of SCENARIOS) {
       try {
