@@ -322,6 +322,8 @@ interface RunFigures {
   hubLocal: Dist;
   hubRemote: Dist | null;
   fanout: Dist;
+  /** Hub delivery -> the hub has called every subscriber's listener (the server's share of the fan-out). */
+  handed: Dist;
   missed: number;
   duplicates: number;
   /** (socket, escalation) pairs not delivered DRAIN_MS after the last response, over how many escalations. */
@@ -390,6 +392,7 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string)
 
     // When each instance's hub hands each escalation to its listeners (this one is registered first).
     const hubAt = apps.map(() => new Map<string, number>());
+    const handedAt = apps.map(() => new Map<string, number>());
     apps.forEach((app, i) =>
       app.deps.hub.listen((event: AuditEventRow) => {
         if (event.type === 'ACTION_ESCALATED' && event.requestId && !hubAt[i]!.has(event.requestId)) hubAt[i]!.set(event.requestId, performance.now());
@@ -438,6 +441,13 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string)
     const all = await client.next('connected', 300_000);
     if (all.failures.length > 0) throw new Error(`${SOCKETS - all.open} sockets failed to connect, e.g.: ${all.failures.join('; ')}`);
     await waitListeners(SOCKETS);
+    // Registered after every subscriber, so it is called when the hub has handed an escalation to
+    // all of them (their writes are then at most one turn of the event loop away).
+    apps.forEach((app, i) =>
+      app.deps.hub.listen((event: AuditEventRow) => {
+        if (event.type === 'ACTION_ESCALATED' && event.requestId && !handedAt[i]!.has(event.requestId)) handedAt[i]!.set(event.requestId, performance.now());
+      }),
+    );
     const connectSeconds = (performance.now() - connectStart) / 1_000 - IDLE_SETTLE_MS / 1_000;
     await sleep(IDLE_SETTLE_MS);
     const idle = await memory();
@@ -482,7 +492,7 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string)
     });
     client.send({ type: 'load', rate: RATE, seconds: SECONDS, warmup: WARMUP_EVENTS, drainMs: DRAIN_MS, stallMs: STALL_MS, maxDrainMs: MAX_DRAIN_MS });
     const { result } = await client.next('result', SECONDS * 1_000 + 3 * DRAIN_MS + MAX_DRAIN_MS + 60_000);
-    const figures = analyse(scenario, run, result, committedAt, hubAt, clock.offset, instanceCount);
+    const figures = analyse(scenario, run, result, committedAt, hubAt, handedAt, clock.offset, instanceCount);
     const ms = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
     figures.kbPerSocket = kbPerSocket;
     figures.kbMarginal = kbMarginal;
@@ -503,7 +513,7 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string)
   }
 }
 
-function analyse(scenario: Scenario, run: number, result: LoadResult, committedAt: Map<string, number>, hubAt: Map<string, number>[], offset: number, instanceCount: number): RunFigures {
+function analyse(scenario: Scenario, run: number, result: LoadResult, committedAt: Map<string, number>, hubAt: Map<string, number>[], handedAt: Map<string, number>[], offset: number, instanceCount: number): RunFigures {
   const measured = result.events.filter((e) => !e.warmup);
   const problems: string[] = [];
   const failed = result.events.filter((e) => e.failure !== null);
@@ -516,10 +526,12 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, committedA
   const late = result.events.reduce((sum, e) => sum + e.late, 0);
   const duplicates = result.events.reduce((sum, e) => sum + e.duplicates, 0);
 
-  const hub = (e: EventRecord, i: number) => {
-    const at = e.requestId ? hubAt[i]!.get(e.requestId) : undefined;
+  const stamp = (stamps: Map<string, number>[]) => (e: EventRecord, i: number) => {
+    const at = e.requestId ? stamps[i]!.get(e.requestId) : undefined;
     return at === undefined ? NaN : at + offset;
   };
+  const hub = stamp(hubAt);
+  const handed = stamp(handedAt);
   const committed = (e: EventRecord) => {
     const at = e.requestId ? committedAt.get(e.requestId) : undefined;
     return at === undefined ? NaN : at + offset;
@@ -527,7 +539,7 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, committedA
   if (process.env['BENCH_DEBUG']) {
     const t0 = measured[0]!.sentAt;
     const worst = measured
-      .map((e, i) => ({ i, at: e.sentAt - t0, lat: e.lastAt - committed(e), commit: committed(e) - e.sentAt, response: e.respondedAt - e.sentAt, hub: hub(e, e.instance) - e.sentAt, first: e.firstAt - e.sentAt, last: e.lastAt - e.sentAt }))
+      .map((e, i) => ({ i, at: e.sentAt - t0, lat: e.lastAt - committed(e), commit: committed(e) - e.sentAt, response: e.respondedAt - e.sentAt, hub: hub(e, e.instance) - e.sentAt, first: e.firstAt - e.sentAt, handed: handed(e, e.instance) - e.sentAt, last: e.lastAt - e.sentAt }))
       .sort((a, b) => b.lat - a.lat)
       .slice(0, 12);
     for (const w of worst) console.log('  worst', JSON.stringify(w, (_, v) => (typeof v === 'number' ? Math.round(v) : v)));
@@ -546,6 +558,7 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, committedA
     hubLocal: dist(measured.map((e) => hub(e, local(e)) - committed(e))),
     hubRemote: instanceCount > 1 ? dist(measured.map((e) => hub(e, remote(e)) - committed(e))) : null,
     fanout: dist(measured.flatMap((e) => e.lastByInstance.map((last, i) => last - hub(e, i)))),
+    handed: dist(measured.flatMap((e) => e.lastByInstance.map((_, i) => handed(e, i) - hub(e, i)))),
     missed,
     duplicates,
     late,
@@ -576,6 +589,7 @@ function printRun(f: RunFigures): void {
   row(widths, [f.hubRemote ? '  commit -> hub delivery, same instance' : '  commit -> hub delivery', distText(f.hubLocal)]);
   if (f.hubRemote) row(widths, ['  commit -> hub delivery, other instance', distText(f.hubRemote)]);
   row(widths, ['  hub delivery -> last socket of instance', distText(f.fanout)]);
+  row(widths, ['    of which: every listener called (server)', distText(f.handed)]);
   row(widths, ['the agent: send -> commit', distText(f.commit)]);
   row(widths, ['  send -> HTTP response', distText(f.response)]);
   row(widths, ['  send -> last socket received', distText(f.fromSend)]);

@@ -63,9 +63,10 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
 
   /**
    * Hands an event to every listener registered when its delivery begins (one that registers
-   * meanwhile starts after it, one removed meanwhile is not called). With many subscribers this is long work, so it yields to the event
-   * loop every few milliseconds: requests in flight, database replies and pings are not held up
-   * behind a fan-out. Events stay in order: the next one waits for this one.
+   * meanwhile starts after it, one removed meanwhile is not called). With many subscribers this
+   * is long work, so it yields to the event loop about every millisecond: requests in flight,
+   * database replies and pings are not held up behind a fan-out. Events stay in order: the next
+   * one waits for this one.
    */
   const deliver = async (event: AuditEventRow): Promise<void> => {
     position = positionOf(event);

@@ -9,17 +9,6 @@ import type { SharedStream } from './shared-subscriptions.js';
  */
 export const SOCKET_BUFFER_LIMIT_BYTES = 1024 * 1024;
 
-/**
- * Writes a shared subscription's results to its socket as graphql-ws `next` messages: each
- * result's JSON text is made once for all subscribers that share it (see `SharedStream`) and
- * framed here with the subscription's id. A live event thus reaches a ready subscriber in the
- * hub's own loop: an eligibility check, a string and a socket write. (graphql-ws would await each
- * subscriber's iterator, serialise every result again and wait for every write.)
- *
- * What it returns takes the stream's place in graphql-ws: it yields nothing itself, ends when the
- * stream ends (graphql-ws then sends `complete`), fails with the stream's error (graphql-ws sends
- * `error`), and `return()` (the client's `complete`, or the socket closing) ends the stream.
- */
 /** The TCP socket under a WebSocket (ws keeps it as `_socket`). */
 type RawSocket = { cork(): void; uncork(): void; write(data: Buffer): boolean };
 const rawSocketOf = (socket: WebSocket) => (socket as unknown as { _socket?: RawSocket })._socket;
@@ -66,6 +55,17 @@ export function nextFrame(head: Buffer, body: Buffer): Buffer {
   return frame;
 }
 
+/**
+ * Writes a shared subscription's results to its socket as graphql-ws `next` messages: each
+ * result's JSON is made and encoded once for all subscribers that share it (see `SharedStream`)
+ * and framed here with the subscription's id. A live event thus reaches a ready subscriber in the
+ * hub's own loop: an eligibility check, one frame and a socket write. (graphql-ws would await
+ * each subscriber's iterator, serialise every result again and wait for every write.)
+ *
+ * What it returns takes the stream's place in graphql-ws: it yields nothing itself, ends when the
+ * stream ends (graphql-ws then sends `complete`), fails with the stream's error (graphql-ws sends
+ * `error`), and `return()` (the client's `complete`, or the socket closing) ends the stream.
+ */
 export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStream): AsyncIterableIterator<never> {
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   const head = Buffer.from(prefix);
