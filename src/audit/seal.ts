@@ -1,6 +1,7 @@
 import { desc, isNotNull, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents, type AuditCheckpointRow } from '../db/schema.js';
+import { SEALER_APPLICATION_NAME } from '../events/log.js';
 import { eventHash, GENESIS_HASH } from './chain.js';
 import type { AuditKeyring } from './keys.js';
 
@@ -140,6 +141,9 @@ function placeEvents(tx: Executor, places: { ids: number[]; seqs: number[]; prev
  * calls this (see `startSealer`); should two ever race, the unique `seq` makes one of them fail
  * and roll back.
  *
+ * It inserts no audit events: live delivery does not wait for its transaction (see
+ * `SEALER_APPLICATION_NAME`).
+ *
  * It runs on the event loop that serves requests, so it is kept cheap: one statement reads the
  * state and the pending events, one UPDATE with four array parameters (whatever the batch size)
  * places them, a checkpoint is inserted only when due, and hashing yields to the event loop every
@@ -147,6 +151,8 @@ function placeEvents(tx: Executor, places: { ids: number[]; seqs: number[]; prev
  */
 export async function sealBatch(db: Executor, keyring: AuditKeyring, policy: CheckpointPolicy, limit = SEAL_BATCH): Promise<SealResult> {
   return db.transaction(async (tx) => {
+    // Named for this transaction only, so that live delivery does not wait for it (see `settledBelow`).
+    await tx.execute(sql`SELECT set_config('application_name', ${SEALER_APPLICATION_NAME}, true)`);
     const rows = await readSealerView(tx, limit, policy.everyMs);
     const state = rows[0]!;
     let head = state.headSeq === null ? null : { seq: state.headSeq, hash: state.headHash! };

@@ -31,11 +31,19 @@ export const afterPosition = (after: EventPosition): SQL => sql`(${auditEvents.t
 const XID_EPOCH = sql.raw(String(2 ** 32));
 
 /**
+ * `application_name` of the audit sealer's transactions (set for each one). The sealer never
+ * inserts audit events, it only places committed ones in the chain, so its transactions are not
+ * waited for: they would hold live delivery back for the few milliseconds each tick runs.
+ */
+export const SEALER_APPLICATION_NAME = 'greenlight-audit-sealer';
+
+/**
  * The transaction id below which every transaction that could write to this database has ended,
  * read in a statement of its own *before* the events are read (so everything it vouches for is
  * visible to that later read). It is the lowest of:
  * - the snapshot's xmax: transactions that got their id since are still to be waited for;
- * - the ids of transactions running in THIS database, from `pg_stat_activity`;
+ * - the ids of transactions running in THIS database, from `pg_stat_activity`, except the audit
+ *   sealer's (see `SEALER_APPLICATION_NAME`);
  * - the cluster-wide xmin, but only when some client session of this database is hidden from this
  *   role (another role without `pg_read_all_stats`), whose transactions could not be seen.
  * Transactions ids are cluster-wide, so the plain xmin would make a long transaction of any other
@@ -47,14 +55,15 @@ export async function settledBelow(db: Executor): Promise<number> {
     WITH snap AS (
       SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
     ), ours AS (
-      SELECT backend_xid::text::bigint AS xid32, query = '<insufficient privilege>' AS hidden
+      SELECT backend_xid::text::bigint AS xid32, query = '<insufficient privilege>' AS hidden,
+        application_name = ${SEALER_APPLICATION_NAME} AS sealer
       FROM pg_stat_activity
       WHERE datname = current_database() AND backend_type = 'client backend'
     )
     SELECT snap.xmin::text AS xmin,
       least(snap.xmax, (
         SELECT min(snap.xmax - snap.xmax % ${XID_EPOCH} + xid32 - CASE WHEN xid32 > snap.xmax % ${XID_EPOCH} THEN ${XID_EPOCH} ELSE 0 END)
-        FROM ours WHERE xid32 IS NOT NULL
+        FROM ours WHERE xid32 IS NOT NULL AND NOT sealer
       ))::text AS below,
       EXISTS (SELECT 1 FROM ours WHERE hidden) AS hidden
     FROM snap`)) as unknown as { rows: { xmin: string; below: string; hidden: boolean }[] };

@@ -7,6 +7,7 @@ import { sealBatch, sealedColumns } from '../../src/audit/seal.js';
 import { untrustedSigners, verifyAuditLog } from '../../src/audit/verify-log.js';
 import { createPrincipal } from '../../src/auth/principals.js';
 import { auditCheckpoints, auditEvents } from '../../src/db/schema.js';
+import { SEALER_APPLICATION_NAME } from '../../src/events/log.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { sealedChain, startSealedLog, tamper, TAMPER_CHECKPOINTS } from '../support/audit-log.js';
 
@@ -207,6 +208,22 @@ describe('signing keys', () => {
 });
 
 describe('the sealer', () => {
+  it('names its transactions, so that live delivery does not wait for them', async () => {
+    const app = await sealedLog(1);
+    // What the application was called in the transaction that places events (a trigger records it).
+    await app.deps.db.execute(sql`CREATE TABLE sealing_sessions (name text)`);
+    await app.deps.db.execute(sql`CREATE FUNCTION record_sealing_session() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO sealing_sessions VALUES (current_setting('application_name')); RETURN NULL; END $$`);
+    await app.deps.db.execute(sql`CREATE TRIGGER record_sealing_session AFTER UPDATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION record_sealing_session()`);
+    await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'to-be-sealed', roles: ['AGENT'] });
+    expect((await sealBatch(app.deps.db, app.deps.auditKeys, POLICY)).sealed).toBe(1);
+    const names = (await app.deps.db.execute(sql`SELECT name FROM sealing_sessions`)) as unknown as { rows: { name: string }[] };
+    expect(names.rows).toEqual([{ name: SEALER_APPLICATION_NAME }]);
+    // Only that transaction: the connection goes back to its own name.
+    const after = (await app.deps.db.execute(sql`SELECT current_setting('application_name') AS name`)) as unknown as { rows: { name: string }[] };
+    expect(after.rows[0]!.name).not.toBe(SEALER_APPLICATION_NAME);
+  });
+
   it('stops, loudly, rather than build on a head that is not linked to the chain', async () => {
     const app = await sealedLog(3);
     const [head] = await app.deps.db.select({ seq: sealedColumns.seq }).from(auditEvents).orderBy(sql`seq DESC`).limit(1);

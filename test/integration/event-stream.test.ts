@@ -6,7 +6,7 @@ import type { NewAuditEvent } from '../../src/audit/events.js';
 import { STREAM_BUFFER_LIMIT, streamAuditEvents } from '../../src/audit/stream.js';
 import type { AuditEventRow } from '../../src/db/schema.js';
 import { SlowConsumerError } from '../../src/errors.js';
-import { comparePositions, positionOf, settledBelow } from '../../src/events/log.js';
+import { comparePositions, positionOf, SEALER_APPLICATION_NAME, settledBelow } from '../../src/events/log.js';
 import { onPostgres } from '../support/database.js';
 import { startTestApp, type TestApp } from '../support/services.js';
 
@@ -134,7 +134,7 @@ describe('the audit stream', () => {
     expect(lateCalls).toBe(0);
   });
 
-  it('waits for running transactions of this database only, not for those of other databases on the server', async () => {
+  it("waits for running transactions of this database only, not for those of other databases on the server nor for the audit sealer's", async () => {
     const { db, hub } = test.app.deps;
     if (!onPostgres) {
       // One in-process connection: whatever committed is settled.
@@ -156,12 +156,19 @@ describe('the audit stream', () => {
       expect(localXid).toBeGreaterThan(foreignXid);
       await write(1, 'later'); // a later transaction commits (the bound never passes ids not yet ended)
       // The local one holds the bound; the foreign one does not (the app's own short transactions,
-      // e.g. its sealer's, may hold it a moment: wait them out).
+      // e.g. its sweeper's, may hold it a moment: wait them out).
       expect(await settledBelow(db)).toBeLessThanOrEqual(localXid);
       await vi.waitFor(async () => expect(await settledBelow(db)).toBe(localXid));
       await local.db.execute(sql`COMMIT`);
 
-      // With only the foreign one open, a new event is delivered at once.
+      // A sealer's transaction (it inserts no events) in this database, started before the next
+      // event's, does not hold the bound either.
+      await local.db.execute(sql`BEGIN`);
+      await local.db.execute(sql`SELECT set_config('application_name', ${SEALER_APPLICATION_NAME}, true)`);
+      const sealerResult = (await local.db.execute(sql`SELECT pg_current_xact_id()::text AS xid`)) as unknown as { rows: { xid: string }[] };
+      const sealerXid = Number(sealerResult.rows[0]!.xid);
+
+      // With only the foreign one and the sealer's open, a new event is delivered at once.
       let heard!: (event: AuditEventRow) => void;
       const delivered = new Promise<AuditEventRow>((resolve) => (heard = resolve));
       const stop = hub.listen((event) => void (event.data['principalId'] === 'beside-0' && heard(event)));
@@ -169,6 +176,7 @@ describe('the audit stream', () => {
         const [event] = await write(1, 'beside');
         expect((await delivered).id).toBe(event!.id);
         expect(event!.txId).toBeGreaterThan(foreignXid);
+        expect(event!.txId).toBeGreaterThan(sealerXid);
         await vi.waitFor(async () => expect(await settledBelow(db)).toBeGreaterThan(event!.txId));
       } finally {
         stop();
@@ -176,6 +184,7 @@ describe('the audit stream', () => {
     } finally {
       await foreign.query('ROLLBACK').catch(() => undefined);
       await foreign.end();
+      await local.db.execute(sql`ROLLBACK`).catch(() => undefined);
       await local.close();
     }
   });
