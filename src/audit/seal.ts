@@ -1,5 +1,5 @@
 import { desc, isNotNull, sql } from 'drizzle-orm';
-import type { Executor } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents, type AuditCheckpointRow } from '../db/schema.js';
 import { SEALER_APPLICATION_NAME } from '../events/log.js';
 import { eventHash, GENESIS_HASH } from './chain.js';
@@ -142,14 +142,15 @@ function placeEvents(tx: Executor, places: { ids: number[]; seqs: number[]; prev
  * and roll back.
  *
  * It inserts no audit events: live delivery does not wait for its transaction (see
- * `SEALER_APPLICATION_NAME`).
+ * `SEALER_APPLICATION_NAME`). So it takes a database, not a transaction: inside another
+ * transaction the name would cover that whole transaction, events it appends included.
  *
  * It runs on the event loop that serves requests, so it is kept cheap: one statement reads the
  * state and the pending events, one UPDATE with four array parameters (whatever the batch size)
  * places them, a checkpoint is inserted only when due, and hashing yields to the event loop every
  * `HASH_SLICE` events.
  */
-export async function sealBatch(db: Executor, keyring: AuditKeyring, policy: CheckpointPolicy, limit = SEAL_BATCH): Promise<SealResult> {
+export async function sealBatch(db: Database, keyring: AuditKeyring, policy: CheckpointPolicy, limit = SEAL_BATCH): Promise<SealResult> {
   return db.transaction(async (tx) => {
     // Named for this transaction only, so that live delivery does not wait for it (see `settledBelow`).
     await tx.execute(sql`SELECT set_config('application_name', ${SEALER_APPLICATION_NAME}, true)`);

@@ -3,6 +3,10 @@ import type { AuditEventRow } from '../db/schema.js';
 import { positionOf, readSettled, settledHead, START_POSITION, type EventPosition } from './log.js';
 import type { SignalTransport } from './signal.js';
 
+/**
+ * Called by the hub with each committed event, in live order. It should return quickly; what it
+ * throws is reported, and the other listeners still get the event.
+ */
 export type AuditEventListener = (event: AuditEventRow) => void;
 /** Work done once per page of events before any listener sees them (e.g. reading their requests in one query). */
 export type AuditEventPreparer = (events: readonly AuditEventRow[]) => Promise<void>;
@@ -36,6 +40,7 @@ export interface EventHub {
   stop(): Promise<void>;
 }
 
+/** How often the hub reads without a signal, and where its errors go. */
 export interface EventHubOptions {
   /** A read even without any signal, in case one was lost (default 1 s). */
   pollIntervalMs?: number;
@@ -48,6 +53,7 @@ const SLICE_MS = 1;
 // When a lower transaction holds events back, read again soon, then less and less often.
 const HELD_RETRY_MIN_MS = 2;
 
+/** This instance's hub over `db`, woken by `transport` (LISTEN/NOTIFY, or in-process on PGlite). */
 export function createEventHub(db: Executor, transport: SignalTransport, options: EventHubOptions = {}): EventHub {
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const onError = options.onError ?? ((error) => console.error('[events]', error));

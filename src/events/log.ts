@@ -18,14 +18,17 @@ export interface EventPosition {
 /** Before every event. */
 export const START_POSITION: EventPosition = { txId: 0, id: 0 };
 
+/** An event's place in the live order. */
 export const positionOf = (event: Pick<AuditEventRow, 'txId' | 'id'>): EventPosition => ({ txId: event.txId, id: event.id });
 
+/** Negative when `a` comes before `b` in the live order, 0 when they are the same place, positive after. */
 export function comparePositions(a: EventPosition, b: EventPosition): number {
   return a.txId - b.txId || a.id - b.id;
 }
 
 /** The oldest transaction still running anywhere on the server (a conservative bound for replay starts). */
 export const SNAPSHOT_XMIN = sql`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`;
+/** SQL condition: the event comes after `after` in the live order. */
 export const afterPosition = (after: EventPosition): SQL => sql`(${auditEvents.txId}, ${auditEvents.id}) > (${after.txId}, ${after.id})`;
 
 const XID_EPOCH = sql.raw(String(2 ** 32));
@@ -58,7 +61,8 @@ export async function settledBelow(db: Executor): Promise<number> {
       SELECT backend_xid::text::bigint AS xid32, query = '<insufficient privilege>' AS hidden,
         application_name = ${SEALER_APPLICATION_NAME} AS sealer
       FROM pg_stat_activity
-      WHERE datname = current_database() AND backend_type = 'client backend'
+      -- A session the role may not see shows no backend_type: a client's still shows its user.
+      WHERE datname = current_database() AND (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))
     )
     SELECT snap.xmin::text AS xmin,
       least(snap.xmax, (

@@ -91,7 +91,7 @@ export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStr
       }
       // Frames go to the TCP socket beside ws's own writes (graphql-ws's `complete`, pongs). That
       // keeps messages whole and in order because ws writes every frame at once: the server has
-      // no permessage-deflate, whose compression would hold ws's frames back.
+      // no permessage-deflate and sends no Blobs, the two things that make ws hold frames back.
       const raw = rawSocketOf(socket);
       if (!raw) return socket.send(`${prefix}${json.text}}`);
       corkForThisTurn(raw);

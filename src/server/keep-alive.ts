@@ -47,6 +47,7 @@ export function createKeepAlive(intervalMs: number) {
       socket.on('pong', () => answered.set(socket, true));
       socket.on('close', () => group.delete(socket));
     },
+    /** Stops pinging (the sockets themselves are left alone). */
     stop(): void {
       clearInterval(timer);
     },

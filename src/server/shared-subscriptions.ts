@@ -64,6 +64,7 @@ type Results = Map<string, SharedResult>;
 /** Turns an error into what a client may see (Yoga's masking: logged and masked when unexpected). */
 export type MaskError = (error: unknown) => GraphQLError;
 
+/** The permission scope of a viewer, as part of a shared result's key (see the top of this file). */
 export function scopeOf(viewer: Principal | null | undefined): string {
   if (!viewer) return 'anonymous';
   const roles = [...viewer.roles].sort().join(',');

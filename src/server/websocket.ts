@@ -134,7 +134,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
       },
     },
     wsServer,
-    // Keep-alive is the pinger above (one timer for all sockets, not one per socket).
+    // Keep-alive is `createKeepAlive` above (one timer for all sockets, not one per socket).
     0,
   );
   return {

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { appendAuditEvents } from '../../src/audit/append.js';
@@ -134,7 +135,7 @@ describe('the audit stream', () => {
     expect(lateCalls).toBe(0);
   });
 
-  it("waits for running transactions of this database only, not for those of other databases on the server nor for the audit sealer's", async () => {
+  it("waits for running transactions of this database only (those of sessions hidden from its role too), not for those of other databases on the server nor for the audit sealer's", async () => {
     const { db, hub } = test.app.deps;
     if (!onPostgres) {
       // One in-process connection: whatever committed is settled.
@@ -187,7 +188,49 @@ describe('the audit stream', () => {
       await local.db.execute(sql`ROLLBACK`).catch(() => undefined);
       await local.close();
     }
+    await expectHiddenSessionsWaitedFor();
   });
+
+  /**
+   * An instance whose role may not see another role's sessions (no `pg_read_all_stats`) still
+   * waits for their transactions in this database: PostgreSQL hides most of such a session's
+   * columns, its backend_type among them.
+   */
+  async function expectHiddenSessionsWaitedFor() {
+    const suffix = Math.random().toString(36).slice(2, 10);
+    const [appRole, otherRole] = [`greenlight_app_${suffix}`, `greenlight_other_${suffix}`];
+    const admin = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
+    await admin.connect();
+    const database = ((await test.app.deps.db.execute(sql`SELECT current_database() AS name`)) as unknown as { rows: { name: string }[] }).rows[0]!.name;
+    const as = (role: string) => {
+      const url = new URL(process.env['DATABASE_URL']!);
+      url.username = role;
+      url.pathname = `/${database}`;
+      return new pg.Client({ connectionString: url.toString() });
+    };
+    const clients: pg.Client[] = [];
+    try {
+      await admin.query(`CREATE ROLE ${appRole} LOGIN`);
+      await admin.query(`CREATE ROLE ${otherRole} LOGIN`);
+      const other = as(otherRole);
+      const app = as(appRole);
+      clients.push(other, app);
+      await Promise.all(clients.map((c) => c.connect()));
+      await other.query('BEGIN');
+      const otherXid = Number((await other.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid')).rows[0]!.xid);
+      // A later transaction commits, so the snapshot's xmax alone no longer holds the bound there.
+      const [later] = await write(1, 'after-hidden');
+      expect(later!.txId).toBeGreaterThan(otherXid);
+      const seen = await app.query<{ backend_type: string | null }>('SELECT backend_type FROM pg_stat_activity WHERE usename = $1', [otherRole]);
+      expect(seen.rows).toEqual([{ backend_type: null }]); // hidden from the app's role
+      expect(await settledBelow(drizzle(app))).toBeLessThanOrEqual(otherXid);
+    } finally {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
+      await admin.query(`DROP ROLE IF EXISTS ${otherRole}`);
+      await admin.end();
+    }
+  }
 
   it('replays from a position, then goes live, with no gap and no duplicate at the seam', async () => {
     const [before] = await write(1, 'before');

@@ -4,10 +4,13 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { nextFrame } from '../../src/server/direct-delivery.js';
 
 // Frames built by direct delivery, written to a real server socket and read by a real ws client:
-// each length encoding of RFC 6455 (7 bits, 16 bits, 64 bits), multi-byte UTF-8 included.
+// each length encoding of RFC 6455 (7 bits, 16 bits, 64 bits) at its limits, multi-byte UTF-8 included.
 
 const head = Buffer.from('{"id":"sub-é","type":"next","payload":');
-const payloads = ['{"data":1}', `{"data":"${'x'.repeat(300)}"}`, `{"data":"${'ü'.repeat(40_000)}"}`];
+/** A payload whose frame holds `length` bytes of message (the id prefix, the payload, `}`). */
+const payloadForMessageOf = (length: number) => `{"d":"${'x'.repeat(length - head.length - 1 - 8)}"}`;
+// Either side of each length encoding's limit (125 | 126, 65,535 | 65,536), and multi-byte text.
+const payloads = [...[125, 126, 65_535, 65_536].map(payloadForMessageOf), '{"data":1}', `{"data":"${'ü'.repeat(40_000)}"}`];
 let server: WebSocketServer;
 let url: string;
 
@@ -37,6 +40,10 @@ async function receive(frames: Buffer[]): Promise<string[]> {
 }
 
 describe('nextFrame', () => {
+  it('builds messages of the lengths meant', () => {
+    expect(payloads.slice(0, 4).map((text) => head.length + Buffer.byteLength(text) + 1)).toEqual([125, 126, 65_535, 65_536]);
+  });
+
   it.each(payloads.map((text) => [Buffer.byteLength(text), text]))('frames a %i-byte payload as one text message', async (_, text) => {
     const messages = await receive([nextFrame(head, Buffer.from(text))]);
     expect(messages).toEqual([`${head.toString()}${text}}`]);
