@@ -51,8 +51,8 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
 // the hub's preparer, before any subscriber sees them), one payload object (which the WebSocket
 // layer then executes once per operation and scope). Replayed events are read per subscriber and
 // share nothing. Entries go with their event.
-const requestRead = new WeakMap<AuditEventRow, ActionRequestRow | null>();
-const requestAfter = new WeakMap<AuditEventRow, Promise<ActionRequestRow | null>>();
+// The request an event is about: read (by the preparer) or being read (by `requestOf`).
+const requestOfEvent = new WeakMap<AuditEventRow, ActionRequestRow | null | Promise<ActionRequestRow | null>>();
 const queueChange = new WeakMap<AuditEventRow, ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null>>();
 
 /** Events whose request a queue or decision stream needs. */
@@ -64,7 +64,7 @@ async function readRequests(deps: Deps, events: readonly AuditEventRow[]): Promi
   if (wanted.length === 0) return;
   const rows = await getActionRequestsByIds(deps.db, [...new Set(wanted.map((event) => event.requestId!))]);
   const byId = new Map(rows.map((row) => [row.id, row]));
-  for (const event of wanted) requestRead.set(event, byId.get(event.requestId!) ?? null);
+  for (const event of wanted) requestOfEvent.set(event, byId.get(event.requestId!) ?? null);
 }
 
 // The preparer is registered while at least one stream needs it, once per hub.
@@ -86,12 +86,9 @@ function needRequestsRead(deps: Deps): () => void {
 
 /** The request an event is about: already read by the hub's preparer, or read once per event object. */
 function requestOf(deps: Deps, event: AuditEventRow): ActionRequestRow | null | Promise<ActionRequestRow | null> {
-  if (requestRead.has(event)) return requestRead.get(event)!;
-  let request = requestAfter.get(event);
-  if (!request) {
-    request = loadRequest(deps, event.requestId);
-    requestAfter.set(event, request);
-  }
+  if (requestOfEvent.has(event)) return requestOfEvent.get(event)!;
+  const request = loadRequest(deps, event.requestId);
+  requestOfEvent.set(event, request);
   return request;
 }
 
