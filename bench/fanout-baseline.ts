@@ -1,7 +1,8 @@
 /**
  * The baseline of `npm run bench:fanout` (scenario "baseline"): the same clients and the same load
- * against a bare broadcaster, to show what this machine allows before Greenlight does any of its
- * own work. bench/fanout.ts starts it in its server process instead of the Greenlight instances.
+ * against a bare broadcaster, to show what this machine and these clients cost before a server
+ * does any work of its own. bench/fanout.ts starts it in its server process instead of the
+ * Greenlight instances.
  *
  * It speaks just enough of the benchmark's protocol for the unchanged client process:
  * - HTTP POST /graphql: the reviewers' snapshot query gets a fixed `streamCursor`; the agent's
@@ -10,16 +11,18 @@
  * - WebSocket /graphql, graphql-transport-ws: `connection_init` is acknowledged, `subscribe`
  *   registers the subscription, `ping` is answered, `complete` and a closed socket remove it.
  *
- * No database, no authentication, no GraphQL execution, no eligibility, no event log: the
- * broadcast serialises the payload once and sends it to every subscription with `ws`'s own
- * `send`, in one synchronous loop. What remains is the machine's cost of the fan-out itself
- * (system calls, the loopback TCP stack, the clients parsing 1,000 messages), which no server
- * can avoid, so Greenlight's latency divided by this one is what Greenlight adds.
+ * No database, no authentication, no GraphQL execution, no eligibility, no event log. The
+ * broadcast serialises and encodes the payload once and writes each subscription one frame,
+ * built with Greenlight's own `nextFrame` and written straight to the TCP socket, in one
+ * synchronous loop: Greenlight's write path with nothing in front of it. What is left is the
+ * cost of the fan-out itself (a frame and a system call per socket, the loopback TCP stack, the
+ * clients reading and parsing every message), which every server pays on this machine.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { nextFrame } from '../src/server/direct-delivery.js';
 
 export interface BaselineServer {
   /** e.g. http://127.0.0.1:41234 */
@@ -33,10 +36,10 @@ export interface BaselineServer {
 }
 
 interface Subscription {
-  socket: WebSocket;
-  id: string;
-  /** `{"id":"…","type":"next","payload":` for this subscription. */
-  prefix: string;
+  /** The TCP socket under the WebSocket (ws keeps it as `_socket`). */
+  raw: { write(data: Buffer): boolean };
+  /** `{"id":"…","type":"next","payload":` for this subscription, in UTF-8. */
+  head: Buffer;
 }
 
 const json = (response: ServerResponse, body: unknown) => {
@@ -58,10 +61,12 @@ export async function startBaselineServer(): Promise<BaselineServer> {
   let cursor = 0;
 
   const broadcast = (id: string, resource: string) => {
-    const payload = JSON.stringify({
-      data: { pendingApprovals: { kind: 'ADDED', cursor: String(++cursor), request: { id, status: 'PENDING', action: 'deploy.update', resource } } },
-    });
-    for (const subscription of subscriptions) subscription.socket.send(`${subscription.prefix}${payload}}`);
+    const payload = Buffer.from(
+      JSON.stringify({
+        data: { pendingApprovals: { kind: 'ADDED', cursor: String(++cursor), request: { id, status: 'PENDING', action: 'deploy.update', resource } } },
+      }),
+    );
+    for (const subscription of subscriptions) subscription.raw.write(nextFrame(subscription.head, payload));
     handedAt.set(id, performance.now());
   };
 
@@ -82,17 +87,25 @@ export async function startBaselineServer(): Promise<BaselineServer> {
 
   // ws picks the first subprotocol the client offers: graphql-ws offers only graphql-transport-ws.
   const wss = new WebSocketServer({ server, path: '/graphql', perMessageDeflate: false });
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket: WebSocket) => {
+    const raw = (socket as unknown as { _socket: Subscription['raw'] })._socket;
     const own = new Map<string, Subscription>();
+    // A socket error is followed by 'close', which removes its subscriptions.
+    socket.on('error', () => undefined);
     socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { type: string; id?: string };
+      let message: { type?: string; id?: string };
+      try {
+        message = JSON.parse(String(data)) as typeof message;
+      } catch {
+        return socket.close(4400, 'Invalid message received');
+      }
       if (message.type === 'connection_init') socket.send('{"type":"connection_ack"}');
       else if (message.type === 'ping') socket.send('{"type":"pong"}');
-      else if (message.type === 'subscribe' && message.id) {
-        const subscription = { socket, id: message.id, prefix: `{"id":${JSON.stringify(message.id)},"type":"next","payload":` };
+      else if (message.type === 'subscribe' && typeof message.id === 'string') {
+        const subscription = { raw, head: Buffer.from(`{"id":${JSON.stringify(message.id)},"type":"next","payload":`) };
         own.set(message.id, subscription);
         subscriptions.add(subscription);
-      } else if (message.type === 'complete' && message.id) {
+      } else if (message.type === 'complete' && typeof message.id === 'string') {
         const subscription = own.get(message.id);
         if (subscription) subscriptions.delete(subscription);
         own.delete(message.id);
