@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { nextFrame } from '../src/server/direct-delivery.js';
+import { nextFrame, rawSocketOf, type RawSocket } from '../src/server/direct-delivery.js';
 
 export interface BaselineServer {
   /** e.g. http://127.0.0.1:41234 */
@@ -36,8 +36,8 @@ export interface BaselineServer {
 }
 
 interface Subscription {
-  /** The TCP socket under the WebSocket (ws keeps it as `_socket`). */
-  raw: { write(data: Buffer): boolean };
+  /** The TCP socket under the WebSocket. */
+  raw: RawSocket;
   /** `{"id":"…","type":"next","payload":` for this subscription, in UTF-8. */
   head: Buffer;
 }
@@ -88,7 +88,7 @@ export async function startBaselineServer(): Promise<BaselineServer> {
   // ws picks the first subprotocol the client offers: graphql-ws offers only graphql-transport-ws.
   const wss = new WebSocketServer({ server, path: '/graphql', perMessageDeflate: false });
   wss.on('connection', (socket: WebSocket) => {
-    const raw = (socket as unknown as { _socket: Subscription['raw'] })._socket;
+    const raw = rawSocketOf(socket)!; // ws sockets on a Node server always have one
     const own = new Map<string, Subscription>();
     // A socket error is followed by 'close', which removes its subscriptions.
     socket.on('error', () => undefined);

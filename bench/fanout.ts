@@ -393,6 +393,9 @@ interface Target {
   stop(): Promise<void>;
 }
 
+/** The GraphQL endpoints of a server started at `url` (e.g. http://127.0.0.1:41234). */
+const instanceAt = (url: string): Instance => ({ http: `${url}/graphql`, ws: `${url.replace(/^http/, 'ws')}/graphql` });
+
 async function waitFor(live: () => boolean, describe: () => string): Promise<void> {
   const deadline = performance.now() + 60_000;
   while (!live()) {
@@ -427,7 +430,7 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
     // The second instance starts after the policy is published, so it loads it at start.
     if (instanceCount === 2) apps.push(await build(databaseUrl));
     const urls = await Promise.all(apps.map((app) => app.start()));
-    const instances = urls.map((url) => ({ http: `${url}/graphql`, ws: `${url.replace(/^http/, 'ws')}/graphql` }));
+    const instances = urls.map(instanceAt);
 
     // When each instance's hub hands each escalation to its listeners (this one is registered first).
     const hubAt = apps.map(() => new Map<string, number>());
@@ -485,7 +488,7 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
 async function startBaseline(): Promise<Target> {
   const baseline = await startBaselineServer();
   return {
-    instances: [{ http: `${baseline.url}/graphql`, ws: `${baseline.url.replace(/^http/, 'ws')}/graphql` }],
+    instances: [instanceAt(baseline.url)],
     reviewerTokens: Array.from({ length: SOCKETS }, (_, i) => `baseline-reviewer-${i}`),
     agentToken: 'baseline-agent',
     committedAt: baseline.committedAt,

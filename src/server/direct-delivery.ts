@@ -9,9 +9,10 @@ import type { SharedStream } from './shared-subscriptions.js';
  */
 export const SOCKET_BUFFER_LIMIT_BYTES = 1024 * 1024;
 
-/** The TCP socket under a WebSocket (ws keeps it as `_socket`). */
-type RawSocket = { cork(): void; uncork(): void; write(data: Buffer): boolean };
-const rawSocketOf = (socket: WebSocket) => (socket as unknown as { _socket?: RawSocket })._socket;
+/** The TCP socket under a WebSocket, where frames can be written directly. */
+export type RawSocket = { cork(): void; uncork(): void; write(data: Buffer): boolean };
+/** The TCP socket under `socket` (ws keeps it as `_socket`), if there is one. */
+export const rawSocketOf = (socket: WebSocket): RawSocket | undefined => (socket as unknown as { _socket?: RawSocket })._socket;
 
 // Sockets written to in this turn of the event loop. They stay corked until the turn's work is
 // done (setImmediate), so when a turn carries several events (the hub read a page of them, as it

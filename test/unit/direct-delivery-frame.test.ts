@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { nextFrame } from '../../src/server/direct-delivery.js';
+import { nextFrame, rawSocketOf } from '../../src/server/direct-delivery.js';
 
 // Frames built by direct delivery, written to a real server socket and read by a real ws client:
 // each length encoding of RFC 6455 (7 bits, 16 bits, 64 bits) at its limits, multi-byte UTF-8 included.
@@ -24,7 +24,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 /** The text messages a ws client receives when the server writes `frames` straight to the TCP socket. */
 async function receive(frames: Buffer[]): Promise<string[]> {
   server.once('connection', (socket) => {
-    const raw = (socket as unknown as { _socket: { write(data: Buffer): boolean } })._socket;
+    const raw = rawSocketOf(socket)!;
     for (const frame of frames) raw.write(frame);
     socket.close();
   });
