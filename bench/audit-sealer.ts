@@ -102,7 +102,14 @@ export async function sealerOverhead(rounds: number, requests: number): Promise<
   for (const side of ['running', 'stopped'] as const) {
     const sorted = sortNum(latencies[side]);
     stats[side] = { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99) };
-    row(widths, [side, String(sorted.length), fmt(median(rps[side]), 0), fmt(stats[side].p50, 2), fmt(stats[side].p99, 2), fmt(sorted.at(-1)!, 2)]);
+    row(widths, [
+      side,
+      String(sorted.length),
+      fmt(median(rps[side]), 0),
+      fmt(stats[side].p50, 2),
+      fmt(stats[side].p99, 2),
+      fmt(sorted.at(-1)!, 2),
+    ]);
   }
   const eventsWritten = rounds * requests * 2;
   console.log(

@@ -70,7 +70,12 @@ export const row = (widths: number[], cells: string[]) =>
   console.log(`  ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[i]!))).join('')}`);
 
 /** One line of the summary table that ends the output. */
-export interface SummaryRow { figure: string; value: string; target: string; met: boolean | null }
+export interface SummaryRow {
+  figure: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+}
 /** The summary table, filled by the sections. */
 export const summary: SummaryRow[] = [];
 /** Reports a section that failed, and counts it as a target not met. */

@@ -42,7 +42,23 @@ import { cpus } from 'node:os';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { REQUEST_WARMUP, sealerOverhead, TARGET_P99_RATIO } from './audit-sealer.js';
-import { AUDIT, cleanups, failed, fmt, freshDatabase, int, num, onServer, quantile, row, runBenchmark, SERVER_URL, sortNum, summary, median } from './audit-support.js';
+import {
+  AUDIT,
+  cleanups,
+  failed,
+  fmt,
+  freshDatabase,
+  int,
+  num,
+  onServer,
+  quantile,
+  row,
+  runBenchmark,
+  SERVER_URL,
+  sortNum,
+  summary,
+  median,
+} from './audit-support.js';
 import { eventHash, GENESIS_HASH } from '../src/audit/chain.js';
 import { loadAuditKeyring, type AuditKeyring } from '../src/audit/keys.js';
 import { listSealedAuditEvents, type AuditOrder } from '../src/audit/query.js';
@@ -59,7 +75,10 @@ const VERIFY_RUNS = num('BENCH_VERIFY_RUNS', 3);
 const ALL_SECTIONS = ['query', 'verify', 'sealer'] as const;
 type Section = (typeof ALL_SECTIONS)[number];
 const SECTIONS: ReadonlySet<Section> = (() => {
-  const picked = (process.env['BENCH_SECTIONS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = (process.env['BENCH_SECTIONS'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = picked.filter((s) => !(ALL_SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`BENCH_SECTIONS: unknown section(s) ${unknown.join(', ')}; pick from ${ALL_SECTIONS.join(', ')}`);
   return new Set(picked.length > 0 ? (picked as Section[]) : ALL_SECTIONS);
@@ -82,12 +101,40 @@ const random = prng(SEED);
 const hex = (n: number) => Array.from({ length: n }, () => random.int(16).toString(16)).join('');
 const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[random.int(4)]}${hex(3)}-${hex(12)}`;
 
-const SERVICES = ['payments-api', 'ledger', 'search', 'catalog', 'orders', 'users', 'auth', 'mailer', 'cdn', 'billing', 'inventory', 'reports'];
+const SERVICES = [
+  'payments-api',
+  'ledger',
+  'search',
+  'catalog',
+  'orders',
+  'users',
+  'auth',
+  'mailer',
+  'cdn',
+  'billing',
+  'inventory',
+  'reports',
+];
 const ENVS = ['prod', 'staging', 'dev'];
-const VERBS = ['read.config', 'read.logs', 'deploy.update', 'deploy.rollback', 'db.migrate', 'scale.replicas', 'secrets.rotate', 'cache.flush'];
+const VERBS = [
+  'read.config',
+  'read.logs',
+  'deploy.update',
+  'deploy.rollback',
+  'db.migrate',
+  'scale.replicas',
+  'secrets.rotate',
+  'cache.flush',
+];
 const RULES = ['allow-reads', 'escalate-deploys', 'block-prod-deletes', 'escalate-migrations', 'allow-staging', 'rate-limit-rotations'];
 const GROUPS = ['sre', 'payments', 'dba', 'security'];
-const REASONS = ['scheduled maintenance', 'ticket OPS-1432: raise the timeout', 'roll out the hotfix for checkout errors', 'nightly report', 'incident INC-2291 follow-up'];
+const REASONS = [
+  'scheduled maintenance',
+  'ticket OPS-1432: raise the timeout',
+  'roll out the hotfix for checkout errors',
+  'nightly report',
+  'incident INC-2291 follow-up',
+];
 
 interface Seeded {
   url: string;
@@ -103,7 +150,12 @@ interface Seeded {
 const isoMicros = (us: number) => `${new Date(Math.floor(us / 1_000)).toISOString().slice(0, -1)}${String(us % 1_000).padStart(3, '0')}Z`;
 
 /** One event's type, actor and data, drawn from a mix like a busy deployment's. */
-function drawEvent(agents: string[], reviewers: string[], admin: string, createdUs: number): { type: string; actorId: string | null; data: Record<string, unknown> } {
+function drawEvent(
+  agents: string[],
+  reviewers: string[],
+  admin: string,
+  createdUs: number,
+): { type: string; actorId: string | null; data: Record<string, unknown> } {
   const agentId = random.pick(agents);
   const service = random.pick(SERVICES);
   const resource = `${random.pick(ENVS)}/${service}/${random.chance(0.5) ? 'config' : `instance-${random.int(40)}`}`;
@@ -115,8 +167,12 @@ function drawEvent(agents: string[], reviewers: string[], admin: string, created
       type: 'ACTION_REQUESTED',
       actorId: agentId,
       data: {
-        agentId, action, resource,
-        params: action.startsWith('deploy') ? { image: `${service}:1.${random.int(30)}.${random.int(10)}`, replicas: 1 + random.int(12) } : { key: 'timeout', value: 100 * random.int(50) },
+        agentId,
+        action,
+        resource,
+        params: action.startsWith('deploy')
+          ? { image: `${service}:1.${random.int(30)}.${random.int(10)}`, replicas: 1 + random.int(12) }
+          : { key: 'timeout', value: 100 * random.int(50) },
         context: { ticket: `OPS-${1_000 + random.int(9_000)}`, pipeline: `ci-${random.int(500)}` },
         onBehalfOfId: null,
         idempotencyKey: random.chance(0.3) ? `idem-${hex(16)}` : null,
@@ -125,7 +181,19 @@ function drawEvent(agents: string[], reviewers: string[], admin: string, created
     };
   }
   if (roll < 0.6) {
-    return { type: 'ACTION_APPROVED', actorId: null, data: { agentId, status: 'APPROVED', decidedBy: 'POLICY', reason: 'reads are safe', policyVersion: 1 + random.int(20), matchedRules: [rule], errors: [] } };
+    return {
+      type: 'ACTION_APPROVED',
+      actorId: null,
+      data: {
+        agentId,
+        status: 'APPROVED',
+        decidedBy: 'POLICY',
+        reason: 'reads are safe',
+        policyVersion: 1 + random.int(20),
+        matchedRules: [rule],
+        errors: [],
+      },
+    };
   }
   if (roll < 0.7) {
     const groups = [random.pick(GROUPS)];
@@ -133,35 +201,90 @@ function drawEvent(agents: string[], reviewers: string[], admin: string, created
       type: 'ACTION_ESCALATED',
       actorId: null,
       data: {
-        agentId, policyVersion: 1 + random.int(20), matchedRules: [rule], errors: [], requiredGroups: groups, requiredApprovals: 1,
-        requirements: [{ ruleId: rule, groups, approvals: 1 }], expiresAt: new Date(createdUs / 1_000 + 3_600_000).toISOString(),
+        agentId,
+        policyVersion: 1 + random.int(20),
+        matchedRules: [rule],
+        errors: [],
+        requiredGroups: groups,
+        requiredApprovals: 1,
+        requirements: [{ ruleId: rule, groups, approvals: 1 }],
+        expiresAt: new Date(createdUs / 1_000 + 3_600_000).toISOString(),
       },
     };
   }
   if (roll < 0.75) {
-    return { type: 'ACTION_BLOCKED', actorId: null, data: { agentId, status: 'BLOCKED', decidedBy: 'POLICY', reason: 'deletes in prod are never automated', policyVersion: 1 + random.int(20), matchedRules: [rule], errors: [] } };
+    return {
+      type: 'ACTION_BLOCKED',
+      actorId: null,
+      data: {
+        agentId,
+        status: 'BLOCKED',
+        decidedBy: 'POLICY',
+        reason: 'deletes in prod are never automated',
+        policyVersion: 1 + random.int(20),
+        matchedRules: [rule],
+        errors: [],
+      },
+    };
   }
   if (roll < 0.83) {
     const reviewerId = random.pick(reviewers);
     return {
       type: 'REVIEW_SUBMITTED',
       actorId: reviewerId,
-      data: { agentId, reviewerId, verdict: random.chance(0.85) ? 'APPROVE' : 'REJECT', comment: random.chance(0.5) ? 'looks fine, go ahead' : null, approvalsReceived: 1, revision: 0 },
+      data: {
+        agentId,
+        reviewerId,
+        verdict: random.chance(0.85) ? 'APPROVE' : 'REJECT',
+        comment: random.chance(0.5) ? 'looks fine, go ahead' : null,
+        approvalsReceived: 1,
+        revision: 0,
+      },
     };
   }
   if (roll < 0.88) {
     const reviewerId = random.pick(reviewers);
-    return { type: 'ACTION_APPROVED', actorId: reviewerId, data: { agentId, status: 'APPROVED', decidedBy: 'REVIEWER', reason: 'quorum reached', revision: 0 } };
+    return {
+      type: 'ACTION_APPROVED',
+      actorId: reviewerId,
+      data: { agentId, status: 'APPROVED', decidedBy: 'REVIEWER', reason: 'quorum reached', revision: 0 },
+    };
   }
-  if (roll < 0.89) return { type: 'ACTION_REJECTED', actorId: random.pick(reviewers), data: { agentId, status: 'REJECTED', decidedBy: 'REVIEWER', reason: 'not during the freeze', revision: 0 } };
-  if (roll < 0.9) return { type: 'ACTION_EXPIRED', actorId: null, data: { agentId, status: 'EXPIRED', decidedBy: 'TIMEOUT', reason: 'no reviewer decided in time' } };
+  if (roll < 0.89)
+    return {
+      type: 'ACTION_REJECTED',
+      actorId: random.pick(reviewers),
+      data: { agentId, status: 'REJECTED', decidedBy: 'REVIEWER', reason: 'not during the freeze', revision: 0 },
+    };
+  if (roll < 0.9)
+    return {
+      type: 'ACTION_EXPIRED',
+      actorId: null,
+      data: { agentId, status: 'EXPIRED', decidedBy: 'TIMEOUT', reason: 'no reviewer decided in time' },
+    };
   if (roll < 0.999) {
-    return { type: 'OUTCOME_REPORTED', actorId: agentId, data: { agentId, outcome: random.chance(0.95) ? 'SUCCEEDED' : 'FAILED', detail: random.chance(0.5) ? `exit 0 after ${random.int(900)} s; ${service} healthy` : null } };
+    return {
+      type: 'OUTCOME_REPORTED',
+      actorId: agentId,
+      data: {
+        agentId,
+        outcome: random.chance(0.95) ? 'SUCCEEDED' : 'FAILED',
+        detail: random.chance(0.5) ? `exit 0 after ${random.int(900)} s; ${service} healthy` : null,
+      },
+    };
   }
   return {
     type: 'POLICY_PUBLISHED',
     actorId: admin,
-    data: { policyId: uuid(), version: 1 + random.int(20), previousVersion: random.int(20), contentHash: hex(64), ruleCount: 40 + random.int(60), defaultEffect: 'BLOCK', message: 'tighten prod deploys' },
+    data: {
+      policyId: uuid(),
+      version: 1 + random.int(20),
+      previousVersion: random.int(20),
+      contentHash: hex(64),
+      ruleCount: 40 + random.int(60),
+      defaultEffect: 'BLOCK',
+      message: 'tighten prod deploys',
+    },
   };
 }
 
@@ -214,7 +337,16 @@ async function seed(): Promise<Seeded> {
     let lastReport = t0;
     for (let start = 1; start <= EVENTS; start += CHUNK) {
       const end = Math.min(EVENTS, start + CHUNK - 1);
-      const cols = { id: [] as number[], type: [] as string[], actor: [] as (string | null)[], data: [] as string[], created: [] as string[], seq: [] as number[], prev: [] as string[], hash: [] as string[] };
+      const cols = {
+        id: [] as number[],
+        type: [] as string[],
+        actor: [] as (string | null)[],
+        data: [] as string[],
+        created: [] as string[],
+        seq: [] as number[],
+        prev: [] as string[],
+        hash: [] as string[],
+      };
       const cps = { seq: [] as number[], hash: [] as string[], keyId: [] as string[], signature: [] as string[], created: [] as string[] };
       for (let seq = start; seq <= end; seq++) {
         // Increasing with seq (strictly, to the microsecond), jittered within the step.
@@ -222,22 +354,41 @@ async function seed(): Promise<Seeded> {
         lastUs = us;
         const createdAt = isoMicros(us);
         const event = drawEvent(agents, reviewers, admin, us);
-        const hash = eventHash(prevHash, { id: seq, type: event.type, actorId: event.actorId, requestId: null, data: event.data, createdAt });
+        const hash = eventHash(prevHash, {
+          id: seq,
+          type: event.type,
+          actorId: event.actorId,
+          requestId: null,
+          data: event.data,
+          createdAt,
+        });
         const json = JSON.stringify(event.data);
         bytes += json.length;
-        cols.id.push(seq); cols.type.push(event.type); cols.actor.push(event.actorId); cols.data.push(json); cols.created.push(createdAt);
-        cols.seq.push(seq); cols.prev.push(prevHash); cols.hash.push(hash);
+        cols.id.push(seq);
+        cols.type.push(event.type);
+        cols.actor.push(event.actorId);
+        cols.data.push(json);
+        cols.created.push(createdAt);
+        cols.seq.push(seq);
+        cols.prev.push(prevHash);
+        cols.hash.push(hash);
         if (seq % CHECKPOINT_EVERY === 0 || seq === EVENTS) {
-          cps.seq.push(seq); cps.hash.push(hash); cps.keyId.push(keyring.keyId); cps.signature.push(keyring.sign({ seq, hash })); cps.created.push(createdAt);
+          cps.seq.push(seq);
+          cps.hash.push(hash);
+          cps.keyId.push(keyring.keyId);
+          cps.signature.push(keyring.sign({ seq, hash }));
+          cps.created.push(createdAt);
         }
         prevHash = hash;
         lastCreated = createdAt;
       }
       // The database inserts this chunk while the next one is being computed.
       await inflight;
-      inflight = client.query(INSERT_EVENTS, [cols.id, cols.type, cols.actor, cols.data, cols.created, cols.seq, cols.prev, cols.hash]).then(() =>
-        cps.seq.length > 0 ? client.query(INSERT_CHECKPOINTS, [cps.seq, cps.hash, cps.keyId, cps.signature, cps.created]) : undefined,
-      );
+      inflight = client
+        .query(INSERT_EVENTS, [cols.id, cols.type, cols.actor, cols.data, cols.created, cols.seq, cols.prev, cols.hash])
+        .then(() =>
+          cps.seq.length > 0 ? client.query(INSERT_CHECKPOINTS, [cps.seq, cps.hash, cps.keyId, cps.signature, cps.created]) : undefined,
+        );
       if (performance.now() - lastReport > 30_000) {
         lastReport = performance.now();
         console.log(`  ... ${int(end)} events computed in ${fmt((lastReport - t0) / 1_000)} s`);
@@ -262,7 +413,12 @@ async function seed(): Promise<Seeded> {
     console.log(
       `  data ${fmt(bytes / EVENTS, 0)} bytes/event on average; audit_events ${size.rows[0]!.table} + indexes ${size.rows[0]!.indexes}; last created_at ${lastCreated}`,
     );
-    summary.push({ figure: `seed ${int(EVENTS)} sealed events (+ VACUUM ANALYZE)`, value: `${fmt(insertS + vacuumS)} s`, target: '-', met: null });
+    summary.push({
+      figure: `seed ${int(EVENTS)} sealed events (+ VACUUM ANALYZE)`,
+      value: `${fmt(insertS + vacuumS)} s`,
+      target: '-',
+      met: null,
+    });
   } finally {
     await client.end();
   }
@@ -299,16 +455,32 @@ async function queries(seeded: Seeded): Promise<void> {
   for (const order of orders) {
     const sorted = sortNum(latencies[order]);
     const meanRows = rows[order].reduce((a, b) => a + b, 0) / rows[order].length;
-    row(widths, [order, String(sorted.length), fmt(quantile(sorted, 0.5), 2), fmt(quantile(sorted, 0.95), 2), fmt(quantile(sorted, 0.99), 2), fmt(sorted.at(-1)!, 2), fmt(meanRows, 1)]);
+    row(widths, [
+      order,
+      String(sorted.length),
+      fmt(quantile(sorted, 0.5), 2),
+      fmt(quantile(sorted, 0.95), 2),
+      fmt(quantile(sorted, 0.99), 2),
+      fmt(sorted.at(-1)!, 2),
+      fmt(meanRows, 1),
+    ]);
     const p95 = quantile(sorted, 0.95);
-    summary.push({ figure: `page p95, agent + 1-day window, ${order}`, value: `${fmt(p95, 2)} ms`, target: `≤ ${TARGET_P95_MS} ms`, met: p95 <= TARGET_P95_MS });
+    summary.push({
+      figure: `page p95, agent + 1-day window, ${order}`,
+      value: `${fmt(p95, 2)} ms`,
+      target: `≤ ${TARGET_P95_MS} ms`,
+      met: p95 <= TARGET_P95_MS,
+    });
   }
 
   // The exact SQL listSealedAuditEvents sends, captured by a logging drizzle on its own pool.
   const pool = new pg.Pool({ connectionString: seeded.url, max: 1 });
   try {
     let captured: { sql: string; params: unknown[] } | undefined;
-    const logging = drizzle(pool, { schema, logger: { logQuery: (sql, params) => void (captured = { sql, params }) } }) as unknown as Database;
+    const logging = drizzle(pool, {
+      schema,
+      logger: { logQuery: (sql, params) => void (captured = { sql, params }) },
+    }) as unknown as Database;
     for (const order of orders) {
       const filter = draw();
       await listSealedAuditEvents(logging, filter, { afterSeq: null, limit: PAGE, order });
@@ -341,13 +513,20 @@ async function verification(seeded: Seeded): Promise<void> {
   }
   summary.push({ figure: 'chain verifies (every event, every checkpoint)', value: allOk ? 'ok' : 'BROKEN', target: 'ok', met: allOk });
   const rate = median(rates);
-  summary.push({ figure: `verifyAuditLog, median of ${VERIFY_RUNS}`, value: `${int(rate)} ev/s`, target: `≥ ${int(TARGET_VERIFY_EPS)} ev/s`, met: rate >= TARGET_VERIFY_EPS });
+  summary.push({
+    figure: `verifyAuditLog, median of ${VERIFY_RUNS}`,
+    value: `${int(rate)} ev/s`,
+    target: `≥ ${int(TARGET_VERIFY_EPS)} ev/s`,
+    met: rate >= TARGET_VERIFY_EPS,
+  });
 }
 
 // --- main ---------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   const defaulted = process.env['DATABASE_URL'] ? '' : ' (DATABASE_URL unset: using the default)';
-  console.log(`Greenlight audit-log benchmark: node ${process.version}, ${cpus().length} CPUs, PostgreSQL ${SERVER_URL.replace(/\/\/[^@/]*@/, '//')}${defaulted}`);
+  console.log(
+    `Greenlight audit-log benchmark: node ${process.version}, ${cpus().length} CPUs, PostgreSQL ${SERVER_URL.replace(/\/\/[^@/]*@/, '//')}${defaulted}`,
+  );
   const version = await onServer((c) => c.query<{ server_version: string }>('SHOW server_version'));
   console.log(
     `PostgreSQL ${version.rows[0]!.server_version}; BENCH_EVENTS=${EVENTS} BENCH_SAMPLES=${SAMPLES} BENCH_ROUNDS=${ROUNDS} BENCH_REQUESTS=${REQUESTS} BENCH_VERIFY_RUNS=${VERIFY_RUNS} ` +
@@ -355,11 +534,15 @@ async function main(): Promise<void> {
   );
 
   if (SECTIONS.has('query') || SECTIONS.has('verify')) {
-    console.log(`1. Seeding ${int(EVENTS)} sealed audit events (${AGENTS} agents, 30 days, checkpoint every ${CHECKPOINT_EVERY}) into a fresh database`);
+    console.log(
+      `1. Seeding ${int(EVENTS)} sealed audit events (${AGENTS} agents, 30 days, checkpoint every ${CHECKPOINT_EVERY}) into a fresh database`,
+    );
     const seeded = await seed();
 
     if (SECTIONS.has('query')) {
-      console.log(`\n2. listSealedAuditEvents: one ${PAGE}-event page, random agent + random 1-day window, ${SAMPLES} samples per order after ${QUERY_WARMUP} warm-up`);
+      console.log(
+        `\n2. listSealedAuditEvents: one ${PAGE}-event page, random agent + random 1-day window, ${SAMPLES} samples per order after ${QUERY_WARMUP} warm-up`,
+      );
       await queries(seeded).catch((error) => failed('page query', `≤ ${TARGET_P95_MS} ms`, error));
     }
 
@@ -374,7 +557,9 @@ async function main(): Promise<void> {
       `\n4. Sequential requestAction (yoga.fetch, alternating ALLOW/ESCALATE) with the sealer running vs stopped: ` +
         `${ROUNDS} interleaved rounds x ${REQUESTS} requests per side, ${REQUEST_WARMUP} warm-up, seal every ${AUDIT.sealIntervalMs} ms`,
     );
-    await sealerOverhead(ROUNDS, REQUESTS).catch((error) => failed('requestAction p99, sealer running / stopped', `≤ ${fmt(TARGET_P99_RATIO, 2)}`, error));
+    await sealerOverhead(ROUNDS, REQUESTS).catch((error) =>
+      failed('requestAction p99, sealer running / stopped', `≤ ${fmt(TARGET_P99_RATIO, 2)}`, error),
+    );
   }
 }
 

@@ -63,7 +63,13 @@ export async function startBaselineServer(): Promise<BaselineServer> {
   const broadcast = (id: string, resource: string) => {
     const payload = Buffer.from(
       JSON.stringify({
-        data: { pendingApprovals: { kind: 'ADDED', cursor: String(++cursor), request: { id, status: 'PENDING', action: 'deploy.update', resource } } },
+        data: {
+          pendingApprovals: {
+            kind: 'ADDED',
+            cursor: String(++cursor),
+            request: { id, status: 'PENDING', action: 'deploy.update', resource },
+          },
+        },
       }),
     );
     for (const subscription of subscriptions) subscription.raw.write(nextFrame(subscription.head, payload));

@@ -151,7 +151,12 @@ function received(socket: number, id: string, at: number): void {
   if (first && r.sockets === reviewerTokens.length) onReceipt?.();
 }
 
-async function post<T>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: { message: string }[] }> {
+async function post<T>(
+  url: string,
+  token: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<{ data?: T; errors?: { message: string }[] }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -179,13 +184,13 @@ async function openSocket(socket: number): Promise<void> {
       onNonLazyError: () => {},
       on: {
         connected: () => {
-          if (!settled) (settled = true), resolve();
+          if (!settled) ((settled = true), resolve());
         },
         closed: (event) => {
           if (disposing) return;
           const code = String((event as { code?: number }).code ?? 'unknown');
           closes[code] = (closes[code] ?? 0) + 1;
-          if (!settled) (settled = true), reject(new Error(`socket ${socket} closed with ${code} before connecting`));
+          if (!settled) ((settled = true), reject(new Error(`socket ${socket} closed with ${code} before connecting`)));
         },
       },
     });
@@ -207,7 +212,12 @@ async function openSocket(socket: number): Promise<void> {
           if (disposing) return;
           // graphql-ws passes a GraphQL error list, an Error, or the socket's CloseEvent.
           const close = error as { code?: number; reason?: string };
-          const text = error instanceof Error ? error.message : typeof close.code === 'number' ? `socket closed ${close.code} ${close.reason ?? ''}` : JSON.stringify(error);
+          const text =
+            error instanceof Error
+              ? error.message
+              : typeof close.code === 'number'
+                ? `socket closed ${close.code} ${close.reason ?? ''}`
+                : JSON.stringify(error);
           errors.push(`socket ${socket}: subscription error: ${text}`);
         },
         complete: () => {
@@ -285,7 +295,12 @@ async function load(rate: number, seconds: number, warmup: number, drainMs: numb
     };
     events.push(record);
     const input = { action: 'deploy.update', resource: `prod/service-${k % 20}`, params: { k }, reason: 'fanout benchmark' };
-    return post<{ requestAction: { request: { id: string; status: string } | null; errors: { message: string }[] } }>(instances[instance]!.http, agentToken, MUTATION, { input })
+    return post<{ requestAction: { request: { id: string; status: string } | null; errors: { message: string }[] } }>(
+      instances[instance]!.http,
+      agentToken,
+      MUTATION,
+      { input },
+    )
       .then((result) => {
         record.respondedAt = performance.now();
         const request = result.data?.requestAction.request;
@@ -396,7 +411,9 @@ process.on('message', (message: ToClients) => {
         return closeAll();
     }
   };
-  run().catch((error: unknown) => send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
+  run().catch((error: unknown) =>
+    send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+  );
 });
 // The parent going away takes this process with it.
 process.on('disconnect', () => process.exit(0));

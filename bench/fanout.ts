@@ -109,7 +109,8 @@ const SECONDS = num('BENCH_SECONDS', 30);
 const RUNS = Math.floor(num('BENCH_RUNS', 2));
 /** Which scenarios to run (default all three), comma-separated: "baseline", "one", "two". */
 const SCENARIOS = (process.env['BENCH_SCENARIOS'] || 'baseline,one,two').split(',').map((s) => s.trim()) as Scenario[];
-if (SCENARIOS.some((s) => s !== 'baseline' && s !== 'one' && s !== 'two')) throw new Error('BENCH_SCENARIOS must name scenarios out of "baseline", "one" and "two", e.g. "baseline,one"');
+if (SCENARIOS.some((s) => s !== 'baseline' && s !== 'one' && s !== 'two'))
+  throw new Error('BENCH_SCENARIOS must name scenarios out of "baseline", "one" and "two", e.g. "baseline,one"');
 /** For diagnosis: a folder where each run writes a heap profile (idle sockets) and a CPU profile (load) of the server process. */
 const PROFILE_DIR = process.env['BENCH_PROFILE'] || undefined;
 const SERVER_URL = process.env['DATABASE_URL'];
@@ -130,7 +131,15 @@ const SIGNING_KEY = generateSigningKeyPem();
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const POLICY: PolicyDocument = {
   defaultEffect: 'BLOCK',
-  rules: [{ id: 'escalate-deploys', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], review: { groups: ['sre'], approvals: 1, timeoutSeconds: 3_600 } }],
+  rules: [
+    {
+      id: 'escalate-deploys',
+      effect: 'ESCALATE',
+      actions: ['deploy.*'],
+      resources: ['prod/**'],
+      review: { groups: ['sre'], approvals: 1, timeoutSeconds: 3_600 },
+    },
+  ],
 };
 
 // A forced GC before each RSS reading, without asking for node flags on the command line.
@@ -163,13 +172,22 @@ async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void>
 
 const build = (databaseUrl: string) =>
   buildApp(
-    { port: 0, host: '127.0.0.1', databaseUrl, dataDir: 'memory://', adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000, audit: defaultAuditConfig({ signingKey: SIGNING_KEY }) },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl,
+      dataDir: 'memory://',
+      adminToken: ADMIN_TOKEN,
+      sweepIntervalMs: 1_000,
+      audit: defaultAuditConfig({ signingKey: SIGNING_KEY }),
+    },
     { logging: 'error' },
   );
 
 // --- statistics and printing ------------------------------------------------------------------
 const sortNum = (xs: number[]) => xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+const quantile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 /** Of an even count, the mean of the two middle values (two runs: their mean). */
 const median = (xs: number[]) => {
   const sorted = sortNum(xs);
@@ -180,7 +198,11 @@ const fmt = (x: number, digits = 1) =>
   Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 const row = (widths: number[], cells: string[]) =>
   console.log(`  ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[i]!))).join('')}`);
-interface Dist { p50: number; p99: number; max: number }
+interface Dist {
+  p50: number;
+  p99: number;
+  max: number;
+}
 const dist = (xs: number[]): Dist => {
   const sorted = sortNum(xs);
   return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? NaN };
@@ -201,7 +223,9 @@ function machineCpu(): { busy: number; total: number } | null {
 
 function openFilesLimit(): string {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const [soft, hard] = line!.replace('Max open files', '').trim().split(/\s+/);
     return `${soft} soft / ${hard} hard`;
   } catch {
@@ -306,7 +330,8 @@ async function startProfiler() {
   await post('HeapProfiler.enable');
   return {
     heapStart: () => post('HeapProfiler.startSampling', { samplingInterval: 4_096 }),
-    heapStop: async (file: string) => write(file, 'heap profile of the server process, idle sockets', (await post('HeapProfiler.stopSampling')).profile),
+    heapStop: async (file: string) =>
+      write(file, 'heap profile of the server process, idle sockets', (await post('HeapProfiler.stopSampling')).profile),
     start: () => void post('Profiler.start'),
     stop: (file: string) =>
       void post('Profiler.stop').then(({ profile }) => {
@@ -422,7 +447,12 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
       Array.from({ length: 8 }, async () => {
         while (nextReviewer < SOCKETS) {
           const i = nextReviewer++;
-          const created = await createPrincipal(first.deps, admin.id, { kind: 'HUMAN', name: `reviewer-${i}`, roles: ['REVIEWER'], groups: ['sre'] });
+          const created = await createPrincipal(first.deps, admin.id, {
+            kind: 'HUMAN',
+            name: `reviewer-${i}`,
+            roles: ['REVIEWER'],
+            groups: ['sre'],
+          });
           reviewerTokens[i] = created.token;
         }
       }),
@@ -437,7 +467,8 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
     const handedAt = apps.map(() => new Map<string, number>());
     apps.forEach((app, i) =>
       app.deps.hub.listen((event: AuditEventRow) => {
-        if (event.type === 'ACTION_ESCALATED' && event.requestId && !hubAt[i]!.has(event.requestId)) hubAt[i]!.set(event.requestId, performance.now());
+        if (event.type === 'ACTION_ESCALATED' && event.requestId && !hubAt[i]!.has(event.requestId))
+          hubAt[i]!.set(event.requestId, performance.now());
       }),
     );
     // When each escalation's transaction committed: services publish to the hub right after COMMIT.
@@ -471,7 +502,8 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
         // to all of them (their writes are then at most one turn of the event loop away).
         apps.forEach((app, i) =>
           app.deps.hub.listen((event: AuditEventRow) => {
-            if (event.type === 'ACTION_ESCALATED' && event.requestId && !handedAt[i]!.has(event.requestId)) handedAt[i]!.set(event.requestId, performance.now());
+            if (event.type === 'ACTION_ESCALATED' && event.requestId && !handedAt[i]!.has(event.requestId))
+              handedAt[i]!.set(event.requestId, performance.now());
           }),
         );
       },
@@ -494,7 +526,11 @@ async function startBaseline(): Promise<Target> {
     committedAt: baseline.committedAt,
     hubAt: [baseline.committedAt],
     handedAt: [baseline.handedAt],
-    waitSubscribed: (count) => waitFor(() => baseline.subscriptions() >= count, () => `${baseline.subscriptions()} subscriptions, expected ${count}`),
+    waitSubscribed: (count) =>
+      waitFor(
+        () => baseline.subscriptions() >= count,
+        () => `${baseline.subscriptions()} subscriptions, expected ${count}`,
+      ),
     allSubscribed: () => undefined,
     executions: () => null,
     stop: () => baseline.stop(),
@@ -503,8 +539,13 @@ async function startBaseline(): Promise<Target> {
 
 async function runScenario(scenario: Scenario, run: number, databaseUrl: string | null): Promise<RunFigures> {
   const instanceCount = scenario === 'two' ? 2 : 1;
-  const what = scenario === 'baseline' ? 'the bare broadcaster (no database, no GraphQL)' : `${instanceCount} instance${instanceCount > 1 ? 's' : ''}`;
-  console.log(`\n[${scenario} #${run}] ${SOCKETS} sockets on ${what}, ${RATE}/s for ${SECONDS} s (load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+  const what =
+    scenario === 'baseline' ? 'the bare broadcaster (no database, no GraphQL)' : `${instanceCount} instance${instanceCount > 1 ? 's' : ''}`;
+  console.log(
+    `\n[${scenario} #${run}] ${SOCKETS} sockets on ${what}, ${RATE}/s for ${SECONDS} s (load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')})`,
+  );
   let target: Target | undefined;
   let clients: ClientProcess | undefined;
   try {
@@ -518,7 +559,9 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string 
     client.send({ type: 'setup', instances: current.instances, reviewerTokens: current.reviewerTokens, agentToken: current.agentToken });
     const clock = await clockOffset(client);
     const setupWhat = scenario === 'baseline' ? 'broadcaster' : `database, ${SOCKETS + 1} principals, ${instanceCount} instance(s)`;
-    console.log(`  set-up ${fmt((performance.now() - setupStart) / 1_000)} s (${setupWhat}); clock offset error ≤ ${fmt(clock.error, 2)} ms`);
+    console.log(
+      `  set-up ${fmt((performance.now() - setupStart) / 1_000)} s (${setupWhat}); clock offset error ≤ ${fmt(clock.error, 2)} ms`,
+    );
     // RSS: before any socket, after the first few, after all of them (idle).
     const profiler = PROFILE_DIR ? await startProfiler() : undefined;
     await profiler?.heapStart();
@@ -577,7 +620,15 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string 
       if (executions0 !== null && executions1 !== null) executions = executions1 - executions0;
       profiler?.stop(`${PROFILE_DIR}/fanout-${scenario}-${run}-${process.pid}.cpuprofile`);
     });
-    client.send({ type: 'load', rate: RATE, seconds: SECONDS, warmup: WARMUP_EVENTS, drainMs: DRAIN_MS, stallMs: STALL_MS, maxDrainMs: MAX_DRAIN_MS });
+    client.send({
+      type: 'load',
+      rate: RATE,
+      seconds: SECONDS,
+      warmup: WARMUP_EVENTS,
+      drainMs: DRAIN_MS,
+      stallMs: STALL_MS,
+      maxDrainMs: MAX_DRAIN_MS,
+    });
     const { result } = await client.next('result', SECONDS * 1_000 + 3 * DRAIN_MS + MAX_DRAIN_MS + 60_000);
     const figures = analyse(scenario, run, result, committedAt, hubAt, handedAt, clock.offset, instanceCount);
     const ms = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
@@ -600,7 +651,16 @@ async function runScenario(scenario: Scenario, run: number, databaseUrl: string 
   }
 }
 
-function analyse(scenario: Scenario, run: number, result: LoadResult, committedAt: Map<string, number>, hubAt: Map<string, number>[], handedAt: Map<string, number>[], offset: number, instanceCount: number): RunFigures {
+function analyse(
+  scenario: Scenario,
+  run: number,
+  result: LoadResult,
+  committedAt: Map<string, number>,
+  hubAt: Map<string, number>[],
+  handedAt: Map<string, number>[],
+  offset: number,
+  instanceCount: number,
+): RunFigures {
   const measured = result.events.filter((e) => !e.warmup);
   const problems: string[] = [];
   const failed = result.events.filter((e) => e.failure !== null);
@@ -608,7 +668,10 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, committedA
   if (result.unexpected > 0) problems.push(`${result.unexpected} ADDED for requests the agent never sent`);
   const closes = Object.entries(result.closes);
   if (closes.length > 0) problems.push(`sockets closed by the server: ${closes.map(([code, n]) => `${n} x ${code}`).join(', ')}`);
-  if (result.errors.length > 0) problems.push(`subscription errors: ${result.errors.slice(0, 3).join(' | ')}${result.errors.length > 3 ? ` (${result.errors.length} lines)` : ''}`);
+  if (result.errors.length > 0)
+    problems.push(
+      `subscription errors: ${result.errors.slice(0, 3).join(' | ')}${result.errors.length > 3 ? ` (${result.errors.length} lines)` : ''}`,
+    );
   const missed = result.events.reduce((sum, e) => sum + (e.requestId ? e.missing : 0), 0);
   const late = result.events.reduce((sum, e) => sum + e.late, 0);
   const duplicates = result.events.reduce((sum, e) => sum + e.duplicates, 0);
@@ -626,10 +689,24 @@ function analyse(scenario: Scenario, run: number, result: LoadResult, committedA
   if (process.env['BENCH_DEBUG']) {
     const t0 = measured[0]!.sentAt;
     const worst = measured
-      .map((e, i) => ({ i, at: e.sentAt - t0, lat: e.lastAt - committed(e), commit: committed(e) - e.sentAt, response: e.respondedAt - e.sentAt, hub: hub(e, e.instance) - e.sentAt, first: e.firstAt - e.sentAt, handed: handed(e, e.instance) - e.sentAt, last: e.lastAt - e.sentAt }))
+      .map((e, i) => ({
+        i,
+        at: e.sentAt - t0,
+        lat: e.lastAt - committed(e),
+        commit: committed(e) - e.sentAt,
+        response: e.respondedAt - e.sentAt,
+        hub: hub(e, e.instance) - e.sentAt,
+        first: e.firstAt - e.sentAt,
+        handed: handed(e, e.instance) - e.sentAt,
+        last: e.lastAt - e.sentAt,
+      }))
       .sort((a, b) => b.lat - a.lat)
       .slice(0, 12);
-    for (const w of worst) console.log('  worst', JSON.stringify(w, (_, v) => (typeof v === 'number' ? Math.round(v) : v)));
+    for (const w of worst)
+      console.log(
+        '  worst',
+        JSON.stringify(w, (_, v) => (typeof v === 'number' ? Math.round(v) : v)),
+      );
   }
   const local = (e: EventRecord) => e.instance;
   const remote = (e: EventRecord) => (e.instance + 1) % instanceCount;
@@ -699,7 +776,9 @@ function printRun(f: RunFigures): void {
     console.log(
       `  LATE: ${f.late} deliveries (of ${f.lateEvents} escalations) had not arrived ${DRAIN_MS / 1_000} s after the last response; ` +
         `waited ${fmt(f.extraDrainSeconds)} s more (until all arrived, nothing arrived for ${STALL_MS / 1_000} s, or ${MAX_DRAIN_MS / 1_000} s)` +
-        (f.incomplete > 0 ? `; ${f.incomplete} measured escalations never reached every socket (their latency above is a lower bound)` : ''),
+        (f.incomplete > 0
+          ? `; ${f.incomplete} measured escalations never reached every socket (their latency above is a lower bound)`
+          : ''),
     );
   }
   console.log(`  missed ${f.missed}, duplicates ${f.duplicates}${f.problems.length > 0 ? `; PROBLEMS: ${f.problems.join('; ')}` : ''}`);
@@ -710,9 +789,23 @@ const results: RunFigures[] = [];
 
 function printSummary(): void {
   if (results.length === 0) return;
-  console.log(`\nAll runs (latency and lag in ms as p50 / p99 / max; late = deliveries not there ${DRAIN_MS / 1_000} s after the load; CPU in cores)`);
+  console.log(
+    `\nAll runs (latency and lag in ms as p50 / p99 / max; late = deliveries not there ${DRAIN_MS / 1_000} s after the load; CPU in cores)`,
+  );
   const widths = [8, 28, 9, 10, 8, 11, 13, 24, 12, 13, 14];
-  row(widths, ['run', 'latency', 'late', 'missed', 'dup', 'KB/socket', 'marginal KB', 'server lag', 'server CPU', 'µs/delivery', 'machine busy']);
+  row(widths, [
+    'run',
+    'latency',
+    'late',
+    'missed',
+    'dup',
+    'KB/socket',
+    'marginal KB',
+    'server lag',
+    'server CPU',
+    'µs/delivery',
+    'machine busy',
+  ]);
   for (const f of results) {
     row(widths, [
       `${f.scenario} #${f.run}`,
@@ -732,13 +825,16 @@ function printSummary(): void {
   const sw = [48, 34, 12, 9];
   row(sw, ['figure', 'value', 'target', 'met']);
   // Each run's ratio to the baseline run of the same round (run number), then their median.
-  const baselineOf = (f: RunFigures) => results.find((b) => b.scenario === 'baseline' && b.run === f.run && b.problems.length === 0 && b.missed === 0);
+  const baselineOf = (f: RunFigures) =>
+    results.find((b) => b.scenario === 'baseline' && b.run === f.run && b.problems.length === 0 && b.missed === 0);
   const ratios = (runs: RunFigures[], pick: (f: RunFigures) => Dist) => {
     const pairs = runs.flatMap((f) => {
       const b = baselineOf(f);
       return b ? [{ p50: pick(f).p50 / pick(b).p50, p99: pick(f).p99 / pick(b).p99 }] : [];
     });
-    return pairs.length === 0 ? null : `${fmt(median(pairs.map((r) => r.p50)), 2)}× / ${fmt(median(pairs.map((r) => r.p99)), 2)}× (${pairs.length} pair${pairs.length > 1 ? 's' : ''})`;
+    return pairs.length === 0
+      ? null
+      : `${fmt(median(pairs.map((r) => r.p50)), 2)}× / ${fmt(median(pairs.map((r) => r.p99)), 2)}× (${pairs.length} pair${pairs.length > 1 ? 's' : ''})`;
   };
   for (const scenario of SCENARIOS) {
     const runs = results.filter((f) => f.scenario === scenario);
@@ -749,23 +845,49 @@ function printSummary(): void {
     const target = { baseline: NaN, one: TARGET_P99_ONE_MS, two: TARGET_P99_TWO_MS }[scenario];
     const met = Number.isNaN(target) ? '' : p99 <= target ? 'met' : 'NOT MET';
     row(sw, [`${label}: commit -> last socket p50 ms`, fmt(p50), '', '']);
-    row(sw, [`${label}: commit -> last socket p99 ms`, `${fmt(p99)} (runs: ${runs.map((f) => fmt(f.latency.p99)).join(', ')})`, Number.isNaN(target) ? '' : `≤ ${target}`, met]);
+    row(sw, [
+      `${label}: commit -> last socket p99 ms`,
+      `${fmt(p99)} (runs: ${runs.map((f) => fmt(f.latency.p99)).join(', ')})`,
+      Number.isNaN(target) ? '' : `≤ ${target}`,
+      met,
+    ]);
     const fromCommit = scenario === 'baseline' ? null : ratios(runs, (f) => f.latency);
     const fromSend = scenario === 'baseline' ? null : ratios(runs, (f) => f.fromSend);
     if (fromCommit) row(sw, [`${label}: p50/p99 ÷ baseline, commit->last`, fromCommit, '', '']);
     if (fromSend) row(sw, [`${label}: p50/p99 ÷ baseline, send->last`, fromSend, '', '']);
     row(sw, [`${label}: commit -> last socket max ms`, fmt(median(runs.map((f) => f.latency.max))), '', '']);
-    row(sw, [`${label}: agent's send -> last socket p50/p99`, `${fmt(median(runs.map((f) => f.fromSend.p50)))} / ${fmt(median(runs.map((f) => f.fromSend.p99)))}`, '', '']);
+    row(sw, [
+      `${label}: agent's send -> last socket p50/p99`,
+      `${fmt(median(runs.map((f) => f.fromSend.p50)))} / ${fmt(median(runs.map((f) => f.fromSend.p99)))}`,
+      '',
+      '',
+    ]);
     const missed = runs.reduce((sum, f) => sum + f.missed, 0);
     const duplicates = runs.reduce((sum, f) => sum + f.duplicates, 0);
     const problems = runs.reduce((sum, f) => sum + f.problems.length, 0);
     const late = runs.reduce((sum, f) => sum + f.late, 0);
     row(sw, [`${label}: deliveries late (> ${DRAIN_MS / 1_000} s after load)`, String(late), '', '']);
-    row(sw, [`${label}: missed / duplicates / problems`, `${missed} / ${duplicates} / ${problems}`, '0 / 0 / 0', missed + duplicates + problems === 0 ? 'met' : 'NOT MET']);
+    row(sw, [
+      `${label}: missed / duplicates / problems`,
+      `${missed} / ${duplicates} / ${problems}`,
+      '0 / 0 / 0',
+      missed + duplicates + problems === 0 ? 'met' : 'NOT MET',
+    ]);
     const kb = median(runs.map((f) => f.kbPerSocket));
     // The baseline keeps almost nothing per socket: no target, and its figure is mostly noise.
-    row(sw, [`${label}: RSS per idle socket KB`, `${fmt(kb)} (runs: ${runs.map((f) => fmt(f.kbPerSocket)).join(', ')})`, ...(scenario === 'baseline' ? ['', ''] : [`≤ ${TARGET_KB_PER_SOCKET}`, kb < 0 ? 'noise' : kb <= TARGET_KB_PER_SOCKET ? 'met' : 'NOT MET'])]);
-    row(sw, [`${label}: server event-loop lag p50/p99/max`, `${fmt(median(runs.map((f) => f.serverLag.p50)))} / ${fmt(median(runs.map((f) => f.serverLag.p99)))} / ${fmt(median(runs.map((f) => f.serverLag.max)))}`, '', '']);
+    row(sw, [
+      `${label}: RSS per idle socket KB`,
+      `${fmt(kb)} (runs: ${runs.map((f) => fmt(f.kbPerSocket)).join(', ')})`,
+      ...(scenario === 'baseline'
+        ? ['', '']
+        : [`≤ ${TARGET_KB_PER_SOCKET}`, kb < 0 ? 'noise' : kb <= TARGET_KB_PER_SOCKET ? 'met' : 'NOT MET']),
+    ]);
+    row(sw, [
+      `${label}: server event-loop lag p50/p99/max`,
+      `${fmt(median(runs.map((f) => f.serverLag.p50)))} / ${fmt(median(runs.map((f) => f.serverLag.p99)))} / ${fmt(median(runs.map((f) => f.serverLag.max)))}`,
+      '',
+      '',
+    ]);
   }
 }
 
@@ -775,14 +897,24 @@ async function runInFreshProcess(scenario: Scenario, run: number): Promise<RunFi
   try {
     const child = fork(fileURLToPath(import.meta.url), [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, BENCH_FANOUT_ROLE: 'server', BENCH_FANOUT_SCENARIO: scenario, BENCH_FANOUT_RUN: String(run), BENCH_FANOUT_DATABASE: database?.url ?? '' },
+      env: {
+        ...process.env,
+        BENCH_FANOUT_ROLE: 'server',
+        BENCH_FANOUT_SCENARIO: scenario,
+        BENCH_FANOUT_RUN: String(run),
+        BENCH_FANOUT_DATABASE: database?.url ?? '',
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
     return await new Promise<RunFigures>((resolve, reject) => {
       let figures: RunFigures | undefined;
       child.on('message', (message: { figures: RunFigures }) => (figures = message.figures));
-      child.on('exit', (code, signal) => (figures && code === 0 ? resolve(figures) : reject(new Error(`run ${scenario} #${run} failed (exit code ${code}, signal ${signal})`))));
+      child.on('exit', (code, signal) =>
+        figures && code === 0
+          ? resolve(figures)
+          : reject(new Error(`run ${scenario} #${run} failed (exit code ${code}, signal ${signal})`)),
+      );
     });
   } finally {
     await database?.drop();
@@ -801,7 +933,9 @@ async function main(): Promise<void> {
     `BENCH_SOCKETS=${SOCKETS} BENCH_RATE=${RATE}/s BENCH_SECONDS=${SECONDS} BENCH_RUNS=${RUNS}; open files ${openFilesLimit()} ` +
       `(each process needs about ${SOCKETS + 100}: the server process one per socket, the client process one per socket)`,
   );
-  console.log('Each run: a fresh server process (the instances) and a client process (sockets + agent); see the header of bench/fanout.ts.');
+  console.log(
+    'Each run: a fresh server process (the instances) and a client process (sockets + agent); see the header of bench/fanout.ts.',
+  );
   for (let run = 1; run <= RUNS; run++) {
     for (const scenario of SCENARIOS) {
       try {
@@ -821,7 +955,11 @@ if (process.env['BENCH_FANOUT_ROLE'] === 'server') {
   const seen = new Map<string, number>();
   const consoleError = console.error.bind(console);
   console.error = (...args: unknown[]) => {
-    const kind = args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : String(a))).join(' ').split('\n')[0]!.slice(0, 160);
+    const kind = args
+      .map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : String(a)))
+      .join(' ')
+      .split('\n')[0]!
+      .slice(0, 160);
     const count = (seen.get(kind) ?? 0) + 1;
     seen.set(kind, count);
     if (count <= 3) consoleError(...args);

@@ -17,7 +17,14 @@
  * the 10-rule figure; compile ≤ 50 ms.
  */
 import { prng } from '../test/support/prng.js';
-import { compilePolicy, evaluatePolicy, type EvaluationInput, type PolicyDocument, type PolicyRule, type PolicySubject } from '../src/policy/index.js';
+import {
+  compilePolicy,
+  evaluatePolicy,
+  type EvaluationInput,
+  type PolicyDocument,
+  type PolicyRule,
+  type PolicySubject,
+} from '../src/policy/index.js';
 
 const DECISIONS = Number(process.env['BENCH_DECISIONS'] ?? 200_000);
 const SEED = Number(process.env['BENCH_SEED'] ?? 42);
@@ -25,8 +32,28 @@ const SIZES = [10, 100, 1_000, 10_000];
 const COMPILE_RUNS = 9;
 const REQUEST_POOL = 4_096;
 
-
-const WORDS = ['billing', 'payments', 'ledger', 'search', 'catalog', 'orders', 'users', 'auth', 'mail', 'cdn', 'dns', 'db', 'cache', 'queue', 'ml', 'infra', 'k8s', 'vault', 'logs', 'metrics'];
+const WORDS = [
+  'billing',
+  'payments',
+  'ledger',
+  'search',
+  'catalog',
+  'orders',
+  'users',
+  'auth',
+  'mail',
+  'cdn',
+  'dns',
+  'db',
+  'cache',
+  'queue',
+  'ml',
+  'infra',
+  'k8s',
+  'vault',
+  'logs',
+  'metrics',
+];
 const VERBS = ['create', 'update', 'delete', 'read', 'deploy', 'rollback', 'scale', 'restart', 'migrate', 'rotate'];
 const ENVS = ['prod', 'staging', 'dev', 'sandbox'];
 const TEAMS = ['payments', 'search', 'platform', 'data', 'security', 'growth'];
@@ -49,10 +76,22 @@ function generatePolicy(size: number, seed: number): { document: PolicyDocument;
   const spaces = namespaces(Math.max(4, Math.ceil(size / 5)));
   const rules: PolicyRule[] = [
     // Policy-wide rules every request meets (constant in number, as in real policies).
-    { id: 'block-prod-deletes', effect: 'BLOCK', actions: ['*.delete', '*.drop'], resources: ['prod/**'], reason: 'Deleting in production is never automated.' },
+    {
+      id: 'block-prod-deletes',
+      effect: 'BLOCK',
+      actions: ['*.delete', '*.drop'],
+      resources: ['prod/**'],
+      reason: 'Deleting in production is never automated.',
+    },
     { id: 'escalate-prod', effect: 'ESCALATE', actions: ['*'], resources: ['prod/**'], review: { groups: ['sre'], timeoutSeconds: 1_800 } },
     { id: 'allow-reads', effect: 'ALLOW', actions: ['*.read', '*.list'], resources: ['**'] },
-    { id: 'night-freeze', effect: 'ESCALATE', actions: ['*'], resources: ['prod/**'], when: 'now.getHours("Europe/Paris") >= 22 || now.getHours("Europe/Paris") < 6' },
+    {
+      id: 'night-freeze',
+      effect: 'ESCALATE',
+      actions: ['*'],
+      resources: ['prod/**'],
+      when: 'now.getHours("Europe/Paris") >= 22 || now.getHours("Europe/Paris") < 6',
+    },
   ];
   for (let i = rules.length; i < size; i++) {
     const space = r.pick(spaces);
@@ -61,7 +100,11 @@ function generatePolicy(size: number, seed: number): { document: PolicyDocument;
     const rule: PolicyRule = {
       id: `r${i}-${space}`,
       effect: roll < 0.55 ? 'ALLOW' : roll < 0.85 ? 'ESCALATE' : 'BLOCK',
-      actions: r.chance(0.4) ? [`${space}.*`] : r.chance(0.5) ? [`${space}.${r.pick(VERBS)}`] : [`${space}.{${r.pick(VERBS)},${r.pick(VERBS)}}`],
+      actions: r.chance(0.4)
+        ? [`${space}.*`]
+        : r.chance(0.5)
+          ? [`${space}.${r.pick(VERBS)}`]
+          : [`${space}.{${r.pick(VERBS)},${r.pick(VERBS)}}`],
       resources: r.chance(0.5) ? [`${env}/${space}/**`] : r.chance(0.5) ? [`${env}/**`] : [`${env}/${space}-api`, `${env}/${space}-worker`],
     };
     if (r.chance(0.1)) rule.agents = r.chance(0.5) ? { labels: { team: r.pick(TEAMS) } } : { groups: [r.pick(GROUPS)] };
@@ -150,7 +193,9 @@ console.log(`evaluatePolicy, ${DECISIONS} decisions per size (seed ${SEED}), Nod
 console.log('| rules | decisions/s | p50 µs | p99 µs | p99.9 µs | rules looked at (avg) |');
 console.log('|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
-  console.log(`| ${row.rules} | ${row['decisions/s']} | ${fmt(row['p50 µs'])} | ${fmt(row['p99 µs'])} | ${fmt(row['p99.9 µs'])} | ${fmt(row['rules looked at (avg)'], 1)} |`);
+  console.log(
+    `| ${row.rules} | ${row['decisions/s']} | ${fmt(row['p50 µs'])} | ${fmt(row['p99 µs'])} | ${fmt(row['p99.9 µs'])} | ${fmt(row['rules looked at (avg)'], 1)} |`,
+  );
 }
 const at = (size: number) => rows.find((row) => row.rules === size)!;
 const compileMs = compileTime(1_000);

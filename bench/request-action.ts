@@ -46,7 +46,11 @@ const SERVER_URL = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1
 const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
 type Kind = 'pglite memory://' | 'pglite on-disk' | 'postgres';
-interface Target { databaseUrl: string | undefined; dataDir: string; drop: () => Promise<void> }
+interface Target {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  drop: () => Promise<void>;
+}
 
 // Everything created is registered here and removed in `main`'s finally, even after a failure.
 const cleanups: (() => Promise<void>)[] = [];
@@ -78,7 +82,18 @@ async function freshTarget(kind: Kind): Promise<Target> {
 }
 
 const build = (t: Target) =>
-  buildApp({ port: 0, host: '127.0.0.1', databaseUrl: t.databaseUrl, dataDir: t.dataDir, adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000, audit: defaultAuditConfig({ signingKey: SIGNING_KEY }) }, { logging: 'error' });
+  buildApp(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: t.databaseUrl,
+      dataDir: t.dataDir,
+      adminToken: ADMIN_TOKEN,
+      sweepIntervalMs: 1_000,
+      audit: defaultAuditConfig({ signingKey: SIGNING_KEY }),
+    },
+    { logging: 'error' },
+  );
 
 async function startupMs(kind: Kind): Promise<number> {
   const target = await freshTarget(kind);
@@ -170,24 +185,48 @@ async function rawOp(target: Target): Promise<{ op: Op; close: () => Promise<voi
     const hash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
     const rule = allow ? 'allow-reads' : 'escalate-deploys';
     const review = allow ? null : { groups: ['sre'], approvals: 1, timeoutSeconds: 3_600 };
-    const evaluation = JSON.stringify({ effect: allow ? 'ALLOW' : 'ESCALATE', matchedRules: [rule], decidingRules: [rule], policyVersion: 1,
-      explanation: `Rule "${rule}" decided.`, reason: allow ? 'reads are safe' : null, review });
+    const evaluation = JSON.stringify({
+      effect: allow ? 'ALLOW' : 'ESCALATE',
+      matchedRules: [rule],
+      decidingRules: [rule],
+      policyVersion: 1,
+      explanation: `Rule "${rule}" decided.`,
+      reason: allow ? 'reads are safe' : null,
+      review,
+    });
     const base = [agentId, input.action, input.resource, JSON.stringify(input.params), input.reason, hash, evaluation];
     await runTx(async (q) => {
       const { rows } = await q(allow ? INSERT_ALLOW : INSERT_ESCALATE, allow ? [...base, 'reads are safe'] : [...base, ['sre'], 1, 3_600]);
       const request = rows[0] as { id: string; expires_at: Date | null };
-      const requested = { agentId, action: input.action, resource: input.resource, onBehalfOfId: null, idempotencyKey: null, reason: input.reason };
+      const requested = {
+        agentId,
+        action: input.action,
+        resource: input.resource,
+        onBehalfOfId: null,
+        idempotencyKey: null,
+        reason: input.reason,
+      };
       const decided = allow
         ? { agentId, status: 'APPROVED', decidedBy: 'POLICY', reason: 'reads are safe', policyVersion: 1, matchedRules: [rule] }
         : { agentId, policyVersion: 1, matchedRules: [rule], requiredGroups: ['sre'], requiredApprovals: 1, expiresAt: request.expires_at };
-      await q(INSERT_EVENTS, [agentId, request.id, JSON.stringify(requested), allow ? 'ACTION_APPROVED' : 'ACTION_ESCALATED', JSON.stringify(decided)]);
+      await q(INSERT_EVENTS, [
+        agentId,
+        request.id,
+        JSON.stringify(requested),
+        allow ? 'ACTION_APPROVED' : 'ACTION_ESCALATED',
+        JSON.stringify(decided),
+      ]);
     });
   };
   return { op, close };
 }
 
 // --- measurement ------------------------------------------------------------------------------
-interface Stats { rps: number; p50: number; p99: number }
+interface Stats {
+  rps: number;
+  p50: number;
+  p99: number;
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
@@ -221,7 +260,12 @@ const row = (widths: number[], cells: string[]) =>
 
 async function main(): Promise<void> {
   // The default local server is optional; an explicit DATABASE_URL that does not work is an error.
-  const pgUp = Boolean(process.env['DATABASE_URL']) || (await onServer((c) => c.query('SELECT 1')).then(() => true, () => false));
+  const pgUp =
+    Boolean(process.env['DATABASE_URL']) ||
+    (await onServer((c) => c.query('SELECT 1')).then(
+      () => true,
+      () => false,
+    ));
   const kinds: Kind[] = ['pglite memory://', 'pglite on-disk', ...(pgUp ? (['postgres'] as const) : [])];
   const pgNote = pgUp ? `PostgreSQL: ${SERVER_URL.replace(/\/\/[^@/]*@/, '//')}` : 'PostgreSQL skipped (unreachable)';
   console.log(`Greenlight requestAction benchmark: node ${process.version}, ${cpus().length} CPUs, ${pgNote}`);
@@ -245,7 +289,16 @@ async function main(): Promise<void> {
     try {
       raw = await rawOp(await freshTarget(kind));
       const [gl, bl] = (await interleaved([greenlight.op, raw.op])) as [Stats, Stats];
-      row(widths, [kind, fmt(gl.rps, 0), fmt(gl.p50, 2), fmt(gl.p99, 2), fmt(bl.rps, 0), fmt(bl.p50, 2), fmt(bl.p99, 2), fmt(gl.rps / bl.rps, 2)]);
+      row(widths, [
+        kind,
+        fmt(gl.rps, 0),
+        fmt(gl.p50, 2),
+        fmt(gl.p99, 2),
+        fmt(bl.rps, 0),
+        fmt(bl.p50, 2),
+        fmt(bl.p99, 2),
+        fmt(gl.rps / bl.rps, 2),
+      ]);
     } finally {
       await greenlight.close();
       await raw?.close();

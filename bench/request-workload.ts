@@ -6,7 +6,13 @@ export const POLICY: PolicyDocument = {
   defaultEffect: 'BLOCK',
   rules: [
     { id: 'allow-reads', effect: 'ALLOW', actions: ['read.*'], resources: ['prod/**'], reason: 'reads are safe' },
-    { id: 'escalate-deploys', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], review: { groups: ['sre'], approvals: 1, timeoutSeconds: 3_600 } },
+    {
+      id: 'escalate-deploys',
+      effect: 'ESCALATE',
+      actions: ['deploy.*'],
+      resources: ['prod/**'],
+      review: { groups: ['sre'], approvals: 1, timeoutSeconds: 3_600 },
+    },
   ],
 };
 export const inputFor = (i: number) =>

@@ -50,7 +50,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await database.migrate();
     // Instances on one PostgreSQL wake each other with LISTEN/NOTIFY; PGlite is one process.
     const signals = config.databaseUrl
-      ? createPgSignal(config.databaseUrl, database.db, (error) => console.error('[events] listener:', error instanceof Error ? error.message : error))
+      ? createPgSignal(config.databaseUrl, database.db, (error) =>
+          console.error('[events] listener:', error instanceof Error ? error.message : error),
+        )
       : createLocalSignal();
     const hub = createEventHub(database.db, signals);
     const policies = createPolicyStore();
@@ -100,7 +102,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         sealer = startSealer(
           database,
           auditKeys,
-          { intervalMs: config.audit.sealIntervalMs, everyEvents: config.audit.checkpointEvents, everyMs: config.audit.checkpointIntervalMs },
+          {
+            intervalMs: config.audit.sealIntervalMs,
+            everyEvents: config.audit.checkpointEvents,
+            everyMs: config.audit.checkpointIntervalMs,
+          },
           (error) => console.error('[sealer]', error),
         );
         started = true;

@@ -22,13 +22,17 @@ const ConfigSchema = z.object({
     .transform((text, ctx) => {
       try {
         const parsed: unknown = JSON.parse(text);
-        return Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown })?.keys ?? [parsed];
+        return Array.isArray(parsed) ? parsed : ((parsed as { keys?: unknown })?.keys ?? [parsed]);
       } catch {
         ctx.addIssue({ code: 'custom', message: 'must be JSON: a JWK, an array of JWKs or a JWK Set {"keys": [...]}' });
         return z.NEVER;
       }
     })
-    .pipe(z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }), { error: 'must hold Ed25519 public JWKs' }))
+    .pipe(
+      z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }), {
+        error: 'must hold Ed25519 public JWKs',
+      }),
+    )
     .optional(),
   AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(1_000).default(250),
   AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
@@ -93,7 +97,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweepIntervalMs: value.SWEEP_INTERVAL_MS,
     audit: {
       signingKey: value.AUDIT_SIGNING_KEY,
-      signingKeyFile: value.AUDIT_SIGNING_KEY_FILE ?? (value.DATA_DIR.startsWith('memory://') ? undefined : `${value.DATA_DIR}/audit-signing-key.pem`),
+      signingKeyFile:
+        value.AUDIT_SIGNING_KEY_FILE ?? (value.DATA_DIR.startsWith('memory://') ? undefined : `${value.DATA_DIR}/audit-signing-key.pem`),
       trustedKeys: value.AUDIT_TRUSTED_KEYS ?? [],
       sealIntervalMs: value.AUDIT_SEAL_INTERVAL_MS,
       checkpointEvents: value.AUDIT_CHECKPOINT_EVENTS,
@@ -104,7 +109,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** The audit settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */
 export function defaultAuditConfig(overrides: Partial<AuditConfig> = {}): AuditConfig {
-  return { signingKey: undefined, signingKeyFile: undefined, trustedKeys: [], sealIntervalMs: 250, checkpointEvents: 1_000, checkpointIntervalMs: 60_000, ...overrides };
+  return {
+    signingKey: undefined,
+    signingKeyFile: undefined,
+    trustedKeys: [],
+    sealIntervalMs: 250,
+    checkpointEvents: 1_000,
+    checkpointIntervalMs: 60_000,
+    ...overrides,
+  };
 }
 
 /** Settings of the command-line client (`npm run cli`), which talks to a running server. */

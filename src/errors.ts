@@ -49,7 +49,7 @@ export class SeparationOfDutiesError extends DomainError {
 const SEPARATION_MESSAGES: Record<RequestParty, string> = {
   REQUESTING_AGENT: 'An agent can never review its own request.',
   AGENT: 'Agents can never review action requests; only humans can.',
-  OWNER: "You own the agent that asked: its requests must be reviewed by someone else.",
+  OWNER: 'You own the agent that asked: its requests must be reviewed by someone else.',
   ON_BEHALF_OF: 'The agent acts on your behalf: the request must be reviewed by someone else.',
 };
 

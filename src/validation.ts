@@ -10,7 +10,10 @@ export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
 
 /** A string of at most `max` characters that PostgreSQL can store. */
 export function storableText(max: number) {
-  return z.string().max(max, `must be at most ${max} characters`).refine((value) => !value.includes('\u0000'), NUL_MESSAGE);
+  return z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => !value.includes('\u0000'), NUL_MESSAGE);
 }
 
 /** True when a JSON value holds a NUL character anywhere (keys or string values). */

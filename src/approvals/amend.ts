@@ -43,10 +43,14 @@ export async function amendRequest(
     throw InvalidInputError.of('params', `the change was refused: the policy would block the changed request by ${rules}${why}`);
   }
   // The request keeps its review requirements, so a change must not need reviews they lack.
-  const stricter = evaluation.effect === 'ESCALATE' ? evaluation.decidingRules.filter((id) => !request.evaluation.decidingRules.includes(id)) : [];
+  const stricter =
+    evaluation.effect === 'ESCALATE' ? evaluation.decidingRules.filter((id) => !request.evaluation.decidingRules.includes(id)) : [];
   if (stricter.length > 0) {
     const rules = stricter.map((id) => `"${id}"`).join(', ');
-    throw InvalidInputError.of('params', `the change was refused: it would need review under ${rules} as well; the agent must ask again with these params`);
+    throw InvalidInputError.of(
+      'params',
+      `the change was refused: it would need review under ${rules} as well; the agent must ask again with these params`,
+    );
   }
   const [amended] = await tx
     .update(actionRequests)

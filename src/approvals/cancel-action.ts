@@ -32,7 +32,13 @@ export async function cancelActionRequest(deps: Deps, agent: Principal, rawInput
     }
     const [cancelled] = await tx
       .update(actionRequests)
-      .set({ status: 'CANCELLED', decidedAt: sql`now()`, decidedBy: 'REQUESTER', deciderId: agent.id, decisionReason: input.reason ?? null })
+      .set({
+        status: 'CANCELLED',
+        decidedAt: sql`now()`,
+        decidedBy: 'REQUESTER',
+        deciderId: agent.id,
+        decisionReason: input.reason ?? null,
+      })
       .where(eq(actionRequests.id, current.id))
       .returning();
     const events = await appendAuditEvents(tx, [

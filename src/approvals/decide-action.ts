@@ -42,7 +42,12 @@ export async function decideAction(deps: Deps, reviewer: Principal, rawInput: De
   return commitOrRefuse(deps, (tx) => decide(deps, tx, reviewer, input));
 }
 
-async function decide(deps: Deps, tx: Transaction, reviewer: Principal, input: z.output<typeof DecideActionInput>): Promise<RequestOutcome> {
+async function decide(
+  deps: Deps,
+  tx: Transaction,
+  reviewer: Principal,
+  input: z.output<typeof DecideActionInput>,
+): Promise<RequestOutcome> {
   const locked = isUuid(input.requestId) ? await lockRequest(tx, input.requestId) : null;
   // Parties are refused before anything else is checked, and the attempt is recorded (committed,
   // since the refusal is a result, not a failure). An agent is refused even for an unknown id.
@@ -81,7 +86,9 @@ async function review(
     amendedParams: amended ? current.amendedParams : null,
   });
   const tally = await tallyRequest(tx, current);
-  const amendment = deps.redactor.redact(amended ? current.amendedParams : null, 'params', parseRedactionPaths(current.redactPaths), ['amendedParams']);
+  const amendment = deps.redactor.redact(amended ? current.amendedParams : null, 'params', parseRedactionPaths(current.redactPaths), [
+    'amendedParams',
+  ]);
   const events: NewAuditEvent[] = [
     {
       type: 'REVIEW_SUBMITTED',

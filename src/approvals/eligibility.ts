@@ -24,7 +24,8 @@ export function partyOf(viewer: Principal, request: Pick<RequestParties, 'agentI
  * request as it stood at some point (an escalation step widens it).
  */
 export function reviewDenial(viewer: Principal, request: RequestParties, requiredGroups = request.requiredGroups): string | null {
-  if (partyOf(viewer, request) !== null) return 'Parties to a request (its agent, any agent, its owner, the human it acts for) cannot review it.';
+  if (partyOf(viewer, request) !== null)
+    return 'Parties to a request (its agent, any agent, its owner, the human it acts for) cannot review it.';
   if (!hasRole(viewer, 'REVIEWER')) return 'Reviewing needs the REVIEWER role.';
   if (request.effect !== 'ESCALATE') return 'This request was decided by policy and has nothing to review.';
   if (requiredGroups.length > 0 && !requiredGroups.some((group) => viewer.groups.includes(group))) {

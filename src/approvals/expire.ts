@@ -38,14 +38,12 @@ export async function expireOverdueRequests(deps: Deps, batch = SWEEP_BATCH): Pr
       .returning();
     const events = await appendAuditEvents(
       tx,
-      ended.map(
-        (request): NewAuditEvent => ({
-          type: request.status === 'REJECTED' ? 'ACTION_REJECTED' : 'ACTION_EXPIRED',
-          actorId: null,
-          requestId: request.id,
-          data: { agentId: request.agentId, status: request.status, decidedBy: 'TIMEOUT', reason: TIMEOUT_REASON },
-        }),
-      ),
+      ended.map((request): NewAuditEvent => ({
+        type: request.status === 'REJECTED' ? 'ACTION_REJECTED' : 'ACTION_EXPIRED',
+        actorId: null,
+        requestId: request.id,
+        data: { agentId: request.agentId, status: request.status, decidedBy: 'TIMEOUT', reason: TIMEOUT_REASON },
+      })),
     );
     return { ended, events };
   });

@@ -46,7 +46,13 @@ export async function overrideDecision(deps: Deps, admin: Principal, rawInput: O
         type: 'DECISION_OVERRIDDEN',
         actorId: admin.id,
         requestId: locked.request.id,
-        data: { agentId: locked.request.agentId, adminId: admin.id, verdict: input.verdict, reason: input.reason, approvalsReceived: tally.received },
+        data: {
+          agentId: locked.request.agentId,
+          adminId: admin.id,
+          verdict: input.verdict,
+          reason: input.reason,
+          approvalsReceived: tally.received,
+        },
       },
       settled.event,
     ];

@@ -7,7 +7,6 @@ import type { ActionStatus } from '../vocabulary.js';
 import { isUuid } from '../validation.js';
 import { canView } from './eligibility.js';
 
-
 /** The SQL twin of `reviewDenial(viewer, request) === null`. */
 function reviewableBy(viewer: Principal): SQL | undefined {
   if (viewer.kind !== 'HUMAN' || !hasRole(viewer, 'REVIEWER')) return undefined;
@@ -42,7 +41,12 @@ export async function getActionRequest(db: Executor, viewer: Principal, id: stri
 }
 
 export async function getActionRequestsByIds(db: Executor, ids: readonly string[]): Promise<ActionRequestRow[]> {
-  return ids.length === 0 ? [] : db.select().from(actionRequests).where(inArray(actionRequests.id, [...ids]));
+  return ids.length === 0
+    ? []
+    : db
+        .select()
+        .from(actionRequests)
+        .where(inArray(actionRequests.id, [...ids]));
 }
 
 export interface ActionRequestFilter {
@@ -70,7 +74,10 @@ export async function listActionRequests(
   if (filter?.agentId) conditions.push(isUuid(filter.agentId) ? eq(actionRequests.agentId, filter.agentId) : sql`false`);
   // Stored values never contain NUL (input validation refuses it), and PostgreSQL would reject
   // it in a parameter: such a filter simply matches nothing.
-  for (const [column, value] of [[actionRequests.action, filter?.action], [actionRequests.resource, filter?.resource]] as const) {
+  for (const [column, value] of [
+    [actionRequests.action, filter?.action],
+    [actionRequests.resource, filter?.resource],
+  ] as const) {
     if (value) conditions.push(value.includes('\u0000') ? sql`false` : eq(column, value));
   }
   if (page.afterPosition !== null) conditions.push(lt(actionRequests.position, page.afterPosition));

@@ -37,7 +37,10 @@ export async function reportActionOutcome(deps: Deps, agent: Principal, rawInput
     }
     if (current.outcome) throw new ConflictError(`The outcome was already reported (${current.outcome}).`, current.status);
     if (locked.windowClosed) {
-      throw new ConflictError(`The approval window closed at ${current.validUntil!.toISOString()}; request approval again.`, current.status);
+      throw new ConflictError(
+        `The approval window closed at ${current.validUntil!.toISOString()}; request approval again.`,
+        current.status,
+      );
     }
     const [reported] = await tx
       .update(actionRequests)

@@ -174,60 +174,63 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
   const evaluationInput = evaluationInputFor(agent, onBehalfOf, input, new Date());
 
   try {
-    const { request, events } = await deps.db.transaction(async (tx) => {
-      const policy = await deps.policies.fresh(tx);
-      const evaluation = await evaluateRequest(tx, policy, evaluationInput, { lock: true });
-      if (evaluation.reasonRequiredBy.length > 0 && !input.reason?.trim()) {
-        const rules = evaluation.reasonRequiredBy.map((id) => `"${id}"`).join(', ');
-        throw InvalidInputError.of('reason', `is required for this action by rule ${rules}: say why the agent needs it`);
-      }
-      const [request] = await tx
-        .insert(actionRequests)
-        .values({
-          agentId: agent.id,
-          onBehalfOfId: input.onBehalfOf ?? null,
-          ownerId: agent.ownerId,
-          action: input.action,
-          resource: input.resource,
-          params: input.params ?? null,
-          reason: input.reason ?? null,
-          context: input.context ?? {},
-          idempotencyKey: key,
-          payloadHash: hash,
-          redactPaths: policy.document.redact ?? [],
-          effect: evaluation.effect,
-          evaluation,
-          matchedRules: evaluation.matchedRules,
-          ...decisionColumns(evaluation),
-        })
-        .returning();
-      // The log keeps markers where the policy redacts; the values go beside it, for ADMIN.
-      const paths = parseRedactionPaths(request!.redactPaths);
-      const params = deps.redactor.redact(input.params ?? null, 'params', paths, ['params']);
-      const context = deps.redactor.redact(input.context ?? {}, 'context', paths, ['context']);
-      const events = await appendAuditEvents(tx, [
-        {
-          type: 'ACTION_REQUESTED',
-          actorId: agent.id,
-          requestId: request!.id,
-          data: {
+    const { request, events } = await deps.db.transaction(
+      async (tx) => {
+        const policy = await deps.policies.fresh(tx);
+        const evaluation = await evaluateRequest(tx, policy, evaluationInput, { lock: true });
+        if (evaluation.reasonRequiredBy.length > 0 && !input.reason?.trim()) {
+          const rules = evaluation.reasonRequiredBy.map((id) => `"${id}"`).join(', ');
+          throw InvalidInputError.of('reason', `is required for this action by rule ${rules}: say why the agent needs it`);
+        }
+        const [request] = await tx
+          .insert(actionRequests)
+          .values({
             agentId: agent.id,
+            onBehalfOfId: input.onBehalfOf ?? null,
+            ownerId: agent.ownerId,
             action: input.action,
             resource: input.resource,
-            params: params.value,
-            context: context.value,
-            onBehalfOfId: input.onBehalfOf ?? null,
-            idempotencyKey: key,
+            params: input.params ?? null,
             reason: input.reason ?? null,
+            context: input.context ?? {},
+            idempotencyKey: key,
+            payloadHash: hash,
+            redactPaths: policy.document.redact ?? [],
+            effect: evaluation.effect,
+            evaluation,
+            matchedRules: evaluation.matchedRules,
+            ...decisionColumns(evaluation),
+          })
+          .returning();
+        // The log keeps markers where the policy redacts; the values go beside it, for ADMIN.
+        const paths = parseRedactionPaths(request!.redactPaths);
+        const params = deps.redactor.redact(input.params ?? null, 'params', paths, ['params']);
+        const context = deps.redactor.redact(input.context ?? {}, 'context', paths, ['context']);
+        const events = await appendAuditEvents(tx, [
+          {
+            type: 'ACTION_REQUESTED',
+            actorId: agent.id,
+            requestId: request!.id,
+            data: {
+              agentId: agent.id,
+              action: input.action,
+              resource: input.resource,
+              params: params.value,
+              context: context.value,
+              onBehalfOfId: input.onBehalfOf ?? null,
+              idempotencyKey: key,
+              reason: input.reason ?? null,
+            },
+            redacted: [...params.redacted, ...context.redacted],
           },
-          redacted: [...params.redacted, ...context.redacted],
-        },
-        decisionEvent(request!, evaluation),
-      ]);
-      return { request: request!, events };
-      // The rate-limit count must see requests committed while this one waited for the agent's
-      // lock: that needs each statement's own snapshot, i.e. READ COMMITTED (pinned, not assumed).
-    }, { isolationLevel: 'read committed' });
+          decisionEvent(request!, evaluation),
+        ]);
+        return { request: request!, events };
+        // The rate-limit count must see requests committed while this one waited for the agent's
+        // lock: that needs each statement's own snapshot, i.e. READ COMMITTED (pinned, not assumed).
+      },
+      { isolationLevel: 'read committed' },
+    );
     deps.hub.publish(events);
     return { request, created: true };
   } catch (error) {

@@ -38,7 +38,13 @@ export interface QuorumTally {
 
 /** A requirement as created for a new request: no escalation step reached yet. */
 export function initialRequirements(requirements: readonly RuleReviewRequirement[]): RequestRequirement[] {
-  return requirements.map((r) => ({ ruleId: r.ruleId, groups: [...r.groups], approvals: r.approvals, escalation: r.escalation, reached: 0 }));
+  return requirements.map((r) => ({
+    ruleId: r.ruleId,
+    groups: [...r.groups],
+    approvals: r.approvals,
+    escalation: r.escalation,
+    reached: 0,
+  }));
 }
 
 /** A requirement's current groups: its own and those of the escalation steps reached. */
@@ -117,14 +123,19 @@ export function tallyQuorum(requirements: readonly RequestRequirement[], approva
   });
 
   const progress = requirements.map((r, index): RequirementProgress => {
-    const approverIds = slots.flatMap((owner, slot) => (owner === index && holder[slot] !== null ? [people[holder[slot]!]!.reviewerId] : []));
+    const approverIds = slots.flatMap((owner, slot) =>
+      owner === index && holder[slot] !== null ? [people[holder[slot]!]!.reviewerId] : [],
+    );
     return { ruleId: r.ruleId, groups: groups[index]!, approvals: r.approvals, approverIds, met: approverIds.length >= r.approvals };
   });
   return { met: progress.every((p) => p.met), received, required: slots.length, requirements: progress };
 }
 
 /** The tally of a request from its reviews: approvals of its current revision, in the order given. */
-export function tallyReviews(request: Pick<ActionRequestRow, 'reviewRequirements' | 'revision'>, reviews: readonly ReviewRow[]): QuorumTally {
+export function tallyReviews(
+  request: Pick<ActionRequestRow, 'reviewRequirements' | 'revision'>,
+  reviews: readonly ReviewRow[],
+): QuorumTally {
   const approvals = reviews
     .filter((review) => review.verdict === 'APPROVE' && review.revision === request.revision)
     .map((review) => ({ reviewerId: review.reviewerId, groups: review.reviewerGroups }));

@@ -133,7 +133,12 @@ export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditS
  * emitted at once if it is already decided, otherwise when it is, and then the stream ends.
  * Without it, every one of the viewer's own requests that a reviewer decides.
  */
-export function streamActionDecided(deps: Deps, viewer: Principal, requestId: string | null, start: AuditStreamStart = null): AsyncIterable<ActionRequestRow> {
+export function streamActionDecided(
+  deps: Deps,
+  viewer: Principal,
+  requestId: string | null,
+  start: AuditStreamStart = null,
+): AsyncIterable<ActionRequestRow> {
   if (!requestId && start) return streamOwnDecisions(deps, viewer, start);
   return new Repeater<ActionRequestRow>(async (push, stop) => {
     // With a requestId the stream carries exactly one decision. The decision can commit between

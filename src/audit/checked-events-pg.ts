@@ -140,7 +140,7 @@ export async function* checkedEventsPg(pool: pg.Pool | pg.Client, range: ReadRan
     }
     // After a gap, the rest of the range; open-ended, what was sealed since the head was read.
     const last = range.openEnded ? Number.MAX_SAFE_INTEGER : range.toSeq;
-    for (let after = planned; after < last; ) {
+    for (let after = planned; after < last;) {
       const checked = await here.read(after, last, size);
       yield* eventsOf(checked);
       if (checked.seqs.length < size) break;

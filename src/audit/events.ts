@@ -1,6 +1,16 @@
 import type { RedactedValue } from './redaction.js';
 import type { RuleError } from '../policy/index.js';
-import type { ActionOutcome, ActionStatus, AuditEventType, DecisionSource, PolicyEffect, PrincipalKind, RequestParty, Role, Verdict } from '../vocabulary.js';
+import type {
+  ActionOutcome,
+  ActionStatus,
+  AuditEventType,
+  DecisionSource,
+  PolicyEffect,
+  PrincipalKind,
+  RequestParty,
+  Role,
+  Verdict,
+} from '../vocabulary.js';
 
 /**
  * The typed metadata of each audit event type. Request events all carry `agentId`, so event
@@ -94,5 +104,11 @@ interface DecisionData {
  * the event, outside the hash chain, for ADMIN.
  */
 export type NewAuditEvent = {
-  [T in AuditEventType]: { type: T; actorId: string | null; requestId?: string | null; data: AuditEventData[T]; redacted?: RedactedValue[] };
+  [T in AuditEventType]: {
+    type: T;
+    actorId: string | null;
+    requestId?: string | null;
+    data: AuditEventData[T];
+    redacted?: RedactedValue[];
+  };
 }[AuditEventType];

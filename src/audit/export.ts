@@ -33,14 +33,28 @@ export async function* exportAuditLog(db: Executor, afterSeq: number, options: E
   while (after < head) {
     const upTo = Math.min(after + EXPORT_CHUNK, head);
     const [events, checkpoints] = await Promise.all([
-      db.select(sealedColumns).from(auditEvents).where(and(gt(auditEvents.seq, after), lte(auditEvents.seq, upTo))).orderBy(asc(auditEvents.seq)),
       db
-        .select({ seq: auditCheckpoints.seq, hash: auditCheckpoints.hash, keyId: auditCheckpoints.keyId, signature: auditCheckpoints.signature })
+        .select(sealedColumns)
+        .from(auditEvents)
+        .where(and(gt(auditEvents.seq, after), lte(auditEvents.seq, upTo)))
+        .orderBy(asc(auditEvents.seq)),
+      db
+        .select({
+          seq: auditCheckpoints.seq,
+          hash: auditCheckpoints.hash,
+          keyId: auditCheckpoints.keyId,
+          signature: auditCheckpoints.signature,
+        })
         .from(auditCheckpoints)
         .where(and(gt(auditCheckpoints.seq, after), lte(auditCheckpoints.seq, upTo)))
         .orderBy(asc(auditCheckpoints.seq)),
     ]);
-    const redacted = options.withRedacted ? await listRedactedValues(db, events.map((event) => event.id)) : new Map<number, RedactedValue[]>();
+    const redacted = options.withRedacted
+      ? await listRedactedValues(
+          db,
+          events.map((event) => event.id),
+        )
+      : new Map<number, RedactedValue[]>();
     let next = 0;
     for (const event of events) {
       const values = redacted.get(event.id);

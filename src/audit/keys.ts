@@ -27,11 +27,17 @@ export interface AuditKeyring {
 
 /** RFC 7638: SHA-256 over the JWK's required members in lexicographic order, base64url. */
 function thumbprint(jwk: { crv: string; kty: string; x: string }): string {
-  return createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x }))
+    .digest('base64url');
 }
 
 export function publicJwkOf(key: KeyObject): AuditPublicJwk {
-  const { crv, kty, x } = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' }) as { crv: 'Ed25519'; kty: 'OKP'; x: string };
+  const { crv, kty, x } = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' }) as {
+    crv: 'Ed25519';
+    kty: 'OKP';
+    x: string;
+  };
   if (kty !== 'OKP' || crv !== 'Ed25519') throw new Error('The audit signing key must be an Ed25519 key.');
   return { kty, crv, x, kid: thumbprint({ crv, kty, x }), alg: 'EdDSA', use: 'sig' };
 }
@@ -98,6 +104,8 @@ export function loadAuditKeyring(source: SigningKeySource, warn: (message: strin
     }
     return keyringFor(createPrivateKey(readFileSync(source.file)), others);
   }
-  warn('No audit signing key configured (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE): checkpoints are signed with a key that dies with this process.');
+  warn(
+    'No audit signing key configured (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE): checkpoints are signed with a key that dies with this process.',
+  );
   return keyringFor(createPrivateKey(generateSigningKeyPem()), others);
 }

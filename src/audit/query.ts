@@ -39,7 +39,13 @@ export function auditFilterConditions(filter: AuditEventFilter | null | undefine
   if (filter.agentId) conditions.push(sql`${agentOf} = ${filter.agentId}`);
   if (filter.actorId) conditions.push(eq(auditEvents.actorId, filter.actorId));
   if (filter.types?.length) conditions.push(inArray(auditEvents.type, filter.types));
-  if (filter.decisions?.length) conditions.push(sql`${statusOf} IN (${sql.join(filter.decisions.map((d) => sql`${d}`), sql`, `)})`);
+  if (filter.decisions?.length)
+    conditions.push(
+      sql`${statusOf} IN (${sql.join(
+        filter.decisions.map((d) => sql`${d}`),
+        sql`, `,
+      )})`,
+    );
   if (filter.since) conditions.push(gte(auditEvents.createdAt, filter.since));
   if (filter.until) conditions.push(lt(auditEvents.createdAt, filter.until));
   if (filter.action || filter.resourcePrefix) {
@@ -53,7 +59,12 @@ export function auditFilterConditions(filter: AuditEventFilter | null | undefine
 
 /** The glob as an anchored regular expression, with the same meaning as `globToLike`. */
 const globToRegExp = (glob: string) =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`);
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\/]/g, '\\$&')
+      .replace(/\*/g, '[\\s\\S]*')
+      .replace(/\?/g, '[\\s\\S]')}$`,
+  );
 
 /** What the in-memory filter needs to know of an event's request. */
 export interface RequestFacts {
@@ -65,7 +76,11 @@ export interface RequestFacts {
  * True when an event satisfies the filter; the in-memory twin of `auditFilterConditions` for live
  * events. `request` gives the event's request when the filter names an action or a resource.
  */
-export function matchesAuditFilter(event: AuditEventRow, filter: AuditEventFilter | null | undefined, request?: RequestFacts | null): boolean {
+export function matchesAuditFilter(
+  event: AuditEventRow,
+  filter: AuditEventFilter | null | undefined,
+  request?: RequestFacts | null,
+): boolean {
   if (!filter) return true;
   if (filter.requestId && event.requestId !== filter.requestId) return false;
   if (filter.agentId && event.data['agentId'] !== filter.agentId) return false;
@@ -99,7 +114,8 @@ export async function listSealedAuditEvents(
   page: { afterSeq: number | null; limit: number; order: AuditOrder },
 ): Promise<AuditEventRow[]> {
   const conditions = [...auditFilterConditions(filter), isNotNull(auditEvents.seq)];
-  if (page.afterSeq !== null) conditions.push(page.order === 'SEQ_ASC' ? gt(auditEvents.seq, page.afterSeq) : lt(auditEvents.seq, page.afterSeq));
+  if (page.afterSeq !== null)
+    conditions.push(page.order === 'SEQ_ASC' ? gt(auditEvents.seq, page.afterSeq) : lt(auditEvents.seq, page.afterSeq));
   return db
     .select()
     .from(auditEvents)

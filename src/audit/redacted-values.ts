@@ -6,7 +6,10 @@ import { REDACTION_MARKER_PREFIX, setOwn, type RedactedValue, type Redactor } fr
 /** The values redacted from each of these events' data, by event id (events without any are absent). */
 export async function listRedactedValues(db: Executor, eventIds: readonly number[]): Promise<Map<number, RedactedValue[]>> {
   if (eventIds.length === 0) return new Map();
-  const rows = await db.select().from(auditRedactedValues).where(inArray(auditRedactedValues.eventId, [...eventIds]));
+  const rows = await db
+    .select()
+    .from(auditRedactedValues)
+    .where(inArray(auditRedactedValues.eventId, [...eventIds]));
   return new Map(rows.map((row) => [row.eventId, row.redacted]));
 }
 
@@ -20,7 +23,8 @@ export function revealRedacted<T>(redactor: Redactor, data: T, redacted: readonl
   const copy = structuredClone(data);
   for (const { path, value } of redacted) {
     let parent: unknown = copy;
-    for (const key of path.slice(0, -1)) parent = typeof parent === 'object' && parent !== null ? (parent as Record<string | number, unknown>)[key] : undefined;
+    for (const key of path.slice(0, -1))
+      parent = typeof parent === 'object' && parent !== null ? (parent as Record<string | number, unknown>)[key] : undefined;
     const key = path.at(-1)!;
     if (typeof parent !== 'object' || parent === null) continue;
     const marker = (parent as Record<string | number, unknown>)[key];

@@ -76,7 +76,9 @@ function visitMatches(
 
 export function createRedactor(key: Buffer): Redactor {
   const marker = (value: unknown) =>
-    `${REDACTION_MARKER_PREFIX}${createHmac('sha256', key).update(canonicalJson(value ?? null)).digest('base64url')}]`;
+    `${REDACTION_MARKER_PREFIX}${createHmac('sha256', key)
+      .update(canonicalJson(value ?? null))
+      .digest('base64url')}]`;
   const redact: Redactor['redact'] = (value, root, paths, at) => {
     const own = paths.filter((path) => path.root === root);
     if (own.length === 0 || !isContainer(value)) return { value, redacted: [] };
@@ -115,7 +117,10 @@ const KEY_NAME = 'redaction-key';
  * exported markers from being brute-forced by whoever receives an export.
  */
 export async function loadRedactionKey(db: Executor): Promise<Buffer> {
-  await db.insert(serverSecrets).values({ name: KEY_NAME, value: randomBytes(32).toString('base64url') }).onConflictDoNothing();
+  await db
+    .insert(serverSecrets)
+    .values({ name: KEY_NAME, value: randomBytes(32).toString('base64url') })
+    .onConflictDoNothing();
   const [row] = await db.select({ value: serverSecrets.value }).from(serverSecrets).where(eq(serverSecrets.name, KEY_NAME));
   return Buffer.from(row!.value, 'base64url');
 }

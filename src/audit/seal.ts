@@ -106,7 +106,10 @@ const sealerViewColumns = {
   createdAt: sql<string>`v.created_at`,
 };
 
-type SealerState = Pick<Awaited<ReturnType<typeof readSealerView>>[number], 'headSeq' | 'headPrevHash' | 'beforeHash' | 'checkpointSeq' | 'checkpointAgeMs' | 'firstOld'>;
+type SealerState = Pick<
+  Awaited<ReturnType<typeof readSealerView>>[number],
+  'headSeq' | 'headPrevHash' | 'beforeHash' | 'checkpointSeq' | 'checkpointAgeMs' | 'firstOld'
+>;
 
 /**
  * The sealer's two statements are named prepared statements (on node-postgres; PGlite ignores
@@ -114,7 +117,12 @@ type SealerState = Pick<Awaited<ReturnType<typeof readSealerView>>[number], 'hea
  * was most of the database's work for a small batch.
  */
 function readSealerView(tx: Executor, limit: number, everyMs: number) {
-  return tx.select(sealerViewColumns).from(sealerView).orderBy(sql`v.id`).prepare('greenlight_audit_sealer_view').execute({ limit, everySecs: everyMs / 1_000 });
+  return tx
+    .select(sealerViewColumns)
+    .from(sealerView)
+    .orderBy(sql`v.id`)
+    .prepare('greenlight_audit_sealer_view')
+    .execute({ limit, everySecs: everyMs / 1_000 });
 }
 
 /** Gives the events `ids` their places in one UPDATE; returns the rows placed (all of them, unless another sealer got there first). */
@@ -161,13 +169,25 @@ export async function sealBatch(db: Database, keyring: AuditKeyring, policy: Che
     if (pending.length > 0) {
       if (head) assertHeadLinked(head, state);
       const n = pending.length;
-      const places = { ids: new Array<number>(n), seqs: new Array<number>(n), prevHashes: new Array<string>(n), hashes: new Array<string>(n) };
+      const places = {
+        ids: new Array<number>(n),
+        seqs: new Array<number>(n),
+        prevHashes: new Array<string>(n),
+        hashes: new Array<string>(n),
+      };
       let prev = head ?? { seq: 0, hash: GENESIS_HASH };
       for (let i = 0; i < n; i++) {
         if (i > 0 && i % HASH_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         const row = pending[i]!;
         // `data` arrives as its JSON text and is parsed exactly once (see `chainedColumns`).
-        const event = { id: row.id!, type: row.type, actorId: row.actorId, requestId: row.requestId, data: JSON.parse(row.data), createdAt: row.createdAt };
+        const event = {
+          id: row.id!,
+          type: row.type,
+          actorId: row.actorId,
+          requestId: row.requestId,
+          data: JSON.parse(row.data),
+          createdAt: row.createdAt,
+        };
         const hash = eventHash(prev.hash, event);
         places.ids[i] = event.id;
         places.seqs[i] = prev.seq + 1;

@@ -44,7 +44,9 @@ export function startSealer(
     try {
       session ??= await database.openSession();
       if (!leader) {
-        const result = (await session.db.execute(sql`SELECT pg_try_advisory_lock(${SEALER_LOCK_KEY}) AS locked`)) as unknown as { rows: { locked: boolean }[] };
+        const result = (await session.db.execute(sql`SELECT pg_try_advisory_lock(${SEALER_LOCK_KEY}) AS locked`)) as unknown as {
+          rows: { locked: boolean }[];
+        };
         const [row] = result.rows;
         leader = row?.locked === true;
       }

@@ -5,7 +5,14 @@ import type { EventHub } from '../events/hub.js';
 import { NotFoundError, SlowConsumerError } from '../errors.js';
 import { LiveStream } from '../events/live-stream.js';
 import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
-import { auditFilterConditions, filterNeedsRequest, matchesAuditFilter, replayStartAfterSeq, type AuditEventFilter, type RequestFacts } from './query.js';
+import {
+  auditFilterConditions,
+  filterNeedsRequest,
+  matchesAuditFilter,
+  replayStartAfterSeq,
+  type AuditEventFilter,
+  type RequestFacts,
+} from './query.js';
 
 const REPLAY_PAGE_SIZE = 500;
 const REQUESTS_REMEMBERED = 1_000;
@@ -15,7 +22,6 @@ const REQUESTS_REMEMBERED = 1_000;
  * the consumer is too slow and the stream ends with `SlowConsumerError`.
  */
 export const STREAM_BUFFER_LIMIT = 1_000;
-
 
 /**
  * Where a stream starts: after a live position (an event's cursor), after a chain position, after
@@ -58,7 +64,11 @@ export interface AuditStreamOptions<T extends object = AuditEventRow> {
  * The stream holds at most STREAM_BUFFER_LIMIT values its reader has not taken: past that, live,
  * it fails with `SlowConsumerError`.
  */
-export function streamAuditEvents<T extends object = AuditEventRow>(db: Database, hub: EventHub, options: AuditStreamOptions<T>): LiveStream<T> {
+export function streamAuditEvents<T extends object = AuditEventRow>(
+  db: Database,
+  hub: EventHub,
+  options: AuditStreamOptions<T>,
+): LiveStream<T> {
   const { filter, start } = options;
   const map = options.map ?? ((event: AuditEventRow) => event as unknown as T);
   const needsRequest = filterNeedsRequest(filter);
@@ -66,7 +76,10 @@ export function streamAuditEvents<T extends object = AuditEventRow>(db: Database
   const factsOf = async (event: AuditEventRow): Promise<RequestFacts | null> => {
     if (!event.requestId) return null;
     if (!requests.has(event.requestId)) {
-      const [row] = await db.select({ action: actionRequests.action, resource: actionRequests.resource }).from(actionRequests).where(eq(actionRequests.id, event.requestId));
+      const [row] = await db
+        .select({ action: actionRequests.action, resource: actionRequests.resource })
+        .from(actionRequests)
+        .where(eq(actionRequests.id, event.requestId));
       requests.set(event.requestId, row ?? null);
       if (requests.size > REQUESTS_REMEMBERED) requests.delete(requests.keys().next().value!);
     }

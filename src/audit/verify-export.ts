@@ -45,11 +45,18 @@ export async function verifyExport(
   // A chain anyone could have recomputed proves nothing: something trusted must vouch for it.
   if (options.anchor) {
     if (anchored === options.anchor.hash) return report;
-    const message = anchored === null ? `The export does not reach seq ${options.anchor.seq}, which the checkpoint names.` : `Seq ${options.anchor.seq} does not have the hash the checkpoint names.`;
+    const message =
+      anchored === null
+        ? `The export does not reach seq ${options.anchor.seq}, which the checkpoint names.`
+        : `Seq ${options.anchor.seq} does not have the hash the checkpoint names.`;
     return { ...report, ok: false, firstBrokenSeq: options.anchor.seq, reason: anchored === null ? 'DELETED' : 'MODIFIED', message };
   }
   if (report.checkpointsChecked === 0) {
-    return { ...report, ok: false, message: 'No checkpoint signed by a trusted key is in the export, and no checkpoint was given: nothing vouches for it.' };
+    return {
+      ...report,
+      ok: false,
+      message: 'No checkpoint signed by a trusted key is in the export, and no checkpoint was given: nothing vouches for it.',
+    };
   }
   return report;
 }

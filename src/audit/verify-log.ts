@@ -75,12 +75,28 @@ export async function verifyAuditLog(
   if (fromSeq > (head?.seq ?? 0)) return { ok: true, ...nothing, ...context, firstBrokenSeq: null, reason: null, message: null };
   let prevHash = GENESIS_HASH;
   if (fromSeq > 1) {
-    const [before] = await db.select({ hash: sealedColumns.hash }).from(auditEvents).where(eq(auditEvents.seq, fromSeq - 1));
-    if (!before) return { ok: false, ...nothing, ...context, firstBrokenSeq: fromSeq - 1, reason: 'DELETED', message: `No event has seq ${fromSeq - 1}.` };
+    const [before] = await db
+      .select({ hash: sealedColumns.hash })
+      .from(auditEvents)
+      .where(eq(auditEvents.seq, fromSeq - 1));
+    if (!before)
+      return {
+        ok: false,
+        ...nothing,
+        ...context,
+        firstBrokenSeq: fromSeq - 1,
+        reason: 'DELETED',
+        message: `No event has seq ${fromSeq - 1}.`,
+      };
     prevHash = before.hash;
   }
   const checkpoints = await db
-    .select({ seq: auditCheckpoints.seq, hash: auditCheckpoints.hash, keyId: auditCheckpoints.keyId, signature: auditCheckpoints.signature })
+    .select({
+      seq: auditCheckpoints.seq,
+      hash: auditCheckpoints.hash,
+      keyId: auditCheckpoints.keyId,
+      signature: auditCheckpoints.signature,
+    })
     .from(auditCheckpoints)
     .where(and(gte(auditCheckpoints.seq, fromSeq), range.to == null ? undefined : lte(auditCheckpoints.seq, toSeq)))
     .orderBy(asc(auditCheckpoints.seq));
@@ -88,7 +104,8 @@ export async function verifyAuditLog(
     checkpoints,
     fromSeq,
     prevHash,
-    hashExists: async (hash: string) => (await db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.hash, hash)).limit(1)).length > 0,
+    hashExists: async (hash: string) =>
+      (await db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.hash, hash)).limit(1)).length > 0,
     verifySignature: (checkpoint: CheckpointRecord) => keyring.verify(checkpoint),
   };
   // On node-postgres, rows are hashed as they arrive, by several threads for a long range; on
@@ -97,7 +114,14 @@ export async function verifyAuditLog(
   const threads = options.readerThreads ?? (toSeq - fromSeq + 1 >= THREADS_FROM ? defaultReaderThreads() : 0);
   const report = await verifyChain(
     pool
-      ? { ...common, checkedEvents: checkedEventsPg(pool, { fromSeq, toSeq, openEnded: range.to == null }, { threads, chunkEvents: options.chunkEvents }) }
+      ? {
+          ...common,
+          checkedEvents: checkedEventsPg(
+            pool,
+            { fromSeq, toSeq, openEnded: range.to == null },
+            { threads, chunkEvents: options.chunkEvents },
+          ),
+        }
       : { ...common, events: sealedEvents(db, fromSeq, range.to == null ? Number.MAX_SAFE_INTEGER : toSeq) },
   );
   // Without `to`, events sealed while checking were checked too.

@@ -130,20 +130,33 @@ export async function verifyChain(source: ChainSource | CheckedChainSource): Pro
     for (let step = await next(); !step.done; step = await next()) {
       const event = step.value;
       if (event.seq > expectedSeq) return report(expectedSeq, 'DELETED', `No event has seq ${expectedSeq}; seq ${event.seq} comes next.`);
-      if (event.seq < expectedSeq) return report(event.seq, 'INSERTED', `A second event claims seq ${event.seq}, after seq ${expectedSeq - 1}.`);
+      if (event.seq < expectedSeq)
+        return report(event.seq, 'INSERTED', `A second event claims seq ${event.seq}, after seq ${expectedSeq - 1}.`);
       const intact = event.intact;
       const linked = event.prevHash === prevHash;
       if (!intact || !linked) {
         const after = await peek();
         if (!after.done && linked === false && event.prevHash === after.value.hash && intact) {
-          return report(event.seq, 'REORDERED', `Seq ${event.seq} and seq ${after.value.seq} were swapped: each is intact, chained to the other.`);
+          return report(
+            event.seq,
+            'REORDERED',
+            `Seq ${event.seq} and seq ${after.value.seq} were swapped: each is intact, chained to the other.`,
+          );
         }
         if (!after.done && after.value.prevHash === prevHash && after.value.intact) {
-          return report(event.seq, 'INSERTED', `Seq ${event.seq} is not part of the chain: seq ${after.value.seq} is chained to seq ${event.seq - 1}.`);
+          return report(
+            event.seq,
+            'INSERTED',
+            `Seq ${event.seq} is not part of the chain: seq ${after.value.seq} is chained to seq ${event.seq - 1}.`,
+          );
         }
         if (!intact) return report(event.seq, 'MODIFIED', `The content of seq ${event.seq} does not match its hash.`);
         if (event.prevHash === prevPrevHash) {
-          return report(event.seq - 1, 'INSERTED', `Seq ${event.seq - 1} is not part of the chain: seq ${event.seq} is chained to seq ${event.seq - 2}.`);
+          return report(
+            event.seq - 1,
+            'INSERTED',
+            `Seq ${event.seq - 1} is not part of the chain: seq ${event.seq} is chained to seq ${event.seq - 2}.`,
+          );
         }
         if (await source.hashExists(event.prevHash)) {
           return report(event.seq, 'REORDERED', `Seq ${event.seq} is intact but chained to another event than seq ${event.seq - 1}.`);
@@ -157,7 +170,11 @@ export async function verifyChain(source: ChainSource | CheckedChainSource): Pro
       while (nextCheckpoint < checkpoints.length && checkpoints[nextCheckpoint]!.seq === event.seq) {
         const checkpoint = checkpoints[nextCheckpoint++]!;
         if (!source.verifySignature(checkpoint)) {
-          return report(checkpoint.seq, 'BAD_SIGNATURE', `The checkpoint at seq ${checkpoint.seq} is not signed by a trusted key (${checkpoint.keyId}).`);
+          return report(
+            checkpoint.seq,
+            'BAD_SIGNATURE',
+            `The checkpoint at seq ${checkpoint.seq} is not signed by a trusted key (${checkpoint.keyId}).`,
+          );
         }
         if (checkpoint.hash !== event.hash) {
           const from = (lastCheckpointSeq ?? source.fromSeq - 1) + 1;
@@ -180,7 +197,8 @@ export async function verifyChain(source: ChainSource | CheckedChainSource): Pro
     await iterator.return?.();
   }
   const beyond = checkpoints[nextCheckpoint];
-  if (beyond) return report(expectedSeq, 'DELETED', `The checkpoint at seq ${beyond.seq} signed events from seq ${expectedSeq} on that are gone.`);
+  if (beyond)
+    return report(expectedSeq, 'DELETED', `The checkpoint at seq ${beyond.seq} signed events from seq ${expectedSeq} on that are gone.`);
   return report(null, null, null);
 }
 

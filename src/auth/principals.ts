@@ -20,9 +20,7 @@ export const CreatePrincipalInput = z
     name: z.string().trim().regex(NAME, 'must be 1-200 letters, digits, spaces or _ . : @ -'),
     roles: z.array(z.enum(values(Role))).min(1, 'must name at least one role'),
     groups: z.array(z.string().regex(GROUP, 'must be a group name of letters, digits and _ . : -')).max(100).default([]),
-    labels: z
-      .record(z.string().regex(LABEL_KEY, 'label keys use letters, digits and _ . / -'), storableText(200))
-      .default({}),
+    labels: z.record(z.string().regex(LABEL_KEY, 'label keys use letters, digits and _ . / -'), storableText(200)).default({}),
     owner: z.string().nullish(),
   })
   .superRefine((input, ctx) => {
@@ -116,7 +114,10 @@ export async function authenticateToken(db: Executor, token: string): Promise<Pr
 
 export async function getPrincipalsByIds(db: Executor, ids: readonly string[]): Promise<Principal[]> {
   if (ids.length === 0) return [];
-  return db.select().from(principals).where(inArray(principals.id, [...ids]));
+  return db
+    .select()
+    .from(principals)
+    .where(inArray(principals.id, [...ids]));
 }
 
 export async function countAdministrators(db: Executor): Promise<number> {

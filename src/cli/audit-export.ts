@@ -29,7 +29,8 @@ export function afterOption(value: string | undefined): number {
 export function checkpointOption(value: string | undefined): { seq: number; hash: string } | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value);
-  if (!match || Number(match[1]) < 1) throw new ConfigError(`--checkpoint must be SEQ:HASH (a seq from 1 and a 64-digit hex hash), got "${value}".`);
+  if (!match || Number(match[1]) < 1)
+    throw new ConfigError(`--checkpoint must be SEQ:HASH (a seq from 1 and a 64-digit hex hash), got "${value}".`);
   return { seq: Number(match[1]), hash: match[2]! };
 }
 
@@ -103,7 +104,9 @@ export async function exportAudit(server: ServerOptions, after: number, out: str
     }
   }
   try {
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter(summary), destination, { end: out !== undefined });
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter(summary), destination, {
+      end: out !== undefined,
+    });
   } catch (error) {
     throw new ServerError(`The export broke off after ${summary.lines} lines (${summary.bytes} bytes): ${(error as Error).message}`);
   }
@@ -112,12 +115,15 @@ export async function exportAudit(server: ServerOptions, after: number, out: str
 
 /** The trusted keys in a JWK file: one JWK, as served at the well-known path, or `{"keys": [...]}`. */
 function keysOf(value: unknown, source: string): AuditPublicJwk[] {
-  const list = value && typeof value === 'object' && Array.isArray((value as { keys?: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
+  const list =
+    value && typeof value === 'object' && Array.isArray((value as { keys?: unknown }).keys) ? (value as { keys: unknown[] }).keys : [value];
   if (list.length === 0) throw new ConfigError(`${source} holds no key.`);
   return list.map((jwk, i) => {
     const { kty, crv, x } = (jwk ?? {}) as { kty?: unknown; crv?: unknown; x?: unknown };
     if (kty !== 'OKP' || crv !== 'Ed25519' || typeof x !== 'string') {
-      throw new ConfigError(`${source}${list.length > 1 ? ` (key ${i + 1})` : ''} is not an Ed25519 public JWK ({"kty":"OKP","crv":"Ed25519","x":…}).`);
+      throw new ConfigError(
+        `${source}${list.length > 1 ? ` (key ${i + 1})` : ''} is not an Ed25519 public JWK ({"kty":"OKP","crv":"Ed25519","x":…}).`,
+      );
     }
     try {
       // The key id is recomputed (RFC 7638 thumbprint), so a JWK with a wrong or missing kid still matches its checkpoints.
@@ -182,7 +188,8 @@ export function exportFileReader(file: string): () => AsyncGenerator<ExportLine>
           throw new ConfigError(`${file}, line ${number}: not valid JSON.`);
         }
         const kind = (line as { kind?: unknown } | null)?.kind;
-        if (kind !== 'event' && kind !== 'checkpoint') throw new ConfigError(`${file}, line ${number}: not an export line (its "kind" must be "event" or "checkpoint").`);
+        if (kind !== 'event' && kind !== 'checkpoint')
+          throw new ConfigError(`${file}, line ${number}: not an export line (its "kind" must be "event" or "checkpoint").`);
         yield line as ExportLine;
       }
     } catch (error) {

@@ -41,7 +41,10 @@ export async function fetchAuditVerification(server: ServerOptions, range: { fro
   if (range.from !== undefined && range.to !== undefined && range.from > range.to) {
     throw new ConfigError(`--from (${range.from}) must not be greater than --to (${range.to}).`);
   }
-  const data = await callGraphQL<{ verifyAuditLog: AuditVerification }>(server, VERIFY_AUDIT_LOG, { from: range.from ?? null, to: range.to ?? null });
+  const data = await callGraphQL<{ verifyAuditLog: AuditVerification }>(server, VERIFY_AUDIT_LOG, {
+    from: range.from ?? null,
+    to: range.to ?? null,
+  });
   return data.verifyAuditLog;
 }
 
@@ -56,7 +59,8 @@ interface Checked {
   lastCheckpointSeq: number | null;
 }
 
-const checkedText = (result: Checked) => `${plural(result.eventsChecked, 'event')} and ${plural(result.checkpointsChecked, 'checkpoint')} checked`;
+const checkedText = (result: Checked) =>
+  `${plural(result.eventsChecked, 'event')} and ${plural(result.checkpointsChecked, 'checkpoint')} checked`;
 
 function lastCheckpointLine(result: Checked, fromSeq: number): string {
   const unsigned = result.lastSeq !== null && result.lastSeq > (result.lastCheckpointSeq ?? fromSeq - 1);
@@ -81,10 +85,16 @@ export function formatAuditVerification(result: AuditVerification): string[] {
   }
   if (result.toSeq < result.fromSeq) {
     // The server clamps `toSeq` to the newest sealed event: the range starts past the chain's end.
-    lines.push(result.toSeq === 0 ? '  note: no event is sealed yet' : `  note: the newest sealed event is seq ${result.toSeq}, before seq ${result.fromSeq} where the range starts`);
+    lines.push(
+      result.toSeq === 0
+        ? '  note: no event is sealed yet'
+        : `  note: the newest sealed event is seq ${result.toSeq}, before seq ${result.fromSeq} where the range starts`,
+    );
   }
   lines.push(lastCheckpointLine(result, result.fromSeq));
-  lines.push(`  unsealed events: ${result.unsealedEvents}${result.unsealedEvents > 0 ? ' (not covered; the server seals them within about a second)' : ''}`);
+  lines.push(
+    `  unsealed events: ${result.unsealedEvents}${result.unsealedEvents > 0 ? ' (not covered; the server seals them within about a second)' : ''}`,
+  );
   lines.push(`  key id: ${result.keyId}`);
   return lines;
 }

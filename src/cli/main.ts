@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadCliConfig } from '../config.js';
 import type { AuditPublicJwk } from '../audit/keys.js';
-import { afterOption, AUDIT_KEY_PATH, checkpointOption, exportAudit, exportFileReader, fetchServerKeys, readKeyFile, verifyExportFile } from './audit-export.js';
+import {
+  afterOption,
+  AUDIT_KEY_PATH,
+  checkpointOption,
+  exportAudit,
+  exportFileReader,
+  fetchServerKeys,
+  readKeyFile,
+  verifyExportFile,
+} from './audit-export.js';
 import { fetchAuditVerification, formatAuditVerification, formatExportVerification, seqOption } from './audit-verify.js';
 import { callGraphQL, ServerError, type ServerOptions } from './graphql-client.js';
 import { formatIssue, loadPolicyFile } from './policy-file.js';
@@ -79,7 +88,9 @@ function test(file: string): number {
 async function publish(file: string, options: { message?: string | undefined; expectedVersion?: number | undefined }): Promise<number> {
   const { document, issues } = loadPolicyFile(file);
   if (!document || issues.length > 0) return validate(file);
-  const data = await callGraphQL<{ publishPolicy: { policy: { version: number } | null; errors: { __typename: string; message: string }[] } }>(
+  const data = await callGraphQL<{
+    publishPolicy: { policy: { version: number } | null; errors: { __typename: string; message: string }[] };
+  }>(
     server(),
     `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { __typename message } } }`,
     { input: { ...document, message: options.message, expectedVersion: options.expectedVersion } },
@@ -91,7 +102,10 @@ async function publish(file: string, options: { message?: string | undefined; ex
   return EXIT.ok;
 }
 
-async function replay(file: string, options: { since?: string | undefined; until?: string | undefined; limit?: number | undefined }): Promise<number> {
+async function replay(
+  file: string,
+  options: { since?: string | undefined; until?: string | undefined; limit?: number | undefined },
+): Promise<number> {
   const { document, issues } = loadPolicyFile(file);
   if (!document || issues.length > 0) return validate(file);
   const data = await callGraphQL<{ replayPolicy: Record<string, unknown> & { changes: { from: string; to: string; count: number }[] } }>(
@@ -104,12 +118,24 @@ async function replay(file: string, options: { since?: string | undefined; until
       }
     }`,
     // Redaction does not change decisions; the draft input has no place for it.
-    { input: { rules: document.rules, defaultEffect: document.defaultEffect, since: options.since, until: options.until, limit: options.limit } },
+    {
+      input: {
+        rules: document.rules,
+        defaultEffect: document.defaultEffect,
+        since: options.since,
+        until: options.until,
+        limit: options.limit,
+      },
+    },
   );
   const result = data.replayPolicy;
-  console.log(`replayed ${result['evaluated']} requests${result['truncated'] ? ' (truncated by --limit)' : ''}: ${result['changed']} decisions change`);
+  console.log(
+    `replayed ${result['evaluated']} requests${result['truncated'] ? ' (truncated by --limit)' : ''}: ${result['changed']} decisions change`,
+  );
   for (const change of result.changes) console.log(`  ${change.from} → ${change.to}: ${change.count}`);
-  console.log(`reviewer load: ${result['escalationsBefore']} → ${result['escalationsAfter']} escalations (${Number(result['reviewerLoadChange']) >= 0 ? '+' : ''}${result['reviewerLoadChange']})`);
+  console.log(
+    `reviewer load: ${result['escalationsBefore']} → ${result['escalationsAfter']} escalations (${Number(result['reviewerLoadChange']) >= 0 ? '+' : ''}${result['reviewerLoadChange']})`,
+  );
   console.log(JSON.stringify(result['samples'], null, 2));
   return EXIT.ok;
 }
@@ -123,7 +149,9 @@ async function auditVerify(range: { from?: number | undefined; to?: number | und
 async function auditExport(options: { after: number; out?: string | undefined }): Promise<number> {
   const summary = await exportAudit(server('an AUDITOR or ADMIN'), options.after, options.out);
   const resume = summary.lastSeq === null ? 'no sealed events after seq ' + options.after : `last seq ${summary.lastSeq}`;
-  console.error(`✓ exported ${summary.lines} line${summary.lines === 1 ? '' : 's'} (${summary.bytes} bytes) to ${options.out ?? 'stdout'}; ${resume}`);
+  console.error(
+    `✓ exported ${summary.lines} line${summary.lines === 1 ? '' : 's'} (${summary.bytes} bytes) to ${options.out ?? 'stdout'}; ${resume}`,
+  );
   return EXIT.ok;
 }
 
@@ -135,7 +163,10 @@ async function auditVerifyFile(file: string, options: { key?: string | undefined
     keys = { jwks: readKeyFile(options.key), source: `from ${options.key}` };
   } else {
     const url = loadCliConfig().serverUrl.replace(/\/+$/, '');
-    keys = { jwks: await fetchServerKeys(url), source: `fetched from ${url}${AUDIT_KEY_PATH}; pass --key JWK_FILE to verify fully offline` };
+    keys = {
+      jwks: await fetchServerKeys(url),
+      source: `fetched from ${url}${AUDIT_KEY_PATH}; pass --key JWK_FILE to verify fully offline`,
+    };
   }
   const result = await verifyExportFile(file, read, keys, anchor);
   for (const line of formatExportVerification(result)) console.log(line);
@@ -160,7 +191,11 @@ const AUDIT_FORMS: Record<string, { takes: readonly AuditOption[]; hint: string 
 };
 
 /** `audit verify [--from N] [--to N]`, `audit export`, `audit verify --file`; other options are refused. */
-function audit(command: string | undefined, rest: string[], values: Partial<Record<(typeof POLICY_OPTIONS)[number] | AuditOption, string>>) {
+function audit(
+  command: string | undefined,
+  rest: string[],
+  values: Partial<Record<(typeof POLICY_OPTIONS)[number] | AuditOption, string>>,
+) {
   if (command !== 'verify' && command !== 'export') {
     console.error(`${command === undefined ? 'Missing audit command.' : `Unknown command "audit ${command}".`}\n\n${USAGE}`);
     return EXIT.usage;
@@ -169,7 +204,9 @@ function audit(command: string | undefined, rest: string[], values: Partial<Reco
   const { takes, hint } = AUDIT_FORMS[form]!;
   const stray = [
     ...rest.map((arg) => `"${arg}"`),
-    ...[...POLICY_OPTIONS, ...AUDIT_OPTIONS].filter((name) => values[name] !== undefined && !(takes as readonly string[]).includes(name)).map((name) => `--${name}`),
+    ...[...POLICY_OPTIONS, ...AUDIT_OPTIONS]
+      .filter((name) => values[name] !== undefined && !(takes as readonly string[]).includes(name))
+      .map((name) => `--${name}`),
   ];
   if (stray.length > 0) {
     console.error(`audit ${form} takes no ${stray.join(', ')}; ${hint}.\n\n${USAGE}`);
@@ -212,7 +249,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const auditOnly = AUDIT_OPTIONS.filter((name) => values[name] !== undefined);
   if (auditOnly.length > 0) {
-    console.error(`${auditOnly.map((name) => `--${name}`).join(', ')} belong${auditOnly.length === 1 ? 's' : ''} to the audit commands.\n\n${USAGE}`);
+    console.error(
+      `${auditOnly.map((name) => `--${name}`).join(', ')} belong${auditOnly.length === 1 ? 's' : ''} to the audit commands.\n\n${USAGE}`,
+    );
     return EXIT.usage;
   }
   switch (command) {

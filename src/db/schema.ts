@@ -44,7 +44,10 @@ export const principals = pgTable('principals', {
   kind: principalKind('kind').notNull(),
   name: text('name').notNull(),
   roles: role('roles').array().notNull(),
-  groups: text('groups').array().notNull().default(sql`'{}'::text[]`),
+  groups: text('groups')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
   labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
   /** For agents: the human responsible for it, who may therefore never approve its requests. */
   ownerId: uuid('owner_id').references((): AnyPgColumn => principals.id),
@@ -56,7 +59,9 @@ export const tokens = pgTable(
   'tokens',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    principalId: uuid('principal_id').notNull().references(() => principals.id),
+    principalId: uuid('principal_id')
+      .notNull()
+      .references(() => principals.id),
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAt(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
@@ -74,7 +79,10 @@ export const policyVersions = pgTable(
     defaultEffect: policyEffect('default_effect').notNull(),
     contentHash: text('content_hash').notNull(),
     /** Paths of sensitive request values (`params.password`), masked for everyone but ADMIN. */
-    redact: text('redact').array().notNull().default(sql`'{}'::text[]`),
+    redact: text('redact')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** The author's note on what changed and why, like a commit message. */
     message: text('message'),
     authorId: uuid('author_id').references(() => principals.id),
@@ -84,7 +92,9 @@ export const policyVersions = pgTable(
   (t) => [
     uniqueIndex('policy_versions_version_key').on(t.version),
     // At most one row can be active: the partial index holds one entry at a time.
-    uniqueIndex('policy_versions_one_active').on(t.active).where(sql`${t.active}`),
+    uniqueIndex('policy_versions_one_active')
+      .on(t.active)
+      .where(sql`${t.active}`),
   ],
 );
 
@@ -109,7 +119,9 @@ export const actionRequests = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     // Monotonic position for keyset pagination; the uuid stays the public identifier.
     position: bigint('position', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
-    agentId: uuid('agent_id').notNull().references(() => principals.id),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => principals.id),
     onBehalfOfId: uuid('on_behalf_of_id').references(() => principals.id),
     /** The agent's owner when it asked: a party to the request, so never one of its reviewers. */
     ownerId: uuid('owner_id').references(() => principals.id),
@@ -125,9 +137,15 @@ export const actionRequests = pgTable(
     effect: policyEffect('effect').notNull(),
     evaluation: jsonb('evaluation').$type<StoredEvaluation>().notNull(),
     /** Copy of `evaluation.matchedRules` as an array column, so rate limits can count a rule's recent matches. */
-    matchedRules: text('matched_rules').array().notNull().default(sql`'{}'::text[]`),
+    matchedRules: text('matched_rules')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** Every requirement's current groups united; empty when some requirement accepts any reviewer. */
-    requiredGroups: text('required_groups').array().notNull().default(sql`'{}'::text[]`),
+    requiredGroups: text('required_groups')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** The sum of the requirements' approvals: the least number of distinct people needed. */
     requiredApprovals: integer('required_approvals').notNull().default(0),
     reviewRequirements: jsonb('review_requirements').$type<RequestRequirement[]>().notNull().default([]),
@@ -144,7 +162,10 @@ export const actionRequests = pgTable(
      * The policy's `redact` paths when the request was made (and any added by the policy in force
      * at an amendment): its values there are masked for everyone but ADMIN.
      */
-    redactPaths: text('redact_paths').array().notNull().default(sql`'{}'::text[]`),
+    redactPaths: text('redact_paths')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** The policy's evaluation of the amended request. */
     amendedEvaluation: jsonb('amended_evaluation').$type<StoredEvaluation>(),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
@@ -169,9 +190,13 @@ export const actionRequests = pgTable(
     index('action_requests_action_idx').on(t.action.op('text_pattern_ops')),
     index('action_requests_resource_idx').on(t.resource.op('text_pattern_ops')),
     // The sweeper's scan: only pending requests, by deadline.
-    index('action_requests_pending_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'PENDING'`),
+    index('action_requests_pending_expiry_idx')
+      .on(t.expiresAt)
+      .where(sql`${t.status} = 'PENDING'`),
     // The sweeper's other scan: pending requests whose next escalation step is due.
-    index('action_requests_pending_escalation_idx').on(t.nextEscalationAt).where(sql`${t.status} = 'PENDING'`),
+    index('action_requests_pending_escalation_idx')
+      .on(t.nextEscalationAt)
+      .where(sql`${t.status} = 'PENDING'`),
     check('action_requests_decided_check', sql`(${t.status} = 'PENDING') = (${t.decidedAt} IS NULL)`),
   ],
 );
@@ -180,12 +205,19 @@ export const reviews = pgTable(
   'reviews',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    requestId: uuid('request_id').notNull().references(() => actionRequests.id),
-    reviewerId: uuid('reviewer_id').notNull().references(() => principals.id),
+    requestId: uuid('request_id')
+      .notNull()
+      .references(() => actionRequests.id),
+    reviewerId: uuid('reviewer_id')
+      .notNull()
+      .references(() => principals.id),
     verdict: verdict('verdict').notNull(),
     comment: text('comment'),
     /** The reviewer's groups when reviewing: quorum is judged on them, whatever changes later. */
-    reviewerGroups: text('reviewer_groups').array().notNull().default(sql`'{}'::text[]`),
+    reviewerGroups: text('reviewer_groups')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     /** The request revision this review was given on (see `action_requests.revision`). */
     revision: integer('revision').notNull().default(0),
     /** Set when the reviewer approved with changes: the params approved instead. */
@@ -241,13 +273,17 @@ export const auditEvents = pgTable(
     // index, and without them the planner misjudged the agent filter and scanned a day by created_at.
     index('audit_events_agent_seq_idx').on(sql`(${t.data} ->> 'agentId')`, t.seq),
     // An agent's events in a time window (a compliance question): the window's rows exactly.
-    index('audit_events_agent_time_idx').on(sql`(${t.data} ->> 'agentId')`, t.createdAt).where(sealed(t.seq)),
+    index('audit_events_agent_time_idx')
+      .on(sql`(${t.data} ->> 'agentId')`, t.createdAt)
+      .where(sealed(t.seq)),
     index('audit_events_actor_seq_idx').on(t.actorId, t.seq).where(sealed(t.seq)),
     index('audit_events_type_seq_idx').on(t.type, t.seq).where(sealed(t.seq)),
     index('audit_events_request_seq_idx').on(t.requestId, t.seq).where(sealed(t.seq)),
     index('audit_events_created_at_idx').on(t.createdAt).where(sealed(t.seq)),
     // The sealer's scan: committed events without a place in the chain yet.
-    index('audit_events_unsealed_idx').on(t.id).where(sql`${t.seq} IS NULL`),
+    index('audit_events_unsealed_idx')
+      .on(t.id)
+      .where(sql`${t.seq} IS NULL`),
   ],
 );
 

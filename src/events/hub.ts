@@ -100,7 +100,8 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
       again = false;
       for (;;) {
         const page = await readSettled(db, position, PAGE);
-        if (page.events.length > 0 && preparers.size > 0) await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
+        if (page.events.length > 0 && preparers.size > 0)
+          await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
         for (const event of page.events) await deliver(event);
         held = page.held;
         if (page.events.length < PAGE) break;

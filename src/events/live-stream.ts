@@ -8,7 +8,8 @@ export interface LiveSink<T> {
 }
 
 /** Whether a value pushed (or computed for a stream) is still to settle. */
-export const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as { then?: unknown } | null)?.then === 'function';
+export const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+  typeof (value as { then?: unknown } | null)?.then === 'function';
 
 /**
  * One subscriber's stream of live values: a plain queue with one waiting reader, and nothing

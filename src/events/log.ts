@@ -113,6 +113,9 @@ export async function settledHead(db: Executor): Promise<EventPosition> {
 
 /** The position of one event, by id (to resume from a cursor that names an event by id only). */
 export async function positionOfEvent(db: Executor, id: number): Promise<EventPosition | null> {
-  const [row] = await db.select({ txId: auditEvents.txId, id: auditEvents.id }).from(auditEvents).where(sql`${auditEvents.id} = ${id}`);
+  const [row] = await db
+    .select({ txId: auditEvents.txId, id: auditEvents.id })
+    .from(auditEvents)
+    .where(sql`${auditEvents.id} = ${id}`);
   return row ?? null;
 }

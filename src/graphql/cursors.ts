@@ -33,7 +33,10 @@ export function encodeEventCursor(position: { txId: number; id: number }): strin
 
 export function decodeEventCursor(cursor: string): { txId: number; id: number } {
   const match = /^event:(\d{1,15}):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new GraphQLError(`Invalid cursor ${JSON.stringify(cursor)}: pass a cursor returned by this same field.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  if (!match)
+    throw new GraphQLError(`Invalid cursor ${JSON.stringify(cursor)}: pass a cursor returned by this same field.`, {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   return { txId: Number(match[1]), id: Number(match[2]) };
 }
 

@@ -86,7 +86,7 @@ errorRef(NotAllowedError, 'NotAllowedError').implement({
 
 errorRef(SeparationOfDutiesError, 'SeparationOfDutiesError').implement({
   description:
-    'A party to the request (its agent, any agent, the agent\'s owner, the human it acts for) may never review it. The attempt was recorded in the audit log (REVIEW_REFUSED); nothing else changed.',
+    "A party to the request (its agent, any agent, the agent's owner, the human it acts for) may never review it. The attempt was recorded in the audit log (REVIEW_REFUSED); nothing else changed.",
   interfaces: [ErrorInterface],
   isTypeOf: isErrorType('SeparationOfDutiesError'),
   fields: (t) => ({
@@ -160,7 +160,8 @@ export async function toPayload<T extends object>(
   try {
     return { ...(await run()), errors: [] };
   } catch (error) {
-    if (errors.types.some((type) => error instanceof type)) return { errors: [toShape(error as DomainError)] } as Partial<T> & { errors: ErrorShape[] };
+    if (errors.types.some((type) => error instanceof type))
+      return { errors: [toShape(error as DomainError)] } as Partial<T> & { errors: ErrorShape[] };
     throw error;
   }
 }

@@ -14,7 +14,8 @@ export interface ActivatePolicyVersionInput {
 
 /** Makes an earlier (or any) published version the active one again: a rollback, audited. */
 export async function activatePolicyVersion(deps: Deps, actorId: string, input: ActivatePolicyVersionInput): Promise<PolicyChange> {
-  if (!Number.isInteger(input.version) || input.version < 1) throw InvalidInputError.of('version', 'must be a published version number (1 or more)');
+  if (!Number.isInteger(input.version) || input.version < 1)
+    throw InvalidInputError.of('version', 'must be a published version number (1 or more)');
   if (input.reason && (input.reason.length > 2_000 || input.reason.includes('\u0000'))) {
     throw InvalidInputError.of('reason', 'must be at most 2000 characters, without NUL');
   }

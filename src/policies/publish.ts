@@ -98,7 +98,11 @@ export async function publishPolicy(deps: Deps, authorId: string, input: Publish
 
   const published = await deps.db.transaction(async (tx) => {
     const previous = await lockPolicyChanges(tx, input.expectedVersion);
-    const [latest] = await tx.select({ version: policyVersions.version }).from(policyVersions).orderBy(desc(policyVersions.version)).limit(1);
+    const [latest] = await tx
+      .select({ version: policyVersions.version })
+      .from(policyVersions)
+      .orderBy(desc(policyVersions.version))
+      .limit(1);
     const version = (latest?.version ?? 0) + 1;
     if (previous) await tx.update(policyVersions).set({ active: false }).where(eq(policyVersions.id, previous.id));
     const [policy] = await tx

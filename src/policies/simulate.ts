@@ -9,7 +9,14 @@ import { InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js'
 import type { Evaluation, PolicyDocument } from '../policy/index.js';
 import { compileDraft } from './draft.js';
 
-const SimulateInput = RequestActionInput.pick({ action: true, resource: true, params: true, reason: true, context: true, onBehalfOf: true });
+const SimulateInput = RequestActionInput.pick({
+  action: true,
+  resource: true,
+  params: true,
+  reason: true,
+  context: true,
+  onBehalfOf: true,
+});
 
 export interface SimulateActionInput {
   action: string;

@@ -22,7 +22,10 @@ export interface PolicyStore {
 }
 
 export function compileVersion(row: PolicyVersionRow): CompiledPolicy {
-  return compilePolicy({ rules: row.rules, defaultEffect: row.defaultEffect, ...(row.redact.length > 0 ? { redact: row.redact } : {}) }, row.version);
+  return compilePolicy(
+    { rules: row.rules, defaultEffect: row.defaultEffect, ...(row.redact.length > 0 ? { redact: row.redact } : {}) },
+    row.version,
+  );
 }
 
 export async function getActivePolicyVersion(db: Executor): Promise<PolicyVersionRow | null> {

@@ -189,7 +189,8 @@ export function compileCondition(expression: string): CompiledCondition {
   if (hasNestedComprehension(parsed.ast)) {
     return {
       condition: null,
-      problem: 'nests a comprehension (all, exists, exists_one, map, filter) inside another: its cost would grow with the square of the request size',
+      problem:
+        'nests a comprehension (all, exists, exists_one, map, filter) inside another: its cost would grow with the square of the request size',
     };
   }
   return {

@@ -60,16 +60,14 @@ export function compilePolicy(document: PolicyDocument, version: number | null):
   if (issues.length > 0) throw new InvalidPolicyError(issues);
   // Policies repeat globs (`**`, `prod/**`): each distinct one is compiled once.
   const globs = new Map<string, Matcher>();
-  const rules = document.rules.map(
-    (rule, position): CompiledRule => ({
-      rule,
-      position,
-      matchesAgent: compileAgents(rule.agents),
-      matchesAction: compileGlobs(rule.actions, globs),
-      matchesResource: compileGlobs(rule.resources, globs),
-      condition: rule.when === undefined || rule.when === null ? null : conditions.get(rule.when)!.condition,
-    }),
-  );
+  const rules = document.rules.map((rule, position): CompiledRule => ({
+    rule,
+    position,
+    matchesAgent: compileAgents(rule.agents),
+    matchesAction: compileGlobs(rule.actions, globs),
+    matchesResource: compileGlobs(rule.resources, globs),
+    condition: rule.when === undefined || rule.when === null ? null : conditions.get(rule.when)!.condition,
+  }));
   return { version, document, rules, index: buildRuleIndex(document.rules) };
 }
 

@@ -69,7 +69,8 @@ const sortedSteps = (steps: readonly EscalationStep[]): EscalationStep[] =>
  * never shared with the compiled policy.
  */
 function reviewRequirements(deciding: readonly CompiledRule[]): RuleReviewRequirement[] {
-  if (deciding.length === 0) return [{ ruleId: null, groups: [...DEFAULT_REVIEW.groups], approvals: DEFAULT_REVIEW.approvals, escalation: [] }];
+  if (deciding.length === 0)
+    return [{ ruleId: null, groups: [...DEFAULT_REVIEW.groups], approvals: DEFAULT_REVIEW.approvals, escalation: [] }];
   return deciding.map(({ rule }) => ({
     ruleId: rule.id,
     groups: [...(rule.review?.groups ?? DEFAULT_REVIEW.groups)],

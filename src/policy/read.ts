@@ -4,15 +4,28 @@ import { validatePolicy, type PolicyIssue } from './validate.js';
 /** The fields each object of a policy document may carry; anything else is a typo to report. */
 const FIELDS = {
   document: ['rules', 'defaultEffect', 'redact'],
-  rule: ['id', 'description', 'effect', 'agents', 'actions', 'resources', 'when', 'limit', 'requireReason', 'validForSeconds', 'review', 'allowAmend', 'reason'],
+  rule: [
+    'id',
+    'description',
+    'effect',
+    'agents',
+    'actions',
+    'resources',
+    'when',
+    'limit',
+    'requireReason',
+    'validForSeconds',
+    'review',
+    'allowAmend',
+    'reason',
+  ],
   agents: ['ids', 'groups', 'labels'],
   limit: ['count', 'windowSeconds', 'per'],
   review: ['groups', 'approvals', 'timeoutSeconds', 'onTimeout', 'escalation'],
   escalation: ['afterSeconds', 'groups'],
 } as const;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Levenshtein distance, for "did you mean" on a misspelt field name. */
 function distance(a: string, b: string): number {
@@ -27,7 +40,12 @@ function distance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function unknownFields(value: Record<string, unknown>, known: readonly string[], prefix: string, report: (field: string, message: string) => void) {
+function unknownFields(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  prefix: string,
+  report: (field: string, message: string) => void,
+) {
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const near = known.find((candidate) => distance(key.toLowerCase(), candidate.toLowerCase()) <= 2);

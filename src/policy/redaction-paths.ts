@@ -33,11 +33,14 @@ export function parseRedactionPath(text: unknown): RedactionPath | { problem: st
   if (text.length > REDACTION_LIMITS.maxPathLength) return { problem: `must be at most ${REDACTION_LIMITS.maxPathLength} characters` };
   const [root, ...segments] = text.split('.');
   if (root !== 'params' && root !== 'context') return { problem: `must start with "params." or "context." (got ${JSON.stringify(text)})` };
-  if (segments.length === 0) return { problem: `must name a key below ${root}, e.g. "${root}.password" (the whole ${root} cannot be redacted)` };
+  if (segments.length === 0)
+    return { problem: `must name a key below ${root}, e.g. "${root}.password" (the whole ${root} cannot be redacted)` };
   if (segments.length > REDACTION_LIMITS.maxDepth) return { problem: `must be at most ${REDACTION_LIMITS.maxDepth} keys deep` };
   const bad = segments.find((segment) => !SEGMENT.test(segment) || (segment.includes('*') && segment !== '*'));
   if (bad !== undefined) {
-    return { problem: `has an invalid key ${JSON.stringify(bad)}: keys are separated by single dots, without spaces; "*" stands alone for any key` };
+    return {
+      problem: `has an invalid key ${JSON.stringify(bad)}: keys are separated by single dots, without spaces; "*" stands alone for any key`,
+    };
   }
   if (root === 'context' && segments.length > 1) return { problem: 'context values are strings: name one label, e.g. "context.ticket"' };
   return { root, segments };
@@ -47,7 +50,8 @@ export function parseRedactionPath(text: unknown): RedactionPath | { problem: st
 export function redactionPathProblems(paths: unknown): { field: string; message: string }[] {
   if (!Array.isArray(paths)) return [{ field: 'redact', message: 'must be a list of paths such as "params.password"' }];
   const problems: { field: string; message: string }[] = [];
-  if (paths.length > REDACTION_LIMITS.maxPaths) problems.push({ field: 'redact', message: `must list at most ${REDACTION_LIMITS.maxPaths} paths` });
+  if (paths.length > REDACTION_LIMITS.maxPaths)
+    problems.push({ field: 'redact', message: `must list at most ${REDACTION_LIMITS.maxPaths} paths` });
   const seen = new Set<string>();
   paths.forEach((path, i) => {
     const parsed = parseRedactionPath(path);

@@ -59,8 +59,7 @@ export function globProblem(glob: string): string | null {
   return null;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isWhole = (value: unknown, min: number, max: number): boolean =>
   typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 const present = (value: unknown): boolean => value !== undefined && value !== null;
@@ -108,9 +107,11 @@ function validateAgents(agents: unknown, report: Report): void {
       return;
     }
     const entries = Object.entries(labels);
-    if (entries.length > POLICY_LIMITS.maxSelectorEntries) report('agents.labels', `must hold at most ${POLICY_LIMITS.maxSelectorEntries} labels`);
+    if (entries.length > POLICY_LIMITS.maxSelectorEntries)
+      report('agents.labels', `must hold at most ${POLICY_LIMITS.maxSelectorEntries} labels`);
     for (const [key, value] of entries) {
-      if (!LABEL_KEY.test(key)) report(`agents.labels.${key}`, `label key ${JSON.stringify(key)} must use letters, digits and _ . / - (at most 100)`);
+      if (!LABEL_KEY.test(key))
+        report(`agents.labels.${key}`, `label key ${JSON.stringify(key)} must use letters, digits and _ . / - (at most 100)`);
       if (typeof value !== 'string' || value.length > POLICY_LIMITS.maxLabelValueLength || value.includes('\u0000')) {
         report(`agents.labels.${key}`, `label value must be a string of at most ${POLICY_LIMITS.maxLabelValueLength} characters`);
       }
@@ -140,7 +141,8 @@ function validateLimit(limit: unknown, report: Report): void {
     report('limit', 'must be an object with count, windowSeconds and per');
     return;
   }
-  if (!isWhole(limit.count, 1, POLICY_LIMITS.maxLimitCount)) report('limit.count', `must be a whole number from 1 to ${POLICY_LIMITS.maxLimitCount}`);
+  if (!isWhole(limit.count, 1, POLICY_LIMITS.maxLimitCount))
+    report('limit.count', `must be a whole number from 1 to ${POLICY_LIMITS.maxLimitCount}`);
   if (!isWhole(limit.windowSeconds, 1, POLICY_LIMITS.maxLimitWindowSeconds)) {
     report('limit.windowSeconds', `must be a whole number from 1 to ${POLICY_LIMITS.maxLimitWindowSeconds}`);
   }

@@ -33,7 +33,8 @@ export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: S
   if (req.method === 'HEAD') return void res.end();
   const lines = Readable.from(
     (async function* () {
-      for await (const line of exportAuditLog(deps.db, Number(after), { withRedacted: hasRole(viewer, 'ADMIN') })) yield `${JSON.stringify(line)}\n`;
+      for await (const line of exportAuditLog(deps.db, Number(after), { withRedacted: hasRole(viewer, 'ADMIN') }))
+        yield `${JSON.stringify(line)}\n`;
     })(),
   );
   // pipeline waits for the client to drain before reading more, and tears the generator down

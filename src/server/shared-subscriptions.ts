@@ -1,4 +1,14 @@
-import { createSourceEventStream, execute, GraphQLError, Kind, visit, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  Kind,
+  visit,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/roles.js';
 import { DomainError } from '../errors.js';
@@ -73,13 +83,18 @@ export function scopeOf(viewer: Principal | null | undefined): string {
 }
 
 /** The values of the variables used below the root fields: arguments of the root field itself (a cursor, a filter) only shape the source stream. */
-function selectionVariables(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): string {
+function selectionVariables(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): string {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
   );
   const used = new Set<string>();
   for (const selection of operation?.selectionSet.selections ?? []) {
-    if (selection.kind === Kind.FIELD && selection.selectionSet) visit(selection.selectionSet, { Variable: (node) => void used.add(node.name.value) });
+    if (selection.kind === Kind.FIELD && selection.selectionSet)
+      visit(selection.selectionSet, { Variable: (node) => void used.add(node.name.value) });
     else if (selection.kind !== Kind.FIELD) visit(selection, { Variable: (node) => void used.add(node.name.value) });
   }
   return JSON.stringify([...used].sort().map((name) => [name, variables?.[name] ?? null]));

@@ -93,7 +93,11 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
       onSubscribe: async (ctx, _id, payload) => {
         // graphql-ws has registered this one already.
         if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
-          return [new GraphQLError(`This connection already holds ${maxSubscriptions} subscriptions; complete one first.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+          return [
+            new GraphQLError(`This connection already holds ${maxSubscriptions} subscriptions; complete one first.`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+            }),
+          ];
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,

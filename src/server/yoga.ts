@@ -57,7 +57,10 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     logging: options.logging ?? 'info',
     // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
     // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).
-    plugins: [EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }), useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask)],
+    plugins: [
+      EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }),
+      useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask),
+    ],
     context: async (initial) => {
       if (initial.viewer) return createContext(deps, initial.viewer);
       const token = parseBearer(initial.request.headers.get('authorization'));

@@ -64,7 +64,9 @@ async function auditTypes(requestId: string): Promise<{ type: string; actor: { i
 
 describe('the approval loop over HTTP and graphql-ws', () => {
   it('escalates, tells the reviewer live, delivers the approval to the agent, and audits every step', async () => {
-    const sreQueue = collect(server.ws(sre.token).iterate({ query: PENDING_APPROVALS, variables: { after: await queueCursor(sre.token) } }));
+    const sreQueue = collect(
+      server.ws(sre.token).iterate({ query: PENDING_APPROVALS, variables: { after: await queueCursor(sre.token) } }),
+    );
     const securityQueue = collect(
       server.ws(security.token).iterate({ query: PENDING_APPROVALS, variables: { after: await queueCursor(security.token) } }),
     );
@@ -102,7 +104,13 @@ describe('the approval loop over HTTP and graphql-ws', () => {
     expect(decided.data.decideAction.request).toMatchObject({ status: 'APPROVED', decidedBy: 'REVIEWER', approvalsReceived: 1 });
 
     expect((await agentDecided.next()).data).toEqual({
-      actionDecided: { id: request.id, status: 'APPROVED', decidedBy: 'REVIEWER', decisionReason: 'LGTM, ship it', decider: { id: sre.id } },
+      actionDecided: {
+        id: request.id,
+        status: 'APPROVED',
+        decidedBy: 'REVIEWER',
+        decisionReason: 'LGTM, ship it',
+        decider: { id: sre.id },
+      },
     });
     expect(await agentDecided.done()).toBe(true);
 
@@ -112,7 +120,10 @@ describe('the approval loop over HTTP and graphql-ws', () => {
     // The security reviewer was never told about the SRE request: its first event is its own.
     const secret = await requestAction(server, agent.token, { action: 'secret.read', resource: 'vault/payments' });
     const securityAdded = await securityQueue.next();
-    expect(securityAdded.data?.['pendingApprovals']).toMatchObject({ kind: 'ADDED', request: { id: secret.data.requestAction.request.id } });
+    expect(securityAdded.data?.['pendingApprovals']).toMatchObject({
+      kind: 'ADDED',
+      request: { id: secret.data.requestAction.request.id },
+    });
 
     expect(await auditTypes(request.id)).toEqual([
       { type: 'ACTION_REQUESTED', actor: { id: agent.id } },
@@ -137,12 +148,18 @@ describe('the approval loop over HTTP and graphql-ws', () => {
   });
 
   it('lets the agent report the outcome of an allowed action within its window', async () => {
-    const allowed = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'staging/outcome' })).data.requestAction.request;
+    const allowed = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'staging/outcome' })).data.requestAction
+      .request;
     const report = `mutation($input: ReportActionOutcomeInput!) {
       reportActionOutcome(input: $input) { request { outcome outcomeDetail validUntil } errors { __typename message } }
     }`;
-    const result = await server.gql(agent.token, report, { input: { requestId: allowed.id, outcome: 'FAILED', detail: 'health check failed' } });
-    expect(result.data.reportActionOutcome).toMatchObject({ request: { outcome: 'FAILED', outcomeDetail: 'health check failed' }, errors: [] });
+    const result = await server.gql(agent.token, report, {
+      input: { requestId: allowed.id, outcome: 'FAILED', detail: 'health check failed' },
+    });
+    expect(result.data.reportActionOutcome).toMatchObject({
+      request: { outcome: 'FAILED', outcomeDetail: 'health check failed' },
+      errors: [],
+    });
     expect(Date.parse(result.data.reportActionOutcome.request.validUntil)).toBeGreaterThan(Date.now());
     const again = await server.gql(agent.token, report, { input: { requestId: allowed.id, outcome: 'SUCCEEDED' } });
     expect(again.data.reportActionOutcome).toMatchObject({ request: null, errors: [{ __typename: 'ConflictError' }] });
@@ -177,29 +194,46 @@ describe('the approval loop over HTTP and graphql-ws', () => {
     const result = await requestAction(server, agent.token, { action: 'deploy.rollback', resource: 'prod/ledger' });
     const id = result.data.requestAction.request.id;
     const listeners = server.app.deps.hub.listenerCount();
-    const stream = collect(server.ws(agent.token).iterate({ query: `subscription { actionDecided { id status decidedBy decisionReason } }` }));
+    const stream = collect(
+      server.ws(agent.token).iterate({ query: `subscription { actionDecided { id status decidedBy decisionReason } }` }),
+    );
     // Without requestId the stream is live-only: wait until the server has registered it.
     const first = stream.next();
     await vi.waitFor(() => expect(server.app.deps.hub.listenerCount()).toBe(listeners + 1));
     await decideAction(server, sre.token, { requestId: id, verdict: 'REJECT', comment: 'Not during the freeze' });
-    expect((await first).data).toEqual({ actionDecided: { id, status: 'REJECTED', decidedBy: 'REVIEWER', decisionReason: 'Not during the freeze' } });
+    expect((await first).data).toEqual({
+      actionDecided: { id, status: 'REJECTED', decidedBy: 'REVIEWER', decisionReason: 'Not during the freeze' },
+    });
   });
 
   it('tells the agent and the reviewer live when a request expires or is cancelled', async () => {
     const queue = collect(server.ws(sre.token).iterate({ query: PENDING_APPROVALS, variables: { after: await queueCursor(sre.token) } }));
-    const overdue = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/slow' })).data.requestAction.request;
-    const withdrawn = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/oops' })).data.requestAction.request;
+    const overdue = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/slow' })).data.requestAction
+      .request;
+    const withdrawn = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/oops' })).data.requestAction
+      .request;
     expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'ADDED', request: { id: overdue.id } });
     expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'ADDED', request: { id: withdrawn.id } });
 
     const decided = `subscription($id: ID) { actionDecided(requestId: $id) { id status decidedBy decisionReason } }`;
     const overdueDecision = collect(server.ws(agent.token).iterate({ query: decided, variables: { id: overdue.id } }));
     // Move the deadline into the past as the database sees it; the server's own sweeper does the rest.
-    await server.app.deps.db.update(actionRequests).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(actionRequests.id, overdue.id));
+    await server.app.deps.db
+      .update(actionRequests)
+      .set({ expiresAt: sql`now() - interval '1 second'` })
+      .where(eq(actionRequests.id, overdue.id));
     expect((await overdueDecision.next()).data).toEqual({
-      actionDecided: { id: overdue.id, status: 'EXPIRED', decidedBy: 'TIMEOUT', decisionReason: 'No reviewer decided before the deadline.' },
+      actionDecided: {
+        id: overdue.id,
+        status: 'EXPIRED',
+        decidedBy: 'TIMEOUT',
+        decisionReason: 'No reviewer decided before the deadline.',
+      },
     });
-    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'REMOVED', request: { id: overdue.id, status: 'EXPIRED' } });
+    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({
+      kind: 'REMOVED',
+      request: { id: overdue.id, status: 'EXPIRED' },
+    });
 
     const cancel = await server.gql(
       agent.token,
@@ -207,7 +241,10 @@ describe('the approval loop over HTTP and graphql-ws', () => {
       { input: { requestId: withdrawn.id, reason: 'wrong service' } },
     );
     expect(cancel.data.cancelActionRequest).toEqual({ request: { status: 'CANCELLED', decidedBy: 'REQUESTER' }, errors: [] });
-    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({ kind: 'REMOVED', request: { id: withdrawn.id, status: 'CANCELLED' } });
+    expect((await queue.next()).data?.['pendingApprovals']).toMatchObject({
+      kind: 'REMOVED',
+      request: { id: withdrawn.id, status: 'CANCELLED' },
+    });
   });
 
   it('streams the audit log live to auditors after a cursor', async () => {
@@ -218,9 +255,13 @@ describe('the approval loop over HTTP and graphql-ws', () => {
     let cursor = page.data.auditEvents.pageInfo.endCursor;
     let more = page.data.auditEvents.pageInfo.hasNextPage;
     while (more) {
-      const next = await server.gql(auditor.token, `query($after: String) { auditEvents(first: 100, after: $after) { pageInfo { endCursor hasNextPage } } }`, {
-        after: cursor,
-      });
+      const next = await server.gql(
+        auditor.token,
+        `query($after: String) { auditEvents(first: 100, after: $after) { pageInfo { endCursor hasNextPage } } }`,
+        {
+          after: cursor,
+        },
+      );
       cursor = next.data.auditEvents.pageInfo.endCursor;
       more = next.data.auditEvents.pageInfo.hasNextPage;
     }
@@ -253,7 +294,10 @@ describe('who may do what', () => {
     expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
     expect(anonymous.errors?.[0]?.message).toMatch(/send "Authorization: Bearer <token>"/);
     const wrongToken = await server.gql('gl_wrong', '{ actionRequests { edges { cursor } } }');
-    expect(wrongToken.errors?.[0]).toMatchObject({ message: expect.stringMatching(/unknown or revoked/), extensions: { code: 'UNAUTHENTICATED' } });
+    expect(wrongToken.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/unknown or revoked/),
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
 
     const notAdmin = await server.gql(
       sre.token,
@@ -264,7 +308,8 @@ describe('who may do what', () => {
   });
 
   it('shows an agent only its own requests', async () => {
-    const mine = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'staging/mine' })).data.requestAction.request;
+    const mine = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'staging/mine' })).data.requestAction
+      .request;
     const theirs = await server.gql(otherAgent.token, `query($id: ID!) { actionRequest(id: $id) { id } }`, { id: mine.id });
     expect(theirs).toEqual({ data: { actionRequest: null } });
     const list = await server.gql(otherAgent.token, `{ actionRequests(first: 100) { edges { node { agent { id } } } } }`);
@@ -273,7 +318,8 @@ describe('who may do what', () => {
   });
 
   it('lets a reviewer decide only where its groups are required, and writes nothing otherwise', async () => {
-    const request = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/checkout' })).data.requestAction.request;
+    const request = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/checkout' })).data.requestAction
+      .request;
     const before = await auditTypes(request.id);
 
     const wrongGroup = await decideAction(server, security.token, { requestId: request.id, verdict: 'APPROVE' });
@@ -294,9 +340,12 @@ describe('who may do what', () => {
   });
 
   it('answers actionDecided for an unknown or hidden request with NOT_FOUND', async () => {
-    const secret = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/hidden' })).data.requestAction.request;
+    const secret = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/hidden' })).data.requestAction
+      .request;
     for (const id of [secret.id, '4b0c0b9e-1111-4111-8111-111111111111']) {
-      const stream = server.ws(otherAgent.token).iterate({ query: `subscription($id: ID) { actionDecided(requestId: $id) { id } }`, variables: { id } });
+      const stream = server
+        .ws(otherAgent.token)
+        .iterate({ query: `subscription($id: ID) { actionDecided(requestId: $id) { id } }`, variables: { id } });
       // graphql-ws ends the operation with an error message; the client's iterator rejects with it.
       await expect(stream.next()).rejects.toEqual([{ message: `ActionRequest ${id} was not found.`, extensions: { code: 'NOT_FOUND' } }]);
     }
@@ -307,7 +356,9 @@ describe('who may do what', () => {
     await expect(client.iterate({ query: 'subscription { auditEvents { type ' }).next()).rejects.toMatchObject([
       { message: expect.stringMatching(/Syntax Error/) },
     ]);
-    const stream = collect(client.iterate({ query: `subscription($after: String) { auditEvents(after: $after) { id } }`, variables: { after: 'YXVkaXQ6MA' } }));
+    const stream = collect(
+      client.iterate({ query: `subscription($after: String) { auditEvents(after: $after) { id } }`, variables: { after: 'YXVkaXQ6MA' } }),
+    );
     expect((await stream.next()).data).toEqual({ auditEvents: { id: '1' } });
   });
 
@@ -378,8 +429,13 @@ describe('bad input', () => {
       idempotencyKey: 'k\u0000',
     });
     expect(nul.errors).toBeUndefined();
-    expect(nul.data.requestAction.errors[0].problems.map((p: { field: string }) => p.field).sort()).toEqual(['idempotencyKey', 'params', 'reason']);
-    const pending = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/nul' })).data.requestAction.request;
+    expect(nul.data.requestAction.errors[0].problems.map((p: { field: string }) => p.field).sort()).toEqual([
+      'idempotencyKey',
+      'params',
+      'reason',
+    ]);
+    const pending = (await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/nul' })).data.requestAction
+      .request;
     const comment = await decideAction(server, sre.token, { requestId: pending.id, verdict: 'APPROVE', comment: 'ok\u0000' });
     expect(comment.data.decideAction.errors).toMatchObject([{ __typename: 'InvalidInputError' }]);
     const filtered = await server.gql(agent.token, `query($f: ActionRequestFilter) { actionRequests(filter: $f) { edges { cursor } } }`, {
@@ -397,7 +453,10 @@ describe('bad input', () => {
     const aliased = await server.gql(agent.token, `{ ${Array.from({ length: 20 }, (_, i) => `v${i}: viewer { id }`).join(' ')} }`);
     expect(aliased.data).toBeUndefined();
     expect(aliased.errors?.[0]?.message).toMatch(/aliases/i);
-    const deep = await server.gql(auditor.token, `{ auditEvents { edges { node { request { agent { id } reviews { reviewer { id } } evaluation { review { groups } } } } } } }`);
+    const deep = await server.gql(
+      auditor.token,
+      `{ auditEvents { edges { node { request { agent { id } reviews { reviewer { id } } evaluation { review { groups } } } } } } }`,
+    );
     expect(deep.errors).toBeUndefined();
   });
 
@@ -440,4 +499,3 @@ describe('bad input', () => {
     expect(await auditTypes(first.data.requestAction.request.id)).toHaveLength(2);
   });
 });
-

@@ -24,9 +24,10 @@ async function exportLines(token: string | null, after?: number): Promise<Export
     .map((line) => JSON.parse(line) as ExportLine);
 }
 
-const from = (lines: ExportLine[]) => async function* () {
-  yield* lines;
-};
+const from = (lines: ExportLine[]) =>
+  async function* () {
+    yield* lines;
+  };
 
 beforeAll(async () => {
   server = await startTestServer({ audit: { checkpointEvents: 4 } });
@@ -62,7 +63,11 @@ describe('GET /audit/export', () => {
       expect(lines[at - 1]).toMatchObject({ kind: 'event', seq: checkpoint.seq, hash: checkpoint.hash });
     }
     const jwk = await (await fetch(`${server.url}/.well-known/greenlight-audit-key.json`)).json();
-    expect(await verifyExport(from(lines), [jwk])).toMatchObject({ ok: true, eventsChecked: events.length, checkpointsChecked: checkpoints.length });
+    expect(await verifyExport(from(lines), [jwk])).toMatchObject({
+      ok: true,
+      eventsChecked: events.length,
+      checkpointsChecked: checkpoints.length,
+    });
   });
 
   it('resumes after a seq, and the pieces verify as one', async () => {
@@ -80,7 +85,9 @@ describe('GET /audit/export', () => {
   it('shows an edited export line as MODIFIED at its seq, and a foreign key as BAD_SIGNATURE', async () => {
     const lines = await exportLines(auditor.token);
     const jwk = await (await fetch(`${server.url}/.well-known/greenlight-audit-key.json`)).json();
-    const edited = lines.map((l) => (l.kind === 'event' && l.seq === 3 ? { ...l, data: { ...(l.data as object), resource: 'prod/secret' } } : l));
+    const edited = lines.map((l) =>
+      l.kind === 'event' && l.seq === 3 ? { ...l, data: { ...(l.data as object), resource: 'prod/secret' } } : l,
+    );
     expect(await verifyExport(from(edited), [jwk])).toMatchObject({ ok: false, firstBrokenSeq: 3, reason: 'MODIFIED' });
     const firstCheckpoint = lines.find((l) => l.kind === 'checkpoint')!;
     expect(await verifyExport(from(lines), [{ ...jwk, kid: 'someone-else' }])).toMatchObject({

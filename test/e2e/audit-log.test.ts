@@ -34,7 +34,14 @@ describe('the sealed audit log', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/jwk+json');
     const jwk = await response.json();
-    expect(jwk).toEqual({ kty: 'OKP', crv: 'Ed25519', x: expect.stringMatching(/^[\w-]{43}$/), kid: expect.any(String), alg: 'EdDSA', use: 'sig' });
+    expect(jwk).toEqual({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: expect.stringMatching(/^[\w-]{43}$/),
+      kid: expect.any(String),
+      alg: 'EdDSA',
+      use: 'sig',
+    });
     expect(jwk).not.toHaveProperty('d');
   });
 

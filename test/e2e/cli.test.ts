@@ -15,7 +15,10 @@ const run = promisify(execFile);
 /** Runs `npm run cli -- …` as a process; resolves with its exit code and output. */
 async function cli(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -58,7 +61,10 @@ describe('npm run cli -- policy', { timeout: CLI_TIMEOUT }, () => {
   });
 
   it('refuses an invalid policy file, naming each rule and field, unknown fields included', async () => {
-    writeFileSync(join(dir, 'bad.yaml'), `rules:\n  - id: r1\n    efect: ALLOW\n    effect: ALLOW\n    actions: ["deploy.["]\n    resources: ["**"]\n`);
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      `rules:\n  - id: r1\n    efect: ALLOW\n    effect: ALLOW\n    actions: ["deploy.["]\n    resources: ["**"]\n`,
+    );
     const result = await cli(['policy', 'validate', join(dir, 'bad.yaml')]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/rule r1: .*efect/);
@@ -69,7 +75,10 @@ describe('npm run cli -- policy', { timeout: CLI_TIMEOUT }, () => {
 
   it('publishes a policy file to a running server and replays a draft against its history', async () => {
     const env = { GREENLIGHT_URL: server.url, GREENLIGHT_TOKEN: ADMIN_TOKEN };
-    const published = await cli(['policy', 'publish', 'policies/example.yaml', '--message', 'from the CLI', '--expected-version', '0'], env);
+    const published = await cli(
+      ['policy', 'publish', 'policies/example.yaml', '--message', 'from the CLI', '--expected-version', '0'],
+      env,
+    );
     expect(published).toMatchObject({ code: 0, stdout: expect.stringContaining('published version 1') });
     const stale = await cli(['policy', 'publish', 'policies/example.yaml', '--expected-version', '0'], env);
     expect(stale.code).toBe(1);
@@ -178,9 +187,12 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     const NOTHING_VOUCHES = 'nothing vouches for it';
-    const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+    const lines = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '');
 
-    it('exports the sealed log to a file and verifies it offline, with the server\'s key or a saved one', async () => {
+    it("exports the sealed log to a file and verifies it offline, with the server's key or a saved one", async () => {
       const { server, env } = await serverWithSealedLog(5);
       try {
         const file = join(dir, 'export.ndjson');
@@ -193,14 +205,19 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
         expect(exported.stderr).toContain(`last seq ${events.at(-1)!.seq}`);
 
         const verified = await cli(['audit', 'verify', '--file', file], env);
-        expect(verified.stdout).toMatch(new RegExp(`✓ audit export ok: .*: seq 1 to ${events.at(-1)!.seq}, ${events.length} events and \\d+ checkpoints? checked`));
+        expect(verified.stdout).toMatch(
+          new RegExp(`✓ audit export ok: .*: seq 1 to ${events.at(-1)!.seq}, ${events.length} events and \\d+ checkpoints? checked`),
+        );
         expect(verified.stdout).toContain('fetched from');
         expect(verified.code).toBe(0);
 
         // Truly offline: a saved key, and no server to reach.
         const keyFile = join(dir, 'key.json');
         writeFileSync(keyFile, await (await fetch(`${server.url}/.well-known/greenlight-audit-key.json`)).text());
-        const offline = await cli(['audit', 'verify', '--file', file, '--key', keyFile], { GREENLIGHT_URL: 'http://127.0.0.1:9', GREENLIGHT_TOKEN: '' });
+        const offline = await cli(['audit', 'verify', '--file', file, '--key', keyFile], {
+          GREENLIGHT_URL: 'http://127.0.0.1:9',
+          GREENLIGHT_TOKEN: '',
+        });
         expect(offline).toMatchObject({ code: 0, stdout: expect.stringContaining('✓ audit export ok') });
         expect(offline.stdout).toContain(`from ${keyFile}`);
 
@@ -218,13 +235,19 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
         const file = join(dir, 'original.ndjson');
         expect((await cli(['audit', 'export', '--out', file], env)).code).toBe(0);
         const original = lines(file);
-        const parsed = original.map((line) => JSON.parse(line) as { kind: string; seq: number; hash: string; data: Record<string, unknown> });
+        const parsed = original.map(
+          (line) => JSON.parse(line) as { kind: string; seq: number; hash: string; data: Record<string, unknown> },
+        );
 
         // (b) Edit the data of seq 2.
         const edited = join(dir, 'edited.ndjson');
         writeFileSync(
           edited,
-          parsed.map((line) => JSON.stringify(line.kind === 'event' && line.seq === 2 ? { ...line, data: { ...line.data, name: 'mallory' } } : line)).join('\n') + '\n',
+          parsed
+            .map((line) =>
+              JSON.stringify(line.kind === 'event' && line.seq === 2 ? { ...line, data: { ...line.data, name: 'mallory' } } : line),
+            )
+            .join('\n') + '\n',
         );
         const broken = await cli(['audit', 'verify', '--file', edited], env);
         expect(broken.stdout).toContain('✗ audit export broken at seq 2: MODIFIED');
@@ -232,7 +255,13 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
 
         // (c) Without its checkpoint lines, nothing vouches for the export...
         const bare = join(dir, 'bare.ndjson');
-        writeFileSync(bare, parsed.filter((line) => line.kind === 'event').map((line) => JSON.stringify(line)).join('\n') + '\n');
+        writeFileSync(
+          bare,
+          parsed
+            .filter((line) => line.kind === 'event')
+            .map((line) => JSON.stringify(line))
+            .join('\n') + '\n',
+        );
         const unvouched = await cli(['audit', 'verify', '--file', bare], env);
         expect(unvouched.stdout).toContain('✗ audit export not vouched for');
         expect(unvouched.stdout).toContain(NOTHING_VOUCHES);
@@ -243,7 +272,10 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
         const anchored = await cli(['audit', 'verify', '--file', bare, '--checkpoint', `${checkpoint.seq}:${checkpoint.hash}`], env);
         expect(anchored).toMatchObject({ code: 0, stdout: expect.stringContaining('✓ audit export ok') });
         const wrong = await cli(['audit', 'verify', '--file', bare, '--checkpoint', `${checkpoint.seq}:${'f'.repeat(64)}`], env);
-        expect(wrong).toMatchObject({ code: 1, stdout: expect.stringContaining(`✗ audit export broken at seq ${checkpoint.seq}: MODIFIED`) });
+        expect(wrong).toMatchObject({
+          code: 1,
+          stdout: expect.stringContaining(`✗ audit export broken at seq ${checkpoint.seq}: MODIFIED`),
+        });
       } finally {
         await server.stop();
       }
@@ -268,7 +300,7 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
       expect(badKey).toMatchObject({ code: 2, stderr: expect.stringContaining('--checkpoint must be SEQ:HASH') });
     });
 
-    it('reports the server\'s refusal of an export (exit 2) and a bad line of an export file', async () => {
+    it("reports the server's refusal of an export (exit 2) and a bad line of an export file", async () => {
       const { server, env } = await serverWithSealedLog(1);
       try {
         const agent = await createActor(server, { kind: 'AGENT', name: 'not-an-auditor', roles: ['AGENT'] });

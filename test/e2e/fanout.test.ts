@@ -17,7 +17,8 @@ beforeAll(async () => {
   server = await startTestServer();
   agent = await createActor(server, { kind: 'AGENT', name: 'deploy-bot', roles: ['AGENT'] });
   sre = [];
-  for (let i = 0; i < 20; i++) sre.push(await createActor(server, { kind: 'HUMAN', name: `SRE ${i}`, roles: ['REVIEWER'], groups: ['sre'] }));
+  for (let i = 0; i < 20; i++)
+    sre.push(await createActor(server, { kind: 'HUMAN', name: `SRE ${i}`, roles: ['REVIEWER'], groups: ['sre'] }));
   security = await createActor(server, { kind: 'HUMAN', name: 'Sec', roles: ['REVIEWER'], groups: ['security'] });
 });
 

@@ -28,7 +28,10 @@ beforeAll(async () => {
   signingKey = generateSigningKeyPem();
   a = await startTestServer({ audit: { signingKey } });
   [b, c] = onPostgres
-    ? await Promise.all([startTestServer({ database: a.database, audit: { signingKey } }), startTestServer({ database: a.database, audit: { signingKey } })])
+    ? await Promise.all([
+        startTestServer({ database: a.database, audit: { signingKey } }),
+        startTestServer({ database: a.database, audit: { signingKey } }),
+      ])
     : [a, a];
   agent = await createActor(a, { kind: 'AGENT', name: 'deploy-bot', roles: ['AGENT'] });
   reviewer = await createActor(b, { kind: 'HUMAN', name: 'Grace', roles: ['REVIEWER'], groups: ['sre'] });
@@ -90,7 +93,11 @@ describe('delivery across instances', () => {
     // get each of them once.
     const after = await streamCursor(a);
     const subscribe = (server: TestServer) =>
-      collect(server.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after, f: { types: ['TOKEN_ROTATED', 'ACTION_REQUESTED'] } } }));
+      collect(
+        server
+          .ws(auditor.token)
+          .iterate<Streamed>({ query: AUDIT_STREAM, variables: { after, f: { types: ['TOKEN_ROTATED', 'ACTION_REQUESTED'] } } }),
+      );
     const live = [subscribe(a), subscribe(b), subscribe(c)];
 
     let held: pg.Client | null = null;
@@ -101,7 +108,9 @@ describe('delivery across instances', () => {
       await held.query('BEGIN');
       await held.query(`INSERT INTO audit_events (type, data) VALUES ('TOKEN_ROTATED', '{"principalId": "held", "revokedTokens": 0}')`);
     } else {
-      await a.app.deps.db.execute(sql`INSERT INTO audit_events (type, data) VALUES ('TOKEN_ROTATED', '{"principalId": "held", "revokedTokens": 0}')`);
+      await a.app.deps.db.execute(
+        sql`INSERT INTO audit_events (type, data) VALUES ('TOKEN_ROTATED', '{"principalId": "held", "revokedTokens": 0}')`,
+      );
     }
     const requestId = await ask(b, 'prod/late');
     if (held) {
@@ -113,7 +122,11 @@ describe('delivery across instances', () => {
     expect(orders).toEqual([0, 1, 2].map(() => ['TOKEN_ROTATED', 'ACTION_REQUESTED']));
 
     // A replay from before them gives the same order.
-    const replay = collect(c.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after, f: { types: ['TOKEN_ROTATED', 'ACTION_REQUESTED'] } } }));
+    const replay = collect(
+      c
+        .ws(auditor.token)
+        .iterate<Streamed>({ query: AUDIT_STREAM, variables: { after, f: { types: ['TOKEN_ROTATED', 'ACTION_REQUESTED'] } } }),
+    );
     const replayed = await take(replay, 2);
     expect(replayed.map((e) => [e.auditEvents.type, e.auditEvents.requestId])).toEqual([
       ['TOKEN_ROTATED', null],
@@ -125,7 +138,11 @@ describe('delivery across instances', () => {
   it('gives every subscriber every event exactly once when a listening connection is killed mid-stream', async () => {
     const after = await streamCursor(a);
     const streams = [a, b, c].map((server) =>
-      collect(server.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after, f: { types: ['ACTION_REQUESTED'], agentId: agent.id } } })),
+      collect(
+        server
+          .ws(auditor.token)
+          .iterate<Streamed>({ query: AUDIT_STREAM, variables: { after, f: { types: ['ACTION_REQUESTED'], agentId: agent.id } } }),
+      ),
     );
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
@@ -146,14 +163,18 @@ describe('delivery across instances', () => {
 
   it('resumes a subscriber from its cursor with exactly the events it missed', async () => {
     const filter = { types: ['ACTION_REQUESTED'], agentId: agent.id };
-    const first = collect(b.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: await streamCursor(b), f: filter } }));
+    const first = collect(
+      b.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: await streamCursor(b), f: filter } }),
+    );
     const seen = await ask(a, 'staging/seen');
     const [got] = await take(first, 1);
     expect(got!.auditEvents.requestId).toBe(seen);
     await first.return();
 
     const missed = [await ask(a, 'staging/missed-1'), await ask(c, 'staging/missed-2'), await ask(b, 'staging/missed-3')];
-    const resumed = collect(c.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: got!.auditEvents.cursor, f: filter } }));
+    const resumed = collect(
+      c.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: got!.auditEvents.cursor, f: filter } }),
+    );
     const replayed = await take(resumed, 3);
     expect(replayed.map((e) => e.auditEvents.requestId)).toEqual(missed);
     const next = await ask(a, 'staging/after-resume');
@@ -165,7 +186,9 @@ describe('delivery across instances', () => {
     if (!onPostgres) return expect(a).toBe(c); // one instance: nothing to fail over to
     const filter = { types: ['ACTION_REQUESTED'], agentId: agent.id };
     const extra = await startTestServer({ database: a.database, audit: { signingKey } });
-    const stream = collect(extra.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: await streamCursor(extra), f: filter } }));
+    const stream = collect(
+      extra.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: await streamCursor(extra), f: filter } }),
+    );
     const before = await ask(a, 'staging/before-stop');
     const [last] = await take(stream, 1);
     expect(last!.auditEvents.requestId).toBe(before);
@@ -174,7 +197,9 @@ describe('delivery across instances', () => {
     expect(await stream.done().catch(() => true)).toBe(true);
 
     const during = [await ask(b, 'staging/during-1'), await ask(a, 'staging/during-2')];
-    const again = collect(c.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: last!.auditEvents.cursor, f: filter } }));
+    const again = collect(
+      c.ws(auditor.token).iterate<Streamed>({ query: AUDIT_STREAM, variables: { after: last!.auditEvents.cursor, f: filter } }),
+    );
     expect((await take(again, 2)).map((e) => e.auditEvents.requestId)).toEqual(during);
     await again.return();
   });
@@ -203,9 +228,16 @@ describe('delivery across instances', () => {
   });
 
   it('installs a policy published on one instance on the others', async () => {
-    const result = await a.gql(ADMIN_TOKEN, `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { message } } }`, {
-      input: { rules: [{ id: 'deploys-need-review', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'] }], defaultEffect: 'ESCALATE' },
-    });
+    const result = await a.gql(
+      ADMIN_TOKEN,
+      `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { message } } }`,
+      {
+        input: {
+          rules: [{ id: 'deploys-need-review', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'] }],
+          defaultEffect: 'ESCALATE',
+        },
+      },
+    );
     const version = result.data.publishPolicy.policy.version;
     for (const server of [b, c]) await vi.waitFor(() => expect(server.app.deps.policies.current().version).toBe(version));
   });
@@ -216,7 +248,11 @@ describe('delivery across instances', () => {
     const closes = [a, b, c].map((server) => {
       let closed: (code: number) => void = () => undefined;
       const code = new Promise<number>((resolve) => (closed = resolve));
-      const stream = collect(server.ws(ADMIN_TOKEN, { onClose: closed }).iterate({ query: AUDIT_STREAM, variables: { after: null, f: { types: ['OUTCOME_REPORTED'] } } }));
+      const stream = collect(
+        server
+          .ws(ADMIN_TOKEN, { onClose: closed })
+          .iterate({ query: AUDIT_STREAM, variables: { after: null, f: { types: ['OUTCOME_REPORTED'] } } }),
+      );
       return { code, stream };
     });
     // Each socket is in once its subscription listens.

@@ -43,7 +43,13 @@ const RULES = [
     resources: ['prod/**'],
     when: 'context.ticket != ""',
     requireReason: true,
-    review: { groups: ['sre'], approvals: 2, timeoutSeconds: 900, onTimeout: 'REJECT', escalation: [{ afterSeconds: 300, groups: ['sre-leads'] }] },
+    review: {
+      groups: ['sre'],
+      approvals: 2,
+      timeoutSeconds: 900,
+      onTimeout: 'REJECT',
+      escalation: [{ afterSeconds: 300, groups: ['sre-leads'] }],
+    },
   },
   { id: 'db', effect: 'ESCALATE', actions: ['db.*'], resources: ['**'], review: { approvals: 2 } },
 ];
@@ -55,16 +61,45 @@ describe('policy management over GraphQL', () => {
     expect(result.data.publishPolicy.policy).toMatchObject({ version: 1, message: 'first cut' });
     expect(result.data.publishPolicy.policy.rules).toEqual([
       {
-        id: 'payments-deploys', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'], when: null, requireReason: false, reason: null,
-        agents: { ids: null, groups: null, labels: { team: 'payments' } }, limit: { count: 10, windowSeconds: 3600, per: 'AGENT_RESOURCE' }, review: null,
+        id: 'payments-deploys',
+        effect: 'ALLOW',
+        actions: ['deploy.*'],
+        resources: ['staging/**'],
+        when: null,
+        requireReason: false,
+        reason: null,
+        agents: { ids: null, groups: null, labels: { team: 'payments' } },
+        limit: { count: 10, windowSeconds: 3600, per: 'AGENT_RESOURCE' },
+        review: null,
       },
       {
-        id: 'prod', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], when: 'context.ticket != ""', requireReason: true, reason: null,
-        agents: null, limit: null,
-        review: { groups: ['sre'], approvals: 2, timeoutSeconds: 900, onTimeout: 'REJECT', escalation: [{ afterSeconds: 300, groups: ['sre-leads'] }] },
+        id: 'prod',
+        effect: 'ESCALATE',
+        actions: ['deploy.*'],
+        resources: ['prod/**'],
+        when: 'context.ticket != ""',
+        requireReason: true,
+        reason: null,
+        agents: null,
+        limit: null,
+        review: {
+          groups: ['sre'],
+          approvals: 2,
+          timeoutSeconds: 900,
+          onTimeout: 'REJECT',
+          escalation: [{ afterSeconds: 300, groups: ['sre-leads'] }],
+        },
       },
       {
-        id: 'db', effect: 'ESCALATE', actions: ['db.*'], resources: ['**'], when: null, requireReason: false, reason: null, agents: null, limit: null,
+        id: 'db',
+        effect: 'ESCALATE',
+        actions: ['db.*'],
+        resources: ['**'],
+        when: null,
+        requireReason: false,
+        reason: null,
+        agents: null,
+        limit: null,
         review: { groups: [], approvals: 2, timeoutSeconds: null, onTimeout: null, escalation: [] },
       },
     ]);
@@ -73,9 +108,13 @@ describe('policy management over GraphQL', () => {
   it('accepts its own rules back: what activePolicy returns can be published again unchanged', async () => {
     const active = await server.gql(ADMIN_TOKEN, `{ activePolicy { version contentHash defaultEffect rules { ${RULE_FIELDS} } } }`);
     const { rules, defaultEffect, contentHash } = active.data.activePolicy;
-    const republished = await server.gql(ADMIN_TOKEN, `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version contentHash } errors { message } } }`, {
-      input: { rules, defaultEffect, expectedVersion: 1 },
-    });
+    const republished = await server.gql(
+      ADMIN_TOKEN,
+      `mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version contentHash } errors { message } } }`,
+      {
+        input: { rules, defaultEffect, expectedVersion: 1 },
+      },
+    );
     expect(republished.data.publishPolicy).toEqual({ policy: { version: 2, contentHash }, errors: [] });
     const rollback = await server.gql(ADMIN_TOKEN, `mutation { activatePolicyVersion(input: { version: 1 }) { errors { message } } }`);
     expect(rollback.data.activatePolicyVersion.errors).toEqual([]);
@@ -87,14 +126,29 @@ describe('policy management over GraphQL', () => {
     const badCel = await server.gql(ADMIN_TOKEN, PUBLISH, {
       input: { rules: [{ id: 'x', effect: 'BLOCK', actions: ['*'], resources: ['**'], when: 'action + 1' }] },
     });
-    expect(badCel.data.publishPolicy.errors).toMatchObject([{ __typename: 'InvalidPolicyError', issues: [{ ruleId: 'x', field: 'when' }] }]);
+    expect(badCel.data.publishPolicy.errors).toMatchObject([
+      { __typename: 'InvalidPolicyError', issues: [{ ruleId: 'x', field: 'when' }] },
+    ]);
   });
 
   it('passes context to the policy and refuses a missing reason in the payload', async () => {
-    const noReason = await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/api', context: { ticket: 'INC-1' } });
+    const noReason = await requestAction(server, agent.token, {
+      action: 'deploy.update',
+      resource: 'prod/api',
+      context: { ticket: 'INC-1' },
+    });
     expect(noReason.data.requestAction.errors).toMatchObject([{ __typename: 'InvalidInputError', problems: [{ field: 'reason' }] }]);
-    const ok = await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/api', context: { ticket: 'INC-1' }, reason: 'hotfix' });
-    expect(ok.data.requestAction.request).toMatchObject({ status: 'PENDING', requiredApprovals: 2, evaluation: { matchedRules: ['prod'] } });
+    const ok = await requestAction(server, agent.token, {
+      action: 'deploy.update',
+      resource: 'prod/api',
+      context: { ticket: 'INC-1' },
+      reason: 'hotfix',
+    });
+    expect(ok.data.requestAction.request).toMatchObject({
+      status: 'PENDING',
+      requiredApprovals: 2,
+      evaluation: { matchedRules: ['prod'] },
+    });
     const badContext = await requestAction(server, agent.token, { action: 'deploy.update', resource: 'prod/api', context: { n: 1 } });
     expect(badContext.data.requestAction.errors[0].problems[0].field).toBe('context.n');
   });
@@ -121,22 +175,29 @@ describe('policy management over GraphQL', () => {
     const draft = { action: 'a', resource: 'b', rules: [{ id: 'y', effect: 'ALLOW', actions: ['['], resources: ['**'] }] };
     const simulate = `query($input: SimulateActionInput!) { simulateAction(input: $input) { effect } }`;
     const asAgent = await server.gql(agent.token, simulate, { input: draft });
-    expect(asAgent.errors?.[0]).toMatchObject({ message: 'Only an ADMIN can simulate against a draft policy.', extensions: { code: 'FORBIDDEN' } });
+    expect(asAgent.errors?.[0]).toMatchObject({
+      message: 'Only an ADMIN can simulate against a draft policy.',
+      extensions: { code: 'FORBIDDEN' },
+    });
     const invalid = await server.gql(ADMIN_TOKEN, simulate, { input: { ...draft, agentId: agent.id } });
     expect(invalid.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', issues: [{ ruleId: 'y', field: 'actions[0]' }] } });
   });
 
   it('lists versions, rolls back, and replays a draft for auditors', async () => {
     await server.gql(ADMIN_TOKEN, PUBLISH, { input: { rules: [], defaultEffect: 'BLOCK', message: 'lockdown' } });
-    const versions = await server.gql(auditor.token, `{ policyVersions(first: 1) { edges { node { version message active } } pageInfo { hasNextPage endCursor } } }`);
+    const versions = await server.gql(
+      auditor.token,
+      `{ policyVersions(first: 1) { edges { node { version message active } } pageInfo { hasNextPage endCursor } } }`,
+    );
     expect(versions.data.policyVersions.edges).toEqual([{ node: { version: 3, message: 'lockdown', active: true } }]);
-    const older = await server.gql(auditor.token, `query($after: String) { policyVersions(after: $after) { edges { node { version active } } } }`, {
-      after: versions.data.policyVersions.pageInfo.endCursor,
-    });
-    expect(older.data.policyVersions.edges).toEqual([
-      { node: { version: 2, active: false } },
-      { node: { version: 1, active: false } },
-    ]);
+    const older = await server.gql(
+      auditor.token,
+      `query($after: String) { policyVersions(after: $after) { edges { node { version active } } } }`,
+      {
+        after: versions.data.policyVersions.pageInfo.endCursor,
+      },
+    );
+    expect(older.data.policyVersions.edges).toEqual([{ node: { version: 2, active: false } }, { node: { version: 1, active: false } }]);
 
     const rollback = await server.gql(
       ADMIN_TOKEN,
@@ -150,7 +211,12 @@ describe('policy management over GraphQL', () => {
       { input: { rules: [{ id: 'allow-all', effect: 'ALLOW', actions: ['*'], resources: ['**'] }] } },
     );
     expect(replay.errors).toBeUndefined();
-    expect(replay.data.replayPolicy).toMatchObject({ evaluated: 1, changed: 1, reviewerLoadChange: -1, changes: [{ from: 'ESCALATE', to: 'ALLOW', count: 1 }] });
+    expect(replay.data.replayPolicy).toMatchObject({
+      evaluated: 1,
+      changed: 1,
+      reviewerLoadChange: -1,
+      changes: [{ from: 'ESCALATE', to: 'ALLOW', count: 1 }],
+    });
 
     const agentReplay = await server.gql(agent.token, `query { replayPolicy(input: { rules: [] }) { evaluated } }`);
     expect(agentReplay.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');

@@ -19,7 +19,8 @@ interface Started {
 /** Runs `npm start` (signals go to npm, as a supervisor would send them) until its ready line. */
 function startProcess(env: Record<string, string>): Promise<Started> {
   const inherited = { ...process.env };
-  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'PORT', 'HOST', 'AUDIT_SIGNING_KEY', 'AUDIT_SIGNING_KEY_FILE']) delete inherited[name];
+  for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'PORT', 'HOST', 'AUDIT_SIGNING_KEY', 'AUDIT_SIGNING_KEY_FILE'])
+    delete inherited[name];
   const child = spawn('npm', ['start'], {
     cwd: ROOT,
     env: { ...inherited, PORT: '0', HOST: '127.0.0.1', ...env },
@@ -65,42 +66,50 @@ describe('the server process started with npm start', () => {
   // two-core machine that takes far longer than an in-process test.
   const PROCESS_TEST_TIMEOUT = 180_000; // 3 minutes
 
-  it('prints an administrator token on first start only, keeps data across restarts and stops cleanly on SIGTERM', { timeout: PROCESS_TEST_TIMEOUT }, async () => {
-    // DATA_DIR also holds the audit signing key when the database is PostgreSQL.
-    const env: Record<string, string> = { DATA_DIR: dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) };
-    const first = await startProcess(env);
-    const tokenLine = first.output.find((line) => /^\s+gl_/.test(line));
-    expect(tokenLine).toBeDefined();
-    const adminToken = tokenLine!.trim();
-    expect((await fetch(`${first.url}/health`)).status).toBe(200);
-    // The checkpoint signing key was generated on first start and kept, readable by its owner only.
-    const keyFile = join(dataDir, 'audit-signing-key.pem');
-    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    const key = await (await fetch(`${first.url}/.well-known/greenlight-audit-key.json`)).json();
+  it(
+    'prints an administrator token on first start only, keeps data across restarts and stops cleanly on SIGTERM',
+    { timeout: PROCESS_TEST_TIMEOUT },
+    async () => {
+      // DATA_DIR also holds the audit signing key when the database is PostgreSQL.
+      const env: Record<string, string> = { DATA_DIR: dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) };
+      const first = await startProcess(env);
+      const tokenLine = first.output.find((line) => /^\s+gl_/.test(line));
+      expect(tokenLine).toBeDefined();
+      const adminToken = tokenLine!.trim();
+      expect((await fetch(`${first.url}/health`)).status).toBe(200);
+      // The checkpoint signing key was generated on first start and kept, readable by its owner only.
+      const keyFile = join(dataDir, 'audit-signing-key.pem');
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      const key = await (await fetch(`${first.url}/.well-known/greenlight-audit-key.json`)).json();
 
-    const created = await gql(first.url, adminToken, `mutation { createPrincipal(input: { kind: AGENT, name: "bot", roles: [AGENT] }) { token } }`);
-    const agentToken = created.data.createPrincipal.token as string;
-    const response = await gql(
-      first.url,
-      agentToken,
-      `mutation { requestAction(input: { action: "deploy.update", resource: "prod/api" }) { request { id status } } }`,
-    );
-    first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
-    expect(response.data.requestAction.request.status).toBe('PENDING');
+      const created = await gql(
+        first.url,
+        adminToken,
+        `mutation { createPrincipal(input: { kind: AGENT, name: "bot", roles: [AGENT] }) { token } }`,
+      );
+      const agentToken = created.data.createPrincipal.token as string;
+      const response = await gql(
+        first.url,
+        agentToken,
+        `mutation { requestAction(input: { action: "deploy.update", resource: "prod/api" }) { request { id status } } }`,
+      );
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(response.data.requestAction.request.status).toBe('PENDING');
 
-    const second = await startProcess(env);
-    try {
-      expect(second.output.some((line) => /^\s+gl_/.test(line))).toBe(false);
-      const viewer = await gql(second.url, adminToken, `{ viewer { name roles } actionRequests { edges { node { id status } } } }`);
-      expect(viewer.data.viewer).toEqual({ name: 'admin', roles: ['ADMIN'] });
-      expect(viewer.data.actionRequests.edges).toEqual([{ node: response.data.requestAction.request }]);
-      expect(await (await fetch(`${second.url}/.well-known/greenlight-audit-key.json`)).json()).toEqual(key);
-    } finally {
-      second.child.kill('SIGINT');
-      expect(await second.exited).toBe(0);
-    }
-  });
+      const second = await startProcess(env);
+      try {
+        expect(second.output.some((line) => /^\s+gl_/.test(line))).toBe(false);
+        const viewer = await gql(second.url, adminToken, `{ viewer { name roles } actionRequests { edges { node { id status } } } }`);
+        expect(viewer.data.viewer).toEqual({ name: 'admin', roles: ['ADMIN'] });
+        expect(viewer.data.actionRequests.edges).toEqual([{ node: response.data.requestAction.request }]);
+        expect(await (await fetch(`${second.url}/.well-known/greenlight-audit-key.json`)).json()).toEqual(key);
+      } finally {
+        second.child.kill('SIGINT');
+        expect(await second.exited).toBe(0);
+      }
+    },
+  );
 
   it('refuses to start with a bad setting and names it', { timeout: PROCESS_TEST_TIMEOUT }, async () => {
     await expect(startProcess({ DATA_DIR: dataDir, PORT: 'eighty' })).rejects.toThrow(/PORT/);

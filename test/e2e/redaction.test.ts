@@ -33,7 +33,9 @@ async function publish(input: Record<string, unknown>) {
 }
 
 const POLICY = {
-  rules: [{ id: 'deploys-need-sre', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'], allowAmend: true, review: { groups: ['sre'] } }],
+  rules: [
+    { id: 'deploys-need-sre', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'], allowAmend: true, review: { groups: ['sre'] } },
+  ],
   defaultEffect: 'BLOCK',
 };
 
@@ -52,9 +54,13 @@ const readRequest = async (token: string, id: string) =>
 
 async function requestEvents(token: string, requestId: string) {
   await allSealed(server);
-  const result = await server.gql(token, `query($f: AuditEventFilter) { auditEvents(filter: $f, first: 50) { edges { node { type data } } } }`, {
-    f: { requestId },
-  });
+  const result = await server.gql(
+    token,
+    `query($f: AuditEventFilter) { auditEvents(filter: $f, first: 50) { edges { node { type data } } } }`,
+    {
+      f: { requestId },
+    },
+  );
   expect(result.errors).toBeUndefined();
   return result.data.auditEvents.edges.map((e: { node: { type: string; data: Record<string, any> } }) => e.node);
 }
@@ -121,12 +127,19 @@ describe('redaction', () => {
 
     // The agent's own answer already holds markers, one per redacted value; the rest is as sent.
     expect(request.redactPaths).toEqual(REDACT);
-    expect(request.params).toEqual({ password: expect.stringMatching(MARKER), db: { user: expect.stringMatching(MARKER), pass: expect.stringMatching(MARKER) }, replicas: 3 });
+    expect(request.params).toEqual({
+      password: expect.stringMatching(MARKER),
+      db: { user: expect.stringMatching(MARKER), pass: expect.stringMatching(MARKER) },
+      replicas: 3,
+    });
     expect(request.context).toEqual({ customer_email: expect.stringMatching(MARKER), ticket: 'INC-42' });
     expect(new Set([request.params.password, request.params.db.user, request.params.db.pass]).size).toBe(3);
 
     const added = await queue.next();
-    expect(added.data!.pendingApprovals).toEqual({ kind: 'ADDED', request: { id: request.id, params: request.params, context: request.context } });
+    expect(added.data!.pendingApprovals).toEqual({
+      kind: 'ADDED',
+      request: { id: request.id, params: request.params, context: request.context },
+    });
     await queue.return();
 
     expect(await readRequest(reviewer.token, request.id)).toMatchObject({ params: request.params, context: request.context });
@@ -177,7 +190,12 @@ describe('redaction', () => {
     expect(approved.reviews).toEqual([{ amendedParams: approved.amendedParams }]);
 
     const pushed = await decided.next();
-    expect(pushed.data!.actionDecided).toEqual({ id: request.id, status: 'APPROVED', approvedParams: approved.amendedParams, amendedParams: approved.amendedParams });
+    expect(pushed.data!.actionDecided).toEqual({
+      id: request.id,
+      status: 'APPROVED',
+      approvedParams: approved.amendedParams,
+      amendedParams: approved.amendedParams,
+    });
 
     const admin = await readRequest(ADMIN_TOKEN, request.id);
     expect(admin).toMatchObject({ amendedParams: amended, approvedParams: amended, reviews: [{ amendedParams: amended }] });
@@ -228,7 +246,10 @@ describe('redaction', () => {
         { path: ['context', 'customer_email'], value: 'ada@example.com' },
       ]),
     });
-    expect(await verifyExport(from(administered), [jwk])).toMatchObject({ ok: true, eventsChecked: audited.filter((l) => l.kind === 'event').length });
+    expect(await verifyExport(from(administered), [jwk])).toMatchObject({
+      ok: true,
+      eventsChecked: audited.filter((l) => l.kind === 'event').length,
+    });
 
     const verified = await server.gql(auditor.token, '{ verifyAuditLog { ok firstBrokenSeq } }');
     expect(verified.data.verifyAuditLog).toEqual({ ok: true, firstBrokenSeq: null });

@@ -77,17 +77,39 @@ describe('quorum over GraphQL', () => {
       approvalsReceived: 1,
       owner: { id: owner.id },
       reviewRequirements: [
-        { ruleId: 'sre-two', groups: ['sre'], approvals: 2, approvalsReceived: 1, approvers: [{ id: sre.id }], met: false, escalationStepsReached: 0, escalation: [] },
-        { ruleId: 'security-one', groups: ['security'], approvals: 1, approvalsReceived: 0, approvers: [], met: false, escalationStepsReached: 0, escalation: [] },
+        {
+          ruleId: 'sre-two',
+          groups: ['sre'],
+          approvals: 2,
+          approvalsReceived: 1,
+          approvers: [{ id: sre.id }],
+          met: false,
+          escalationStepsReached: 0,
+          escalation: [],
+        },
+        {
+          ruleId: 'security-one',
+          groups: ['security'],
+          approvals: 1,
+          approvalsReceived: 0,
+          approvers: [],
+          met: false,
+          escalationStepsReached: 0,
+          escalation: [],
+        },
       ],
     });
 
     const asOwner = await decideAction(server, owner.token, { requestId: id, verdict: 'APPROVE' });
     expect(asOwner.data.decideAction).toMatchObject({ request: null, errors: [{ __typename: 'SeparationOfDutiesError', party: 'OWNER' }] });
     await allSealed(server);
-    const audit = await server.gql(ADMIN_TOKEN, `query($f: AuditEventFilter) { auditEvents(filter: $f) { edges { node { type actor { id } } } } }`, {
-      f: { requestId: id, types: ['REVIEW_REFUSED'] },
-    });
+    const audit = await server.gql(
+      ADMIN_TOKEN,
+      `query($f: AuditEventFilter) { auditEvents(filter: $f) { edges { node { type actor { id } } } } }`,
+      {
+        f: { requestId: id, types: ['REVIEW_REFUSED'] },
+      },
+    );
     expect(audit.data.auditEvents.edges).toEqual([{ node: { type: 'REVIEW_REFUSED', actor: { id: owner.id } } }]);
   });
 });
@@ -96,7 +118,12 @@ describe('delivery to the agent', () => {
   it('pushes an approval with changes: comment, source, original and amended params', async () => {
     const id = await ask('deploy.scale', 'prod/api', { replicas: 8 });
     const decided = collect(server.ws(agent.token).iterate<any>({ query: DECIDED, variables: { requestId: id } }));
-    const result = await decideAction(server, sre.token, { requestId: id, verdict: 'APPROVE', comment: '3 will do', params: { replicas: 3 } });
+    const result = await decideAction(server, sre.token, {
+      requestId: id,
+      verdict: 'APPROVE',
+      comment: '3 will do',
+      params: { replicas: 3 },
+    });
     expect(result.data.decideAction.errors).toEqual([]);
     expect((await decided.next()).data!.actionDecided).toEqual({
       id,
@@ -123,7 +150,12 @@ describe('delivery to the agent', () => {
     expect(noReason.data.overrideDecision).toEqual({ request: null, errors: [{ __typename: 'InvalidInputError' }] });
     const done = await server.gql(ADMIN_TOKEN, OVERRIDE, { input: { requestId: id, verdict: 'REJECT', reason: 'Change freeze' } });
     expect(done.data.overrideDecision).toEqual({ request: { status: 'REJECTED', overridden: true }, errors: [] });
-    expect((await decided.next()).data!.actionDecided).toMatchObject({ status: 'REJECTED', decidedBy: 'ADMIN', decisionReason: 'Change freeze', overridden: true });
+    expect((await decided.next()).data!.actionDecided).toMatchObject({
+      status: 'REJECTED',
+      decidedBy: 'ADMIN',
+      decisionReason: 'Change freeze',
+      overridden: true,
+    });
   });
 
   it('extends a deadline for an eligible reviewer and reports bad input as typed errors', async () => {
@@ -131,13 +163,17 @@ describe('delivery to the agent', () => {
     const EXTEND = `mutation($input: ExtendActionRequestInput!) {
       extendActionRequest(input: $input) { request { expiresAt extensions } errors { __typename ... on InvalidInputError { problems { field } } } }
     }`;
-    const before = (await server.gql(sre.token, 'query($id: ID!) { actionRequest(id: $id) { expiresAt } }', { id })).data.actionRequest.expiresAt;
+    const before = (await server.gql(sre.token, 'query($id: ID!) { actionRequest(id: $id) { expiresAt } }', { id })).data.actionRequest
+      .expiresAt;
     const extended = await server.gql(sre.token, EXTEND, { input: { requestId: id, bySeconds: 3_600, reason: 'vendor call tomorrow' } });
     expect(extended.data.extendActionRequest.errors).toEqual([]);
     expect(Date.parse(extended.data.extendActionRequest.request.expiresAt) - Date.parse(before)).toBe(3_600_000);
     expect(extended.data.extendActionRequest.request.extensions).toBe(1);
     const bad = await server.gql(sre.token, EXTEND, { input: { requestId: id, bySeconds: 0 } });
-    expect(bad.data.extendActionRequest).toEqual({ request: null, errors: [{ __typename: 'InvalidInputError', problems: [{ field: 'bySeconds' }] }] });
+    expect(bad.data.extendActionRequest).toEqual({
+      request: null,
+      errors: [{ __typename: 'InvalidInputError', problems: [{ field: 'bySeconds' }] }],
+    });
   });
 });
 

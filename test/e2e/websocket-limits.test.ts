@@ -124,7 +124,11 @@ describe('the WebSocket transport', () => {
         const rows = await quiet.app.deps.db.transaction((tx) =>
           appendAuditEvents(
             tx,
-            Array.from({ length: 1_000 }, (_, i) => ({ type: 'TOKEN_ROTATED' as const, actorId: null, data: { principalId: `${batch}-${i}-${padding}`, revokedTokens: 0 } })),
+            Array.from({ length: 1_000 }, (_, i) => ({
+              type: 'TOKEN_ROTATED' as const,
+              actorId: null,
+              data: { principalId: `${batch}-${i}-${padding}`, revokedTokens: 0 },
+            })),
           ),
         );
         quiet.app.deps.hub.publish(rows);

@@ -101,7 +101,9 @@ describe('requestAction', () => {
 describe('decideAction', () => {
   it('moves a request out of PENDING exactly once when 20 reviewers approve at the same moment', async () => {
     const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/payments' });
-    const outcomes = await Promise.allSettled(reviewers.map((reviewer) => decideAction(app.deps, reviewer, { requestId: request.id, verdict: 'APPROVE' })));
+    const outcomes = await Promise.allSettled(
+      reviewers.map((reviewer) => decideAction(app.deps, reviewer, { requestId: request.id, verdict: 'APPROVE' })),
+    );
     const fulfilled = outcomes.filter((outcome) => outcome.status === 'fulfilled');
     const rejected = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     expect(fulfilled).toHaveLength(1);
@@ -118,8 +120,14 @@ describe('decideAction', () => {
     expect(request.requiredApprovals).toBe(2);
     const first = await decideAction(app.deps, reviewers[0]!, { requestId: request.id, verdict: 'APPROVE' });
     expect(first.status).toBe('PENDING');
-    await expect(decideAction(app.deps, reviewers[0]!, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(ConflictError);
-    const second = await decideAction(app.deps, reviewers[1]!, { requestId: request.id, verdict: 'APPROVE', comment: 'second pair of eyes' });
+    await expect(decideAction(app.deps, reviewers[0]!, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    const second = await decideAction(app.deps, reviewers[1]!, {
+      requestId: request.id,
+      verdict: 'APPROVE',
+      comment: 'second pair of eyes',
+    });
     expect(second).toMatchObject({ status: 'APPROVED', decidedBy: 'REVIEWER', deciderId: reviewers[1]!.id });
     expect(await countEvents(request.id, 'REVIEW_SUBMITTED')).toBe(2);
   });
@@ -133,14 +141,21 @@ describe('decideAction', () => {
 
   it('refuses a request whose review deadline has passed, changing nothing', async () => {
     const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/late' });
-    await app.deps.db.update(actionRequests).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(actionRequests.id, request.id));
-    await expect(decideAction(app.deps, reviewers[4]!, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(ConflictError);
+    await app.deps.db
+      .update(actionRequests)
+      .set({ expiresAt: sql`now() - interval '1 second'` })
+      .where(eq(actionRequests.id, request.id));
+    await expect(decideAction(app.deps, reviewers[4]!, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect(await countEvents(request.id, 'REVIEW_SUBMITTED')).toBe(0);
   });
 
   it('never lets an agent review, even one with REVIEWER-like groups, and records the attempt', async () => {
     const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/self' });
-    await expect(decideAction(app.deps, { ...agent, roles: ['AGENT', 'REVIEWER'] }, { requestId: request.id, verdict: 'APPROVE' })).rejects.toMatchObject({
+    await expect(
+      decideAction(app.deps, { ...agent, roles: ['AGENT', 'REVIEWER'] }, { requestId: request.id, verdict: 'APPROVE' }),
+    ).rejects.toMatchObject({
       name: 'SeparationOfDutiesError',
       party: 'REQUESTING_AGENT',
     });
@@ -153,7 +168,10 @@ describe('publishPolicy', () => {
   it('assigns distinct versions to concurrent publishes and keeps exactly one active', async () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        publishPolicy(app.deps, admin.id, { defaultEffect: 'ESCALATE', rules: [{ id: `r${i}`, effect: 'ALLOW', actions: ['noop'], resources: ['**'] }] }),
+        publishPolicy(app.deps, admin.id, {
+          defaultEffect: 'ESCALATE',
+          rules: [{ id: `r${i}`, effect: 'ALLOW', actions: ['noop'], resources: ['**'] }],
+        }),
       ),
     );
     const versions = results.map((result) => result.policy.version).sort((a, b) => a - b);

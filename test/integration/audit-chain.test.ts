@@ -30,7 +30,10 @@ async function sealedLog(events = 17): Promise<App> {
 
 /** The database refused the statement with the append-only trigger's error (drizzle wraps it). */
 async function expectRefused(statement: Promise<unknown>) {
-  const error = (await statement.then(() => null, (e: unknown) => e)) as (Error & { cause?: Error }) | null;
+  const error = (await statement.then(
+    () => null,
+    (e: unknown) => e,
+  )) as (Error & { cause?: Error }) | null;
   expect(error).not.toBeNull();
   expect(error!.cause?.message ?? error!.message).toMatch(/audit (events|checkpoints) are append-only/);
 }
@@ -67,7 +70,12 @@ describe('sealing', () => {
       unsealedEvents: 0,
     });
     // A range trusts the stored hash before it.
-    expect(await verifyAuditLog(app.deps.db, app.deps.auditKeys, { from: 4, to: 9 })).toMatchObject({ ok: true, eventsChecked: 6, fromSeq: 4, toSeq: 9 });
+    expect(await verifyAuditLog(app.deps.db, app.deps.auditKeys, { from: 4, to: 9 })).toMatchObject({
+      ok: true,
+      eventsChecked: 6,
+      fromSeq: 4,
+      toSeq: 9,
+    });
   });
 
   it('refuses the application any UPDATE or DELETE of audit rows and checkpoints, sealed or not', async () => {
@@ -112,7 +120,11 @@ describe('verifyAuditLog names the first broken seq', () => {
 
   it('when the newest rows were deleted (the last checkpoint still names them)', async () => {
     const app = await sealedLog();
-    const [last] = await app.deps.db.select({ seq: auditCheckpoints.seq }).from(auditCheckpoints).orderBy(sql`seq DESC`).limit(1);
+    const [last] = await app.deps.db
+      .select({ seq: auditCheckpoints.seq })
+      .from(auditCheckpoints)
+      .orderBy(sql`seq DESC`)
+      .limit(1);
     await tamper(app, sql`DELETE FROM audit_events WHERE seq >= ${last!.seq - 1}`);
     expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: last!.seq - 1, reason: 'DELETED' });
   });
@@ -142,7 +154,14 @@ describe('verifyAuditLog names the first broken seq', () => {
   it('when a forged row was inserted, even with a correctly computed hash', async () => {
     const app = await sealedLog();
     const rows = await chain(app);
-    const forged = { id: 999_999, type: 'PRINCIPAL_CREATED', actorId: null, requestId: null, data: { name: 'backdoor' }, createdAt: rows[7]!.createdAt };
+    const forged = {
+      id: 999_999,
+      type: 'PRINCIPAL_CREATED',
+      actorId: null,
+      requestId: null,
+      data: { name: 'backdoor' },
+      createdAt: rows[7]!.createdAt,
+    };
     const hash = eventHash(rows[7]!.hash, forged);
     await tamper(
       app,
@@ -179,7 +198,10 @@ describe('verifyAuditLog names the first broken seq', () => {
     const app = await sealedLog();
     const rows = await chain(app);
     const row = { ...rows[3]!, data: { ...rows[3]!.data, name: 'mallory' } };
-    await tamper(app, sql`UPDATE audit_events SET data = jsonb_set(data, '{name}', '"mallory"'), hash = ${eventHash(row.prevHash, row)} WHERE seq = 4`);
+    await tamper(
+      app,
+      sql`UPDATE audit_events SET data = jsonb_set(data, '{name}', '"mallory"'), hash = ${eventHash(row.prevHash, row)} WHERE seq = 4`,
+    );
     expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: 4, reason: 'MODIFIED' });
   });
 
@@ -214,20 +236,31 @@ describe('the sealer', () => {
     await app.deps.db.execute(sql`CREATE TABLE sealing_sessions (name text)`);
     await app.deps.db.execute(sql`CREATE FUNCTION record_sealing_session() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN INSERT INTO sealing_sessions VALUES (current_setting('application_name')); RETURN NULL; END $$`);
-    await app.deps.db.execute(sql`CREATE TRIGGER record_sealing_session AFTER UPDATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION record_sealing_session()`);
+    await app.deps.db.execute(
+      sql`CREATE TRIGGER record_sealing_session AFTER UPDATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION record_sealing_session()`,
+    );
     await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'to-be-sealed', roles: ['AGENT'] });
     expect((await sealBatch(app.deps.db, app.deps.auditKeys, POLICY)).sealed).toBe(1);
     const names = (await app.deps.db.execute(sql`SELECT name FROM sealing_sessions`)) as unknown as { rows: { name: string }[] };
     expect(names.rows).toEqual([{ name: SEALER_APPLICATION_NAME }]);
     // Only that transaction: the connection goes back to its own name.
-    const after = (await app.deps.db.execute(sql`SELECT current_setting('application_name') AS name`)) as unknown as { rows: { name: string }[] };
+    const after = (await app.deps.db.execute(sql`SELECT current_setting('application_name') AS name`)) as unknown as {
+      rows: { name: string }[];
+    };
     expect(after.rows[0]!.name).not.toBe(SEALER_APPLICATION_NAME);
   });
 
   it('stops, loudly, rather than build on a head that is not linked to the chain', async () => {
     const app = await sealedLog(3);
-    const [head] = await app.deps.db.select({ seq: sealedColumns.seq }).from(auditEvents).orderBy(sql`seq DESC`).limit(1);
-    await tamper(app, sql`INSERT INTO audit_events (type, data, seq, prev_hash, hash, sealed_at) VALUES ('PRINCIPAL_CREATED', '{}', ${head!.seq + 2}, 'x', 'y', now())`);
+    const [head] = await app.deps.db
+      .select({ seq: sealedColumns.seq })
+      .from(auditEvents)
+      .orderBy(sql`seq DESC`)
+      .limit(1);
+    await tamper(
+      app,
+      sql`INSERT INTO audit_events (type, data, seq, prev_hash, hash, sealed_at) VALUES ('PRINCIPAL_CREATED', '{}', ${head!.seq + 2}, 'x', 'y', now())`,
+    );
     await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'after-the-smuggled-row', roles: ['AGENT'] });
     await expect(sealBatch(app.deps.db, app.deps.auditKeys, POLICY)).rejects.toThrow(/not linked/);
     expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: head!.seq + 1, reason: 'DELETED' });

@@ -35,7 +35,11 @@ async function pages(filter: AuditEventFilter | null, order: AuditOrder = 'SEQ_A
 
 /** The reference answer: every sealed event, filtered in JavaScript with the request joined. */
 async function reference(keep: (event: AuditEventRow, request: { action: string; resource: string } | undefined) => boolean) {
-  const events = await app.deps.db.select().from(auditEvents).where(sql`${auditEvents.seq} IS NOT NULL`).orderBy(asc(auditEvents.seq));
+  const events = await app.deps.db
+    .select()
+    .from(auditEvents)
+    .where(sql`${auditEvents.seq} IS NOT NULL`)
+    .orderBy(asc(auditEvents.seq));
   const requests = new Map((await app.deps.db.select().from(actionRequests)).map((r) => [r.id, r]));
   return events.filter((event) => keep(event, event.requestId ? requests.get(event.requestId) : undefined)).map((e) => e.seq);
 }
@@ -62,7 +66,8 @@ beforeAll(async () => {
     [beta, 'deploy.update', 'staging/web'],
   ] as const) {
     const { request } = await requestAction(app.deps, agent, { action, resource });
-    if (request.status === 'PENDING' && resource === 'prod/api') await decideAction(app.deps, reviewer, { requestId: request.id, verdict: 'REJECT' });
+    if (request.status === 'PENDING' && resource === 'prod/api')
+      await decideAction(app.deps, reviewer, { requestId: request.id, verdict: 'REJECT' });
   }
   await seal();
 });
@@ -80,7 +85,11 @@ describe('auditEvents filters, on the database', () => {
     ['action glob with ?', { action: 'd?.*' }, (_, r) => !!r && /^d.\./.test(r.action)],
     ['resource prefix (LIKE wildcards are literal)', { resourcePrefix: 'prod_' }, (_, r) => !!r && r.resource.startsWith('prod_')],
     ['decision', { decisions: ['APPROVED'] }, (e) => e.data['status'] === 'APPROVED'],
-    ['agent and action', { agentId: '$beta', action: 'deploy.*' }, (e, r) => e.data['agentId'] === beta.id && !!r && r.action.startsWith('deploy.')],
+    [
+      'agent and action',
+      { agentId: '$beta', action: 'deploy.*' },
+      (e, r) => e.data['agentId'] === beta.id && !!r && r.action.startsWith('deploy.'),
+    ],
   ])('filters by %s, page by page in both orders', async (_name, raw, keep) => {
     const filter = JSON.parse(JSON.stringify(raw).replace('$alpha', alpha.id).replace('$beta', beta.id)) as AuditEventFilter;
     const expected = await reference(keep);
@@ -119,9 +128,10 @@ describe('the audit stream after a chain position', () => {
   });
 
   it('applies action and resource filters to live events too', async () => {
-    const iterator = streamAuditEvents(app.deps.db, app.deps.hub, { start: null, filter: { action: 'deploy.*', resourcePrefix: 'staging/' } })[
-      Symbol.asyncIterator
-    ]();
+    const iterator = streamAuditEvents(app.deps.db, app.deps.hub, {
+      start: null,
+      filter: { action: 'deploy.*', resourcePrefix: 'staging/' },
+    })[Symbol.asyncIterator]();
     const next = iterator.next();
     await requestAction(app.deps, alpha, { action: 'db.migrate', resource: 'staging/skip' });
     await requestAction(app.deps, alpha, { action: 'deploy.update', resource: 'prod/skip' });

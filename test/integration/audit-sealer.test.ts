@@ -21,8 +21,11 @@ const sealers: Sealer[] = [];
 const errors: unknown[] = [];
 
 function sealer(instance: Pick<App, 'deps' | 'database'>): Sealer {
-  const started = startSealer(instance.database, instance.deps.auditKeys, { intervalMs: 20, everyEvents: 50, everyMs: 3_600_000 }, (error) =>
-    errors.push(error),
+  const started = startSealer(
+    instance.database,
+    instance.deps.auditKeys,
+    { intervalMs: 20, everyEvents: 50, everyMs: 3_600_000 },
+    (error) => errors.push(error),
   );
   sealers.push(started);
   return started;

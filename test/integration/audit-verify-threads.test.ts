@@ -45,7 +45,12 @@ describe(`verifyAuditLog with reader threads (${onPostgres ? 'PostgreSQL' : 'PGl
     const app = await sealedLog();
     const rows = await chain(app);
     const checkpoints = await app.deps.db.select().from(auditCheckpoints);
-    expect(await verifyThreaded(app)).toMatchObject({ ok: true, eventsChecked: rows.length, checkpointsChecked: checkpoints.length, lastSeq: rows.length });
+    expect(await verifyThreaded(app)).toMatchObject({
+      ok: true,
+      eventsChecked: rows.length,
+      checkpointsChecked: checkpoints.length,
+      lastSeq: rows.length,
+    });
     expect(await verifyThreaded(app, { from: 4, to: 9 })).toMatchObject({ ok: true, eventsChecked: 6, fromSeq: 4, toSeq: 9 });
   });
 });
@@ -67,7 +72,10 @@ describe(`verifyAuditLog with reader threads names the first broken seq (${onPos
   it('names a gap up to a row smuggled in far ahead, reading no empty chunk in between', async () => {
     const app = await sealedLog();
     const rows = await chain(app);
-    await tamper(app, sql`INSERT INTO audit_events (type, data, seq, prev_hash, hash, sealed_at) VALUES ('PRINCIPAL_CREATED', '{}', 1000000000000, 'x', 'y', now())`);
+    await tamper(
+      app,
+      sql`INSERT INTO audit_events (type, data, seq, prev_hash, hash, sealed_at) VALUES ('PRINCIPAL_CREATED', '{}', 1000000000000, 'x', 'y', now())`,
+    );
     expect(await verifyThreaded(app)).toMatchObject({ ok: false, firstBrokenSeq: rows.length + 1, reason: 'DELETED' });
   });
 
@@ -85,7 +93,14 @@ describe(`verifyAuditLog with reader threads names the first broken seq (${onPos
   it('names a forged event at the start of a chunk', async () => {
     const app = await sealedLog();
     const rows = await chain(app);
-    const forged = { id: 999_999, type: 'PRINCIPAL_CREATED', actorId: null, requestId: null, data: { name: 'backdoor' }, createdAt: rows[8]!.createdAt };
+    const forged = {
+      id: 999_999,
+      type: 'PRINCIPAL_CREATED',
+      actorId: null,
+      requestId: null,
+      data: { name: 'backdoor' },
+      createdAt: rows[8]!.createdAt,
+    };
     await tamper(
       app,
       sql`UPDATE audit_events SET seq = -(seq + 1) WHERE seq >= 10`,
@@ -108,7 +123,12 @@ describe(`verifyAuditLog with reader threads names the first broken seq (${onPos
       prev = hash;
     }
     await tamper(app, ...statements);
-    expect(await verifyThreaded(app)).toMatchObject({ ok: false, firstBrokenSeq: first!.seq + 1, reason: 'MODIFIED', lastCheckpointSeq: first!.seq });
+    expect(await verifyThreaded(app)).toMatchObject({
+      ok: false,
+      firstBrokenSeq: first!.seq + 1,
+      reason: 'MODIFIED',
+      lastCheckpointSeq: first!.seq,
+    });
   });
 
   it('names data replaced by a JSON string holding the same JSON (it is parsed once, not twice)', async () => {

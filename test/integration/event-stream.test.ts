@@ -23,11 +23,20 @@ afterAll(async () => {
   await test?.stop();
 });
 
-const rotation = (principalId: string): NewAuditEvent => ({ type: 'TOKEN_ROTATED', actorId: null, data: { principalId, revokedTokens: 0 } });
+const rotation = (principalId: string): NewAuditEvent => ({
+  type: 'TOKEN_ROTATED',
+  actorId: null,
+  data: { principalId, revokedTokens: 0 },
+});
 
 async function write(count: number, label: string): Promise<AuditEventRow[]> {
   const { deps } = test.app;
-  const rows = await deps.db.transaction((tx) => appendAuditEvents(tx, Array.from({ length: count }, (_, i) => rotation(`${label}-${i}`))));
+  const rows = await deps.db.transaction((tx) =>
+    appendAuditEvents(
+      tx,
+      Array.from({ length: count }, (_, i) => rotation(`${label}-${i}`)),
+    ),
+  );
   deps.hub.publish(rows);
   return rows;
 }
@@ -166,7 +175,9 @@ describe('the audit stream', () => {
       // event's, does not hold the bound either.
       await local.db.execute(sql`BEGIN`);
       await local.db.execute(sql`SELECT set_config('application_name', ${SEALER_APPLICATION_NAME}, true)`);
-      const sealerResult = (await local.db.execute(sql`SELECT pg_current_xact_id()::text AS xid`)) as unknown as { rows: { xid: string }[] };
+      const sealerResult = (await local.db.execute(sql`SELECT pg_current_xact_id()::text AS xid`)) as unknown as {
+        rows: { xid: string }[];
+      };
       const sealerXid = Number(sealerResult.rows[0]!.xid);
 
       // With only the foreign one and the sealer's open, a new event is delivered at once.
@@ -201,7 +212,8 @@ describe('the audit stream', () => {
     const [appRole, otherRole] = [`greenlight_app_${suffix}`, `greenlight_other_${suffix}`];
     const admin = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
     await admin.connect();
-    const database = ((await test.app.deps.db.execute(sql`SELECT current_database() AS name`)) as unknown as { rows: { name: string }[] }).rows[0]!.name;
+    const database = ((await test.app.deps.db.execute(sql`SELECT current_database() AS name`)) as unknown as { rows: { name: string }[] })
+      .rows[0]!.name;
     const as = (role: string) => {
       const url = new URL(process.env['DATABASE_URL']!);
       url.username = role;
@@ -221,7 +233,9 @@ describe('the audit stream', () => {
       // A later transaction commits, so the snapshot's xmax alone no longer holds the bound there.
       const [later] = await write(1, 'after-hidden');
       expect(later!.txId).toBeGreaterThan(otherXid);
-      const seen = await app.query<{ backend_type: string | null }>('SELECT backend_type FROM pg_stat_activity WHERE usename = $1', [otherRole]);
+      const seen = await app.query<{ backend_type: string | null }>('SELECT backend_type FROM pg_stat_activity WHERE usename = $1', [
+        otherRole,
+      ]);
       expect(seen.rows).toEqual([{ backend_type: null }]); // hidden from the app's role
       expect(await settledBelow(drizzle(app))).toBeLessThanOrEqual(otherXid);
     } finally {
@@ -235,9 +249,10 @@ describe('the audit stream', () => {
   it('replays from a position, then goes live, with no gap and no duplicate at the seam', async () => {
     const [before] = await write(1, 'before');
     const missed = await write(5, 'missed');
-    const stream = streamAuditEvents(test.app.deps.db, test.app.deps.hub, { start: { after: positionOf(before!) }, filter: { types: ['TOKEN_ROTATED'] } })[
-      Symbol.asyncIterator
-    ]();
+    const stream = streamAuditEvents(test.app.deps.db, test.app.deps.hub, {
+      start: { after: positionOf(before!) },
+      filter: { types: ['TOKEN_ROTATED'] },
+    })[Symbol.asyncIterator]();
     const first = await stream.next(); // the replay runs; live events after it follow
     const live = await write(5, 'live');
     const rest: AuditEventRow[] = [];

@@ -21,7 +21,10 @@ let reviewer: Principal;
 
 /** Puts a request's deadline in the past, as the database sees time. */
 async function makeOverdue(ids: string[]) {
-  await app.deps.db.update(actionRequests).set({ expiresAt: sql`now() - interval '1 second'` }).where(inArray(actionRequests.id, ids));
+  await app.deps.db
+    .update(actionRequests)
+    .set({ expiresAt: sql`now() - interval '1 second'` })
+    .where(inArray(actionRequests.id, ids));
 }
 
 async function eventsOf(id: string) {
@@ -38,7 +41,13 @@ beforeAll(async () => {
     defaultEffect: 'ESCALATE',
     rules: [
       { id: 'deploys', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'], review: { groups: ['sre'] } },
-      { id: 'migrations', effect: 'ESCALATE', actions: ['db.migrate'], resources: ['**'], review: { groups: ['sre'], onTimeout: 'REJECT' } },
+      {
+        id: 'migrations',
+        effect: 'ESCALATE',
+        actions: ['db.migrate'],
+        resources: ['**'],
+        review: { groups: ['sre'], onTimeout: 'REJECT' },
+      },
     ],
   });
 });
@@ -50,7 +59,8 @@ afterAll(async () => {
 describe('the expiry sweeper', () => {
   it('ends each overdue request exactly once when two instances sweep at the same time', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push((await requestAction(app.deps, agent, { action: 'deploy.update', resource: `prod/s${i}` })).request.id);
+    for (let i = 0; i < 30; i++)
+      ids.push((await requestAction(app.deps, agent, { action: 'deploy.update', resource: `prod/s${i}` })).request.id);
     await makeOverdue(ids);
     const other = await secondInstance();
     const [a, b] = await Promise.all([expireOverdueRequests(app.deps, 10), expireOverdueRequests(other, 10)]);
@@ -100,7 +110,7 @@ describe('the expiry sweeper', () => {
 });
 
 describe('cancelActionRequest', () => {
-  it('withdraws the agent\'s own pending request once, audited', async () => {
+  it("withdraws the agent's own pending request once, audited", async () => {
     const { request } = await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/cancel' });
     const cancelled = await cancelActionRequest(app.deps, agent, { requestId: request.id, reason: 'superseded' });
     expect(cancelled).toMatchObject({ status: 'CANCELLED', decidedBy: 'REQUESTER', decisionReason: 'superseded', deciderId: agent.id });

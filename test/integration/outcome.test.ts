@@ -45,7 +45,7 @@ async function windowSeconds(id: string): Promise<number> {
 }
 
 describe('the approval window', () => {
-  it('opens when a request is approved, by policy or by a reviewer, for the rule\'s validForSeconds', async () => {
+  it("opens when a request is approved, by policy or by a reviewer, for the rule's validForSeconds", async () => {
     const byDefault = (await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'staging/a' })).request;
     expect(await windowSeconds(byDefault.id)).toBe(900);
     const short = (await requestAction(app.deps, agent, { action: 'service.restart', resource: 'prod/a' })).request;
@@ -73,15 +73,22 @@ describe('reportActionOutcome', () => {
     const blocked = (await requestAction(app.deps, agent, { action: 'db.drop', resource: 'prod/x' })).request;
     const pending = (await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/x' })).request;
     const late = (await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'staging/late' })).request;
-    await app.deps.db.update(actionRequests).set({ validUntil: sql`now() - interval '1 second'` }).where(eq(actionRequests.id, late.id));
+    await app.deps.db
+      .update(actionRequests)
+      .set({ validUntil: sql`now() - interval '1 second'` })
+      .where(eq(actionRequests.id, late.id));
     const other = await insertPrincipalFor(app, { kind: 'AGENT', name: 'other', roles: ['AGENT'] });
 
     for (const id of [blocked.id, pending.id, late.id]) {
       await expect(reportActionOutcome(app.deps, agent, { requestId: id, outcome: 'SUCCEEDED' })).rejects.toBeInstanceOf(ConflictError);
     }
     const approved = (await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'staging/c' })).request;
-    await expect(reportActionOutcome(app.deps, other, { requestId: approved.id, outcome: 'SUCCEEDED' })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(reportActionOutcome(app.deps, agent, { requestId: approved.id, outcome: 'MAYBE' as never })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(reportActionOutcome(app.deps, other, { requestId: approved.id, outcome: 'SUCCEEDED' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(reportActionOutcome(app.deps, agent, { requestId: approved.id, outcome: 'MAYBE' as never })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
     const [row] = await app.deps.db.select().from(actionRequests).where(eq(actionRequests.id, approved.id));
     expect(row!.outcome).toBeNull();
   });

@@ -35,7 +35,13 @@ async function rowCounts() {
 beforeAll(async () => {
   ({ app, stop, secondInstance } = await startTestApp());
   admin = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'root', roles: ['ADMIN'] });
-  payments = await insertPrincipalFor(app, { kind: 'AGENT', name: 'payments-bot', roles: ['AGENT'], groups: ['bots'], labels: { team: 'payments' } });
+  payments = await insertPrincipalFor(app, {
+    kind: 'AGENT',
+    name: 'payments-bot',
+    roles: ['AGENT'],
+    groups: ['bots'],
+    labels: { team: 'payments' },
+  });
   search = await insertPrincipalFor(app, { kind: 'AGENT', name: 'search-bot', roles: ['AGENT'], labels: { team: 'search' } });
 });
 
@@ -48,7 +54,9 @@ describe('versions', () => {
     const first = await publish([ESCALATE_ALL], { expectedVersion: 0, message: 'start strict' });
     expect(first).toMatchObject({ version: 1, message: 'start strict', active: true });
     await expect(publish([ESCALATE_ALL], { expectedVersion: 0 })).rejects.toBeInstanceOf(ConflictError);
-    const second = await publish([{ id: 'allow-staging', effect: 'ALLOW', actions: ['*'], resources: ['staging/**'] }], { expectedVersion: 1 });
+    const second = await publish([{ id: 'allow-staging', effect: 'ALLOW', actions: ['*'], resources: ['staging/**'] }], {
+      expectedVersion: 1,
+    });
     expect(second.version).toBe(2);
   });
 
@@ -57,7 +65,9 @@ describe('versions', () => {
     expect(before.evaluation).toMatchObject({ effect: 'ALLOW', policyVersion: 2 });
     const rolledBack = await activatePolicyVersion(app.deps, admin.id, { version: 1, reason: 'too permissive', expectedVersion: 2 });
     expect(rolledBack.policy).toMatchObject({ version: 1, active: true });
-    expect(rolledBack.events).toMatchObject([{ type: 'POLICY_ACTIVATED', actorId: admin.id, data: { version: 1, previousVersion: 2, reason: 'too permissive' } }]);
+    expect(rolledBack.events).toMatchObject([
+      { type: 'POLICY_ACTIVATED', actorId: admin.id, data: { version: 1, previousVersion: 2, reason: 'too permissive' } },
+    ]);
     const after = (await requestAction(app.deps, payments, { action: 'deploy.update', resource: 'staging/api' })).request;
     expect(after.evaluation).toMatchObject({ effect: 'ESCALATE', policyVersion: 1 });
     await expect(activatePolicyVersion(app.deps, admin.id, { version: 1 })).rejects.toBeInstanceOf(ConflictError);
@@ -67,7 +77,12 @@ describe('versions', () => {
   it('decides with a version another instance published, from the request after its commit', async () => {
     // A second instance: same database, its own policy snapshot. This one's snapshot is now stale.
     const other = await secondInstance();
-    const published = (await publishPolicy(other, admin.id, { rules: [{ id: 'block-all', effect: 'BLOCK', actions: ['*'], resources: ['**'] }], defaultEffect: 'ESCALATE' })).policy;
+    const published = (
+      await publishPolicy(other, admin.id, {
+        rules: [{ id: 'block-all', effect: 'BLOCK', actions: ['*'], resources: ['**'] }],
+        defaultEffect: 'ESCALATE',
+      })
+    ).policy;
     expect(app.deps.policies.current().version).not.toBe(published.version);
     const { request } = await requestAction(app.deps, payments, { action: 'deploy.update', resource: 'staging/api' });
     expect(request).toMatchObject({ status: 'BLOCKED', evaluation: { policyVersion: published.version } });
@@ -75,14 +90,18 @@ describe('versions', () => {
 
   it('refuses a null label value instead of dropping it (which would widen the rule)', async () => {
     const labels = { team: 'payments', env: null } as unknown as Record<string, string>;
-    const error = await publish([{ id: 'prod-only', effect: 'ALLOW', actions: ['*'], resources: ['**'], agents: { labels } }]).catch((e: unknown) => e);
+    const error = await publish([{ id: 'prod-only', effect: 'ALLOW', actions: ['*'], resources: ['**'], agents: { labels } }]).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(InvalidPolicyInputError);
     expect((error as InvalidPolicyInputError).issues).toMatchObject([{ ruleId: 'prod-only', field: 'agents.labels.env' }]);
   });
 
   it('stores nothing when a policy is invalid, naming the rule and field of each problem', async () => {
     const before = await rowCounts();
-    const error = await publish([{ id: 'bad-cel', effect: 'BLOCK', actions: ['*'], resources: ['**'], when: 'params.replicas >' }]).catch((e: unknown) => e);
+    const error = await publish([{ id: 'bad-cel', effect: 'BLOCK', actions: ['*'], resources: ['**'], when: 'params.replicas >' }]).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(InvalidPolicyInputError);
     expect((error as InvalidPolicyInputError).issues).toMatchObject([{ ruleId: 'bad-cel', field: 'when' }]);
     expect(await rowCounts()).toEqual(before);
@@ -92,15 +111,30 @@ describe('versions', () => {
 describe('the rule language in the service', () => {
   it('auto-approves up to the limit, then escalates, counting only what the rule matched', async () => {
     await publish([
-      { id: 'three-prod-deploys', effect: 'ALLOW', actions: ['deploy.*'], resources: ['prod/**'], limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' } },
+      {
+        id: 'three-prod-deploys',
+        effect: 'ALLOW',
+        actions: ['deploy.*'],
+        resources: ['prod/**'],
+        limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' },
+      },
     ]);
     const statuses: string[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await requestAction(app.deps, search, { action: 'deploy.update', resource: `prod/svc-${i}` })).request.status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await requestAction(app.deps, search, { action: 'deploy.update', resource: `prod/svc-${i}` })).request.status);
     expect(statuses).toEqual(['APPROVED', 'APPROVED', 'APPROVED', 'PENDING', 'PENDING']);
   });
 
   it('lets no more than the limit through when requests race', async () => {
-    await publish([{ id: 'two-restarts', effect: 'ALLOW', actions: ['service.restart'], resources: ['**'], limit: { count: 2, windowSeconds: 3_600, per: 'AGENT_ACTION' } }]);
+    await publish([
+      {
+        id: 'two-restarts',
+        effect: 'ALLOW',
+        actions: ['service.restart'],
+        resources: ['**'],
+        limit: { count: 2, windowSeconds: 3_600, per: 'AGENT_ACTION' },
+      },
+    ]);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => requestAction(app.deps, payments, { action: 'service.restart', resource: `prod/worker-${i}` })),
     );
@@ -110,17 +144,30 @@ describe('the rule language in the service', () => {
   it('refuses a request without a reason where a rule requires one, writing nothing', async () => {
     await publish([{ id: 'db-changes', effect: 'ESCALATE', actions: ['db.*'], resources: ['**'], requireReason: true }]);
     const before = await rowCounts();
-    const error = await requestAction(app.deps, payments, { action: 'db.migrate', resource: 'prod/ledger', reason: '  ' }).catch((e: unknown) => e);
+    const error = await requestAction(app.deps, payments, { action: 'db.migrate', resource: 'prod/ledger', reason: '  ' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as InvalidInputError).problems).toEqual([{ field: 'reason', message: expect.stringContaining('"db-changes"') }]);
     expect(await rowCounts()).toEqual(before);
-    const { request } = await requestAction(app.deps, payments, { action: 'db.migrate', resource: 'prod/ledger', reason: 'add index for INC-7' });
+    const { request } = await requestAction(app.deps, payments, {
+      action: 'db.migrate',
+      resource: 'prod/ledger',
+      reason: 'add index for INC-7',
+    });
     expect(request.status).toBe('PENDING');
   });
 
   it('applies when-conditions and agent selectors, and never allows on a CEL error', async () => {
     await publish([
-      { id: 'big-scale-blocked', effect: 'BLOCK', actions: ['service.scale'], resources: ['**'], when: 'params.replicas > 10', reason: 'Too many replicas.' },
+      {
+        id: 'big-scale-blocked',
+        effect: 'BLOCK',
+        actions: ['service.scale'],
+        resources: ['**'],
+        when: 'params.replicas > 10',
+        reason: 'Too many replicas.',
+      },
       { id: 'payments-scale', effect: 'ALLOW', actions: ['service.scale'], resources: ['**'], agents: { labels: { team: 'payments' } } },
     ]);
     const small = await requestAction(app.deps, payments, { action: 'service.scale', resource: 'prod/api', params: { replicas: 3 } });
@@ -134,7 +181,12 @@ describe('the rule language in the service', () => {
     const missing = await requestAction(app.deps, payments, { action: 'service.scale', resource: 'prod/api', params: {} });
     expect(missing.request.status).toBe('BLOCKED');
     expect(missing.request.evaluation.errors).toEqual([{ ruleId: 'big-scale-blocked', message: expect.any(String) }]);
-    const [decision] = await app.deps.db.select().from(auditEvents).where(eq(auditEvents.requestId, missing.request.id)).orderBy(auditEvents.id).offset(1);
+    const [decision] = await app.deps.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.requestId, missing.request.id))
+      .orderBy(auditEvents.id)
+      .offset(1);
     expect(decision!.data).toMatchObject({ errors: [{ ruleId: 'big-scale-blocked' }] });
   });
 });
@@ -151,32 +203,48 @@ describe('simulation and replay', () => {
       now: new Date('2026-11-28T12:00:00Z'), // a Saturday
       draft: {
         defaultEffect: 'ALLOW',
-        rules: [{ id: 'no-weekend-deploys', effect: 'BLOCK', actions: ['deploy.*'], resources: ['**'], when: 'now.getDayOfWeek("UTC") == 6' }],
+        rules: [
+          { id: 'no-weekend-deploys', effect: 'BLOCK', actions: ['deploy.*'], resources: ['**'], when: 'now.getDayOfWeek("UTC") == 6' },
+        ],
       },
     });
     expect(draft).toMatchObject({ effect: 'BLOCK', policyVersion: null, matchedRules: ['no-weekend-deploys'] });
     expect(await rowCounts()).toEqual(before);
-    await expect(simulateAction(app.deps, payments, { action: 'a', resource: 'b', agentId: search.id })).rejects.toBeInstanceOf(NotAllowedError);
+    await expect(simulateAction(app.deps, payments, { action: 'a', resource: 'b', agentId: search.id })).rejects.toBeInstanceOf(
+      NotAllowedError,
+    );
     // A draft carries caller-written CEL: administrators only.
     await expect(
       simulateAction(app.deps, payments, { action: 'a', resource: 'b', draft: { defaultEffect: 'ALLOW', rules: [] } }),
     ).rejects.toBeInstanceOf(NotAllowedError);
   });
 
-  it('replays rate limits by the draft\'s own matches, and counts requests a draft would refuse for want of a reason', async () => {
+  it("replays rate limits by the draft's own matches, and counts requests a draft would refuse for want of a reason", async () => {
     const since = new Date();
     await publish([ESCALATE_ALL]);
-    for (let i = 0; i < 4; i++) await requestAction(app.deps, payments, { action: 'job.run', resource: `batch/${i}`, reason: i === 0 ? 'nightly' : null });
+    for (let i = 0; i < 4; i++)
+      await requestAction(app.deps, payments, { action: 'job.run', resource: `batch/${i}`, reason: i === 0 ? 'nightly' : null });
     const replay = await replayPolicy(app.deps, {
       since,
       defaultEffect: 'ESCALATE',
       rules: [
-        { id: 'two-jobs', effect: 'ALLOW', actions: ['job.run'], resources: ['**'], limit: { count: 2, windowSeconds: 3_600, per: 'AGENT' } },
+        {
+          id: 'two-jobs',
+          effect: 'ALLOW',
+          actions: ['job.run'],
+          resources: ['**'],
+          limit: { count: 2, windowSeconds: 3_600, per: 'AGENT' },
+        },
         { id: 'why', effect: 'ESCALATE', actions: ['job.*'], resources: ['nowhere/**'], requireReason: true },
         { id: 'why-batch', effect: 'BLOCK', actions: ['job.cancel'], resources: ['**'], requireReason: true },
       ],
     });
-    expect(replay).toMatchObject({ evaluated: 4, changed: 2, changes: [{ from: 'ESCALATE', to: 'ALLOW', count: 2 }], refusedForMissingReason: 0 });
+    expect(replay).toMatchObject({
+      evaluated: 4,
+      changed: 2,
+      changes: [{ from: 'ESCALATE', to: 'ALLOW', count: 2 }],
+      refusedForMissingReason: 0,
+    });
     const strict = await replayPolicy(app.deps, {
       since,
       defaultEffect: 'ESCALATE',

@@ -72,7 +72,8 @@ beforeAll(async () => {
   otherAgent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'other-bot', roles: ['AGENT'] });
   boss = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Bea Boss', roles: ['REVIEWER'], groups: ['sre'] });
   sre = [];
-  for (let i = 0; i < 24; i++) sre.push(await insertPrincipalFor(app, { kind: 'HUMAN', name: `sre-${i}`, roles: ['REVIEWER'], groups: ['sre'] }));
+  for (let i = 0; i < 24; i++)
+    sre.push(await insertPrincipalFor(app, { kind: 'HUMAN', name: `sre-${i}`, roles: ['REVIEWER'], groups: ['sre'] }));
   security = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Sec', roles: ['REVIEWER'], groups: ['security'] });
   both = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Bo Th', roles: ['REVIEWER'], groups: ['sre', 'security'] });
   platform = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Plat', roles: ['REVIEWER'], groups: ['platform'] });
@@ -80,7 +81,13 @@ beforeAll(async () => {
     defaultEffect: 'ESCALATE',
     rules: [
       { id: 'sre-two', effect: 'ESCALATE', actions: ['db.migrate'], resources: ['prod/**'], review: { groups: ['sre'], approvals: 2 } },
-      { id: 'security-one', effect: 'ESCALATE', actions: ['db.migrate'], resources: ['prod/**'], review: { groups: ['security'], approvals: 1 } },
+      {
+        id: 'security-one',
+        effect: 'ESCALATE',
+        actions: ['db.migrate'],
+        resources: ['prod/**'],
+        review: { groups: ['security'], approvals: 1 },
+      },
       { id: 'prod', effect: 'ESCALATE', actions: ['deploy.update'], resources: ['prod/**'], review: { groups: ['sre'] } },
       {
         id: 'ladder',
@@ -105,8 +112,22 @@ beforeAll(async () => {
         review: { groups: ['security'], escalation: [{ afterSeconds: 60, groups: ['sre'] }] },
       },
       { id: 'scale', effect: 'ESCALATE', actions: ['deploy.scale'], resources: ['**'], allowAmend: true, review: { groups: ['sre'] } },
-      { id: 'resize', effect: 'ESCALATE', actions: ['deploy.resize'], resources: ['**'], allowAmend: true, review: { groups: ['sre'], approvals: 2 } },
-      { id: 'too-big', effect: 'BLOCK', actions: ['deploy.scale'], resources: ['**'], when: 'params.replicas > 10', reason: 'At most 10 replicas' },
+      {
+        id: 'resize',
+        effect: 'ESCALATE',
+        actions: ['deploy.resize'],
+        resources: ['**'],
+        allowAmend: true,
+        review: { groups: ['sre'], approvals: 2 },
+      },
+      {
+        id: 'too-big',
+        effect: 'BLOCK',
+        actions: ['deploy.scale'],
+        resources: ['**'],
+        when: 'params.replicas > 10',
+        reason: 'At most 10 replicas',
+      },
       {
         id: 'big-needs-security',
         effect: 'ESCALATE',
@@ -156,7 +177,9 @@ describe('quorum', () => {
       'REVIEW_SUBMITTED',
       'ACTION_APPROVED',
     ]);
-    expect((await eventsOf(request.id)).filter((e) => e.type === 'REVIEW_SUBMITTED').map((e) => e.data['approvalsReceived'])).toEqual([1, 2, 3]);
+    expect((await eventsOf(request.id)).filter((e) => e.type === 'REVIEW_SUBMITTED').map((e) => e.data['approvalsReceived'])).toEqual([
+      1, 2, 3,
+    ]);
   });
 
   it('is rejected by one eligible rejection mid-way', async () => {
@@ -164,7 +187,12 @@ describe('quorum', () => {
     await decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE' });
     await decideAction(app.deps, sre[1]!, { requestId: request.id, verdict: 'APPROVE' });
     const rejected = await decideAction(app.deps, security, { requestId: request.id, verdict: 'REJECT', comment: 'no rollback plan' });
-    expect(rejected).toMatchObject({ status: 'REJECTED', decidedBy: 'REVIEWER', deciderId: security.id, decisionReason: 'no rollback plan' });
+    expect(rejected).toMatchObject({
+      status: 'REJECTED',
+      decidedBy: 'REVIEWER',
+      deciderId: security.id,
+      decisionReason: 'no rollback plan',
+    });
     await expect(decideAction(app.deps, sre[2]!, { requestId: request.id, verdict: 'APPROVE' })).rejects.toBeInstanceOf(ConflictError);
   });
 
@@ -183,7 +211,8 @@ describe('quorum', () => {
     const won = results.filter((r): r is PromiseFulfilledResult<ActionRequestRow> => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     expect(won[0]!.value.status).toBe('APPROVED');
-    for (const lost of results.filter((r) => r.status === 'rejected')) expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    for (const lost of results.filter((r) => r.status === 'rejected'))
+      expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
     const types = await typesOf(request.id);
     expect(types.filter((t) => t === 'ACTION_APPROVED')).toHaveLength(1);
     expect(types.filter((t) => t === 'REVIEW_SUBMITTED')).toHaveLength(3);
@@ -233,7 +262,9 @@ describe('separation of duties', () => {
 
   it('refuses an agent with a typed error even for a request that does not exist, writing nothing', async () => {
     const before = await app.deps.db.select({ n: count() }).from(auditEvents);
-    await expect(decideAction(app.deps, otherAgent, { requestId: '00000000-0000-4000-8000-000000000000', verdict: 'REJECT' })).rejects.toMatchObject({
+    await expect(
+      decideAction(app.deps, otherAgent, { requestId: '00000000-0000-4000-8000-000000000000', verdict: 'REJECT' }),
+    ).rejects.toMatchObject({
       party: 'AGENT',
     });
     expect(await app.deps.db.select({ n: count() }).from(auditEvents)).toEqual(before);
@@ -249,8 +280,17 @@ describe('overrideDecision', () => {
   it('lets an ADMIN decide outside the rules, with a reason, flagged and audited', async () => {
     const request = await ask('db.migrate', 'prod/override');
     await decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE' });
-    const overridden = await overrideDecision(app.deps, admin, { requestId: request.id, verdict: 'APPROVE', reason: 'Incident 42: outage' });
-    expect(overridden).toMatchObject({ status: 'APPROVED', decidedBy: 'ADMIN', deciderId: admin.id, decisionReason: 'Incident 42: outage' });
+    const overridden = await overrideDecision(app.deps, admin, {
+      requestId: request.id,
+      verdict: 'APPROVE',
+      reason: 'Incident 42: outage',
+    });
+    expect(overridden).toMatchObject({
+      status: 'APPROVED',
+      decidedBy: 'ADMIN',
+      deciderId: admin.id,
+      decisionReason: 'Incident 42: outage',
+    });
     expect(overridden.validUntil).toBeInstanceOf(Date);
     const events = await eventsOf(request.id);
     expect(events.slice(-2).map((e) => [e.type, e.actorId])).toEqual([
@@ -259,7 +299,9 @@ describe('overrideDecision', () => {
     ]);
     expect(events.at(-2)!.data).toMatchObject({ verdict: 'APPROVE', reason: 'Incident 42: outage', approvalsReceived: 1 });
     expect(events.at(-1)!.data).toMatchObject({ decidedBy: 'ADMIN' });
-    await expect(overrideDecision(app.deps, admin, { requestId: request.id, verdict: 'REJECT', reason: 'again' })).rejects.toBeInstanceOf(ConflictError);
+    await expect(overrideDecision(app.deps, admin, { requestId: request.id, verdict: 'REJECT', reason: 'again' })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
   });
 
   it('never lets an ADMIN approve, even by override, a request it is a party to', async () => {
@@ -276,8 +318,12 @@ describe('overrideDecision', () => {
 
   it('refuses a missing reason and a non-admin, writing nothing', async () => {
     const request = await ask('db.migrate', 'prod/override-refused');
-    await expect(overrideDecision(app.deps, admin, { requestId: request.id, verdict: 'REJECT', reason: '  ' })).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(overrideDecision(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE', reason: 'I say so' })).rejects.toBeInstanceOf(NotAllowedError);
+    await expect(overrideDecision(app.deps, admin, { requestId: request.id, verdict: 'REJECT', reason: '  ' })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    await expect(
+      overrideDecision(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE', reason: 'I say so' }),
+    ).rejects.toBeInstanceOf(NotAllowedError);
     expect(await typesOf(request.id)).toEqual(['ACTION_REQUESTED', 'ACTION_ESCALATED']);
     expect((await reload(request.id)).status).toBe('PENDING');
   });
@@ -332,7 +378,11 @@ describe('the timeout ladder', () => {
 describe('extendActionRequest', () => {
   it('moves the deadline by exactly the given seconds, at most three times, audited', async () => {
     const request = await ask('deploy.update', 'prod/extend');
-    const extended = await extendActionRequest(app.deps, sre[0]!, { requestId: request.id, bySeconds: 600, reason: 'waiting for the vendor' });
+    const extended = await extendActionRequest(app.deps, sre[0]!, {
+      requestId: request.id,
+      bySeconds: 600,
+      reason: 'waiting for the vendor',
+    });
     expect(extended.expiresAt!.getTime() - request.expiresAt!.getTime()).toBe(600_000);
     expect(extended.extensions).toBe(1);
     const [event] = (await eventsOf(request.id)).filter((e) => e.type === 'ACTION_EXTENDED');
@@ -349,7 +399,10 @@ describe('extendActionRequest', () => {
       await expect(extendActionRequest(app.deps, sre[0]!, { requestId: request.id, bySeconds })).rejects.toBeInstanceOf(InvalidInputError);
     }
     await expect(extendActionRequest(app.deps, platform, { requestId: request.id, bySeconds: 60 })).rejects.toBeInstanceOf(NotFoundError);
-    await app.deps.db.update(actionRequests).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(actionRequests.id, request.id));
+    await app.deps.db
+      .update(actionRequests)
+      .set({ expiresAt: sql`now() - interval '1 second'` })
+      .where(eq(actionRequests.id, request.id));
     await expect(extendActionRequest(app.deps, sre[0]!, { requestId: request.id, bySeconds: 60 })).rejects.toBeInstanceOf(ConflictError);
     expect(await typesOf(request.id)).toEqual(['ACTION_REQUESTED', 'ACTION_ESCALATED']);
   });
@@ -380,17 +433,21 @@ describe('approve with changes', () => {
     const request = await ask('deploy.scale', 'prod/web', { params: { replicas: 4 } });
     const blocked = decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE', params: { replicas: 50 } });
     await expect(blocked).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(blocked).rejects.toMatchObject({ problems: [{ field: 'params', message: expect.stringMatching(/"too-big".*At most 10 replicas/) }] });
-    await expect(decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'REJECT', params: { replicas: 2 } })).rejects.toBeInstanceOf(
-      InvalidInputError,
-    );
+    await expect(blocked).rejects.toMatchObject({
+      problems: [{ field: 'params', message: expect.stringMatching(/"too-big".*At most 10 replicas/) }],
+    });
+    await expect(
+      decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'REJECT', params: { replicas: 2 } }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
     // A change that would need reviews the request does not have (two from security) is refused.
     const stricter = decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE', params: { replicas: 9 } });
-    await expect(stricter).rejects.toMatchObject({ problems: [{ field: 'params', message: expect.stringMatching(/"big-needs-security"/) }] });
+    await expect(stricter).rejects.toMatchObject({
+      problems: [{ field: 'params', message: expect.stringMatching(/"big-needs-security"/) }],
+    });
     const fixed = await ask('deploy.update', 'prod/no-amend', { params: { image: 'v2' } });
-    await expect(decideAction(app.deps, sre[0]!, { requestId: fixed.id, verdict: 'APPROVE', params: { image: 'v3' } })).rejects.toBeInstanceOf(
-      NotAllowedError,
-    );
+    await expect(
+      decideAction(app.deps, sre[0]!, { requestId: fixed.id, verdict: 'APPROVE', params: { image: 'v3' } }),
+    ).rejects.toBeInstanceOf(NotAllowedError);
     for (const id of [request.id, fixed.id]) {
       expect(await typesOf(id)).toEqual(['ACTION_REQUESTED', 'ACTION_ESCALATED']);
       expect(await reload(id)).toMatchObject({ status: 'PENDING', revision: 0, amendedParams: null });
@@ -406,7 +463,10 @@ describe('approve with changes', () => {
     // The first reviewer approves the amended version too: now two people approved the same thing.
     const approved = await decideAction(app.deps, sre[0]!, { requestId: request.id, verdict: 'APPROVE' });
     expect(approved).toMatchObject({ status: 'APPROVED', amendedParams: { size: 'l' }, revision: 1 });
-    const rows = await app.deps.db.select().from(reviews).where(and(eq(reviews.requestId, request.id), eq(reviews.reviewerId, sre[0]!.id)));
+    const rows = await app.deps.db
+      .select()
+      .from(reviews)
+      .where(and(eq(reviews.requestId, request.id), eq(reviews.reviewerId, sre[0]!.id)));
     expect(rows.map((r) => r.revision).sort()).toEqual([0, 1]);
   });
 });

@@ -33,5 +33,9 @@ export async function tamper(app: App, ...statements: SQL[]) {
 
 /** The sealed events, in chain order. */
 export function sealedChain(app: App) {
-  return app.deps.db.select(sealedColumns).from(auditEvents).where(sql`${auditEvents.seq} IS NOT NULL`).orderBy(asc(auditEvents.seq));
+  return app.deps.db
+    .select(sealedColumns)
+    .from(auditEvents)
+    .where(sql`${auditEvents.seq} IS NOT NULL`)
+    .orderBy(asc(auditEvents.seq));
 }

@@ -33,13 +33,20 @@ const files = sourceFiles(SRC).map((path) => ({
 
 const violations = (rule: (file: (typeof files)[number], layer: string | null, specifier: string) => boolean) =>
   files.flatMap((file) =>
-    file.imports.filter((specifier) => rule(file, layerOf(file.path, specifier), specifier)).map((s) => `${relative(SRC, file.path)} -> ${s}`),
+    file.imports
+      .filter((specifier) => rule(file, layerOf(file.path, specifier), specifier))
+      .map((s) => `${relative(SRC, file.path)} -> ${s}`),
   );
 
 describe('layering (DESIGN §4)', () => {
   it('keeps the policy engine pure: no project imports, no I/O, no clock', () => {
-    expect(violations((f, layer, s) => f.layer === 'policy' && ((layer !== null && layer !== 'policy') || s.startsWith('node:')))).toEqual([]);
-    const policyText = files.filter((f) => f.layer === 'policy').map((f) => readFileSync(f.path, 'utf8')).join('\n');
+    expect(violations((f, layer, s) => f.layer === 'policy' && ((layer !== null && layer !== 'policy') || s.startsWith('node:')))).toEqual(
+      [],
+    );
+    const policyText = files
+      .filter((f) => f.layer === 'policy')
+      .map((f) => readFileSync(f.path, 'utf8'))
+      .join('\n');
     expect(policyText).not.toMatch(/Date\.now\(|new Date\(\)|process\.|performance\.now/);
   });
 
@@ -50,12 +57,18 @@ describe('layering (DESIGN §4)', () => {
   it('never lets db, audit, auth, approvals, policies or events import graphql or the server', () => {
     const lower = ['db', 'audit', 'auth', 'approvals', 'policies', 'events'];
     expect(
-      violations((f, layer, s) => lower.includes(f.layer) && (layer === 'graphql' || layer === 'server' || layer === 'app' || s === 'graphql' || s.startsWith('graphql-yoga'))),
+      violations(
+        (f, layer, s) =>
+          lower.includes(f.layer) &&
+          (layer === 'graphql' || layer === 'server' || layer === 'app' || s === 'graphql' || s.startsWith('graphql-yoga')),
+      ),
     ).toEqual([]);
   });
 
   it('keeps SQL out of the GraphQL resolvers', () => {
-    expect(violations((f, _layer, s) => f.layer === 'graphql' && (s.startsWith('drizzle-orm') || s === 'pg' || s.startsWith('@electric-sql')))).toEqual([]);
+    expect(
+      violations((f, _layer, s) => f.layer === 'graphql' && (s.startsWith('drizzle-orm') || s === 'pg' || s.startsWith('@electric-sql'))),
+    ).toEqual([]);
   });
 
   it('wires everything in app.ts only: nothing imports the composition root but main.ts', () => {
@@ -63,7 +76,9 @@ describe('layering (DESIGN §4)', () => {
   });
 
   it('reads process.env only in config.ts', () => {
-    const readers = files.filter((f) => f.layer !== 'config' && /process\.env/.test(readFileSync(f.path, 'utf8'))).map((f) => relative(SRC, f.path));
+    const readers = files
+      .filter((f) => f.layer !== 'config' && /process\.env/.test(readFileSync(f.path, 'utf8')))
+      .map((f) => relative(SRC, f.path));
     expect(readers).toEqual([]);
   });
 
@@ -78,7 +93,9 @@ describe('advisory locks', () => {
     const { ADVISORY_LOCKS } = await import('../../src/db/locks.js');
     const keys = Object.values(ADVISORY_LOCKS);
     expect(new Set(keys).size).toBe(keys.length);
-    const literal = files.filter((f) => f.layer !== 'db' && /7_?318_?244_?\d{3}/.test(readFileSync(f.path, 'utf8'))).map((f) => relative(SRC, f.path));
+    const literal = files
+      .filter((f) => f.layer !== 'db' && /7_?318_?244_?\d{3}/.test(readFileSync(f.path, 'utf8')))
+      .map((f) => relative(SRC, f.path));
     expect(literal).toEqual([]);
   });
 });

@@ -6,7 +6,26 @@ import { prng, type Random } from '../support/prng.js';
 // The chain's canonical form must be RFC 8785 to the byte, or exports stop verifying elsewhere.
 // canonicalJson is our fast writer; the `canonicalize` package is the reference.
 
-const STRINGS = ['', 'a', 'é', '€', '😀', '\u0000', '\u001f', '"', '\\', '\n', '\u2028', 'z', 'Z', '10', '1', 'a\u0301', '\ud83d\ude00x', 'key with space'];
+const STRINGS = [
+  '',
+  'a',
+  'é',
+  '€',
+  '😀',
+  '\u0000',
+  '\u001f',
+  '"',
+  '\\',
+  '\n',
+  '\u2028',
+  'z',
+  'Z',
+  '10',
+  '1',
+  'a\u0301',
+  '\ud83d\ude00x',
+  'key with space',
+];
 const NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789.123, -5e-324, 2 ** 53, 1 / 3, 9007199254740993];
 
 function value(random: Random, depth: number): unknown {
@@ -58,7 +77,14 @@ describe('canonicalEvent', () => {
   });
 
   it('chains: the hash covers the previous hash and the event', () => {
-    const event = { id: 1, type: 'PRINCIPAL_CREATED', actorId: null, requestId: null, data: { name: 'admin' }, createdAt: '2026-11-24T05:01:39.983829Z' };
+    const event = {
+      id: 1,
+      type: 'PRINCIPAL_CREATED',
+      actorId: null,
+      requestId: null,
+      data: { name: 'admin' },
+      createdAt: '2026-11-24T05:01:39.983829Z',
+    };
     expect(eventHash(GENESIS_HASH, event)).toMatch(/^[0-9a-f]{64}$/);
     expect(eventHash(GENESIS_HASH, event)).not.toBe(eventHash('1'.repeat(64), event));
     expect(eventHash(GENESIS_HASH, event)).not.toBe(eventHash(GENESIS_HASH, { ...event, data: { name: 'admin ' } }));

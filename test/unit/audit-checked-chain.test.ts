@@ -30,7 +30,9 @@ function chainOf(random: Random, n: number): { events: SealedEvent[]; checkpoint
     events.push({ ...event, seq, prevHash, hash });
     prevHash = hash;
   }
-  const checkpoints = events.filter((e) => e.seq % 5 === 0).map((e) => ({ seq: e.seq, hash: e.hash, keyId: 'k', signature: `signed:${e.hash}` }));
+  const checkpoints = events
+    .filter((e) => e.seq % 5 === 0)
+    .map((e) => ({ seq: e.seq, hash: e.hash, keyId: 'k', signature: `signed:${e.hash}` }));
   return { events, checkpoints };
 }
 
@@ -94,7 +96,14 @@ describe('eventHash', () => {
   });
 
   it('gives the known hashes of a two-event chain (computed independently, with sha256sum for the first)', () => {
-    const first = { id: 1, type: 'PRINCIPAL_CREATED', actorId: null, requestId: null, data: { name: 'admin' }, createdAt: '2026-11-24T05:01:39.983829Z' };
+    const first = {
+      id: 1,
+      type: 'PRINCIPAL_CREATED',
+      actorId: null,
+      requestId: null,
+      data: { name: 'admin' },
+      createdAt: '2026-11-24T05:01:39.983829Z',
+    };
     const second = {
       id: 2,
       type: 'REVIEW_SUBMITTED',

@@ -31,7 +31,8 @@ describe('loadConfig', () => {
         ADMIN_TOKEN: 'a-long-enough-admin-token',
         SWEEP_INTERVAL_MS: '250',
         AUDIT_SIGNING_KEY_FILE: '/run/secrets/audit.pem',
-        AUDIT_TRUSTED_KEYS: '{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY", "kid": "ignored"}]}',
+        AUDIT_TRUSTED_KEYS:
+          '{"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY", "kid": "ignored"}]}',
         AUDIT_SEAL_INTERVAL_MS: '100',
         AUDIT_CHECKPOINT_EVENTS: '500',
         AUDIT_CHECKPOINT_INTERVAL_MS: '30000',

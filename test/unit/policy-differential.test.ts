@@ -28,7 +28,6 @@ const SEED = 20_240_703;
 const RULE_SETS = 1_000;
 const REQUESTS_PER_SET = 100; // 100,000 pairs in all
 
-
 // ——— generators ———
 
 const ACTION_SEGMENTS = ['a', 'ab', 'b', 'deploy', 'x-y'];
@@ -42,25 +41,52 @@ function randomGlob(r: Random, segments: readonly string[], separator: string): 
     const shape = r.int(10);
     if (shape < 2) glob = r.some(segments, 2).join(separator);
     else if (shape < 5) glob = `${r.some(segments, 2).join(separator)}${separator}${r.pick(['*', '**', '?', '{a,b}', '*-*'])}`;
-    else if (shape < 7) glob = r.pick(['*', '**', '*.*', '**/x', '*/**', '*.b', '{prod,staging}/**', '!prod/**', 'a*', 'prod*', 'd*.*', 'p*/**', 'a/**', 'deploy/**', 'a.b/**', 'prod/**/x', './a', 'x-*.{a,b}']);
-    else glob = Array.from({ length: 1 + r.int(4) }, () => (r.chance(0.5) ? r.pick(GLOB_TOKENS) : r.pick(segments))).join(r.chance(0.5) ? separator : '');
+    else if (shape < 7)
+      glob = r.pick([
+        '*',
+        '**',
+        '*.*',
+        '**/x',
+        '*/**',
+        '*.b',
+        '{prod,staging}/**',
+        '!prod/**',
+        'a*',
+        'prod*',
+        'd*.*',
+        'p*/**',
+        'a/**',
+        'deploy/**',
+        'a.b/**',
+        'prod/**/x',
+        './a',
+        'x-*.{a,b}',
+      ]);
+    else
+      glob = Array.from({ length: 1 + r.int(4) }, () => (r.chance(0.5) ? r.pick(GLOB_TOKENS) : r.pick(segments))).join(
+        r.chance(0.5) ? separator : '',
+      );
     if (globProblem(glob) === null) return glob;
   }
 }
 
 /** A value some glob of the rule set probably matches: its wildcards filled in. */
 function instantiate(r: Random, glob: string, segments: readonly string[]): string {
-  return glob
-    .replace(/^!/, '')
-    // A globstar may also eat the slash before it (`prod/**` matches `prod`); a star may match nothing.
-    .replace(/\/\*\*$/, (m) => (r.chance(0.3) ? '' : m))
-    .replace(/\*\*|\*|\?/g, () => (r.chance(0.2) ? '' : r.pick(segments)))
-    .replace(/\{([^,}]*),[^}]*\}|\[([^\]])[^\]]*\]|[@+!]\(([^|)]*)[^)]*\)/g, (_m, a = '', b = '', c = '') => `${a}${b}${c}`);
+  return (
+    glob
+      .replace(/^!/, '')
+      // A globstar may also eat the slash before it (`prod/**` matches `prod`); a star may match nothing.
+      .replace(/\/\*\*$/, (m) => (r.chance(0.3) ? '' : m))
+      .replace(/\*\*|\*|\?/g, () => (r.chance(0.2) ? '' : r.pick(segments)))
+      .replace(/\{([^,}]*),[^}]*\}|\[([^\]])[^\]]*\]|[@+!]\(([^|)]*)[^)]*\)/g, (_m, a = '', b = '', c = '') => `${a}${b}${c}`)
+  );
 }
 
 function randomValue(r: Random, segments: readonly string[], separator: string): string {
-  if (r.chance(0.1)) return r.pick(['', '.', '/', './a', 'a/', 'a.', '.a', 'a..b', 'prod//x', 'prod/./x', 'prod/../x', '*', '{a,b}', 'a.b/c', '#a']);
-  if (r.chance(0.1)) return Array.from({ length: 1 + r.int(3) }, () => r.pick([...segments, ...GLOB_TOKENS])).join(r.pick([separator, '', '.', '/']));
+  if (r.chance(0.1))
+    return r.pick(['', '.', '/', './a', 'a/', 'a.', '.a', 'a..b', 'prod//x', 'prod/./x', 'prod/../x', '*', '{a,b}', 'a.b/c', '#a']);
+  if (r.chance(0.1))
+    return Array.from({ length: 1 + r.int(3) }, () => r.pick([...segments, ...GLOB_TOKENS])).join(r.pick([separator, '', '.', '/']));
   return r.some(segments, 3).join(separator);
 }
 
@@ -102,17 +128,24 @@ function randomRule(r: Random, id: string): PolicyRule {
     rule.agents = {};
     if (r.chance(0.5)) rule.agents.ids = r.some(AGENT_IDS, 2);
     if (r.chance(0.5)) rule.agents.groups = r.some(GROUPS, 2);
-    if (r.chance(0.5)) rule.agents.labels = r.chance(0.7) ? { team: r.pick(['payments', 'search']) } : { team: 'payments', env: r.pick(['prod', 'dev']) };
+    if (r.chance(0.5))
+      rule.agents.labels = r.chance(0.7) ? { team: r.pick(['payments', 'search']) } : { team: 'payments', env: r.pick(['prod', 'dev']) };
   }
   if (r.chance(0.3)) rule.when = r.pick(CONDITIONS);
-  if (r.chance(0.15)) rule.limit = { count: 1 + r.int(3), windowSeconds: 3_600, per: r.pick(['AGENT', 'AGENT_ACTION', 'AGENT_RESOURCE'] as const) };
+  if (r.chance(0.15))
+    rule.limit = { count: 1 + r.int(3), windowSeconds: 3_600, per: r.pick(['AGENT', 'AGENT_ACTION', 'AGENT_RESOURCE'] as const) };
   if (r.chance(0.2)) rule.requireReason = r.chance(0.8);
   if (effect === 'ESCALATE' && r.chance(0.7)) {
     const timeoutSeconds = r.chance(0.5) ? 600 + r.int(4) * 600 : undefined;
-    rule.review = { groups: r.chance(0.7) ? r.some(GROUPS, 2) : undefined, approvals: r.chance(0.5) ? 1 + r.int(3) : undefined, timeoutSeconds };
+    rule.review = {
+      groups: r.chance(0.7) ? r.some(GROUPS, 2) : undefined,
+      approvals: r.chance(0.5) ? 1 + r.int(3) : undefined,
+      timeoutSeconds,
+    };
     if (r.chance(0.6)) rule.review.onTimeout = r.pick(['EXPIRE', 'REJECT'] as const);
     // One or two steps, not necessarily in time order: each rule's requirement sorts its own.
-    if (r.chance(0.3)) rule.review.escalation = Array.from({ length: 1 + r.int(2) }, () => ({ afterSeconds: 1 + r.int(500), groups: [r.pick(GROUPS)] }));
+    if (r.chance(0.3))
+      rule.review.escalation = Array.from({ length: 1 + r.int(2) }, () => ({ afterSeconds: 1 + r.int(500), groups: [r.pick(GROUPS)] }));
   }
   if (effect === 'ESCALATE' && r.chance(0.5)) rule.allowAmend = r.chance(0.8);
   if (r.chance(0.2)) rule.reason = `because ${id}`;
@@ -211,7 +244,8 @@ function reference(rules: PolicyRule[], defaultEffect: PolicyEffect, input: Eval
     const agentOk =
       (selector.ids === undefined || selector.ids.includes(input.agent.id)) &&
       (selector.groups === undefined || selector.groups.some((g) => input.agent.groups.includes(g))) &&
-      (selector.labels === undefined || Object.keys(selector.labels).every((k) => Object.hasOwn(input.agent.labels, k) && input.agent.labels[k] === selector.labels![k]));
+      (selector.labels === undefined ||
+        Object.keys(selector.labels).every((k) => Object.hasOwn(input.agent.labels, k) && input.agent.labels[k] === selector.labels![k]));
     const actionOk = rule.actions.some((glob) => globMatches(glob, input.action));
     const resourceOk = rule.resources.some((glob) => globMatches(glob, input.resource));
     globsMatch.set(rule.id, actionOk && resourceOk);
@@ -229,7 +263,13 @@ function reference(rules: PolicyRule[], defaultEffect: PolicyEffect, input: Eval
     firstFailed.set(rule.id, failed);
     if (failed === null) matched.push(rule);
   }
-  const effect = matched.some((r) => r.effect === 'BLOCK') ? 'BLOCK' : matched.some((r) => r.effect === 'ESCALATE') ? 'ESCALATE' : matched.length > 0 ? 'ALLOW' : defaultEffect;
+  const effect = matched.some((r) => r.effect === 'BLOCK')
+    ? 'BLOCK'
+    : matched.some((r) => r.effect === 'ESCALATE')
+      ? 'ESCALATE'
+      : matched.length > 0
+        ? 'ALLOW'
+        : defaultEffect;
   const deciding = matched.filter((r) => r.effect === effect);
   let review: ReviewRequirement | null = null;
   let requirements: RuleReviewRequirement[] = [];
@@ -289,7 +329,17 @@ interface Stats {
 /** Runs `sets` × `perSet` random pairs through both evaluators; throws on the first difference. */
 function compare(seed: number, sets: number, perSet: number, mergeBudget?: number): Stats {
   const r = prng(seed);
-  const stats: Stats = { pairs: 0, looked: 0, total: 0, effects: { ALLOW: 0, ESCALATE: 0, BLOCK: 0 }, withErrors: 0, defaulted: 0, contested: 0, severalRequirements: 0, amendable: 0 };
+  const stats: Stats = {
+    pairs: 0,
+    looked: 0,
+    total: 0,
+    effects: { ALLOW: 0, ESCALATE: 0, BLOCK: 0 },
+    withErrors: 0,
+    defaulted: 0,
+    contested: 0,
+    severalRequirements: 0,
+    amendable: 0,
+  };
   for (let set = 0; set < sets; set++) {
     const rules = Array.from({ length: 1 + r.int(r.chance(0.1) ? 60 : 16) }, (_, i) => randomRule(r, `r${i}`));
     const defaultEffect = r.pick<PolicyEffect>(['ALLOW', 'ESCALATE', 'BLOCK']);
@@ -320,7 +370,12 @@ function compare(seed: number, sets: number, perSet: number, mergeBudget?: numbe
       const traced = new Set(actual.trace.map((t) => t.ruleId));
       for (const rule of rules) agree(!expected.globsMatch.get(rule.id) || traced.has(rule.id), `trace (${rule.id} missing)`);
       for (const entry of actual.trace) agree(entry.failed === expected.firstFailed.get(entry.ruleId), `trace (${entry.ruleId})`);
-      agree(limitedRuleIds(policy, input).map((l) => l.ruleId).join() === expected.limited.join(), 'limitedRuleIds');
+      agree(
+        limitedRuleIds(policy, input)
+          .map((l) => l.ruleId)
+          .join() === expected.limited.join(),
+        'limitedRuleIds',
+      );
       stats.pairs++;
       stats.looked += actual.trace.length;
       stats.total += rules.length;

@@ -129,10 +129,7 @@ describe('evaluatePolicy: glob matching', () => {
     ['deploy.rollback', 'prod/api', false],
     ['deploy.update', 'dev/api', false],
   ])('a rule listing several globs matches any of them: %j on %j -> %s', (action, resource, matches) => {
-    const compiled = policy(
-      [rule('r', 'ALLOW', { actions: ['deploy.update', 'db.*'], resources: ['prod/**', 'staging/*'] })],
-      'BLOCK',
-    );
+    const compiled = policy([rule('r', 'ALLOW', { actions: ['deploy.update', 'db.*'], resources: ['prod/**', 'staging/*'] })], 'BLOCK');
     expect(evaluatePolicy(compiled, input(action, resource)).matchedRules).toEqual(matches ? ['r'] : []);
   });
 });
@@ -286,7 +283,13 @@ describe('evaluatePolicy: matchedRules, decidingRules and policyVersion', () => 
   );
 
   it.each([
-    ['deploy.update', 'prod/api', 'ESCALATE', ['escalate-prod', 'allow-deploys', 'escalate-deploys-prod'], ['escalate-prod', 'escalate-deploys-prod']],
+    [
+      'deploy.update',
+      'prod/api',
+      'ESCALATE',
+      ['escalate-prod', 'allow-deploys', 'escalate-deploys-prod'],
+      ['escalate-prod', 'escalate-deploys-prod'],
+    ],
     ['deploy.update', 'prod/eu/api', 'ESCALATE', ['escalate-prod', 'allow-deploys'], ['escalate-prod']],
     ['deploy.update', 'staging/api', 'ALLOW', ['allow-deploys'], ['allow-deploys']],
     ['db.drop', 'prod/orders', 'BLOCK', ['escalate-prod', 'block-drops', 'block-prod-drops'], ['block-drops', 'block-prod-drops']],
@@ -414,7 +417,11 @@ describe('evaluatePolicy: review requirement', () => {
       ],
       'ALLOW',
     );
-    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api')).review).toEqual({ groups: ['sre'], approvals: 2, timeoutSeconds: 3_600 });
+    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api')).review).toEqual({
+      groups: ['sre'],
+      approvals: 2,
+      timeoutSeconds: 3_600,
+    });
   });
 
   it.each([
@@ -430,7 +437,11 @@ describe('evaluatePolicy: review requirement', () => {
 
   it('is the default requirement when the ESCALATE default applies', () => {
     const compiled = policy([rule('x', 'BLOCK', { actions: ['db.*'] })], 'ESCALATE');
-    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api')).review).toEqual({ groups: [], approvals: 1, timeoutSeconds: 3_600 });
+    expect(evaluatePolicy(compiled, input('deploy.update', 'prod/api')).review).toEqual({
+      groups: [],
+      approvals: 1,
+      timeoutSeconds: 3_600,
+    });
   });
 });
 
@@ -450,7 +461,8 @@ describe('evaluatePolicy: explanation', () => {
     {
       name: 'tells how much of a limit was used',
       rules: [rule('three-an-hour', 'ALLOW', { limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' } })],
-      explanation: 'ALLOW for action "deploy.update" on "prod/api", decided by rule "three-an-hour" (actions, resources, limit: 0 of 3 used per 3600 s).',
+      explanation:
+        'ALLOW for action "deploy.update" on "prod/api", decided by rule "three-an-hour" (actions, resources, limit: 0 of 3 used per 3600 s).',
     },
     {
       name: 'lists the outranked rules with their effects',
@@ -507,7 +519,9 @@ describe('evaluatePolicy: explanation', () => {
     },
   ])('$name', ({ rules, defaultEffect, explanation }) => {
     const usage = new Map([['limited', 1]]);
-    expect(evaluatePolicy(policy(rules, defaultEffect ?? 'ESCALATE'), input('deploy.update', 'prod/api'), usage).explanation).toBe(explanation);
+    expect(evaluatePolicy(policy(rules, defaultEffect ?? 'ESCALATE'), input('deploy.update', 'prod/api'), usage).explanation).toBe(
+      explanation,
+    );
   });
 
   it.each(EFFECTS)('mentions the default effect %s when nothing matched', (defaultEffect) => {
@@ -523,7 +537,9 @@ describe('evaluatePolicy: explanation', () => {
     const { explanation } = evaluatePolicy(compiled, input('deploy.update', 'prod/api'));
     const told = explanation.match(/did not apply/g) ?? [];
     expect(told).toHaveLength(11);
-    expect(explanation).toContain('ALLOW for action "deploy.update" on "prod/api", decided by rule "allow-all" (actions, resources). "late-when" did not apply: its when condition was false. "others-0" did not apply: its agents selector does not include agent "agent-1".');
+    expect(explanation).toContain(
+      'ALLOW for action "deploy.update" on "prod/api", decided by rule "allow-all" (actions, resources). "late-when" did not apply: its when condition was false. "others-0" did not apply: its agents selector does not include agent "agent-1".',
+    );
     expect(explanation).toContain('"others-8" did not apply');
     expect(explanation).not.toContain('"others-9"');
     expect(explanation.endsWith(' 5 more candidate rules did not apply.')).toBe(true);
@@ -574,7 +590,10 @@ describe('evaluatePolicy: agent selectors', () => {
     ['its group but another id', { ids: ['bot-1'], groups: ['bots'] }, false],
     ['its id and group but a wrong label', { ids: ['bot-7'], groups: ['bots'], labels: { team: 'search' } }, false],
   ])('a rule selecting %s matches the agent: %s', (_name, agents, matches) => {
-    const evaluation = evaluatePolicy(policy([rule('r', 'ALLOW', { agents })], 'BLOCK'), input('deploy.update', 'prod/api', { agent: bot }));
+    const evaluation = evaluatePolicy(
+      policy([rule('r', 'ALLOW', { agents })], 'BLOCK'),
+      input('deploy.update', 'prod/api', { agent: bot }),
+    );
     expect(evaluation.matchedRules).toEqual(matches ? ['r'] : []);
     expect(evaluation.trace).toEqual([{ ruleId: 'r', effect: 'ALLOW', failed: matches ? null : 'agents' }]);
   });
@@ -629,7 +648,11 @@ describe('evaluatePolicy: when conditions', () => {
     ['now.getDayOfWeek("Europe/Paris") >= 1 && now.getDayOfWeek("Europe/Paris") <= 5', {}, true],
     // 23:30 UTC on Saturday is 01:30 on Sunday in Paris and 19:30 on Saturday in New York.
     ['now.getDayOfWeek("Europe/Paris") == 0', { now: new Date('2024-07-06T23:30:00Z') }, true],
-    ['now.getDayOfWeek("America/New_York") == 6 && now.getHours("America/New_York") == 19', { now: new Date('2024-07-06T23:30:00Z') }, true],
+    [
+      'now.getDayOfWeek("America/New_York") == 6 && now.getHours("America/New_York") == 19',
+      { now: new Date('2024-07-06T23:30:00Z') },
+      true,
+    ],
     // Winter time: Paris is UTC+1 in January; Tokyo has no daylight saving.
     ['now.getHours("Europe/Paris") == 9', { now: new Date('2024-01-10T08:15:00Z') }, true],
     ['now.getHours("Asia/Tokyo") == 17 && now.getDayOfMonth("Asia/Tokyo") == 9', { now: new Date('2024-01-10T08:15:00Z') }, true],
@@ -642,7 +665,10 @@ describe('evaluatePolicy: when conditions', () => {
   });
 
   it('agrees with Intl on the hour in a time zone at every quarter hour around both 2024 DST changes in Paris', () => {
-    const hours = policy([rule('r', 'ALLOW', { when: 'now.getHours("Europe/Paris") * 100 + now.getMinutes("Europe/Paris") == int(context.expected)' })], 'BLOCK');
+    const hours = policy(
+      [rule('r', 'ALLOW', { when: 'now.getHours("Europe/Paris") * 100 + now.getMinutes("Europe/Paris") == int(context.expected)' })],
+      'BLOCK',
+    );
     const format = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
     for (const day of ['2024-03-30T20:00:00Z', '2024-10-26T20:00:00Z']) {
       for (let step = 0; step < 48; step++) {
@@ -750,7 +776,9 @@ describe('evaluatePolicy: rate limits', () => {
 
   it('checks the limit only after every other criterion', () => {
     const compiled = policy([rule('r', 'ALLOW', { when: 'false', limit: { count: 1, windowSeconds: 60, per: 'AGENT' } })], 'BLOCK');
-    expect(evaluatePolicy(compiled, input('a.b', 'c'), new Map([['r', 5]])).trace).toEqual([{ ruleId: 'r', effect: 'ALLOW', failed: 'when' }]);
+    expect(evaluatePolicy(compiled, input('a.b', 'c'), new Map([['r', 5]])).trace).toEqual([
+      { ruleId: 'r', effect: 'ALLOW', failed: 'when' },
+    ]);
   });
 });
 
@@ -768,10 +796,26 @@ describe('limitedRuleIds', () => {
   ]);
 
   it.each<[string, EvaluationInput, string[]]>([
-    ['a prod deploy of a payments agent', input('deploy.update', 'prod/api', { params: { replicas: 3 } }), ['deploys', 'prod', 'payments', 'block-errors']],
-    ['a staging deploy with many replicas', input('deploy.update', 'staging/api', { params: { replicas: 30 } }), ['deploys', 'payments', 'big', 'block-errors']],
-    ['a database read with no params (ALLOW errors do not count, BLOCK errors do)', input('db.read', 'staging/db'), ['payments', 'block-errors']],
-    ['a request from another team', input('db.read', 'dev/db', { agent: { ...AGENT, labels: { team: 'search' } }, params: { replicas: 1 } }), ['search', 'block-errors']],
+    [
+      'a prod deploy of a payments agent',
+      input('deploy.update', 'prod/api', { params: { replicas: 3 } }),
+      ['deploys', 'prod', 'payments', 'block-errors'],
+    ],
+    [
+      'a staging deploy with many replicas',
+      input('deploy.update', 'staging/api', { params: { replicas: 30 } }),
+      ['deploys', 'payments', 'big', 'block-errors'],
+    ],
+    [
+      'a database read with no params (ALLOW errors do not count, BLOCK errors do)',
+      input('db.read', 'staging/db'),
+      ['payments', 'block-errors'],
+    ],
+    [
+      'a request from another team',
+      input('db.read', 'dev/db', { agent: { ...AGENT, labels: { team: 'search' } }, params: { replicas: 1 } }),
+      ['search', 'block-errors'],
+    ],
   ])('for %s are %j, with their limits', (_name, request, expected) => {
     const limited = limitedRuleIds(compiled, request);
     expect(limited.map((entry) => entry.ruleId)).toEqual(expected);
@@ -790,10 +834,18 @@ describe('limitedRuleIds', () => {
 describe('evaluatePolicy: requireReason', () => {
   it.each<[string, PolicyRule[], string[]]>([
     ['a matched rule that requires one', [rule('a', 'ALLOW', { requireReason: true })], ['a']],
-    ['every matched rule that requires one, outranked ones too', [rule('a', 'ALLOW', { requireReason: true }), rule('b', 'ESCALATE', { requireReason: true }), rule('c', 'ESCALATE')], ['a', 'b']],
+    [
+      'every matched rule that requires one, outranked ones too',
+      [rule('a', 'ALLOW', { requireReason: true }), rule('b', 'ESCALATE', { requireReason: true }), rule('c', 'ESCALATE')],
+      ['a', 'b'],
+    ],
     ['no rule that does not match', [rule('a', 'ALLOW', { requireReason: true, actions: ['db.*'] }), rule('b', 'ALLOW')], []],
     ['no rule that says false', [rule('a', 'ALLOW', { requireReason: false })], []],
-    ['no rule over its limit', [rule('limited', 'ALLOW', { requireReason: true, limit: { count: 1, windowSeconds: 60, per: 'AGENT' } })], []],
+    [
+      'no rule over its limit',
+      [rule('limited', 'ALLOW', { requireReason: true, limit: { count: 1, windowSeconds: 60, per: 'AGENT' } })],
+      [],
+    ],
   ])('lists %s', (_name, rules, expected) => {
     const evaluation = evaluatePolicy(policy(rules), input('deploy.update', 'prod/api', { reason: 'because' }), new Map([['limited', 1]]));
     expect(evaluation.reasonRequiredBy).toEqual(expected);
@@ -809,13 +861,32 @@ describe('evaluatePolicy: requireReason', () => {
 describe('evaluatePolicy: review timeouts and escalation ladders', () => {
   it.each<{ name: string; reviews: Array<Partial<ReviewRequirement>>; expected: ReviewRequirement }>([
     { name: 'onTimeout of the only rule', reviews: [{ onTimeout: 'EXPIRE' }], expected: { ...DEFAULT_REVIEW, onTimeout: 'EXPIRE' } },
-    { name: 'REJECT when any rule says REJECT', reviews: [{ onTimeout: 'EXPIRE' }, { onTimeout: 'REJECT' }, { onTimeout: 'EXPIRE' }], expected: { ...DEFAULT_REVIEW, approvals: 3, onTimeout: 'REJECT' } },
-    { name: 'REJECT when the only rule setting it says REJECT', reviews: [{}, { onTimeout: 'REJECT' }], expected: { ...DEFAULT_REVIEW, approvals: 2, onTimeout: 'REJECT' } },
+    {
+      name: 'REJECT when any rule says REJECT',
+      reviews: [{ onTimeout: 'EXPIRE' }, { onTimeout: 'REJECT' }, { onTimeout: 'EXPIRE' }],
+      expected: { ...DEFAULT_REVIEW, approvals: 3, onTimeout: 'REJECT' },
+    },
+    {
+      name: 'REJECT when the only rule setting it says REJECT',
+      reviews: [{}, { onTimeout: 'REJECT' }],
+      expected: { ...DEFAULT_REVIEW, approvals: 2, onTimeout: 'REJECT' },
+    },
     {
       name: 'escalation steps of every rule, sorted by time (ties in policy order)',
       reviews: [
-        { timeoutSeconds: 3_000, escalation: [{ afterSeconds: 900, groups: ['leads'] }, { afterSeconds: 1_800, groups: ['cto'] }] },
-        { escalation: [{ afterSeconds: 300, groups: ['oncall'] }, { afterSeconds: 900, groups: ['security'] }] },
+        {
+          timeoutSeconds: 3_000,
+          escalation: [
+            { afterSeconds: 900, groups: ['leads'] },
+            { afterSeconds: 1_800, groups: ['cto'] },
+          ],
+        },
+        {
+          escalation: [
+            { afterSeconds: 300, groups: ['oncall'] },
+            { afterSeconds: 900, groups: ['security'] },
+          ],
+        },
       ],
       expected: {
         groups: [],
@@ -855,7 +926,14 @@ describe('evaluatePolicy: per-rule review requirements', () => {
         escalate('sre', { review: { groups: ['sre'], approvals: 2 } }),
         rule('allow-all', 'ALLOW'),
         escalate('security', {
-          review: { groups: ['security'], timeoutSeconds: 3_000, escalation: [{ afterSeconds: 1_800, groups: ['ciso'] }, { afterSeconds: 600, groups: ['leads'] }] },
+          review: {
+            groups: ['security'],
+            timeoutSeconds: 3_000,
+            escalation: [
+              { afterSeconds: 1_800, groups: ['ciso'] },
+              { afterSeconds: 600, groups: ['leads'] },
+            ],
+          },
         }),
         escalate('elsewhere', { resources: ['staging/**'], review: { groups: ['qa'], approvals: 5 } }),
       ],
@@ -888,7 +966,10 @@ describe('evaluatePolicy: per-rule review requirements', () => {
   });
 
   it('is one any-reviewer requirement with a null ruleId when the ESCALATE default applies', () => {
-    const compiled = policy([rule('x', 'BLOCK', { actions: ['db.*'] }), escalate('y', { actions: ['db.*'], allowAmend: true })], 'ESCALATE');
+    const compiled = policy(
+      [rule('x', 'BLOCK', { actions: ['db.*'] }), escalate('y', { actions: ['db.*'], allowAmend: true })],
+      'ESCALATE',
+    );
     const evaluation = evaluatePolicy(compiled, input('deploy.update', 'prod/api'));
     expect(evaluation.requirements).toEqual<RuleReviewRequirement[]>([{ ruleId: null, groups: [], approvals: 1, escalation: [] }]);
     expect(evaluation.amendable).toBe(false);
@@ -905,8 +986,16 @@ describe('evaluatePolicy: per-rule review requirements', () => {
   });
 
   it.each<[string, PolicyRule[], PolicyEffect]>([
-    ['ALLOW (an ESCALATE rule that did not match does not count)', [rule('a', 'ALLOW'), escalate('e', { actions: ['db.*'], allowAmend: true })], 'ALLOW'],
-    ['BLOCK (an outranked ESCALATE rule allowing amendments)', [escalate('e', { review: { groups: ['sre'] }, allowAmend: true }), rule('b', 'BLOCK')], 'BLOCK'],
+    [
+      'ALLOW (an ESCALATE rule that did not match does not count)',
+      [rule('a', 'ALLOW'), escalate('e', { actions: ['db.*'], allowAmend: true })],
+      'ALLOW',
+    ],
+    [
+      'BLOCK (an outranked ESCALATE rule allowing amendments)',
+      [escalate('e', { review: { groups: ['sre'] }, allowAmend: true }), rule('b', 'BLOCK')],
+      'BLOCK',
+    ],
     ['the ALLOW default', [], 'ALLOW'],
     ['the BLOCK default', [], 'BLOCK'],
   ])('is empty, and nothing is amendable, for %s', (_name, rules, effect) => {
@@ -958,12 +1047,54 @@ describe('evaluatePolicy: the index and the trace', () => {
 
   it.each<[string, string, Array<[string, string | null]>]>([
     // "prefixed" is not even looked at: its resources start with "staging-".
-    ['deploy.update', 'prod/api', [['deploys', null], ['everything-prod', null], ['deletes', 'actions'], ['teams', 'agents']]],
-    ['db.query', 'staging/orders', [['deletes', 'actions'], ['db-staging', null], ['teams', 'agents']]],
-    ['db.drop', 'prod/orders', [['db-prod', null], ['everything-prod', null], ['deletes', 'actions'], ['teams', 'agents']]],
+    [
+      'deploy.update',
+      'prod/api',
+      [
+        ['deploys', null],
+        ['everything-prod', null],
+        ['deletes', 'actions'],
+        ['teams', 'agents'],
+      ],
+    ],
+    [
+      'db.query',
+      'staging/orders',
+      [
+        ['deletes', 'actions'],
+        ['db-staging', null],
+        ['teams', 'agents'],
+      ],
+    ],
+    [
+      'db.drop',
+      'prod/orders',
+      [
+        ['db-prod', null],
+        ['everything-prod', null],
+        ['deletes', 'actions'],
+        ['teams', 'agents'],
+      ],
+    ],
     ['cache.delete', 'dev/redis', [['deletes', null]]],
-    ['deploy.update', 'staging-eu/api', [['deploys', null], ['deletes', 'actions'], ['prefixed', null], ['teams', 'agents']]],
-    ['deployer.run', 'staging-eu/api', [['deletes', 'actions'], ['prefixed', null]]],
+    [
+      'deploy.update',
+      'staging-eu/api',
+      [
+        ['deploys', null],
+        ['deletes', 'actions'],
+        ['prefixed', null],
+        ['teams', 'agents'],
+      ],
+    ],
+    [
+      'deployer.run',
+      'staging-eu/api',
+      [
+        ['deletes', 'actions'],
+        ['prefixed', null],
+      ],
+    ],
   ])('%j on %j looks only at the rules that could match, in policy order', (action, resource, trace) => {
     const evaluation = evaluatePolicy(compiled, input(action, resource));
     expect(evaluation.trace.map((t) => [t.ruleId, t.failed])).toEqual(trace);
@@ -972,13 +1103,25 @@ describe('evaluatePolicy: the index and the trace', () => {
 
   it('reports the first failing criterion in the order agents, actions, resources, when, limit', () => {
     const everything = policy([
-      rule('a', 'ALLOW', { agents: { ids: ['x'] }, actions: ['*.nope'], resources: ['prod/nope/**'], when: 'false', limit: { count: 1, windowSeconds: 1, per: 'AGENT' } }),
+      rule('a', 'ALLOW', {
+        agents: { ids: ['x'] },
+        actions: ['*.nope'],
+        resources: ['prod/nope/**'],
+        when: 'false',
+        limit: { count: 1, windowSeconds: 1, per: 'AGENT' },
+      }),
       rule('b', 'ALLOW', { actions: ['*.nope'], resources: ['prod/nope/**'], when: 'false' }),
       rule('c', 'ALLOW', { resources: ['prod/nope/**'], when: 'false' }),
       rule('d', 'ALLOW', { when: 'false', limit: { count: 1, windowSeconds: 1, per: 'AGENT' } }),
       rule('e', 'ALLOW', { limit: { count: 1, windowSeconds: 1, per: 'AGENT' } }),
     ]);
     const usage = new Map(['a', 'b', 'c', 'd', 'e'].map((id) => [id, 1]));
-    expect(evaluatePolicy(everything, input('deploy.update', 'prod/api'), usage).trace.map((t) => t.failed)).toEqual(['agents', 'actions', 'resources', 'when', 'limit']);
+    expect(evaluatePolicy(everything, input('deploy.update', 'prod/api'), usage).trace.map((t) => t.failed)).toEqual([
+      'agents',
+      'actions',
+      'resources',
+      'when',
+      'limit',
+    ]);
   });
 });

@@ -85,10 +85,7 @@ describe('validatePolicy: a valid policy', () => {
         rule({ id: 'high', effect: 'ESCALATE', review: { approvals: 20, timeoutSeconds: 30 * 24 * 3_600 } }),
       ]),
     ],
-    [
-      'text fields at their maximum length',
-      doc([rule({ description: 'd'.repeat(1_000), reason: 'r'.repeat(1_000) })]),
-    ],
+    ['text fields at their maximum length', doc([rule({ description: 'd'.repeat(1_000), reason: 'r'.repeat(1_000) })])],
     ['a glob at its maximum length', doc([rule({ resources: ['g'.repeat(256)] })])],
     ['the maximum number of globs in a rule', doc([rule({ actions: Array.from({ length: 100 }, (_, i) => `action.${i}`) })])],
     ['every defaultEffect: ALLOW', doc([], 'ALLOW')],
@@ -97,14 +94,7 @@ describe('validatePolicy: a valid policy', () => {
     expect(validatePolicy(document)).toEqual([]);
   });
 
-  it.each([
-    'a',
-    '0',
-    'Z9',
-    'allow-reads',
-    'team:payments.deploys_v2',
-    'a'.repeat(100),
-  ])('accepts the rule id %j', (id) => {
+  it.each(['a', '0', 'Z9', 'allow-reads', 'team:payments.deploys_v2', 'a'.repeat(100)])('accepts the rule id %j', (id) => {
     expect(validatePolicy(doc([rule({ id })]))).toEqual([]);
   });
 });
@@ -125,7 +115,9 @@ describe('validatePolicy: rule ids', () => {
   });
 
   it('names a rule without a usable id by its position', () => {
-    const issues = validatePolicy(doc([rule({ id: 'ok' }), rule({ id: '' }), rule({ id: unsafe<string>(undefined), effect: unsafe<PolicyEffect>('NOPE') })]));
+    const issues = validatePolicy(
+      doc([rule({ id: 'ok' }), rule({ id: '' }), rule({ id: unsafe<string>(undefined), effect: unsafe<PolicyEffect>('NOPE') })]),
+    );
     expect(issues).toEqual([
       { ruleId: '#2', field: 'id', message: ID_MESSAGE },
       { ruleId: '#3', field: 'id', message: ID_MESSAGE },
@@ -151,7 +143,9 @@ describe('validatePolicy: rule ids', () => {
   });
 
   it('does not report missing or empty ids as duplicates of each other', () => {
-    const issues = validatePolicy(doc([rule({ id: '' }), rule({ id: '' }), rule({ id: unsafe<string>(undefined) }), rule({ id: unsafe<string>(undefined) })]));
+    const issues = validatePolicy(
+      doc([rule({ id: '' }), rule({ id: '' }), rule({ id: unsafe<string>(undefined) }), rule({ id: unsafe<string>(undefined) })]),
+    );
     expect(issues).toEqual([
       { ruleId: '#1', field: 'id', message: ID_MESSAGE },
       { ruleId: '#2', field: 'id', message: ID_MESSAGE },
@@ -270,7 +264,7 @@ describe('validatePolicy: glob syntax', () => {
   it.each(['actions', 'resources'] as const)('reports each bad glob in %s with its index and the glob itself', (field) => {
     expect(validatePolicy(doc([rule({ [field]: ['ok.*', 'bad glob', 'ok2', 'x{'] })]))).toEqual([
       { ruleId: 'rule-1', field: `${field}[1]`, message: 'glob "bad glob" must not contain white space or control characters' },
-      { ruleId: 'rule-1', field: `${field}[3]`, message: "glob \"x{\" has an unclosed '{'" },
+      { ruleId: 'rule-1', field: `${field}[3]`, message: 'glob "x{" has an unclosed \'{\'' },
     ]);
   });
 
@@ -399,7 +393,7 @@ describe('validatePolicy: limits and several issues at once', () => {
       { ruleId: 'bad id', field: 'id', message: ID_MESSAGE },
       { ruleId: 'bad id', field: 'effect', message: EFFECT_MESSAGE },
       { ruleId: 'bad id', field: 'actions', message: EMPTY_LIST_MESSAGE },
-      { ruleId: 'bad id', field: 'resources[0]', message: "glob \"prod/[x\" has an unclosed '['" },
+      { ruleId: 'bad id', field: 'resources[0]', message: 'glob "prod/[x" has an unclosed \'[\'' },
       { ruleId: 'bad id', field: 'resources[2]', message: 'glob "a b" must not contain white space or control characters' },
       { ruleId: 'bad id', field: 'description', message: 'must be at most 1000 characters' },
       { ruleId: 'bad id', field: 'reason', message: 'must be at most 1000 characters' },
@@ -407,7 +401,7 @@ describe('validatePolicy: limits and several issues at once', () => {
       { ruleId: 'bad id', field: 'review.groups[0]', message: 'group "-x" is not a valid group name' },
       { ruleId: 'bad id', field: 'review.approvals', message: APPROVALS_MESSAGE },
       { ruleId: 'bad id', field: 'review.timeoutSeconds', message: TIMEOUT_MESSAGE },
-      { ruleId: 'fine', field: 'actions[0]', message: "glob \"{\" has an unclosed '{'" },
+      { ruleId: 'fine', field: 'actions[0]', message: 'glob "{" has an unclosed \'{\'' },
       { ruleId: 'fine', field: 'id', message: 'duplicate rule id "fine"' },
       { ruleId: '#4', field: 'id', message: ID_MESSAGE },
       { ruleId: '#4', field: 'resources', message: EMPTY_LIST_MESSAGE },
@@ -422,7 +416,10 @@ describe('compilePolicy', () => {
   });
 
   it('throws an InvalidPolicyError carrying every issue, and compiles no glob', () => {
-    const document = doc([rule({ id: 'a', actions: [] }), rule({ id: 'a', effect: 'ALLOW', review: { approvals: 2 } })], unsafe<PolicyEffect>('NO'));
+    const document = doc(
+      [rule({ id: 'a', actions: [] }), rule({ id: 'a', effect: 'ALLOW', review: { approvals: 2 } })],
+      unsafe<PolicyEffect>('NO'),
+    );
     let error: unknown;
     try {
       compilePolicy(document, 3);
@@ -489,7 +486,10 @@ describe('compilePolicy', () => {
   it('does not validate or compile again when the same compiled policy is evaluated repeatedly', () => {
     const compiled = compilePolicy(doc([rule({ id: 'only', actions: ['deploy.*'], resources: ['prod/**'] })]), 2);
     makeReSpy.mockClear();
-    const effects = Array.from({ length: 20 }, (_, i) => evaluatePolicy(compiled, request('deploy.update', i % 2 ? 'prod/api' : 'dev/api')).effect);
+    const effects = Array.from(
+      { length: 20 },
+      (_, i) => evaluatePolicy(compiled, request('deploy.update', i % 2 ? 'prod/api' : 'dev/api')).effect,
+    );
     expect(effects).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? 'ALLOW' : 'ESCALATE')));
     expect(makeReSpy).not.toHaveBeenCalled();
   });
@@ -515,7 +515,9 @@ describe('compilePolicy', () => {
       const expected = picomatch.isMatch(value, glob, { dot: true });
       expect(compiled.rules[0]!.matchesResource(value), `${glob} on ${JSON.stringify(value)}`).toBe(expected);
       // …and the index never hides a rule that matches.
-      expect(evaluatePolicy(compiled, request('read', value)).matchedRules, `${glob} on ${JSON.stringify(value)}`).toEqual(expected ? ['rule-1'] : []);
+      expect(evaluatePolicy(compiled, request('read', value)).matchedRules, `${glob} on ${JSON.stringify(value)}`).toEqual(
+        expected ? ['rule-1'] : [],
+      );
     }
   });
 });
@@ -542,18 +544,40 @@ describe('validatePolicy: agent selectors', () => {
     ['an empty group list', { groups: [] }, 'agents.groups', 'must list at least one group (omit it to match any agent)'],
     ['an invalid group', { groups: ['sre', 'not valid'] }, 'agents.groups[1]', 'group "not valid" is not a valid group name'],
     ['groups as a string', { groups: 'sre' }, 'agents.groups', 'must be a list of group names'],
-    ['an empty label map', { labels: {} }, 'agents.labels', 'must map at least one label key to a value, e.g. {"team": "payments"} (omit it to match any agent)'],
-    ['labels as a list', { labels: ['team=payments'] }, 'agents.labels', 'must map at least one label key to a value, e.g. {"team": "payments"} (omit it to match any agent)'],
-    ['a bad label key', { labels: { 'bad key': 'x' } }, 'agents.labels.bad key', 'label key "bad key" must use letters, digits and _ . / - (at most 100)'],
+    [
+      'an empty label map',
+      { labels: {} },
+      'agents.labels',
+      'must map at least one label key to a value, e.g. {"team": "payments"} (omit it to match any agent)',
+    ],
+    [
+      'labels as a list',
+      { labels: ['team=payments'] },
+      'agents.labels',
+      'must map at least one label key to a value, e.g. {"team": "payments"} (omit it to match any agent)',
+    ],
+    [
+      'a bad label key',
+      { labels: { 'bad key': 'x' } },
+      'agents.labels.bad key',
+      'label key "bad key" must use letters, digits and _ . / - (at most 100)',
+    ],
     ['a numeric label value', { labels: { team: 7 } }, 'agents.labels.team', 'label value must be a string of at most 200 characters'],
-    ['a long label value', { labels: { team: 'x'.repeat(201) } }, 'agents.labels.team', 'label value must be a string of at most 200 characters'],
+    [
+      'a long label value',
+      { labels: { team: 'x'.repeat(201) } },
+      'agents.labels.team',
+      'label value must be a string of at most 200 characters',
+    ],
   ])('rejects %s', (_name, agents, field, message) => {
     expect(validatePolicy(doc([rule({ agents: unsafe(agents) })]))).toEqual([{ ruleId: 'rule-1', field, message }]);
   });
 
   it('rejects more than 100 ids', () => {
     const ids = Array.from({ length: 101 }, (_, i) => `a${i}`);
-    expect(validatePolicy(doc([rule({ agents: { ids } })]))).toEqual([{ ruleId: 'rule-1', field: 'agents.ids', message: 'must list at most 100 ids' }]);
+    expect(validatePolicy(doc([rule({ agents: { ids } })]))).toEqual([
+      { ruleId: 'rule-1', field: 'agents.ids', message: 'must list at most 100 ids' },
+    ]);
   });
 });
 
@@ -582,10 +606,26 @@ describe('validatePolicy: when (CEL)', () => {
     ['an unknown variable', 'unknownVar == 1', 'CEL condition does not type-check: Unknown variable: unknownVar (at column 1)'],
     ['an unknown field of the agent', 'agent.lables.team == "x"', 'CEL condition does not type-check: No such key: lables (at column 7)'],
     ['comparing a string to an int', 'reason > 3', 'CEL condition does not type-check: no such overload: string > int (at column 1)'],
-    ['a string result', 'action', 'CEL condition must be a bool condition but has type string; compare the value, e.g. `params.dryRun == true`'],
-    ['a dyn result', 'params.dryRun', 'CEL condition must be a bool condition but has type dyn; compare the value, e.g. `params.dryRun == true`'],
-    ['an unknown time zone', 'now.getHours("Mars/Olympus") > 3', 'CEL condition would fail at run time: getHours("Mars/Olympus"): unknown time zone; use an IANA name such as "Europe/Paris" or "UTC"'],
-    ['an invalid regular expression', 'reason.matches("[")', 'CEL condition would fail at run time: matches("["): Invalid regular expression: /[/: Unterminated character class'],
+    [
+      'a string result',
+      'action',
+      'CEL condition must be a bool condition but has type string; compare the value, e.g. `params.dryRun == true`',
+    ],
+    [
+      'a dyn result',
+      'params.dryRun',
+      'CEL condition must be a bool condition but has type dyn; compare the value, e.g. `params.dryRun == true`',
+    ],
+    [
+      'an unknown time zone',
+      'now.getHours("Mars/Olympus") > 3',
+      'CEL condition would fail at run time: getHours("Mars/Olympus"): unknown time zone; use an IANA name such as "Europe/Paris" or "UTC"',
+    ],
+    [
+      'an invalid regular expression',
+      'reason.matches("[")',
+      'CEL condition would fail at run time: matches("["): Invalid regular expression: /[/: Unterminated character class',
+    ],
     [
       'a comprehension nested in another (quadratic in the request)',
       'params.l.all(a, params.l.exists(b, a == b))',
@@ -600,7 +640,7 @@ describe('validatePolicy: when (CEL)', () => {
     ['blank space', '   ', 'must be a non-empty CEL expression (omit it to always apply)'],
     ['a number', 42, 'must be a non-empty CEL expression (omit it to always apply)'],
     ['a long expression', `action == "${'x'.repeat(4_000)}"`, 'must be at most 4000 characters'],
-  ])('rejects %s, with the CEL compiler\'s message', (_name, when, message) => {
+  ])("rejects %s, with the CEL compiler's message", (_name, when, message) => {
     expect(validatePolicy(doc([rule({ when: unsafe(when) })]))).toEqual([{ ruleId: 'rule-1', field: 'when', message }]);
   });
 
@@ -613,7 +653,8 @@ describe('validatePolicy: when (CEL)', () => {
 });
 
 describe('validatePolicy: limit and requireReason', () => {
-  const limit = (overrides: Record<string, unknown>) => unsafe<PolicyRule['limit']>({ count: 3, windowSeconds: 3_600, per: 'AGENT', ...overrides });
+  const limit = (overrides: Record<string, unknown>) =>
+    unsafe<PolicyRule['limit']>({ count: 3, windowSeconds: 3_600, per: 'AGENT', ...overrides });
 
   it.each([
     [{ count: 1, windowSeconds: 1, per: 'AGENT' }],
@@ -688,7 +729,16 @@ describe('validatePolicy: review timeouts and escalation', () => {
 
   it.each([
     [{ onTimeout: 'EXPIRE' }],
-    [{ onTimeout: 'REJECT', timeoutSeconds: 600, escalation: [{ afterSeconds: 300, groups: ['leads'] }, { afterSeconds: 599, groups: ['cto', 'sre'] }] }],
+    [
+      {
+        onTimeout: 'REJECT',
+        timeoutSeconds: 600,
+        escalation: [
+          { afterSeconds: 300, groups: ['leads'] },
+          { afterSeconds: 599, groups: ['cto', 'sre'] },
+        ],
+      },
+    ],
     [{ escalation: [] }],
     [{ escalation: [{ afterSeconds: 3_599, groups: ['leads'] }] }],
     [{ timeoutSeconds: 86_400, escalation: [{ afterSeconds: 7_200, groups: ['leads'] }] }],
@@ -701,7 +751,11 @@ describe('validatePolicy: review timeouts and escalation', () => {
     [{ escalation: 'later' }, 'review.escalation', 'must be a list of steps {afterSeconds, groups}'],
     [{ escalation: [5] }, 'review.escalation[0]', 'must be an object {afterSeconds, groups}'],
     [{ escalation: [{ afterSeconds: 0, groups: ['a'] }] }, 'review.escalation[0].afterSeconds', 'must be a whole number from 1 to 2592000'],
-    [{ escalation: [{ afterSeconds: 1.5, groups: ['a'] }] }, 'review.escalation[0].afterSeconds', 'must be a whole number from 1 to 2592000'],
+    [
+      { escalation: [{ afterSeconds: 1.5, groups: ['a'] }] },
+      'review.escalation[0].afterSeconds',
+      'must be a whole number from 1 to 2592000',
+    ],
     [
       { timeoutSeconds: 600, escalation: [{ afterSeconds: 600, groups: ['a'] }] },
       'review.escalation[0].afterSeconds',
@@ -714,8 +768,16 @@ describe('validatePolicy: review timeouts and escalation', () => {
     ],
     [{ escalation: [{ afterSeconds: 60, groups: [] }] }, 'review.escalation[0].groups', 'must list at least one group'],
     [{ escalation: [{ afterSeconds: 60 }] }, 'review.escalation[0].groups', 'must be a list of group names'],
-    [{ escalation: [{ afterSeconds: 60, groups: ['ok', 'no way'] }] }, 'review.escalation[0].groups[1]', 'group "no way" is not a valid group name'],
-    [{ escalation: Array.from({ length: 11 }, (_, i) => ({ afterSeconds: i + 1, groups: ['g'] })) }, 'review.escalation', 'must list at most 10 steps'],
+    [
+      { escalation: [{ afterSeconds: 60, groups: ['ok', 'no way'] }] },
+      'review.escalation[0].groups[1]',
+      'group "no way" is not a valid group name',
+    ],
+    [
+      { escalation: Array.from({ length: 11 }, (_, i) => ({ afterSeconds: i + 1, groups: ['g'] })) },
+      'review.escalation',
+      'must list at most 10 steps',
+    ],
     ['soon', 'review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout and/or escalation'],
   ])('rejects %j', (review, field, message) => {
     expect(validatePolicy(doc([escalate(review)]))).toEqual([{ ruleId: 'rule-1', field, message }]);
@@ -730,10 +792,22 @@ describe('validatePolicy: review timeouts and escalation', () => {
 
 describe('validatePolicy: wrong types from untyped callers', () => {
   it.each<[string, unknown, PolicyIssue[]]>([
-    ['rules that are not a list', { rules: 'none', defaultEffect: 'ESCALATE' }, [{ ruleId: null, field: 'rules', message: 'must be a list of rules' }]],
-    ['a rule that is not an object', { rules: ['deploy'], defaultEffect: 'ESCALATE' }, [{ ruleId: '#1', field: '', message: 'must be an object' }]],
+    [
+      'rules that are not a list',
+      { rules: 'none', defaultEffect: 'ESCALATE' },
+      [{ ruleId: null, field: 'rules', message: 'must be a list of rules' }],
+    ],
+    [
+      'a rule that is not an object',
+      { rules: ['deploy'], defaultEffect: 'ESCALATE' },
+      [{ ruleId: '#1', field: '', message: 'must be an object' }],
+    ],
     ['a numeric id', { rules: [{ ...rule(), id: 7 }], defaultEffect: 'ESCALATE' }, [{ ruleId: '#1', field: 'id', message: ID_MESSAGE }]],
-    ['a numeric description', { rules: [{ ...rule(), description: 7 }], defaultEffect: 'ESCALATE' }, [{ ruleId: 'rule-1', field: 'description', message: 'must be a string' }]],
+    [
+      'a numeric description',
+      { rules: [{ ...rule(), description: 7 }], defaultEffect: 'ESCALATE' },
+      [{ ruleId: 'rule-1', field: 'description', message: 'must be a string' }],
+    ],
   ])('reports %s', (_name, document, issues) => {
     expect(validatePolicy(unsafe(document))).toEqual(issues);
   });
@@ -752,7 +826,14 @@ describe('readPolicyDocument', () => {
         review: { groups: ['sre'], approvals: 2, onTimeout: 'REJECT', escalation: [{ afterSeconds: 600, groups: ['leads'] }] },
         allowAmend: true,
       },
-      { id: 'three-an-hour', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'], limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' }, requireReason: true },
+      {
+        id: 'three-an-hour',
+        effect: 'ALLOW',
+        actions: ['deploy.*'],
+        resources: ['staging/**'],
+        limit: { count: 3, windowSeconds: 3_600, per: 'AGENT' },
+        requireReason: true,
+      },
     ],
     defaultEffect: 'BLOCK',
   };
@@ -778,9 +859,21 @@ describe('readPolicyDocument', () => {
   });
 
   it.each<[string, unknown, PolicyIssue[]]>([
-    ['a list', [rule()], [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }]],
-    ['a string', 'rules: []', [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }]],
-    ['null', null, [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }]],
+    [
+      'a list',
+      [rule()],
+      [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }],
+    ],
+    [
+      'a string',
+      'rules: []',
+      [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }],
+    ],
+    [
+      'null',
+      null,
+      [{ ruleId: null, field: '', message: 'a policy must be an object with "rules" and optionally "defaultEffect" and "redact"' }],
+    ],
     ['rules that are not a list', { rules: { id: 'x' } }, [{ ruleId: null, field: 'rules', message: 'must be a list of rules' }]],
   ])('refuses %s', (_name, raw, issues) => {
     expect(readPolicyDocument(raw)).toEqual({ document: null, issues });
@@ -810,7 +903,11 @@ describe('readPolicyDocument', () => {
       { ruleId: 'deploy-prod', field: 'agents.label', message: 'unknown field "label"; did you mean "labels"?' },
       { ruleId: 'deploy-prod', field: 'limit.window', message: 'unknown field "window"; known fields: count, windowSeconds, per' },
       { ruleId: 'deploy-prod', field: 'review.group', message: 'unknown field "group"; did you mean "groups"?' },
-      { ruleId: 'deploy-prod', field: 'review.escalation[0].notify', message: 'unknown field "notify"; known fields: afterSeconds, groups' },
+      {
+        ruleId: 'deploy-prod',
+        field: 'review.escalation[0].notify',
+        message: 'unknown field "notify"; known fields: afterSeconds, groups',
+      },
       { ruleId: 'deploy-prod', field: 'effect', message: EFFECT_MESSAGE },
       { ruleId: 'deploy-prod', field: 'limit.windowSeconds', message: 'must be a whole number from 1 to 2592000' },
       { ruleId: 'deploy-prod', field: 'review', message: 'is only allowed on ESCALATE rules' },
@@ -821,7 +918,14 @@ describe('readPolicyDocument', () => {
     const { document, issues } = readPolicyDocument({
       rules: [
         { id: 'a', effect: 'ALLOW', actions: 'deploy.*', resources: ['**'], when: 'action + 1' },
-        { id: 'b', effect: 'BLOCK', actions: ['*'], resources: ['**'], requireReason: 'yes', limit: { count: '3', windowSeconds: 60, per: 'AGENT' } },
+        {
+          id: 'b',
+          effect: 'BLOCK',
+          actions: ['*'],
+          resources: ['**'],
+          requireReason: 'yes',
+          limit: { count: '3', windowSeconds: 60, per: 'AGENT' },
+        },
         { id: 'a', effect: 'ALLOW', actions: ['*'], resources: ['**'], colour: 'red' },
       ],
       defaultEffect: 'MAYBE',
@@ -829,7 +933,12 @@ describe('readPolicyDocument', () => {
     expect(document).toBeNull();
     expect(issues).toEqual<PolicyIssue[]>([
       { ruleId: null, field: 'defaultEffect', message: EFFECT_MESSAGE },
-      { ruleId: 'a', field: 'colour', message: 'unknown field "colour"; known fields: id, description, effect, agents, actions, resources, when, limit, requireReason, validForSeconds, review, allowAmend, reason' },
+      {
+        ruleId: 'a',
+        field: 'colour',
+        message:
+          'unknown field "colour"; known fields: id, description, effect, agents, actions, resources, when, limit, requireReason, validForSeconds, review, allowAmend, reason',
+      },
       { ruleId: 'a', field: 'actions', message: EMPTY_LIST_MESSAGE },
       { ruleId: 'a', field: 'when', message: 'CEL condition does not type-check: no such overload: string + int (at column 1)' },
       { ruleId: 'a', field: 'id', message: 'duplicate rule id "a"' },

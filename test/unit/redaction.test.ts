@@ -56,7 +56,9 @@ describe('redaction paths', () => {
       issues: [{ ruleId: null, field: 'redact[0]', message: 'must start with "params." or "context." (got "password")' }],
     });
     expect(readPolicyDocument({ rules: [], redact: null }).document).toEqual({ rules: [], defaultEffect: 'ESCALATE' });
-    expect(readPolicyDocument({ rules: [], redcat: [] }).issues).toEqual([{ ruleId: null, field: 'redcat', message: 'unknown field "redcat"; did you mean "redact"?' }]);
+    expect(readPolicyDocument({ rules: [], redcat: [] }).issues).toEqual([
+      { ruleId: null, field: 'redcat', message: 'unknown field "redcat"; did you mean "redact"?' },
+    ]);
   });
 });
 
@@ -104,7 +106,10 @@ describe('the redactor', () => {
     expect(redactor.redact({ replicas: 3 }, 'params', paths, ['params'])).toEqual({ value: { replicas: 3 }, redacted: [] });
     expect(redactor.redact(null, 'params', paths, ['params'])).toEqual({ value: null, redacted: [] });
     expect(redactor.redact({ password: 'x' }, 'context', paths, ['context']).value).toEqual({ password: 'x' });
-    expect(redactor.redact({ email: 'a@b.c', ticket: 'INC-1' }, 'context', paths, ['context']).value).toEqual({ email: m('a@b.c'), ticket: 'INC-1' });
+    expect(redactor.redact({ email: 'a@b.c', ticket: 'INC-1' }, 'context', paths, ['context']).value).toEqual({
+      email: m('a@b.c'),
+      ticket: 'INC-1',
+    });
     expect(redactor.redact({ db: 'not an object' }, 'params', paths, []).value).toEqual({ db: 'not an object' });
   });
 
@@ -140,6 +145,8 @@ describe('the redactor', () => {
     expect(revealRedacted(redactor, data, [{ path: ['params', 'password'], value: 'forged' }])).toEqual(data);
     // A path that names no marker is not written either.
     expect(revealRedacted(redactor, data, [{ path: ['params', 'other'], value: 'x' }])).toEqual(data);
-    expect(revealRedacted(redactor, data, [{ path: ['params', 'password'], value: 'hunter2' }])).toEqual({ params: { password: 'hunter2', other: 'x' } });
+    expect(revealRedacted(redactor, data, [{ path: ['params', 'password'], value: 'hunter2' }])).toEqual({
+      params: { password: 'hunter2', other: 'x' },
+    });
   });
 });

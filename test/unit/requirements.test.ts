@@ -26,8 +26,18 @@ const SEED = 20_250_117;
 const RANDOM_CASES = 400;
 const PERMUTATIONS_PER_CASE = 5;
 
-function req(groups: string[], approvals: number, options: { ruleId?: string | null; escalation?: EscalationStep[]; reached?: number } = {}): RequestRequirement {
-  return { ruleId: options.ruleId === undefined ? 'rule' : options.ruleId, groups, approvals, escalation: options.escalation ?? [], reached: options.reached ?? 0 };
+function req(
+  groups: string[],
+  approvals: number,
+  options: { ruleId?: string | null; escalation?: EscalationStep[]; reached?: number } = {},
+): RequestRequirement {
+  return {
+    ruleId: options.ruleId === undefined ? 'rule' : options.ruleId,
+    groups,
+    approvals,
+    escalation: options.escalation ?? [],
+    reached: options.reached ?? 0,
+  };
 }
 
 const approval = (reviewerId: string, ...groups: string[]): Approval => ({ reviewerId, groups });
@@ -68,7 +78,12 @@ describe('tallyQuorum: 2 from sre + 1 from security', () => {
   });
 
   it('leaves a surplus approver unplaced: received never exceeds required', () => {
-    const tally = tallyQuorum(requirements, [approval('sre-1', 'sre'), approval('sre-2', 'sre'), approval('sre-3', 'sre'), approval('sec-1', 'security')]);
+    const tally = tallyQuorum(requirements, [
+      approval('sre-1', 'sre'),
+      approval('sre-2', 'sre'),
+      approval('sre-3', 'sre'),
+      approval('sec-1', 'security'),
+    ]);
     expect(tally.met).toBe(true);
     expect(tally.received).toBe(3);
     expect(holders(tally)).toEqual([['sre-1', 'sre-2'], ['sec-1']]);
@@ -84,7 +99,10 @@ describe('tallyQuorum: edge cases', () => {
   });
 
   it('does not let a duplicated person fill two requirements', () => {
-    const tally = tallyQuorum([req(['sre'], 1), req(['security'], 1)], [approval('alice', 'sre', 'security'), approval('alice', 'sre', 'security')]);
+    const tally = tallyQuorum(
+      [req(['sre'], 1), req(['security'], 1)],
+      [approval('alice', 'sre', 'security'), approval('alice', 'sre', 'security')],
+    );
     expect(tally.met).toBe(false);
     expect(tally.received).toBe(1);
     expect(holders(tally).flat()).toEqual(['alice']);
@@ -113,7 +131,12 @@ describe('tallyQuorum: edge cases', () => {
 
   it('is not met with no approvals', () => {
     const tally = tallyQuorum([req(['sre'], 1)], []);
-    expect(tally).toEqual({ met: false, received: 0, required: 1, requirements: [{ ruleId: 'rule', groups: ['sre'], approvals: 1, approverIds: [], met: false }] });
+    expect(tally).toEqual({
+      met: false,
+      received: 0,
+      required: 1,
+      requirements: [{ ruleId: 'rule', groups: ['sre'], approvals: 1, approverIds: [], met: false }],
+    });
   });
 
   it('ignores approvers outside every group', () => {
@@ -170,7 +193,11 @@ const GROUPS = ['a', 'b', 'c', 'd'];
 function randomRequirement(random: Random): RequestRequirement {
   const groups = random.chance(0.15) ? [] : [...new Set(random.some(GROUPS, 2))];
   const escalation = random.chance(0.3) ? [{ afterSeconds: 60, groups: [random.pick(GROUPS)] }] : [];
-  return req(groups, 1 + random.int(3), { ruleId: `r${random.int(100)}`, escalation, reached: escalation.length > 0 && random.chance(0.5) ? 1 : 0 });
+  return req(groups, 1 + random.int(3), {
+    ruleId: `r${random.int(100)}`,
+    escalation,
+    reached: escalation.length > 0 && random.chance(0.5) ? 1 : 0,
+  });
 }
 
 function randomApprovals(random: Random): Approval[] {
@@ -194,7 +221,12 @@ function shuffled<T>(random: Random, items: readonly T[]): T[] {
 }
 
 /** The tally is a valid matching: each holder qualifies, nobody holds two slots, no requirement overfilled, sums agree. */
-function expectValidMatching(requirements: readonly RequestRequirement[], approvals: readonly Approval[], tally: QuorumTally, label: string) {
+function expectValidMatching(
+  requirements: readonly RequestRequirement[],
+  approvals: readonly Approval[],
+  tally: QuorumTally,
+  label: string,
+) {
   const groupsByPerson = new Map(approvals.map((a) => [a.reviewerId, a.groups]));
   const all = tally.requirements.flatMap((r) => r.approverIds);
   expect(new Set(all).size, `${label}: someone holds two slots`).toBe(all.length);
@@ -259,7 +291,11 @@ describe('currentGroups', () => {
   it.each([
     { name: 'no step reached', requirement: req(['sre'], 1, { escalation }), expected: ['sre'] },
     { name: 'one step reached', requirement: req(['sre'], 1, { escalation, reached: 1 }), expected: ['oncall', 'sre'] },
-    { name: 'two steps, deduplicated and sorted', requirement: req(['sre'], 1, { escalation, reached: 2 }), expected: ['leads', 'oncall', 'sre'] },
+    {
+      name: 'two steps, deduplicated and sorted',
+      requirement: req(['sre'], 1, { escalation, reached: 2 }),
+      expected: ['leads', 'oncall', 'sre'],
+    },
     { name: 'all steps', requirement: req(['sre'], 1, { escalation, reached: 3 }), expected: ['cto', 'leads', 'oncall', 'sre'] },
     { name: 'base groups sorted and deduplicated', requirement: req(['z', 'a', 'z'], 1), expected: ['a', 'z'] },
     { name: 'groups [] stays [] with steps reached', requirement: req([], 1, { escalation, reached: 3 }), expected: [] },
@@ -343,10 +379,17 @@ describe('nextStepAfter', () => {
     { name: 'all steps reached', requirements: [req(['sre'], 1, { escalation: steps, reached: 2 })], expected: null },
     {
       name: 'earliest over requirements',
-      requirements: [req(['sre'], 1, { escalation: steps, reached: 1 }), req(['security'], 1, { escalation: [{ afterSeconds: 120, groups: ['ciso'] }] })],
+      requirements: [
+        req(['sre'], 1, { escalation: steps, reached: 1 }),
+        req(['security'], 1, { escalation: [{ afterSeconds: 120, groups: ['ciso'] }] }),
+      ],
       expected: 120,
     },
-    { name: 'skips a requirement with groups []', requirements: [req([], 1, { escalation: steps }), req(['sre'], 1, { escalation: [{ afterSeconds: 900, groups: ['x'] }] })], expected: 900 },
+    {
+      name: 'skips a requirement with groups []',
+      requirements: [req([], 1, { escalation: steps }), req(['sre'], 1, { escalation: [{ afterSeconds: 900, groups: ['x'] }] })],
+      expected: 900,
+    },
     { name: 'only groups [] requirements → null', requirements: [req([], 1, { escalation: steps })], expected: null },
   ])('$name', ({ requirements, expected }) => {
     expect(nextStepAfter(requirements)).toBe(expected);
@@ -397,7 +440,10 @@ describe('reachSteps', () => {
 
   it('makes nextStepAfter move past every reached step', () => {
     // Reaching steps at exactly the time nextStepAfter names always makes progress.
-    let requirements = [req(['sre'], 1, { escalation: steps }), req(['security'], 1, { escalation: [{ afterSeconds: 300, groups: ['ciso'] }] })];
+    let requirements = [
+      req(['sre'], 1, { escalation: steps }),
+      req(['security'], 1, { escalation: [{ afterSeconds: 300, groups: ['ciso'] }] }),
+    ];
     const seen: number[] = [];
     for (let due = nextStepAfter(requirements); due !== null; due = nextStepAfter(requirements)) {
       if (seen.length >= 10) throw new Error(`no progress: steps due at ${seen.join(', ')}`); // bounded, so a regression fails instead of hanging
@@ -431,7 +477,11 @@ describe('tallyReviews', () => {
 
   it('is met by enough approvals of the current revision, judged on the groups recorded with the review', () => {
     const request = { reviewRequirements: [req(['sre'], 1), req(['security'], 1)], revision: 0 };
-    const tally = tallyReviews(request, [review('both', 'APPROVE', 0, ['security', 'sre']), review('bob', 'APPROVE', 0, ['sre']), review('eve', 'APPROVE', 0, ['dev'])]);
+    const tally = tallyReviews(request, [
+      review('both', 'APPROVE', 0, ['security', 'sre']),
+      review('bob', 'APPROVE', 0, ['sre']),
+      review('eve', 'APPROVE', 0, ['dev']),
+    ]);
     expect(tally.met).toBe(true);
     expect(tally.received).toBe(2);
     expect(holders(tally)).toEqual([['bob'], ['both']]);

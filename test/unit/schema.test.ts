@@ -66,8 +66,22 @@ describe('the GraphQL schema', () => {
     }
     expect(fields('ActionRequest')).toEqual(
       expect.arrayContaining([
-        'id', 'agent', 'onBehalfOf', 'action', 'resource', 'params', 'reason', 'status', 'evaluation', 'reviews',
-        'requiredApprovals', 'expiresAt', 'decidedAt', 'decidedBy', 'decisionReason', 'createdAt',
+        'id',
+        'agent',
+        'onBehalfOf',
+        'action',
+        'resource',
+        'params',
+        'reason',
+        'status',
+        'evaluation',
+        'reviews',
+        'requiredApprovals',
+        'expiresAt',
+        'decidedAt',
+        'decidedBy',
+        'decisionReason',
+        'createdAt',
       ]),
     );
   });

@@ -50,7 +50,9 @@ const mask = (error: unknown) => {
 function sharedSubscribe(stats: FanoutStats): (args: ExecutionArgs) => Promise<SharedStream> {
   let subscribe!: (args: ExecutionArgs) => Promise<SharedStream>;
   const plugin = useSharedSubscriptions(stats, mask);
-  (plugin.onSubscribe as (payload: { setSubscribeFn: (fn: typeof subscribe) => void }) => void)({ setSubscribeFn: (fn) => (subscribe = fn) });
+  (plugin.onSubscribe as (payload: { setSubscribeFn: (fn: typeof subscribe) => void }) => void)({
+    setSubscribeFn: (fn) => (subscribe = fn),
+  });
   return subscribe;
 }
 
@@ -64,7 +66,9 @@ describe('shared subscriptions', () => {
     const query = 'subscription { tick { n boom } }';
     const texts: string[][] = [[], [], []];
     const subscribers = await Promise.all([subscribe(args(query)), subscribe(args(query)), subscribe(args('subscription { tick { n } }'))]);
-    subscribers.forEach((stream, i) => stream.attach({ next: (json) => void texts[i]!.push(json.text), end: () => undefined, fail: () => undefined }));
+    subscribers.forEach((stream, i) =>
+      stream.attach({ next: (json) => void texts[i]!.push(json.text), end: () => undefined, fail: () => undefined }),
+    );
     const payload = { n: 1 };
     for (const stream of streams) stream.push(payload);
     expect(stats.executions).toBe(2);

@@ -46,13 +46,14 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
       type: 'JSON',
       nullable: true,
       description:
-        "The parameters the agent sent (never changed; see `amendedParams`). Values at the paths the policy redacts (`redactPaths`) read `[redacted:hmac-sha256:…]` for everyone but ADMIN, the agent included.",
+        'The parameters the agent sent (never changed; see `amendedParams`). Values at the paths the policy redacts (`redactPaths`) read `[redacted:hmac-sha256:…]` for everyone but ADMIN, the agent included.',
       resolve: (r, _args, ctx) => shownValue(ctx, r.params, 'params', r.redactPaths),
     }),
     amendedParams: t.field({
       type: 'JSON',
       nullable: true,
-      description: "A reviewer's changed parameters (approve with changes, where the rule says `allowAmend`); null when unchanged. Redacted like `params`.",
+      description:
+        "A reviewer's changed parameters (approve with changes, where the rule says `allowAmend`); null when unchanged. Redacted like `params`.",
       resolve: (r, _args, ctx) => shownValue(ctx, r.amendedParams, 'params', r.redactPaths),
     }),
     amendedEvaluation: t.field({
@@ -95,10 +96,11 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
     status: t.expose('status', { type: ActionStatusEnum, description: 'Where the request is in its lifecycle.' }),
     evaluation: t.field({ type: EvaluationRef, description: 'How the policy decided.', resolve: (r) => r.evaluation }),
     requiredGroups: t.exposeStringList('requiredGroups', {
-      description: 'Reviewer groups that may decide now (every requirement\'s groups united); empty means any reviewer.',
+      description: "Reviewer groups that may decide now (every requirement's groups united); empty means any reviewer.",
     }),
     requiredApprovals: t.exposeInt('requiredApprovals', {
-      description: 'Distinct people who must approve: the sum over `reviewRequirements` (a person counts once); 0 when the policy decided alone.',
+      description:
+        'Distinct people who must approve: the sum over `reviewRequirements` (a person counts once); 0 when the policy decided alone.',
     }),
     approvalsReceived: t.int({
       description: 'Approvals that count so far: distinct reviewers of the current revision, each counted for one requirement.',
@@ -125,10 +127,15 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
       nullable: true,
       description: 'While PENDING: when the next escalation step adds reviewer groups; null when none is left.',
     }),
-    decidedAt: t.expose('decidedAt', { type: 'DateTime', nullable: true, description: 'When the request left PENDING; null while pending.' }),
+    decidedAt: t.expose('decidedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the request left PENDING; null while pending.',
+    }),
     decidedBy: t.expose('decidedBy', { type: DecisionSourceEnum, nullable: true, description: 'What decided; null while pending.' }),
     overridden: t.boolean({
-      description: 'True when an ADMIN decided outside the review rules (`overrideDecision`, break-glass): see `decider` and `decisionReason`.',
+      description:
+        'True when an ADMIN decided outside the review rules (`overrideDecision`, break-glass): see `decider` and `decisionReason`.',
       resolve: (r) => r.decidedBy === 'ADMIN',
     }),
     decider: t.field({
@@ -146,7 +153,11 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
       nullable: true,
       description: 'For APPROVED requests: the agent must act, and report the outcome, before this instant.',
     }),
-    outcome: t.expose('outcome', { type: ActionOutcomeEnum, nullable: true, description: 'What the agent reported happened; null until reported.' }),
+    outcome: t.expose('outcome', {
+      type: ActionOutcomeEnum,
+      nullable: true,
+      description: 'What the agent reported happened; null until reported.',
+    }),
     outcomeDetail: t.exposeString('outcomeDetail', { nullable: true, description: "The agent's details on the outcome." }),
     outcomeReportedAt: t.expose('outcomeReportedAt', { type: 'DateTime', nullable: true, description: 'When the outcome was reported.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the agent asked.' }),
@@ -154,7 +165,6 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
 });
 
 export const ActionRequestConnection = connectionOf('ActionRequest', ActionRequestRef, 'action request');
-
 
 builder.objectField(ActionRequestConnection, 'streamCursor', (t) =>
   t.string({
@@ -268,7 +278,8 @@ builder.subscriptionField('actionDecided', (t) =>
       requestId: t.arg.id({ required: false, description: 'The request to wait for.' }),
       after: t.arg.string({
         required: false,
-        description: 'Without `requestId`: the `decisionCursor` of the last request received (or a `streamCursor`); what was decided after it is replayed, then the stream goes live.',
+        description:
+          'Without `requestId`: the `decisionCursor` of the last request received (or a `streamCursor`); what was decided after it is replayed, then the stream goes live.',
       }),
     },
     subscribe: (_root, { requestId, after }, ctx) =>
@@ -298,7 +309,7 @@ builder.mutationField('cancelActionRequest', (t) =>
   t.field({
     type: CancelActionRequestPayload,
     description:
-      'Withdraws one of your own PENDING requests: it ends CANCELLED, leaves reviewers\' queues, and `actionDecided` reports it. AGENT only.',
+      "Withdraws one of your own PENDING requests: it ends CANCELLED, leaves reviewers' queues, and `actionDecided` reports it. AGENT only.",
     authScopes: { agent: true },
     args: { input: t.arg({ type: CancelActionRequestInput, required: true, description: 'The request to cancel.' }) },
     resolve: (_root, { input }, ctx) =>

@@ -24,7 +24,8 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   ACTION_REQUESTED: 'An agent asked to perform an action.',
   ACTION_APPROVED: 'A request was approved, by policy or by reviewers.',
   ACTION_BLOCKED: 'The policy blocked a request.',
-  ACTION_ESCALATED: 'A request was sent to human reviewers, or an escalation step of its review ladder added reviewer groups (`data.step`).',
+  ACTION_ESCALATED:
+    'A request was sent to human reviewers, or an escalation step of its review ladder added reviewer groups (`data.step`).',
   REVIEW_SUBMITTED: 'A reviewer approved (possibly with changed params) or rejected.',
   REVIEW_REFUSED: 'A party to a request (its agent, another agent, its owner, the human it acts for) tried to review it and was refused.',
   ACTION_EXTENDED: "A reviewer moved a pending request's deadline.",
@@ -48,7 +49,8 @@ const AuditEventRef = builder.objectRef<AuditEventRow>('AuditEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Sequential id in append order.' }),
     cursor: t.string({
-      description: 'Its place in the live order (the same on every instance); pass as `after` to a subscription to continue after this event.',
+      description:
+        'Its place in the live order (the same on every instance); pass as `after` to a subscription to continue after this event.',
       resolve: (e) => encodeEventCursor(positionOf(e)),
     }),
     type: t.expose('type', { type: AuditEventTypeEnum, description: 'What happened.' }),
@@ -74,13 +76,18 @@ const AuditEventRef = builder.objectRef<AuditEventRow>('AuditEvent').implement({
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Commit-transaction time of the change.' }),
     seq: t.int({
       nullable: true,
-      description: 'Place in the hash chain (gap-free from 1), assigned by the sealer within about a second of the commit; null until then.',
+      description:
+        'Place in the hash chain (gap-free from 1), assigned by the sealer within about a second of the commit; null until then.',
       resolve: (e) => e.seq,
     }),
-    prevHash: t.exposeString('prevHash', { nullable: true, description: 'Hash of the event at `seq - 1` (64 zeros for seq 1); null until sealed.' }),
+    prevHash: t.exposeString('prevHash', {
+      nullable: true,
+      description: 'Hash of the event at `seq - 1` (64 zeros for seq 1); null until sealed.',
+    }),
     hash: t.exposeString('hash', {
       nullable: true,
-      description: 'sha256(prevHash ‖ canonical JSON of {id, type, actorId, requestId, data, createdAt}) in hex; null until sealed. See `verifyAuditLog`.',
+      description:
+        'sha256(prevHash ‖ canonical JSON of {id, type, actorId, requestId, data, createdAt}) in hex; null until sealed. See `verifyAuditLog`.',
     }),
   }),
 });
@@ -96,9 +103,13 @@ const AuditEventFilterInput = builder.inputType('AuditEventFilter', {
     types: t.field({ type: [AuditEventTypeEnum], required: false, description: 'Only events of these types.' }),
     action: t.string({
       required: false,
-      description: 'Only events about requests whose action matches this glob: `*` matches any run of characters, `?` one (e.g. `deploy.*`).',
+      description:
+        'Only events about requests whose action matches this glob: `*` matches any run of characters, `?` one (e.g. `deploy.*`).',
     }),
-    resourcePrefix: t.string({ required: false, description: 'Only events about requests whose resource starts with this (e.g. `prod/`).' }),
+    resourcePrefix: t.string({
+      required: false,
+      description: 'Only events about requests whose resource starts with this (e.g. `prod/`).',
+    }),
     decisions: t.field({
       type: [ActionStatusEnum],
       required: false,
@@ -129,7 +140,8 @@ const text = (value: string | null | undefined) => (value == null ? null : value
 
 function toFilter(input: FilterInput | null | undefined): AuditEventFilter | null {
   if (!input) return null;
-  const id = (value: string | number | null | undefined) => (value == null ? null : isUuid(String(value)) ? String(value) : MATCHES_NOTHING);
+  const id = (value: string | number | null | undefined) =>
+    value == null ? null : isUuid(String(value)) ? String(value) : MATCHES_NOTHING;
   return {
     requestId: id(input.requestId),
     agentId: id(input.agentId),
@@ -150,7 +162,6 @@ const AuditEventOrderEnum = builder.enumType('AuditEventOrder', {
     SEQ_DESC: { description: 'Newest first.' },
   } as const,
 });
-
 
 builder.queryField('auditEvents', (t) =>
   t.field({

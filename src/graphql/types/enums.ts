@@ -75,7 +75,7 @@ export const RequestPartyEnum = builder.enumType('RequestParty', {
   values: {
     [RequestParty.REQUESTING_AGENT]: { description: 'The agent that made the request.' },
     [RequestParty.AGENT]: { description: 'Any other agent: only humans review.' },
-    [RequestParty.OWNER]: { description: "The human who owns the requesting agent." },
+    [RequestParty.OWNER]: { description: 'The human who owns the requesting agent.' },
     [RequestParty.ON_BEHALF_OF]: { description: 'The human the agent acts for (`onBehalfOf`).' },
   } as const,
 });

@@ -4,7 +4,8 @@ import { PolicyEffectEnum } from './enums.js';
 import { ReviewRequirementRef, RuleReviewRequirementRef } from './policy-rule.js';
 
 const RuleErrorRef = builder.objectRef<RuleError>('RuleError').implement({
-  description: "A rule's `when` condition failed at evaluation time. Such an error never allows: BLOCK and ESCALATE rules count as matched, ALLOW rules as not matched.",
+  description:
+    "A rule's `when` condition failed at evaluation time. Such an error never allows: BLOCK and ESCALATE rules count as matched, ALLOW rules as not matched.",
   fields: (t) => ({
     ruleId: t.exposeString('ruleId', { description: 'The rule whose condition failed.' }),
     message: t.exposeString('message', { description: "The CEL runtime's message, e.g. a missing field." }),
@@ -33,7 +34,11 @@ const RuleTraceRef = builder.objectRef<RuleTrace>('RuleTrace').implement({
       description: 'The first criterion that did not hold; null when the rule matched.',
       resolve: (trace) => trace.failed,
     }),
-    error: t.string({ nullable: true, description: 'The CEL error, when the condition failed to evaluate.', resolve: (trace) => trace.error ?? null }),
+    error: t.string({
+      nullable: true,
+      description: 'The CEL error, when the condition failed to evaluate.',
+      resolve: (trace) => trace.error ?? null,
+    }),
   }),
 });
 
@@ -68,7 +73,8 @@ export const EvaluationRef = builder.objectRef<Evaluation>('PolicyEvaluation').i
       resolve: (evaluation) => evaluation.requirements ?? [],
     }),
     amendable: t.boolean({
-      description: 'For ESCALATE: whether reviewers may approve with changed params (every deciding rule has `allowAmend`); false otherwise.',
+      description:
+        'For ESCALATE: whether reviewers may approve with changed params (every deciding rule has `allowAmend`); false otherwise.',
       // Evaluations stored before amendments existed lack the field.
       resolve: (evaluation) => evaluation.amendable ?? false,
     }),

@@ -14,7 +14,13 @@ const ExtendActionRequestInput = builder.inputType('ExtendActionRequestInput', {
   }),
 });
 
-const extendActionRequestErrors = mutationErrors([NotFoundError, SeparationOfDutiesError, NotAllowedError, ConflictError, InvalidInputError]);
+const extendActionRequestErrors = mutationErrors([
+  NotFoundError,
+  SeparationOfDutiesError,
+  NotAllowedError,
+  ConflictError,
+  InvalidInputError,
+]);
 
 const ExtendActionRequestPayload = requestPayload(
   'ExtendActionRequestPayload',

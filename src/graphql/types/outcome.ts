@@ -11,7 +11,10 @@ const ReportActionOutcomeInput = builder.inputType('ReportActionOutcomeInput', {
   fields: (t) => ({
     requestId: t.id({ required: true, description: 'One of your own APPROVED requests, within its `validUntil`.' }),
     outcome: t.field({ type: ActionOutcomeEnum, required: true, description: 'SUCCEEDED or FAILED.' }),
-    detail: t.string({ required: false, description: 'Details for auditors, e.g. an error message or a deploy id (at most 4000 characters).' }),
+    detail: t.string({
+      required: false,
+      description: 'Details for auditors, e.g. an error message or a deploy id (at most 4000 characters).',
+    }),
   }),
 });
 

@@ -11,7 +11,10 @@ const OverrideDecisionInput = builder.inputType('OverrideDecisionInput', {
   fields: (t) => ({
     requestId: t.id({ required: true, description: 'The PENDING request.' }),
     verdict: t.field({ type: VerdictEnum, required: true, description: 'APPROVE or REJECT.' }),
-    reason: t.string({ required: true, description: 'Why the review rules are set aside (required, at most 2000 characters); delivered to the agent.' }),
+    reason: t.string({
+      required: true,
+      description: 'Why the review rules are set aside (required, at most 2000 characters); delivered to the agent.',
+    }),
   }),
 });
 

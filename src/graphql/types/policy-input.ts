@@ -67,7 +67,8 @@ export const PolicyRuleInput = builder.inputType('PolicyRuleInput', {
     review: t.field({ type: ReviewRequirementInput, required: false, description: 'Only for ESCALATE rules.' }),
     allowAmend: t.boolean({
       required: false,
-      description: 'Only for ESCALATE rules: reviewers may approve with changed params; the changed request is re-evaluated and must not be blocked (default false).',
+      description:
+        'Only for ESCALATE rules: reviewers may approve with changed params; the changed request is re-evaluated and must not be blocked (default false).',
     }),
     reason: t.string({ required: false, description: 'Shown to the agent when this rule decides.' }),
   }),
@@ -76,39 +77,40 @@ export const PolicyRuleInput = builder.inputType('PolicyRuleInput', {
 type RuleInputShape = typeof PolicyRuleInput.$inferInput;
 
 /** GraphQL input → the policy document the engine validates (unset fields dropped). */
-export function toPolicyDocument(rules: RuleInputShape[], defaultEffect: PolicyDocument['defaultEffect'] | null | undefined): PolicyDocument {
+export function toPolicyDocument(
+  rules: RuleInputShape[],
+  defaultEffect: PolicyDocument['defaultEffect'] | null | undefined,
+): PolicyDocument {
   return {
     defaultEffect: defaultEffect ?? 'ESCALATE',
-    rules: rules.map(
-      (rule): PolicyRule => ({
-        id: rule.id,
-        description: rule.description ?? undefined,
-        effect: rule.effect,
-        agents: rule.agents
-          ? {
-              ids: rule.agents.ids ?? undefined,
-              groups: rule.agents.groups ?? undefined,
-              labels: (rule.agents.labels as Record<string, string> | null | undefined) ?? undefined,
-            }
-          : undefined,
-        actions: rule.actions,
-        resources: rule.resources,
-        when: rule.when ?? undefined,
-        limit: rule.limit ? { count: rule.limit.count, windowSeconds: rule.limit.windowSeconds, per: rule.limit.per ?? 'AGENT' } : undefined,
-        requireReason: rule.requireReason ?? undefined,
-        validForSeconds: rule.validForSeconds ?? undefined,
-        allowAmend: rule.allowAmend ?? undefined,
-        reason: rule.reason ?? undefined,
-        review: rule.review
-          ? {
-              groups: rule.review.groups ?? undefined,
-              approvals: rule.review.approvals ?? undefined,
-              timeoutSeconds: rule.review.timeoutSeconds ?? undefined,
-              onTimeout: rule.review.onTimeout ?? undefined,
-              escalation: rule.review.escalation ?? undefined,
-            }
-          : undefined,
-      }),
-    ),
+    rules: rules.map((rule): PolicyRule => ({
+      id: rule.id,
+      description: rule.description ?? undefined,
+      effect: rule.effect,
+      agents: rule.agents
+        ? {
+            ids: rule.agents.ids ?? undefined,
+            groups: rule.agents.groups ?? undefined,
+            labels: (rule.agents.labels as Record<string, string> | null | undefined) ?? undefined,
+          }
+        : undefined,
+      actions: rule.actions,
+      resources: rule.resources,
+      when: rule.when ?? undefined,
+      limit: rule.limit ? { count: rule.limit.count, windowSeconds: rule.limit.windowSeconds, per: rule.limit.per ?? 'AGENT' } : undefined,
+      requireReason: rule.requireReason ?? undefined,
+      validForSeconds: rule.validForSeconds ?? undefined,
+      allowAmend: rule.allowAmend ?? undefined,
+      reason: rule.reason ?? undefined,
+      review: rule.review
+        ? {
+            groups: rule.review.groups ?? undefined,
+            approvals: rule.review.approvals ?? undefined,
+            timeoutSeconds: rule.review.timeoutSeconds ?? undefined,
+            onTimeout: rule.review.onTimeout ?? undefined,
+            escalation: rule.review.escalation ?? undefined,
+          }
+        : undefined,
+    })),
   };
 }

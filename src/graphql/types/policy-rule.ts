@@ -79,7 +79,11 @@ export const RuleReviewRequirementRef = builder.objectRef<RuleReviewRequirement>
 const AgentSelectorRef = builder.objectRef<AgentSelector>('AgentSelector').implement({
   description: 'Which agents a rule applies to: every criterion given must hold; any listed value within one is enough.',
   fields: (t) => ({
-    ids: t.stringList({ nullable: true, description: 'Principal ids; null when the selector does not constrain ids.', resolve: (s) => s.ids ?? null }),
+    ids: t.stringList({
+      nullable: true,
+      description: 'Principal ids; null when the selector does not constrain ids.',
+      resolve: (s) => s.ids ?? null,
+    }),
     groups: t.stringList({
       nullable: true,
       description: 'The agent must be in one of these groups; null when not constrained.',
@@ -88,7 +92,8 @@ const AgentSelectorRef = builder.objectRef<AgentSelector>('AgentSelector').imple
     labels: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'The agent must carry every one of these labels with these values, e.g. `{"team": "payments"}`; null when not constrained.',
+      description:
+        'The agent must carry every one of these labels with these values, e.g. `{"team": "payments"}`; null when not constrained.',
       resolve: (s) => s.labels ?? null,
     }),
   }),
@@ -109,7 +114,12 @@ export const PolicyRuleRef = builder.objectRef<PolicyRule>('PolicyRule').impleme
     id: t.exposeString('id', { description: 'Unique within the policy; recorded in every evaluation it matches.' }),
     description: t.string({ nullable: true, description: 'What the rule is for.', resolve: (r) => r.description ?? null }),
     effect: t.expose('effect', { type: PolicyEffectEnum, description: 'What the rule decides when it matches.' }),
-    agents: t.field({ type: AgentSelectorRef, nullable: true, description: 'Which agents it applies to; null means all.', resolve: (r) => r.agents ?? null }),
+    agents: t.field({
+      type: AgentSelectorRef,
+      nullable: true,
+      description: 'Which agents it applies to; null means all.',
+      resolve: (r) => r.agents ?? null,
+    }),
     actions: t.exposeStringList('actions', { description: 'Globs over the action name, e.g. `deploy.*`.' }),
     resources: t.exposeStringList('resources', { description: 'Globs over the resource, e.g. `prod/**`.' }),
     when: t.string({ nullable: true, description: 'A CEL condition over the request that must be true.', resolve: (r) => r.when ?? null }),
@@ -130,7 +140,8 @@ export const PolicyRuleRef = builder.objectRef<PolicyRule>('PolicyRule').impleme
       resolve: (r) => r.review ?? null,
     }),
     allowAmend: t.boolean({
-      description: 'For ESCALATE rules: whether reviewers may approve with changed params (the changed request is re-evaluated and must not be blocked).',
+      description:
+        'For ESCALATE rules: whether reviewers may approve with changed params (the changed request is re-evaluated and must not be blocked).',
       resolve: (r) => r.allowAmend ?? false,
     }),
     reason: t.string({ nullable: true, description: 'Shown to the agent when this rule decides.', resolve: (r) => r.reason ?? null }),

@@ -96,7 +96,12 @@ const publishPolicyErrors = mutationErrors([InvalidPolicyInputError, InvalidInpu
 const PublishPolicyPayload = builder.objectRef<{ policy?: PolicyVersionRow; errors: ErrorShape[] }>('PublishPolicyPayload').implement({
   description: 'The published version, or why nothing was published.',
   fields: (t) => ({
-    policy: t.field({ type: PolicyVersionRef, nullable: true, description: 'The new active version; null on error.', resolve: (p) => p.policy ?? null }),
+    policy: t.field({
+      type: PolicyVersionRef,
+      nullable: true,
+      description: 'The new active version; null on error.',
+      resolve: (p) => p.policy ?? null,
+    }),
     errors: t.field({ ...publishPolicyErrors.field, resolve: (p) => p.errors }),
   }),
 });
@@ -136,7 +141,12 @@ const ActivatePolicyVersionPayload = builder
   .implement({
     description: 'The version now active, or why nothing changed.',
     fields: (t) => ({
-      policy: t.field({ type: PolicyVersionRef, nullable: true, description: 'The active version; null on error.', resolve: (p) => p.policy ?? null }),
+      policy: t.field({
+        type: PolicyVersionRef,
+        nullable: true,
+        description: 'The active version; null on error.',
+        resolve: (p) => p.policy ?? null,
+      }),
       errors: t.field({ ...activatePolicyVersionErrors.field, resolve: (p) => p.errors }),
     }),
   });
@@ -147,6 +157,7 @@ builder.mutationField('activatePolicyVersion', (t) =>
     description: 'Rolls back (or forward) to a published version: it decides every request from now on. Audited. ADMIN only.',
     authScopes: { admin: true },
     args: { input: t.arg({ type: ActivatePolicyVersionInput, required: true, description: 'The version to activate.' }) },
-    resolve: (_root, { input }, ctx) => toPayload(activatePolicyVersionErrors, () => activatePolicyVersion(ctx.deps, viewerOf(ctx).id, input)),
+    resolve: (_root, { input }, ctx) =>
+      toPayload(activatePolicyVersionErrors, () => activatePolicyVersion(ctx.deps, viewerOf(ctx).id, input)),
   }),
 );

@@ -53,7 +53,10 @@ const CreatePrincipalInput = builder.inputType('CreatePrincipalInput', {
     }),
     groups: t.stringList({ required: false, description: 'Groups, e.g. `["sre"]`; default none.' }),
     labels: t.field({ type: 'JSON', required: false, description: 'Key/value labels with string values; default `{}`.' }),
-    owner: t.id({ required: false, description: 'For agents: the id of the human responsible for it (who then may never approve its requests).' }),
+    owner: t.id({
+      required: false,
+      description: 'For agents: the id of the human responsible for it (who then may never approve its requests).',
+    }),
   }),
 });
 
@@ -64,7 +67,12 @@ const CreatePrincipalPayload = builder
   .implement({
     description: 'The created principal and its first token, or why it was not created.',
     fields: (t) => ({
-      principal: t.field({ type: PrincipalRef, nullable: true, description: 'The new principal; null on error.', resolve: (p) => p.principal ?? null }),
+      principal: t.field({
+        type: PrincipalRef,
+        nullable: true,
+        description: 'The new principal; null on error.',
+        resolve: (p) => p.principal ?? null,
+      }),
       token: t.string({
         nullable: true,
         description: 'The bearer token for the new principal. Shown only here, once: Greenlight stores only its hash.',

@@ -24,14 +24,15 @@ export const ReviewRequirementProgressRef = builder.objectRef<Progress>('ReviewR
   fields: (t) => ({
     ruleId: t.exposeString('ruleId', { nullable: true, description: 'The rule that asks for it; null when the default effect escalated.' }),
     groups: t.exposeStringList('groups', {
-      description: 'Groups whose reviewers count now (the rule\'s own plus those of escalation steps reached); empty means any reviewer.',
+      description: "Groups whose reviewers count now (the rule's own plus those of escalation steps reached); empty means any reviewer.",
     }),
     approvals: t.exposeInt('approvals', { description: 'Distinct people from those groups who must approve.' }),
     approvalsReceived: t.int({ description: 'Approvals counted for this requirement so far.', resolve: (p) => p.approverIds.length }),
     approvers: t.field({
       type: [PrincipalRef],
       description: 'The reviewers whose approvals count for this requirement.',
-      resolve: async (p, _args, ctx) => (await Promise.all(p.approverIds.map((id) => ctx.loaders.principal.load(id)))).filter((x) => x !== null),
+      resolve: async (p, _args, ctx) =>
+        (await Promise.all(p.approverIds.map((id) => ctx.loaders.principal.load(id)))).filter((x) => x !== null),
     }),
     met: t.exposeBoolean('met', { description: 'True when enough approvals count for this requirement.' }),
     escalation: t.field({

@@ -20,14 +20,17 @@ export const ReviewRef = builder.objectRef<ReviewRow>('Review').implement({
     }),
     verdict: t.expose('verdict', { type: VerdictEnum, description: 'APPROVE or REJECT.' }),
     comment: t.exposeString('comment', { nullable: true, description: "The reviewer's comment, delivered to the agent." }),
-    reviewerGroups: t.exposeStringList('reviewerGroups', { description: "The reviewer's groups when reviewing: quorum is judged on them." }),
+    reviewerGroups: t.exposeStringList('reviewerGroups', {
+      description: "The reviewer's groups when reviewing: quorum is judged on them.",
+    }),
     revision: t.exposeInt('revision', { description: 'The request revision reviewed; approvals of an earlier revision no longer count.' }),
     amendedParams: t.field({
       type: 'JSON',
       nullable: true,
       description:
-        "When the reviewer approved with changes: the parameters approved instead (this review started a new revision). Redacted values read as markers, except to ADMIN.",
-      resolve: async (r, _args, ctx) => (r.amendedParams ? shownValue(ctx, r.amendedParams, 'params', await ctx.loaders.redactPaths.load(r.requestId)) : null),
+        'When the reviewer approved with changes: the parameters approved instead (this review started a new revision). Redacted values read as markers, except to ADMIN.',
+      resolve: async (r, _args, ctx) =>
+        r.amendedParams ? shownValue(ctx, r.amendedParams, 'params', await ctx.loaders.redactPaths.load(r.requestId)) : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the review was submitted.' }),
   }),
@@ -43,7 +46,7 @@ const DecideActionInput = builder.inputType('DecideActionInput', {
       type: 'JSON',
       required: false,
       description:
-        'Approve with changes (only with APPROVE, only where the rule says `allowAmend`): the parameters you approve instead of the agent\'s. The changed request is evaluated again and refused if the policy would block it; earlier approvals stop counting.',
+        "Approve with changes (only with APPROVE, only where the rule says `allowAmend`): the parameters you approve instead of the agent's. The changed request is evaluated again and refused if the policy would block it; earlier approvals stop counting.",
     }),
   }),
 });

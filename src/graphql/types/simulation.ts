@@ -75,7 +75,11 @@ const PolicyReplayRef = builder.objectRef<ReplayResult>('PolicyReplay').implemen
     evaluated: t.exposeInt('evaluated', { description: 'Recorded requests replayed, oldest first.' }),
     truncated: t.exposeBoolean('truncated', { description: 'Whether more requests fell in the time range than `limit` allowed.' }),
     changed: t.exposeInt('changed', { description: 'Requests the draft decides differently.' }),
-    changes: t.field({ type: [DecisionChangeRef], description: 'Changed decisions by pair of effects, most frequent first.', resolve: (r) => r.changes }),
+    changes: t.field({
+      type: [DecisionChangeRef],
+      description: 'Changed decisions by pair of effects, most frequent first.',
+      resolve: (r) => r.changes,
+    }),
     refusedForMissingReason: t.exposeInt('refusedForMissingReason', {
       description: 'Replayed requests without a reason that the draft would refuse, because a matching rule has `requireReason`.',
     }),
@@ -100,7 +104,8 @@ const ReplayPolicyInput = builder.inputType('ReplayPolicyInput', {
     until: t.field({ type: 'DateTime', required: false, description: 'Only requests made before this instant.' }),
     limit: t.int({
       required: false,
-      description: 'At most this many requests, oldest first (default 10000, at most 100000). Rate limits count from the first replayed request.',
+      description:
+        'At most this many requests, oldest first (default 10000, at most 100000). Rate limits count from the first replayed request.',
     }),
   }),
 });
@@ -113,6 +118,11 @@ builder.queryField('replayPolicy', (t) =>
     authScopes: { auditor: true },
     args: { input: t.arg({ type: ReplayPolicyInput, required: true, description: 'The draft and the replay window.' }) },
     resolve: (_root, { input }, ctx) =>
-      replayPolicy(ctx.deps, { ...toPolicyDocument(input.rules, input.defaultEffect), since: input.since, until: input.until, limit: input.limit }),
+      replayPolicy(ctx.deps, {
+        ...toPolicyDocument(input.rules, input.defaultEffect),
+        since: input.since,
+        until: input.until,
+        limit: input.limit,
+      }),
   }),
 );
