@@ -12,6 +12,9 @@
  * request meets. Requests draw from the same namespaces (and 10% from unknown ones), 60 agents
  * with groups and labels, realistic params and context.
  *
+ * A last section times the worst case an agent can provoke: adversarial globs and CEL patterns
+ * that backtracking matchers took seconds to minutes on, met by a request of the largest sizes.
+ *
  * Per-decision latency is timed call by call (hrtime, ~30 ns overhead included); decisions/s is
  * a separate untimed loop. Targets (issue 3): at 1,000 rules p50 ≤ 10 µs, p99 ≤ 50 µs and ≤ 2×
  * the 10-rule figure; compile ≤ 50 ms.
@@ -188,6 +191,44 @@ function compileTime(size: number): number {
 
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 
+const ADVERSARIAL_RULES = 20;
+const WORST_DECISIONS = 200;
+
+/**
+ * The slowest decisions an agent can ask for: globs and CEL patterns that make backtracking
+ * matchers explode, all of them met by a request of the largest accepted sizes (resource of 1,000
+ * characters, action of 200, reason of 2,000, 64 KiB of params). Every rule is looked at.
+ */
+function worstCase(): { median: number; max: number } {
+  const { document } = generatePolicy(1_000, SEED + 1_000);
+  const hostile: PolicyRule[] = Array.from({ length: ADVERSARIAL_RULES }, (_, i) => ({
+    id: `hostile-${i}`,
+    effect: 'ESCALATE',
+    actions: ['*a*a*a*a*a*ab', `{*a,a*}{*a,a*}{*a,a*}{*a,a*}${i}`],
+    resources: ['prod/*-*-*-*', `prod/**/a/**/a/**/b${i}`, `prod/{*-,-*}{*-,-*}{*-,-*}{*-,-*}${i}`],
+    when: i % 2 ? 'reason.matches("^([0-9]+\\\\.?)+$")' : 'params.s.matches("^(a|aa)+$")',
+  }));
+  const policy = compilePolicy({ ...document, rules: [...hostile, ...document.rules] }, 1);
+  const input: EvaluationInput = {
+    // Both are matched (in linear time), so every hostile rule's CEL condition runs too.
+    action: `${'a'.repeat(199)}b`,
+    resource: `prod/${'-'.repeat(994)}x`,
+    agent: { id: 'agent-0', name: 'bot 0', groups: [], labels: {} },
+    onBehalfOf: null,
+    params: { s: `${'a'.repeat(64 * 1_024 - 20)}!` },
+    reason: `${'1'.repeat(1_999)}!`,
+    context: {},
+    now: new Date(Date.UTC(2025, 0, 6, 12)),
+  };
+  for (let i = 0; i < 20; i++) evaluatePolicy(policy, input); // warm-up
+  const samples = Array.from({ length: WORST_DECISIONS }, () => {
+    const t0 = process.hrtime.bigint();
+    evaluatePolicy(policy, input);
+    return Number(process.hrtime.bigint() - t0) / 1_000;
+  }).sort((a, b) => a - b);
+  return { median: samples[Math.floor(samples.length / 2)]!, max: samples.at(-1)! };
+}
+
 const rows = SIZES.map(measure);
 console.log(`evaluatePolicy, ${DECISIONS} decisions per size (seed ${SEED}), Node ${process.version}`);
 console.log('| rules | decisions/s | p50 µs | p99 µs | p99.9 µs | rules looked at (avg) |');
@@ -198,6 +239,12 @@ for (const row of rows) {
   );
 }
 const at = (size: number) => rows.find((row) => row.rules === size)!;
+const worst = worstCase();
+console.log(
+  `\nworst case at 1,000 rules + ${ADVERSARIAL_RULES} adversarial ones, largest hostile request: ` +
+    `median ${fmt(worst.median)} µs, max ${fmt(worst.max)} µs per decision over ${WORST_DECISIONS} decisions ` +
+    `(typical p50 ${fmt(at(1_000)['p50 µs'])} µs)`,
+);
 const compileMs = compileTime(1_000);
 console.log(`\ncompile (validate + CEL + globs + index) of 1,000 rules: median ${fmt(compileMs)} ms over ${COMPILE_RUNS} runs`);
 const checks = [

@@ -58,7 +58,20 @@ export type ActionOutcome = (typeof ActionOutcome)[keyof typeof ActionOutcome];
 /** Past-tense names of every state change the audit log records. */
 export const AuditEventType = {
   PRINCIPAL_CREATED: 'PRINCIPAL_CREATED',
+  /** An ADMIN changed a principal's name, roles, groups, labels or owner. */
+  PRINCIPAL_UPDATED: 'PRINCIPAL_UPDATED',
+  /** An ADMIN disabled a principal: its tokens stop working at once. */
+  PRINCIPAL_DISABLED: 'PRINCIPAL_DISABLED',
+  PRINCIPAL_ENABLED: 'PRINCIPAL_ENABLED',
+  /** The bootstrap administrator's token changed with `ADMIN_TOKEN`. */
   TOKEN_ROTATED: 'TOKEN_ROTATED',
+  TOKEN_ISSUED: 'TOKEN_ISSUED',
+  TOKEN_REVOKED: 'TOKEN_REVOKED',
+  /** A human let an agent act on their behalf (`onBehalfOf`) for some actions. */
+  DELEGATION_GRANTED: 'DELEGATION_GRANTED',
+  DELEGATION_REVOKED: 'DELEGATION_REVOKED',
+  /** An agent named a human it may not act for; no request was made. */
+  DELEGATION_REFUSED: 'DELEGATION_REFUSED',
   POLICY_PUBLISHED: 'POLICY_PUBLISHED',
   POLICY_ACTIVATED: 'POLICY_ACTIVATED',
   ACTION_REQUESTED: 'ACTION_REQUESTED',

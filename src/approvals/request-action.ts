@@ -23,17 +23,28 @@ export const ActionParams = z
   .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PARAMS_BYTES, `must be at most ${MAX_PARAMS_BYTES} bytes of JSON`)
   .refine((p) => !jsonContainsNul(p), NUL_MESSAGE);
 
+/**
+ * `.` and `..` segments are refused: `staging/../prod/db` would match a rule on `staging/**` while
+ * the system acting on it may read it as `prod/db`.
+ */
+function withoutDotSegments(name: string): boolean {
+  return !name.split('/').some((segment) => segment === '.' || segment === '..');
+}
+const DOT_SEGMENTS_MESSAGE = 'must not contain . or .. path segments: name the target itself (e.g. "prod/payments-api")';
+
 export const RequestActionInput = z.object({
   action: z
     .string()
     .min(1, { error: 'must not be empty', abort: true })
     .max(200, 'must be at most 200 characters')
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/-]*$/, 'must be letters, digits and _ . : / - (e.g. "deploy.update")'),
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:\/-]*$/, 'must be letters, digits and _ . : / - (e.g. "deploy.update")')
+    .refine(withoutDotSegments, DOT_SEGMENTS_MESSAGE),
   resource: z
     .string()
     .min(1, { error: 'must not be empty', abort: true })
     .max(1_000, 'must be at most 1000 characters')
-    .regex(/^[^\s\p{Cc}]+$/u, 'must not contain white space or control characters (e.g. "prod/payments-api")'),
+    .regex(/^[^\s\p{Cc}]+$/u, 'must not contain white space or control characters (e.g. "prod/payments-api")')
+    .refine(withoutDotSegments, DOT_SEGMENTS_MESSAGE),
   params: ActionParams.nullish(),
   reason: storableText(2_000).nullish(),
   idempotencyKey: storableText(255).min(1, 'must not be empty').nullish(),

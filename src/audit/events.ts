@@ -17,9 +17,21 @@ import type {
  * consumers can route them (for instance to the agent's own `actionDecided` stream) without a
  * database read.
  */
+/** The principal fields `updatePrincipal` may change. */
+export type PrincipalField = 'name' | 'roles' | 'groups' | 'labels' | 'ownerId';
+
 export interface AuditEventData {
   PRINCIPAL_CREATED: { principalId: string; kind: PrincipalKind; name: string; roles: Role[]; groups: string[]; ownerId?: string | null };
+  PRINCIPAL_UPDATED: { principalId: string; changes: Partial<Record<PrincipalField, { from: unknown; to: unknown }>> };
+  PRINCIPAL_DISABLED: { principalId: string; reason: string | null; cancelledRequests: number };
+  PRINCIPAL_ENABLED: { principalId: string };
   TOKEN_ROTATED: { principalId: string; revokedTokens: number };
+  TOKEN_ISSUED: { principalId: string; tokenId: string; name: string; expiresAt: string | null };
+  TOKEN_REVOKED: { principalId: string; tokenId: string; name: string };
+  DELEGATION_GRANTED: { delegationId: string; humanId: string; agentId: string; actions: string[]; expiresAt: string | null };
+  DELEGATION_REVOKED: { delegationId: string; humanId: string; agentId: string };
+  /** No request exists: the agent's attempt is recorded, with what it asked. */
+  DELEGATION_REFUSED: { agentId: string; onBehalfOfId: string; action: string; resource: string };
   POLICY_PUBLISHED: {
     policyId: string;
     version: number;

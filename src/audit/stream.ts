@@ -8,7 +8,7 @@ import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSIT
 import {
   auditFilterConditions,
   filterNeedsRequest,
-  matchesAuditFilter,
+  auditFilterMatcher,
   replayStartAfterSeq,
   type AuditEventFilter,
   type RequestFacts,
@@ -72,6 +72,7 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
   const { filter, start } = options;
   const map = options.map ?? ((event: AuditEventRow) => event as unknown as T);
   const needsRequest = filterNeedsRequest(filter);
+  const matches = auditFilterMatcher(filter);
   const requests = new Map<string, RequestFacts | null>();
   const factsOf = async (event: AuditEventRow): Promise<RequestFacts | null> => {
     if (!event.requestId) return null;
@@ -104,10 +105,10 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
     last = positionOf(event);
     if (seenBefore(event)) return;
     if (matched || !needsRequest) {
-      if (matched || matchesAuditFilter(event, filter, null)) stream.push(map(event));
+      if (matched || matches(event, null)) stream.push(map(event));
       return;
     }
-    stream.push(factsOf(event).then((facts) => (matchesAuditFilter(event, filter, facts) ? map(event) : null)));
+    stream.push(factsOf(event).then((facts) => (matches(event, facts) ? map(event) : null)));
   };
   const stopListening = hub.listen((event) => {
     if (replaying) {

@@ -52,9 +52,12 @@ export const principals = pgTable('principals', {
   /** For agents: the human responsible for it, who may therefore never approve its requests. */
   ownerId: uuid('owner_id').references((): AnyPgColumn => principals.id),
   createdAt: createdAt(),
+  /** Set while the principal is disabled: none of its tokens authenticates. */
+  disabledAt: timestamp('disabled_at', { withTimezone: true }),
+  disabledReason: text('disabled_reason'),
 });
 
-/** Bearer tokens; only the SHA-256 of a token is ever stored. */
+/** Bearer tokens, several per principal, each named; only the SHA-256 of a token is ever stored. */
 export const tokens = pgTable(
   'tokens',
   {
@@ -62,11 +65,48 @@ export const tokens = pgTable(
     principalId: uuid('principal_id')
       .notNull()
       .references(() => principals.id),
+    /** What the token is for, e.g. `ci-deploys`; unique among the principal's tokens that are not revoked. */
+    name: text('name').notNull().default('default'),
     tokenHash: text('token_hash').notNull(),
     createdAt: createdAt(),
+    /** After this instant the token no longer authenticates; null: it does not expire. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** When it last authenticated, to the minute or so (kept in memory and written in batches). */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('tokens_token_hash_key').on(t.tokenHash)],
+  (t) => [
+    uniqueIndex('tokens_token_hash_key').on(t.tokenHash),
+    index('tokens_principal_idx').on(t.principalId),
+    uniqueIndex('tokens_principal_name_key')
+      .on(t.principalId, t.name)
+      .where(sql`${t.revokedAt} IS NULL`),
+  ],
+);
+
+/**
+ * A human's permission for one agent to act on their behalf (`onBehalfOf`) for the actions its
+ * globs match, until it expires or is revoked. An agent's owner needs none.
+ */
+export const delegations = pgTable(
+  'delegations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    humanId: uuid('human_id')
+      .notNull()
+      .references(() => principals.id),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => principals.id),
+    /** Globs over action names, e.g. `deploy.*`. */
+    actions: text('actions').array().notNull(),
+    /** Who granted it: the human, or an ADMIN for them. */
+    grantedById: uuid('granted_by_id').references(() => principals.id),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [index('delegations_agent_human_idx').on(t.agentId, t.humanId), index('delegations_human_idx').on(t.humanId)],
 );
 
 /** Immutable published policy versions; exactly one is active once any is published. */
@@ -319,6 +359,8 @@ export const serverSecrets = pgTable('server_secrets', {
 });
 
 export type PrincipalRow = typeof principals.$inferSelect;
+export type TokenRow = typeof tokens.$inferSelect;
+export type DelegationRow = typeof delegations.$inferSelect;
 export type ActionRequestRow = typeof actionRequests.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;

@@ -1,6 +1,9 @@
 import { compileCondition, type CompiledCondition } from './cel.js';
+import { GLOB_LIMITS, globProblem } from './globs.js';
 import { redactionPathProblems } from './redaction-paths.js';
 import { DEFAULT_REVIEW, LimitScope, POLICY_EFFECTS, TimeoutAction, type PolicyDocument, type PolicyRule } from './types.js';
+
+export { globProblem };
 
 /** One problem with a policy, naming the rule and the field so an author can fix it. */
 export interface PolicyIssue {
@@ -14,7 +17,7 @@ export interface PolicyIssue {
 export const POLICY_LIMITS = {
   maxRules: 10_000,
   maxGlobsPerRule: 100,
-  maxGlobLength: 256,
+  maxGlobLength: GLOB_LIMITS.maxLength,
   maxApprovals: 20,
   maxTimeoutSeconds: 30 * 24 * 3_600, // 30 days
   maxTextLength: 1_000,
@@ -34,30 +37,6 @@ const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,99}$/;
 const LIMIT_SCOPES = Object.values(LimitScope);
 const TIMEOUT_ACTIONS = Object.values(TimeoutAction);
-
-/** Checks a glob for the mistakes picomatch would silently accept as literals. */
-export function globProblem(glob: string): string | null {
-  if (glob.length === 0) return 'must not be empty';
-  if (glob.length > POLICY_LIMITS.maxGlobLength) return `must be at most ${POLICY_LIMITS.maxGlobLength} characters`;
-  if (/[\s\p{Cc}]/u.test(glob)) return 'must not contain white space or control characters';
-  const closers: Record<string, string> = { '[': ']', '{': '}', '(': ')' };
-  const stack: string[] = [];
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i]!;
-    if (char === '\\') {
-      i++;
-      continue;
-    }
-    // Inside a character class `(`, `{` and `[` are literals (`[(]`, `[{]`); only `]` closes it.
-    if (stack.at(-1) === ']' && char !== ']') continue;
-    if (char in closers) stack.push(closers[char]!);
-    else if (char === ']' || char === '}' || char === ')') {
-      if (stack.pop() !== char) return `has an unbalanced '${char}'`;
-    }
-  }
-  if (stack.length > 0) return `has an unclosed '${Object.keys(closers).find((k) => closers[k] === stack.at(-1))}'`;
-  return null;
-}
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isWhole = (value: unknown, min: number, max: number): boolean =>

@@ -1,13 +1,12 @@
 /**
  * Differential test of the policy engine: random rule sets × random requests, decided by the
  * compiled, indexed engine and by a deliberately naive reference evaluator written below from the
- * rules of issue 3 (every rule checked in order, globs by picomatch's own matcher, CEL through
+ * rules of issue 3 (every rule checked in order, globs by a naive backtracking matcher, CEL through
  * cel-js's plain `parse` with untyped variables and a plain Date, so the engine's typed
  * environment and its time-zone shortcut are checked too). Everything is seeded: a failure names
  * the seed and the case, and reproduces exactly.
  */
 import { parse as parseCel } from '@marcbachmann/cel-js';
-import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
 import {
   compilePolicy,
@@ -23,6 +22,7 @@ import {
 } from '../../src/policy/index.js';
 import { buildRuleIndex } from '../../src/policy/rule-index.js';
 import { prng, type Random } from '../support/prng.js';
+import { referenceGlobMatches } from '../support/reference-glob.js';
 
 const SEED = 20_240_703;
 const RULE_SETS = 1_000;
@@ -33,7 +33,7 @@ const REQUESTS_PER_SET = 100; // 100,000 pairs in all
 const ACTION_SEGMENTS = ['a', 'ab', 'b', 'deploy', 'x-y'];
 const RESOURCE_SEGMENTS = ['prod', 'p', 'staging', 'prod-eu', 'a.b'];
 /** Glob pieces; joined at random they give the odd globs people write, and some nobody should. */
-const GLOB_TOKENS = ['*', '**', '?', '{a,b}', '{,x}', '[ab]', '[!a]', '@(a|b)', '!(a)', '+(a)', '.', '/', './', '!', '#', '\\*'];
+const GLOB_TOKENS = ['*', '**', '?', '{a,b}', '{,x}', '{a,{b,*}}', '[ab]', '[!a]', '[a-c]', '.', '/', './', '#', '\\*', '\\{'];
 
 function randomGlob(r: Random, segments: readonly string[], separator: string): string {
   for (;;) {
@@ -50,7 +50,6 @@ function randomGlob(r: Random, segments: readonly string[], separator: string): 
         '*/**',
         '*.b',
         '{prod,staging}/**',
-        '!prod/**',
         'a*',
         'prod*',
         'd*.*',
@@ -188,12 +187,7 @@ function randomRequest(r: Random, rules: readonly PolicyRule[]): EvaluationInput
 
 // ——— the naive reference ———
 
-const globMatchers = new Map<string, (value: string) => boolean>();
-function globMatches(glob: string, value: string): boolean {
-  let matcher = globMatchers.get(glob);
-  if (!matcher) globMatchers.set(glob, (matcher = picomatch(glob, { dot: true })));
-  return matcher(value);
-}
+const globMatches = referenceGlobMatches;
 
 const conditions = new Map<string, ReturnType<typeof parseCel>>();
 /** true / false, or the error that the rule's effect then interprets. */

@@ -18,7 +18,16 @@ import { viewerOf } from './viewer.js';
 
 const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   PRINCIPAL_CREATED: 'An agent or human was created.',
-  TOKEN_ROTATED: "A principal's tokens were replaced (e.g. a new ADMIN_TOKEN).",
+  PRINCIPAL_UPDATED:
+    "An ADMIN changed a principal's name, roles, groups, labels or owner (`data.changes`: each field's old and new value).",
+  PRINCIPAL_DISABLED: 'An ADMIN disabled a principal: its tokens stopped working and its open connections were closed.',
+  PRINCIPAL_ENABLED: 'An ADMIN enabled a disabled principal again.',
+  TOKEN_ROTATED: "The bootstrap administrator's tokens were replaced by a new ADMIN_TOKEN.",
+  TOKEN_ISSUED: 'A named bearer token was issued to a principal (never its secret).',
+  TOKEN_REVOKED: 'A bearer token was revoked: it stopped working and its open connections were closed.',
+  DELEGATION_GRANTED: 'A human let an agent act on their behalf (`onBehalfOf`) for some actions.',
+  DELEGATION_REVOKED: 'A delegation was revoked.',
+  DELEGATION_REFUSED: 'An agent named a human it may not act for (`onBehalfOf`); no request was made.',
   POLICY_PUBLISHED: 'A new policy version was published and became active.',
   POLICY_ACTIVATED: 'An earlier policy version was made active again (a rollback).',
   ACTION_REQUESTED: 'An agent asked to perform an action.',
