@@ -3,11 +3,11 @@
  * in one process, in interleaved rounds (see the header of bench/audit.ts).
  */
 import { inputFor, MUTATION, POLICY } from './request-workload.js';
-import { AUDIT, cleanups, fmt, freshDatabase, int, median, quantile, row, sortNum, summary } from './audit-support.js';
+import { AUDIT, UNLIMITED, cleanups, fmt, freshDatabase, int, median, quantile, row, sortNum, summary } from './audit-support.js';
 import { buildApp, type App } from '../src/app.js';
 import { chainHead, SEAL_BATCH, sealBatch } from '../src/audit/seal.js';
 import { startSealer, type Sealer } from '../src/audit/sealer.js';
-import { authenticateToken, createPrincipal } from '../src/auth/principals.js';
+import { createPrincipal } from '../src/auth/principals.js';
 import * as schema from '../src/db/schema.js';
 import { publishPolicy } from '../src/policies/publish.js';
 
@@ -26,12 +26,22 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 export async function sealerOverhead(rounds: number, requests: number): Promise<void> {
   const url = await freshDatabase('bench_audit_sealer');
   const app: App = await buildApp(
-    { port: 0, host: '127.0.0.1', databaseUrl: url, dataDir: 'memory://', adminToken: ADMIN_TOKEN, sweepIntervalMs: 1_000, audit: AUDIT },
+    {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: url,
+      dataDir: 'memory://',
+      adminToken: ADMIN_TOKEN,
+      sweepIntervalMs: 1_000,
+      audit: AUDIT,
+      security: UNLIMITED,
+      databaseWaitMs: 0,
+    },
     { logging: 'error' },
   );
   cleanups.push(() => app.stop());
-  const admin = (await authenticateToken(app.deps.db, ADMIN_TOKEN))!;
-  const agent = await createPrincipal(app.deps, admin.id, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
+  const admin = (await app.deps.auth.authenticate(ADMIN_TOKEN, undefined)).principal;
+  const agent = await createPrincipal(app.deps, admin, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
   await publishPolicy(app.deps, admin.id, POLICY);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${agent.token}` };
   const request = async (i: number) => {

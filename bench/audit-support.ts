@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { generateSigningKeyPem } from '../src/audit/keys.js';
-import { defaultAuditConfig } from '../src/config.js';
+import { defaultAuditConfig, defaultSecurityConfig } from '../src/config.js';
 
 /** A positive integer from the environment variable `name`, or `fallback`. */
 export const num = (name: string, fallback: number) => {
@@ -19,6 +19,8 @@ export const num = (name: string, fallback: number) => {
 export const SIGNING_KEY = generateSigningKeyPem();
 /** The apps' audit settings: the defaults (seal every 250 ms, checkpoint every 1,000 events). */
 export const AUDIT = defaultAuditConfig({ signingKey: SIGNING_KEY });
+/** The benchmarks load the server as hard as they can: no per-principal limits. */
+export const UNLIMITED = defaultSecurityConfig({ requestsPerMinute: 0, socketsPerPrincipal: 100_000 });
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 /** The PostgreSQL server: DATABASE_URL, or a local default. */
 export const SERVER_URL = process.env['DATABASE_URL'] || DEFAULT_URL;

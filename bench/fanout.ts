@@ -90,8 +90,8 @@ import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import { buildApp, type App } from '../src/app.js';
 import { generateSigningKeyPem } from '../src/audit/keys.js';
-import { authenticateToken, createPrincipal } from '../src/auth/principals.js';
-import { defaultAuditConfig } from '../src/config.js';
+import { createPrincipal } from '../src/auth/principals.js';
+import { defaultAuditConfig, defaultSecurityConfig } from '../src/config.js';
 import type { AuditEventRow } from '../src/db/schema.js';
 import { publishPolicy } from '../src/policies/publish.js';
 import type { PolicyDocument } from '../src/policy/index.js';
@@ -180,6 +180,9 @@ const build = (databaseUrl: string) =>
       adminToken: ADMIN_TOKEN,
       sweepIntervalMs: 1_000,
       audit: defaultAuditConfig({ signingKey: SIGNING_KEY }),
+      // One reviewer principal holds all 1,000 sockets; the agent sends as fast as the load asks.
+      security: defaultSecurityConfig({ socketsPerPrincipal: 100_000, requestsPerMinute: 0 }),
+      databaseWaitMs: 0,
     },
     { logging: 'error' },
   );
@@ -438,16 +441,16 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
   try {
     const first = await build(databaseUrl);
     apps.push(first);
-    const admin = (await authenticateToken(first.deps.db, ADMIN_TOKEN))!;
+    const admin = (await first.deps.auth.authenticate(ADMIN_TOKEN, undefined)).principal;
     await publishPolicy(first.deps, admin.id, POLICY);
-    const agent = await createPrincipal(first.deps, admin.id, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
+    const agent = await createPrincipal(first.deps, admin, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
     const reviewerTokens: string[] = new Array(SOCKETS);
     let nextReviewer = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (nextReviewer < SOCKETS) {
           const i = nextReviewer++;
-          const created = await createPrincipal(first.deps, admin.id, {
+          const created = await createPrincipal(first.deps, admin, {
             kind: 'HUMAN',
             name: `reviewer-${i}`,
             roles: ['REVIEWER'],

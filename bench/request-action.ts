@@ -31,8 +31,8 @@ import pg from 'pg';
 import { buildApp, type App } from '../src/app.js';
 import { inputFor, MUTATION, POLICY } from './request-workload.js';
 import { generateSigningKeyPem } from '../src/audit/keys.js';
-import { defaultAuditConfig } from '../src/config.js';
-import { authenticateToken, createPrincipal } from '../src/auth/principals.js';
+import { defaultAuditConfig, defaultSecurityConfig } from '../src/config.js';
+import { createPrincipal } from '../src/auth/principals.js';
 import { createDatabase } from '../src/db/client.js';
 import { publishPolicy } from '../src/policies/publish.js';
 
@@ -91,6 +91,9 @@ const build = (t: Target) =>
       adminToken: ADMIN_TOKEN,
       sweepIntervalMs: 1_000,
       audit: defaultAuditConfig({ signingKey: SIGNING_KEY }),
+      // Throughput is the point here: no per-agent rate limit.
+      security: defaultSecurityConfig({ requestsPerMinute: 0 }),
+      databaseWaitMs: 0,
     },
     { logging: 'error' },
   );
@@ -116,8 +119,8 @@ type Op = (i: number) => Promise<void>;
 async function greenlightOp(target: Target): Promise<{ op: Op; close: () => Promise<void> }> {
   const app = await build(target);
   try {
-    const admin = (await authenticateToken(app.deps.db, ADMIN_TOKEN))!;
-    const agent = await createPrincipal(app.deps, admin.id, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
+    const admin = (await app.deps.auth.authenticate(ADMIN_TOKEN, undefined)).principal;
+    const agent = await createPrincipal(app.deps, admin, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
     await publishPolicy(app.deps, admin.id, POLICY);
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${agent.token}` };
     const op: Op = async (i) => {

@@ -33,4 +33,7 @@ UPDATE "tokens" SET "name" = 'token-' || left("id"::text, 8)
 WHERE "revoked_at" IS NULL AND "id" NOT IN (
   SELECT DISTINCT ON ("principal_id") "id" FROM "tokens" WHERE "revoked_at" IS NULL ORDER BY "principal_id", "created_at"
 );--> statement-breakpoint
+-- The bootstrap administrator's live token is the one ADMIN_TOKEN names: rotating it replaces that one only.
+UPDATE "tokens" SET "name" = 'ADMIN_TOKEN' FROM "principals"
+WHERE "principals"."id" = "tokens"."principal_id" AND "principals"."labels" ->> 'greenlight/bootstrap' = 'true' AND "tokens"."revoked_at" IS NULL;--> statement-breakpoint
 CREATE UNIQUE INDEX "tokens_principal_name_key" ON "tokens" USING btree ("principal_id","name") WHERE "tokens"."revoked_at" IS NULL;

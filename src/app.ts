@@ -2,8 +2,10 @@ import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { loadAuditKeyring, trustedJwk } from './audit/keys.js';
 import { untrustedSigners } from './audit/verify-log.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
+import { createAuthenticator } from './auth/authenticator.js';
 import { ensureAdministrator } from './auth/bootstrap.js';
 import type { Config } from './config.js';
+import { AUTH_EVENT_TYPES } from './vocabulary.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
 import type { Deps } from './deps.js';
 import { createEventHub, type EventHub } from './events/hub.js';
@@ -11,6 +13,7 @@ import { createPgSignal } from './events/pg-signal.js';
 import { createLocalSignal } from './events/signal.js';
 import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { createPolicyStore } from './policies/store.js';
+import { createQuotas } from './quotas/quotas.js';
 import { createHttpServer } from './server/http.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
@@ -68,7 +71,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       );
     }
     const redactor = createRedactor(await loadRedactionKey(database.db));
-    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor };
+    const auth = createAuthenticator(database.db, {
+      failuresPerMinute: config.security.authFailuresPerMinute,
+      onError: (error) => console.error('[auth]', error),
+    });
+    const quotas = createQuotas({ requestsPerMinute: config.security.requestsPerMinute });
+    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     await hub.start();
     hubStarted = hub;
@@ -80,11 +88,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       if (event.type === 'POLICY_PUBLISHED' || event.type === 'POLICY_ACTIVATED') {
         policies.reload(database.db).catch((error) => console.error('[policies] reload failed:', error));
       }
+      // A principal or token changed, here or on another instance: forget what is cached of it,
+      // close its sockets whose session no longer stands, let its subscriptions follow its groups.
+      if (AUTH_EVENT_TYPES.has(event.type)) {
+        auth.principalChanged(String(event.data['principalId'])).catch((error) => console.error('[auth] refresh failed:', error));
+      }
     });
 
     const fanout: FanoutStats = { executions: 0 };
     const yoga = createGreenlightYoga(deps, { ...options, fanoutStats: fanout });
-    const http = createHttpServer(yoga, deps, options.websocket);
+    const http = createHttpServer(yoga, deps, { maxSocketsPerPrincipal: config.security.socketsPerPrincipal, ...options.websocket });
     let started = false;
     let sweeper: Sweeper | undefined;
     let sealer: Sealer | undefined;
@@ -118,6 +131,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await sweeper?.stop();
           await sealer?.stop();
           await hub.stop();
+          await auth.stop();
           await database.close();
         })();
         return stopped;

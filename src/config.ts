@@ -5,6 +5,20 @@ import { z } from 'zod';
  * receives a `Config` value, so tests can build several differently configured apps in one
  * process.
  */
+/** `https://host[:port]`, nothing after: what a browser sends as `Origin`. */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
+
+const booleanSetting = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1');
+
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -37,6 +51,19 @@ const ConfigSchema = z.object({
   AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(1_000).default(250),
   AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+  DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  MAX_SOCKETS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(20),
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
+  CORS_ORIGINS: z
+    .string()
+    .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .refine((origins) => origins.every(isOrigin), 'must list origins such as https://console.example.com, separated by commas')
+    .transform((origins) => origins.map((origin) => new URL(origin).origin))
+    .optional(),
+  NODE_ENV: z.string().optional(),
+  GRAPHIQL: booleanSetting.optional(),
+  INTROSPECTION: booleanSetting.optional(),
 });
 
 /** How the audit log is sealed into its hash chain and checkpointed. */
@@ -58,6 +85,22 @@ export interface AuditConfig {
   checkpointIntervalMs: number;
 }
 
+/** The limits and exposure of the HTTP and WebSocket surface. */
+export interface SecurityConfig {
+  /** `requestAction` calls one principal may make per minute on this instance (0: no limit). */
+  requestsPerMinute: number;
+  /** WebSocket connections one principal may hold open on this instance. */
+  socketsPerPrincipal: number;
+  /** Failed authentications one remote address may make per minute before it is refused for a while (0: no limit). */
+  authFailuresPerMinute: number;
+  /** Origins whose browsers may call the API cross-origin (CORS); none by default. */
+  corsOrigins: string[];
+  /** Serve GraphiQL (from the installed packages) on GET /graphql for browsers. */
+  graphiql: boolean;
+  /** Answer introspection queries (`__schema`, `__type`). */
+  introspection: boolean;
+}
+
 export interface Config {
   /** TCP port of the HTTP and WebSocket server; 0 picks a free port. */
   port: number;
@@ -72,6 +115,9 @@ export interface Config {
   /** How often this instance looks for overdue PENDING requests (milliseconds, 100 to 60,000). */
   sweepIntervalMs: number;
   audit: AuditConfig;
+  security: SecurityConfig;
+  /** How long start-up waits for a PostgreSQL server that refuses connections (milliseconds). */
+  databaseWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +150,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       checkpointEvents: value.AUDIT_CHECKPOINT_EVENTS,
       checkpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
     },
+    security: {
+      requestsPerMinute: value.RATE_LIMIT_PER_MINUTE,
+      socketsPerPrincipal: value.MAX_SOCKETS_PER_PRINCIPAL,
+      authFailuresPerMinute: value.AUTH_FAILURES_PER_MINUTE,
+      corsOrigins: value.CORS_ORIGINS ?? [],
+      // A production deployment shows neither unless asked to.
+      graphiql: value.GRAPHIQL ?? value.NODE_ENV !== 'production',
+      introspection: value.INTROSPECTION ?? value.NODE_ENV !== 'production',
+    },
+    databaseWaitMs: value.DATABASE_WAIT_SECONDS * 1_000,
   };
 }
 
@@ -116,6 +172,19 @@ export function defaultAuditConfig(overrides: Partial<AuditConfig> = {}): AuditC
     sealIntervalMs: 250,
     checkpointEvents: 1_000,
     checkpointIntervalMs: 60_000,
+    ...overrides,
+  };
+}
+
+/** The security settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */
+export function defaultSecurityConfig(overrides: Partial<SecurityConfig> = {}): SecurityConfig {
+  return {
+    requestsPerMinute: 600,
+    socketsPerPrincipal: 20,
+    authFailuresPerMinute: 30,
+    corsOrigins: [],
+    graphiql: true,
+    introspection: true,
     ...overrides,
   };
 }

@@ -1,8 +1,10 @@
 import type { AuditKeyring } from './audit/keys.js';
+import type { Authenticator } from './auth/authenticator.js';
 import type { Redactor } from './audit/redaction.js';
 import type { Database } from './db/client.js';
 import type { EventHub } from './events/hub.js';
 import type { PolicyStore } from './policies/store.js';
+import type { Quotas } from './quotas/quotas.js';
 
 /**
  * What services need from the outside world. Built once per app instance in `app.ts` and passed
@@ -17,4 +19,8 @@ export interface Deps {
   auditKeys: AuditKeyring;
   /** Masks the values at a policy's `redact` paths (one key per deployment, in the database). */
   redactor: Redactor;
+  /** Authenticates bearer tokens (cached); services tell it when a principal or its tokens change. */
+  auth: Authenticator;
+  /** Per-principal limits on the write path. */
+  quotas: Quotas;
 }

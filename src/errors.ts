@@ -123,3 +123,49 @@ export class SlowConsumerError extends DomainError {
     super(`The subscriber fell more than ${behind} behind; resubscribe with the cursor of the last event received.`);
   }
 }
+
+/** Over a quota: retry after `retryAfter` seconds. */
+export class RateLimitedError extends DomainError {
+  override name = 'RateLimitedError';
+  readonly code = 'RATE_LIMITED';
+  constructor(
+    message: string,
+    /** Seconds to wait before trying again. */
+    readonly retryAfter: number,
+  ) {
+    super(message);
+  }
+
+  override get extensions() {
+    return { code: this.code, retryAfter: this.retryAfter };
+  }
+}
+
+/** Why a bearer token did not authenticate. The messages never repeat the token. */
+export const AuthFailure = {
+  MISSING: 'Not authenticated: send "Authorization: Bearer <token>".',
+  UNKNOWN: 'Not authenticated: the bearer token is unknown or revoked.',
+  EXPIRED: 'Not authenticated: the bearer token has expired; issue a new one.',
+  DISABLED: 'Not authenticated: this principal is disabled.',
+} as const;
+export type AuthFailure = keyof typeof AuthFailure;
+
+/** No valid credentials: missing, unknown, revoked or expired token, or a disabled principal. */
+export class UnauthenticatedError extends DomainError {
+  override name = 'UnauthenticatedError';
+  readonly code = 'UNAUTHENTICATED';
+  constructor(readonly reason: AuthFailure) {
+    super(AuthFailure[reason]);
+  }
+}
+
+/** An agent named a human (`onBehalfOf`) it may not act for: it is neither their agent nor holds a delegation for the action. */
+export class DelegationRequiredError extends DomainError {
+  override name = 'DelegationRequiredError';
+  readonly code = 'DELEGATION_REQUIRED';
+  constructor(readonly onBehalfOf: string) {
+    super(
+      'This agent may not act on behalf of that human: only their own agents (owner) and agents they granted a delegation covering this action (grantDelegation) may. The attempt was recorded.',
+    );
+  }
+}

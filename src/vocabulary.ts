@@ -92,6 +92,15 @@ export const AuditEventType = {
 } as const;
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 
+/** Audit event types that change who a principal is or which of its tokens work (`data.principalId`). */
+export const AUTH_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set([
+  AuditEventType.PRINCIPAL_UPDATED,
+  AuditEventType.PRINCIPAL_DISABLED,
+  AuditEventType.PRINCIPAL_ENABLED,
+  AuditEventType.TOKEN_ROTATED,
+  AuditEventType.TOKEN_REVOKED,
+]);
+
 /** Audit event types after which a request is no longer PENDING. */
 export const DECISION_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set([
   AuditEventType.ACTION_APPROVED,

@@ -4,12 +4,14 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { NewAuditEvent } from '../audit/events.js';
-import { hasRole, type Principal } from '../auth/roles.js';
+import { mayActFor } from '../auth/delegations.js';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { IdempotencyConflictError, InvalidInputError, NotAllowedError } from '../errors.js';
+import { DelegationRequiredError, IdempotencyConflictError, InvalidInputError } from '../errors.js';
 import { DEFAULT_VALID_FOR_SECONDS, parseRedactionPaths, type Evaluation } from '../policy/index.js';
 import { isUuid, jsonContainsNul, NUL_MESSAGE, parseInput, storableText } from '../validation.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
@@ -172,7 +174,31 @@ function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAu
  * audit events are written in one transaction; subscribers hear of it after the commit.
  */
 export async function requestAction(deps: Deps, agent: Principal, rawInput: RequestActionInput): Promise<RequestActionResult> {
-  if (!hasRole(agent, 'AGENT')) throw new NotAllowedError('Only principals with the AGENT role can request actions.');
+  authorize(agent, Permission.RequestAction);
+  return deps.quotas.requestAction(agent.id, () => decideRequest(deps, agent, rawInput));
+}
+
+/** Records an agent's refused claim to act for a human; nothing else is written. */
+async function refuseDelegation(
+  deps: Deps,
+  agent: Principal,
+  human: Principal,
+  input: { action: string; resource: string },
+): Promise<never> {
+  const events = await deps.db.transaction((tx) =>
+    appendAuditEvents(tx, [
+      {
+        type: 'DELEGATION_REFUSED',
+        actorId: agent.id,
+        data: { agentId: agent.id, onBehalfOfId: human.id, action: input.action, resource: input.resource },
+      },
+    ]),
+  );
+  deps.hub.publish(events);
+  throw new DelegationRequiredError(human.id);
+}
+
+async function decideRequest(deps: Deps, agent: Principal, rawInput: RequestActionInput): Promise<RequestActionResult> {
   const input = parseInput(RequestActionInput, rawInput);
   const hash = payloadHash(input);
   const key = input.idempotencyKey ?? null;
@@ -182,6 +208,7 @@ export async function requestAction(deps: Deps, agent: Principal, rawInput: Requ
     if (existing) return idempotentResult(existing, hash);
   }
   const onBehalfOf = input.onBehalfOf ? await loadHuman(deps.db, input.onBehalfOf) : null;
+  if (onBehalfOf && !(await mayActFor(deps.db, agent, onBehalfOf, input.action))) await refuseDelegation(deps, agent, onBehalfOf, input);
   const evaluationInput = evaluationInputFor(agent, onBehalfOf, input, new Date());
 
   try {

@@ -21,7 +21,17 @@ import type {
 export type PrincipalField = 'name' | 'roles' | 'groups' | 'labels' | 'ownerId';
 
 export interface AuditEventData {
-  PRINCIPAL_CREATED: { principalId: string; kind: PrincipalKind; name: string; roles: Role[]; groups: string[]; ownerId?: string | null };
+  PRINCIPAL_CREATED: {
+    principalId: string;
+    kind: PrincipalKind;
+    name: string;
+    roles: Role[];
+    groups: string[];
+    ownerId?: string | null;
+    /** Its first token (never the secret). */
+    tokenId?: string;
+    tokenName?: string;
+  };
   PRINCIPAL_UPDATED: { principalId: string; changes: Partial<Record<PrincipalField, { from: unknown; to: unknown }>> };
   PRINCIPAL_DISABLED: { principalId: string; reason: string | null; cancelledRequests: number };
   PRINCIPAL_ENABLED: { principalId: string };

@@ -1,4 +1,7 @@
 import { and, asc, gt, lte } from 'drizzle-orm';
+import { authorize, can, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
+import type { Deps } from '../deps.js';
 import type { Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents } from '../db/schema.js';
 import type { SealedEvent } from './chain.js';
@@ -63,4 +66,13 @@ export async function* exportAuditLog(db: Executor, afterSeq: number, options: E
     }
     after = upTo;
   }
+}
+
+/**
+ * The export `viewer` may take (AUDITOR or ADMIN, else NotAllowedError); an ADMIN's lines carry
+ * the values behind redaction markers.
+ */
+export function exportAuditLogAs(deps: Pick<Deps, 'db'>, viewer: Principal, afterSeq: number): AsyncGenerator<ExportLine> {
+  authorize(viewer, Permission.ReadAudit);
+  return exportAuditLog(deps.db, afterSeq, { withRedacted: can(viewer, Permission.ReadRedacted) });
 }

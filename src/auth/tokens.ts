@@ -3,6 +3,13 @@ import { createHash, randomBytes } from 'node:crypto';
 const TOKEN_PREFIX = 'gl_';
 const TOKEN_BYTES = 32; // 256 bits of entropy
 
+/**
+ * What every secret Greenlight issues looks like: `gl_` and 43 base64url characters (32 random
+ * bytes). Secret scanners (GitHub's, gitleaks, trufflehog) can use it as is; the word boundary and
+ * the look-ahead keep it from matching inside longer strings. Documented in SECURITY.md.
+ */
+export const TOKEN_PATTERN = /\bgl_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/;
+
 /** A new opaque bearer token. It is shown once to its owner and never stored. */
 export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString('base64url');

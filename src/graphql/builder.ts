@@ -1,13 +1,14 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
-import { hasRole } from '../auth/roles.js';
+import { can, type Permission } from '../auth/permissions.js';
+import { AuthFailure } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 
 /** Set-up only: plugins, scalars' TypeScript shapes and the role scopes. Types live in ./types. */
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
-  AuthScopes: { authenticated: boolean; agent: boolean; reviewer: boolean; auditor: boolean; admin: boolean };
+  AuthScopes: { authenticated: boolean; can: Permission };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
@@ -19,24 +20,17 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     // Subscriptions are checked when they start, not on every event.
     authorizeOnSubscribe: true,
+    // The first line only: every service checks the same catalogue again (src/auth/permissions.ts).
     authScopes: ({ viewer }) => ({
       authenticated: viewer !== null,
-      agent: hasRole(viewer, 'AGENT'),
-      reviewer: hasRole(viewer, 'REVIEWER'),
-      auditor: hasRole(viewer, 'AUDITOR', 'ADMIN'),
-      admin: hasRole(viewer, 'ADMIN'),
+      can: (permission: Permission) => can(viewer, permission),
     }),
     unauthorizedError: (_parent, context, info) =>
       context.viewer
         ? new GraphQLError(`Not allowed: your roles do not permit ${info.parentType.name}.${info.fieldName}.`, {
             extensions: { code: 'FORBIDDEN' },
           })
-        : new GraphQLError(
-            context.tokenRejected
-              ? 'Not authenticated: the bearer token is unknown or revoked.'
-              : 'Not authenticated: send "Authorization: Bearer <token>".',
-            { extensions: { code: 'UNAUTHENTICATED' } },
-          ),
+        : new GraphQLError(AuthFailure[context.authFailure ?? 'MISSING'], { extensions: { code: 'UNAUTHENTICATED' } }),
   },
 });
 

@@ -5,7 +5,9 @@ import { listRedactedValues } from '../audit/redacted-values.js';
 import type { EventPosition } from '../events/log.js';
 import type { RedactedValue } from '../audit/redaction.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
+import type { Session } from '../auth/authenticator.js';
 import type { Principal } from '../auth/roles.js';
+import type { AuthFailure } from '../errors.js';
 import type { ReviewRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 
@@ -25,8 +27,10 @@ export interface GraphQLContext {
   deps: Deps;
   /** The authenticated caller; null for an anonymous request (which can reach nothing but `viewer`). */
   viewer: Principal | null;
-  /** True when a bearer token was sent but is unknown or revoked, so errors can say so. */
-  tokenRejected: boolean;
+  /** How the caller authenticated; null when it did not. */
+  session: Session | null;
+  /** Why the bearer token sent did not authenticate, so errors can say so; null when none was sent or it did. */
+  authFailure: AuthFailure | null;
   loaders: Loaders;
 }
 
@@ -56,6 +60,6 @@ export function createLoaders(deps: Deps): Loaders {
   };
 }
 
-export function createContext(deps: Deps, viewer: Principal | null, tokenRejected = false): GraphQLContext {
-  return { deps, viewer, tokenRejected, loaders: createLoaders(deps) };
+export function createContext(deps: Deps, session: Session | null, authFailure: AuthFailure | null = null): GraphQLContext {
+  return { deps, viewer: session?.principal ?? null, session, authFailure, loaders: createLoaders(deps) };
 }

@@ -4,7 +4,12 @@ import { GraphQLError } from 'graphql';
  * Opaque cursors: a kind prefix and a keyset position, base64url-encoded. The prefix stops a
  * cursor of one list from being used, by mistake, on another.
  */
-export type CursorKind = 'request' | 'audit' | 'chain' | 'policy' | 'event';
+export type CursorKind = 'request' | 'audit' | 'chain' | 'policy' | 'event' | 'principal';
+
+/** The cursor is not one this field returned. It is not echoed back: it is the caller's text. */
+export function invalidCursor(): GraphQLError {
+  return new GraphQLError('Invalid cursor: pass a cursor returned by this same field.', { extensions: { code: 'BAD_USER_INPUT' } });
+}
 
 export function encodeCursor(kind: CursorKind, position: number): string {
   return Buffer.from(`${kind}:${position}`).toString('base64url');
@@ -14,9 +19,7 @@ export function decodeCursor(kind: CursorKind, cursor: string | null | undefined
   if (cursor === null || cursor === undefined) return null;
   const match = /^([a-z]+):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!match || match[1] !== kind) {
-    throw new GraphQLError(`Invalid cursor ${JSON.stringify(cursor)}: pass a cursor returned by this same field.`, {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+    throw invalidCursor();
   }
   return Number(match[2]);
 }
@@ -33,11 +36,29 @@ export function encodeEventCursor(position: { txId: number; id: number }): strin
 
 export function decodeEventCursor(cursor: string): { txId: number; id: number } {
   const match = /^event:(\d{1,15}):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match)
-    throw new GraphQLError(`Invalid cursor ${JSON.stringify(cursor)}: pass a cursor returned by this same field.`, {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+  if (!match) throw invalidCursor();
   return { txId: Number(match[1]), id: Number(match[2]) };
+}
+
+/** A cursor over a composite key (e.g. name then id), as JSON after the kind. */
+export function encodeKeyCursor(kind: CursorKind, key: readonly string[]): string {
+  return Buffer.from(`${kind}:${JSON.stringify(key)}`).toString('base64url');
+}
+
+/** The key of a cursor made by `encodeKeyCursor` with `parts` strings; null for no cursor. */
+export function decodeKeyCursor(kind: CursorKind, cursor: string | null | undefined, parts: number): string[] | null {
+  if (cursor == null) return null;
+  if (cursor.length > 2_000) throw invalidCursor();
+  const text = Buffer.from(cursor, 'base64url').toString();
+  if (!text.startsWith(`${kind}:`)) throw invalidCursor();
+  let key: unknown;
+  try {
+    key = JSON.parse(text.slice(kind.length + 1));
+  } catch {
+    throw invalidCursor();
+  }
+  if (!Array.isArray(key) || key.length !== parts || !key.every((part) => typeof part === 'string')) throw invalidCursor();
+  return key as string[];
 }
 
 export const DEFAULT_PAGE_SIZE = 20;

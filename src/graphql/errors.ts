@@ -1,11 +1,13 @@
 import {
   ConflictError,
+  DelegationRequiredError,
   DomainError,
   IdempotencyConflictError,
   InvalidInputError,
   InvalidPolicyInputError,
   NotAllowedError,
   NotFoundError,
+  RateLimitedError,
   SeparationOfDutiesError,
   type FieldProblem,
 } from '../errors.js';
@@ -130,6 +132,26 @@ errorRef(InvalidPolicyInputError, 'InvalidPolicyError').implement({
   isTypeOf: isErrorType('InvalidPolicyError'),
   fields: (t) => ({
     issues: t.field({ type: [PolicyIssueRef], description: 'Every problem found.', resolve: (error) => error.issues }),
+  }),
+});
+
+errorRef(RateLimitedError, 'RateLimitedError').implement({
+  description:
+    'The caller is over a quota (e.g. RATE_LIMIT_PER_MINUTE requests a minute); nothing was written. Retry after `retryAfter` seconds.',
+  interfaces: [ErrorInterface],
+  isTypeOf: isErrorType('RateLimitedError'),
+  fields: (t) => ({
+    retryAfter: t.exposeInt('retryAfter', { description: 'Seconds to wait before trying again.' }),
+  }),
+});
+
+errorRef(DelegationRequiredError, 'DelegationRequiredError').implement({
+  description:
+    "The agent named a human (`onBehalfOf`) it may not act for: it is not the human's own agent (owner) and holds no delegation covering the action (`grantDelegation`). Nothing but a DELEGATION_REFUSED audit event was written.",
+  interfaces: [ErrorInterface],
+  isTypeOf: isErrorType('DelegationRequiredError'),
+  fields: (t) => ({
+    onBehalfOf: t.exposeID('onBehalfOf', { description: 'The human named.' }),
   }),
 });
 

@@ -1,6 +1,6 @@
 import { revealRedacted } from '../audit/redacted-values.js';
 import { hasMarkers } from '../audit/redaction.js';
-import { hasRole } from '../auth/roles.js';
+import { can, Permission } from '../auth/permissions.js';
 import type { AuditEventRow } from '../db/schema.js';
 import type { RedactionRoot } from '../policy/index.js';
 import type { GraphQLContext } from './context.js';
@@ -11,7 +11,7 @@ import type { GraphQLContext } from './context.js';
  */
 
 /** Whether the caller may read redacted values. */
-export const seesRedacted = (ctx: GraphQLContext): boolean => hasRole(ctx.viewer, 'ADMIN');
+export const seesRedacted = (ctx: GraphQLContext): boolean => can(ctx.viewer, Permission.ReadRedacted);
 
 /** A request's params (or amended params) or context, as this caller may see it. */
 export function shownValue<T>(ctx: GraphQLContext, value: T, root: RedactionRoot, redactPaths: readonly string[]): T {

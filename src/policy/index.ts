@@ -7,4 +7,4 @@ export * from './redaction-paths.js';
 export { CEL_LIMITS } from './cel.js';
 export { EXPLAINED_CANDIDATES } from './explain.js';
 export type { RuleIndex } from './rule-index.js';
-export { GLOB_LIMITS } from './globs.js';
+export { GLOB_LIMITS, compileGlobs } from './globs.js';

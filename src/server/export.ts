@@ -1,16 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { exportAuditLog } from '../audit/export.js';
-import { authenticateToken } from '../auth/principals.js';
-import { hasRole } from '../auth/roles.js';
+import { exportAuditLogAs } from '../audit/export.js';
+import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
+import { AuthFailure, NotAllowedError, RateLimitedError, UnauthenticatedError } from '../errors.js';
 
 export const AUDIT_EXPORT_PATH = '/audit/export';
 
-function refuse(res: ServerResponse, status: number, message: string) {
-  res.writeHead(status, { 'content-type': 'application/json', ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}) });
+function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+    ...headers,
+  });
   res.end(JSON.stringify({ error: message }));
 }
 
@@ -22,22 +27,34 @@ function refuse(res: ServerResponse, status: number, message: string) {
  */
 export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const token = parseBearer(req.headers.authorization ?? '');
-  const viewer = token ? await authenticateToken(deps.db, token) : null;
-  if (!viewer) return refuse(res, 401, token ? 'The bearer token is unknown or revoked.' : 'Send "Authorization: Bearer <token>".');
-  if (!hasRole(viewer, 'AUDITOR', 'ADMIN')) return refuse(res, 403, 'Exporting the audit log needs the AUDITOR or ADMIN role.');
+  const secret = parseBearer(req.headers.authorization ?? '');
+  if (!secret) return refuse(res, 401, AuthFailure.MISSING);
+  let session: Session;
+  try {
+    session = await deps.auth.authenticate(secret, req.socket.remoteAddress);
+  } catch (error) {
+    if (error instanceof UnauthenticatedError) return refuse(res, 401, error.message);
+    if (error instanceof RateLimitedError) return refuse(res, 429, error.message, { 'retry-after': String(error.retryAfter) });
+    throw error;
+  }
   const after = url.searchParams.get('after') ?? '0';
   if (!/^\d{1,15}$/.test(after)) return refuse(res, 400, '"after" must be a seq: a whole number, 0 for the start.');
+  let lines: AsyncGenerator<unknown>;
+  try {
+    lines = exportAuditLogAs(deps, session.principal, Number(after));
+  } catch (error) {
+    if (error instanceof NotAllowedError) return refuse(res, 403, 'Exporting the audit log needs the AUDITOR or ADMIN role.');
+    throw error;
+  }
 
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   if (req.method === 'HEAD') return void res.end();
-  const lines = Readable.from(
+  const body = Readable.from(
     (async function* () {
-      for await (const line of exportAuditLog(deps.db, Number(after), { withRedacted: hasRole(viewer, 'ADMIN') }))
-        yield `${JSON.stringify(line)}\n`;
+      for await (const line of lines) yield `${JSON.stringify(line)}\n`;
     })(),
   );
   // pipeline waits for the client to drain before reading more, and tears the generator down
   // (closing its query loop) if the client goes away.
-  await pipeline(lines, res).catch(() => undefined);
+  await pipeline(body, res).catch(() => undefined);
 }

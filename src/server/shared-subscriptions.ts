@@ -20,8 +20,9 @@ import { isPromise, LiveStream, type LiveSink } from '../events/live-stream.js';
  * so the selection set is executed once per payload, operation text, variables used inside the
  * selection and permission scope, and the result is shared by all subscribers with that key.
  *
- * The permission scope is the viewer's kind, roles and groups (and an agent's id): payload fields
- * may depend on nothing finer. A field that depended on a human's id would have to join the key.
+ * The permission scope is the viewer's kind, roles and groups (and an agent's id), as they are when
+ * each payload arrives: payload fields may depend on nothing finer. A document selecting a field
+ * that depends on the viewer's own id (`tokens`, `delegations`) adds that id to the key.
  */
 export interface FanoutStats {
   /** Selection-set executions of subscription payloads, shared ones counted once. */
@@ -80,6 +81,33 @@ export function scopeOf(viewer: Principal | null | undefined): string {
   const roles = [...viewer.roles].sort().join(',');
   const groups = [...viewer.groups].sort().join(',');
   return `${viewer.kind}|${roles}|${groups}|${viewer.kind === 'AGENT' ? viewer.id : ''}`;
+}
+
+// A viewer's scope, remembered until its roles or groups change: the live principal object of a
+// session is updated in place (src/auth/authenticator.ts), with new arrays, so a subscription's
+// key follows a promotion or a demotion from the next event on.
+const scopes = new WeakMap<Principal, { roles: unknown; groups: unknown; scope: string }>();
+function currentScope(viewer: Principal | null | undefined): string {
+  if (!viewer) return 'anonymous';
+  const known = scopes.get(viewer);
+  if (known && known.roles === viewer.roles && known.groups === viewer.groups) return known.scope;
+  const scope = scopeOf(viewer);
+  scopes.set(viewer, { roles: viewer.roles, groups: viewer.groups, scope });
+  return scope;
+}
+
+/** Fields whose value depends on who exactly the viewer is, not only on its scope. */
+const IDENTITY_FIELDS = new Set(['tokens', 'delegations']);
+
+/** Whether a document selects an identity-dependent field anywhere: its results are then shared by no two principals. */
+function selectsIdentity(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field: (node) => {
+      if (IDENTITY_FIELDS.has(node.name.value)) found = true;
+    },
+  });
+  return found;
 }
 
 /** The values of the variables used below the root fields: arguments of the root field itself (a cursor, a filter) only shape the source stream. */
@@ -237,8 +265,9 @@ export function useSharedSubscriptions(stats: FanoutStats, mask: MaskError): Plu
         if (!isAsyncIterable(source)) return source;
         const viewer = (args.contextValue as { viewer?: Principal | null } | undefined)?.viewer;
         const text = args.document.loc?.source.body ?? JSON.stringify(args.document);
-        const key = `${scopeOf(viewer)}\u0000${args.operationName ?? ''}\u0000${selectionVariables(args.document, args.operationName, args.variableValues)}\u0000${text}`;
-        const stream = new SharedStream(source, (payload) => resultOf(args, key, payload), mask);
+        const identity = viewer && selectsIdentity(args.document) ? viewer.id : '';
+        const rest = `${identity}\u0000${args.operationName ?? ''}\u0000${selectionVariables(args.document, args.operationName, args.variableValues)}\u0000${text}`;
+        const stream = new SharedStream(source, (payload) => resultOf(args, `${currentScope(viewer)}\u0000${rest}`, payload), mask);
         if (typeof args.contextValue === 'object' && args.contextValue !== null) streamsByContext.set(args.contextValue, stream);
         return stream;
       });

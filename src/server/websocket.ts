@@ -1,18 +1,20 @@
 import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { authenticateToken } from '../auth/principals.js';
-import type { Principal } from '../auth/roles.js';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
+import { RateLimitedError, UnauthenticatedError } from '../errors.js';
 import { deliverDirectly } from './direct-delivery.js';
 import { createKeepAlive } from './keep-alive.js';
 import { sharedStreamOf } from './shared-subscriptions.js';
+import { FORBIDDEN, SocketSessions } from './socket-sessions.js';
 import type { GreenlightYoga } from './yoga.js';
 
 type ConnectionExtra = {
-  viewer?: Principal;
+  session?: Session;
 };
 
 /** Limits of the WebSocket transport. */
@@ -25,15 +27,28 @@ export interface WebSocketOptions {
    * Pings are spread over the interval (see `keep-alive.ts`), not sent to every socket at once.
    */
   keepAliveMs?: number;
+  /** Sockets one principal may hold open on this instance (MAX_SOCKETS_PER_PRINCIPAL, default 20). */
+  maxSocketsPerPrincipal?: number;
 }
+
+/** Largest message any socket may send (one `subscribe` with its variables), as the HTTP body limit. */
+export const MAX_MESSAGE_BYTES = 1_024 * 1_024; // 1 MiB
+/** What a socket may send before its `connection_init` is accepted: an unauthenticated peer gets little. */
+export const MAX_BYTES_BEFORE_INIT = 64 * 1_024; // 64 KiB
 
 /**
  * Close codes, beyond graphql-ws's own (4400 bad message, 4403 forbidden, 4408 no
  * `connection_init` within 3 s, 4409 duplicate subscription id, 4429 second `connection_init`).
  */
 export const CloseCodes = {
+  /** The session no longer stands: token revoked or expired, principal disabled (graphql-ws's Forbidden). */
+  Forbidden: FORBIDDEN,
   /** A subscriber fell too far behind (1 MiB unsent, or 1,000 events held; see SLOW_CONSUMER): reconnect and resume from the last cursor. */
   SlowConsumer: 4413,
+  /** Over a quota: MAX_SOCKETS_PER_PRINCIPAL open sockets, or too many failed authentications from the address. Retry later. */
+  OverQuota: 4430,
+  /** More than 64 KiB before `connection_init` was accepted, or a message over 1 MiB (WebSocket's Message Too Big). */
+  TooBig: 1009,
 } as const;
 
 /** The Yoga-bound execute/subscribe travel to graphql-ws in `rootValue`, as Yoga's recipe does. */
@@ -50,44 +65,70 @@ function tokenFrom(connectionParams: Readonly<Record<string, unknown>> | undefin
 }
 
 /**
+ * Counts what a socket sends until `connection_init` is accepted: past MAX_BYTES_BEFORE_INIT it is
+ * closed (1009), so an unauthenticated peer cannot make the server parse large messages. Returns
+ * the function that stops counting.
+ */
+function limitBeforeInit(socket: WebSocket, raw: Socket): () => void {
+  let received = 0;
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > MAX_BYTES_BEFORE_INIT) {
+      stop();
+      socket.close(CloseCodes.TooBig, 'Too much data before connection_init was accepted');
+      raw.destroySoon();
+    }
+  };
+  const stop = () => raw.off('data', count);
+  raw.on('data', count);
+  return stop;
+}
+
+/**
  * graphql-ws on the HTTP server's `/graphql` path. The token in `connectionParams.authorization`
- * is checked once, in `connection_init`; a missing or bad token closes the socket with 4403.
+ * is checked in `connection_init` (a missing or bad token closes the socket with 4403), then again
+ * on every operation and whenever the principal or its tokens change (see SocketSessions).
  */
 export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYoga, deps: Deps, options: WebSocketOptions = {}) {
   const maxSubscriptions = options.maxSubscriptions ?? 100;
   // No permessage-deflate: direct delivery writes frames beside ws's own (see direct-delivery.ts).
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, perMessageDeflate: false });
-  // A socket authenticates once; when a principal's tokens are rotated (on any instance), its
-  // sockets whose token no longer authenticates are closed with 4403.
-  const byPrincipal = new Map<string, Set<{ token: string; socket: { close(code: number, reason: string): void } }>>();
-  const stopWatchingTokens = deps.hub.listen((event) => {
-    if (event.type !== 'TOKEN_ROTATED') return;
-    for (const entry of byPrincipal.get(String(event.data['principalId'])) ?? []) {
-      authenticateToken(deps.db, entry.token)
-        .then((viewer) => viewer ?? entry.socket.close(4403, 'Forbidden: the token was revoked'))
-        .catch((error) => console.error('[websocket] token check failed:', error));
-    }
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: yoga.graphqlEndpoint,
+    perMessageDeflate: false,
+    maxPayload: MAX_MESSAGE_BYTES,
   });
+  const sessions = new SocketSessions(deps.auth, options.maxSocketsPerPrincipal ?? 20);
+  // Bytes each socket sent before it was let in; forgotten once it is.
+  const beforeInit = new WeakMap<WebSocket, () => void>();
   const keepAlive = createKeepAlive(options.keepAliveMs ?? 12_000);
-  wsServer.on('connection', (socket) => keepAlive.add(socket));
+  wsServer.on('connection', (socket, request) => {
+    keepAlive.add(socket);
+    beforeInit.set(socket, limitBeforeInit(socket, request.socket));
+  });
   const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onConnect: async (ctx) => {
-        const token = tokenFrom(ctx.connectionParams);
-        const viewer = token ? await authenticateToken(deps.db, token) : null;
-        // Returning false makes graphql-ws close the socket with 4403 Forbidden.
-        if (!viewer) return false;
-        ctx.extra.viewer = viewer;
-        let sockets = byPrincipal.get(viewer.id);
-        if (!sockets) byPrincipal.set(viewer.id, (sockets = new Set()));
-        const entry = { token: token!, socket: ctx.extra.socket };
-        sockets.add(entry);
-        ctx.extra.socket.once('close', () => {
-          sockets.delete(entry);
-          if (sockets.size === 0 && byPrincipal.get(viewer.id) === sockets) byPrincipal.delete(viewer.id);
-        });
+        const socket = ctx.extra.socket;
+        const secret = tokenFrom(ctx.connectionParams);
+        let session: Session;
+        try {
+          if (!secret) throw new UnauthenticatedError('MISSING');
+          session = await deps.auth.authenticate(secret, ctx.extra.request.socket.remoteAddress);
+        } catch (error) {
+          if (error instanceof RateLimitedError) socket.close(CloseCodes.OverQuota, error.message.slice(0, 120));
+          else if (!(error instanceof UnauthenticatedError)) throw error;
+          // Returning false makes graphql-ws close the socket with 4403 Forbidden.
+          return false;
+        }
+        if (!sessions.admit(session, socket)) {
+          socket.close(CloseCodes.OverQuota, `Too many connections: at most ${options.maxSocketsPerPrincipal ?? 20} per principal`);
+          return false;
+        }
+        beforeInit.get(socket)?.();
+        ctx.extra.session = session;
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
@@ -99,12 +140,20 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
             }),
           ];
         }
+        // The token may have been revoked, or the principal disabled, since the socket opened.
+        try {
+          await deps.auth.verify(ctx.extra.session!);
+        } catch (error) {
+          if (!(error instanceof UnauthenticatedError)) throw error;
+          ctx.extra.socket.close(CloseCodes.Forbidden, `Forbidden: ${error.message}`.slice(0, 120));
+          return [new GraphQLError(error.message, { extensions: { code: error.code } })];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
-          viewer: ctx.extra.viewer,
+          session: ctx.extra.session,
         });
         let document: ExecutionArgs['document'];
         try {
@@ -145,7 +194,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
     /** Closes every socket with 1001 (going away), so clients reconnect elsewhere, then stops. */
     close: () => {
       keepAlive.stop();
-      stopWatchingTokens();
+      sessions.stop();
       return disposable.dispose();
     },
   };

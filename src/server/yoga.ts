@@ -1,11 +1,11 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
-import { authenticateToken } from '../auth/principals.js';
-import type { Principal } from '../auth/roles.js';
+import type { IncomingMessage } from 'node:http';
+import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
-import { DomainError } from '../errors.js';
+import { DomainError, RateLimitedError, UnauthenticatedError } from '../errors.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
 import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions.js';
@@ -13,7 +13,9 @@ import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions
 /** What the transports put into Yoga's initial context; WebSocket connections authenticate once. */
 export interface ServerContext {
   /** Set by the WebSocket transport after `connection_init`; absent for HTTP requests. */
-  viewer?: Principal;
+  session?: Session;
+  /** The Node request, for HTTP (Yoga's Node adapter passes it): its socket gives the remote address. */
+  req?: IncomingMessage;
 }
 
 export type GreenlightYoga = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -62,10 +64,22 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
       useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask),
     ],
     context: async (initial) => {
-      if (initial.viewer) return createContext(deps, initial.viewer);
-      const token = parseBearer(initial.request.headers.get('authorization'));
-      const viewer = token ? await authenticateToken(deps.db, token) : null;
-      return createContext(deps, viewer, token !== null && viewer === null);
+      if (initial.session) return createContext(deps, initial.session);
+      const header = initial.request.headers.get('authorization');
+      if (header === null) return createContext(deps, null);
+      const secret = parseBearer(header);
+      if (secret === null) return createContext(deps, null, 'UNKNOWN');
+      try {
+        return createContext(deps, await deps.auth.authenticate(secret, initial.req?.socket.remoteAddress));
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) return createContext(deps, null, error.reason);
+        if (error instanceof RateLimitedError) {
+          throw new GraphQLError(error.message, {
+            extensions: { ...error.extensions, http: { status: 429, headers: { 'retry-after': String(error.retryAfter) } } },
+          });
+        }
+        throw error;
+      }
     },
   }) as GreenlightYoga;
   return yoga;

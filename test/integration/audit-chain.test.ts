@@ -1,3 +1,4 @@
+import { insertPrincipalAsSystem } from '../support/services.js';
 import { asc, count, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
@@ -5,7 +6,6 @@ import { eventHash } from '../../src/audit/chain.js';
 import { keyringFor, trustedJwk } from '../../src/audit/keys.js';
 import { sealBatch, sealedColumns } from '../../src/audit/seal.js';
 import { untrustedSigners, verifyAuditLog } from '../../src/audit/verify-log.js';
-import { createPrincipal } from '../../src/auth/principals.js';
 import { auditCheckpoints, auditEvents } from '../../src/db/schema.js';
 import { SEALER_APPLICATION_NAME } from '../../src/events/log.js';
 import { generateKeyPairSync } from 'node:crypto';
@@ -80,7 +80,7 @@ describe('sealing', () => {
 
   it('refuses the application any UPDATE or DELETE of audit rows and checkpoints, sealed or not', async () => {
     const app = await sealedLog(6);
-    await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'unsealed', roles: ['AGENT'] });
+    await insertPrincipalAsSystem(app.deps, { kind: 'AGENT', name: 'unsealed', roles: ['AGENT'] });
     const [checkpoints] = await app.deps.db.select({ n: count() }).from(auditCheckpoints);
     expect(checkpoints!.n).toBeGreaterThan(0);
     const attempts = [
@@ -218,7 +218,7 @@ describe('signing keys', () => {
   it('verifies checkpoints another instance signed only when its key is trusted', async () => {
     const app = await sealedLog(6);
     const other = keyringFor(generateKeyPairSync('ed25519').privateKey);
-    for (let i = 0; i < 6; i++) await createPrincipal(app.deps, null, { kind: 'AGENT', name: `other-${i}`, roles: ['AGENT'] });
+    for (let i = 0; i < 6; i++) await insertPrincipalAsSystem(app.deps, { kind: 'AGENT', name: `other-${i}`, roles: ['AGENT'] });
     await sealBatch(app.deps.db, other, POLICY);
     const report = await verify(app);
     expect(report).toMatchObject({ ok: false, reason: 'BAD_SIGNATURE' });
@@ -239,7 +239,7 @@ describe('the sealer', () => {
     await app.deps.db.execute(
       sql`CREATE TRIGGER record_sealing_session AFTER UPDATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION record_sealing_session()`,
     );
-    await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'to-be-sealed', roles: ['AGENT'] });
+    await insertPrincipalAsSystem(app.deps, { kind: 'AGENT', name: 'to-be-sealed', roles: ['AGENT'] });
     expect((await sealBatch(app.deps.db, app.deps.auditKeys, POLICY)).sealed).toBe(1);
     const names = (await app.deps.db.execute(sql`SELECT name FROM sealing_sessions`)) as unknown as { rows: { name: string }[] };
     expect(names.rows).toEqual([{ name: SEALER_APPLICATION_NAME }]);
@@ -261,7 +261,7 @@ describe('the sealer', () => {
       app,
       sql`INSERT INTO audit_events (type, data, seq, prev_hash, hash, sealed_at) VALUES ('PRINCIPAL_CREATED', '{}', ${head!.seq + 2}, 'x', 'y', now())`,
     );
-    await createPrincipal(app.deps, null, { kind: 'AGENT', name: 'after-the-smuggled-row', roles: ['AGENT'] });
+    await insertPrincipalAsSystem(app.deps, { kind: 'AGENT', name: 'after-the-smuggled-row', roles: ['AGENT'] });
     await expect(sealBatch(app.deps.db, app.deps.auditKeys, POLICY)).rejects.toThrow(/not linked/);
     expect(await verify(app)).toMatchObject({ ok: false, firstBrokenSeq: head!.seq + 1, reason: 'DELETED' });
   });

@@ -3,12 +3,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.js';
 import { startSealer, type Sealer } from '../../src/audit/sealer.js';
 import { verifyAuditLog } from '../../src/audit/verify-log.js';
-import { createPrincipal } from '../../src/auth/principals.js';
 import { ADVISORY_LOCKS } from '../../src/db/locks.js';
 import { auditEvents } from '../../src/db/schema.js';
 import type { Deps } from '../../src/deps.js';
 import { onPostgres } from '../support/database.js';
-import { startTestApp, type TestApp } from '../support/services.js';
+import { startTestApp, type TestApp, insertPrincipalAsSystem } from '../support/services.js';
 
 // The sealer under load, with two instances on one database. On PostgreSQL they are two apps
 // with their own pools and sealer sessions, racing for the advisory lock; PGlite has a single
@@ -34,7 +33,7 @@ function sealer(instance: Pick<App, 'deps' | 'database'>): Sealer {
 async function write(deps: Deps, writers: number, each: number, tag: string) {
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
-      for (let i = 0; i < each; i++) await createPrincipal(deps, null, { kind: 'AGENT', name: `${tag}-${w}-${i}`, roles: ['AGENT'] });
+      for (let i = 0; i < each; i++) await insertPrincipalAsSystem(deps, { kind: 'AGENT', name: `${tag}-${w}-${i}`, roles: ['AGENT'] });
     }),
   );
 }

@@ -1,3 +1,4 @@
+import { grantDelegation } from '../../src/auth/delegations.js';
 import { and, asc, count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
@@ -221,6 +222,7 @@ describe('quorum', () => {
 
 describe('separation of duties', () => {
   it('refuses every party to the request with a typed error and audits each attempt', async () => {
+    await grantDelegation(app.deps, boss, { agentId: agent.id, actions: ['deploy.*'] });
     const request = (await requestAction(app.deps, agent, { action: 'deploy.update', resource: 'prod/sod', onBehalfOf: boss.id })).request;
     expect(request.ownerId).toBe(owner.id);
     const attempts: [Principal, string][] = [

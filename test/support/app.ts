@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { WebSocketOptions } from '../../src/server/websocket.js';
 import { buildApp, type App } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
-import { defaultAuditConfig, type AuditConfig } from '../../src/config.js';
+import { defaultAuditConfig, defaultSecurityConfig, type AuditConfig, type SecurityConfig } from '../../src/config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -33,6 +33,7 @@ export interface TestServerOptions {
   /** Another instance's database (on PostgreSQL): this server joins it and leaves it in place when it stops. */
   database?: TestDatabase;
   websocket?: WebSocketOptions;
+  security?: Partial<SecurityConfig>;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -48,6 +49,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
       // A quick sealer: tests wait for sealing before reading the chain.
       audit: defaultAuditConfig({ signingKey: generateSigningKeyPem(), sealIntervalMs: 20, ...options.audit }),
+      // Every test client comes from 127.0.0.1: tests of bad tokens must not lock each other out.
+      security: defaultSecurityConfig({ authFailuresPerMinute: 0, ...options.security }),
+      databaseWaitMs: 0,
     },
     { logging: 'error', websocket: options.websocket },
   );

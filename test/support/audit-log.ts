@@ -1,9 +1,8 @@
 import { asc, sql, type SQL } from 'drizzle-orm';
 import type { App } from '../../src/app.js';
 import { sealBatch, sealedColumns } from '../../src/audit/seal.js';
-import { createPrincipal } from '../../src/auth/principals.js';
 import { auditEvents } from '../../src/db/schema.js';
-import { startTestApp, type TestApp } from './services.js';
+import { startTestApp, type TestApp, insertPrincipalAsSystem } from './services.js';
 
 /** Checkpoints of the tamper tests' logs: every 5 events (never by time). */
 export const TAMPER_CHECKPOINTS = { everyEvents: 5, everyMs: 3_600_000 };
@@ -12,7 +11,7 @@ export const TAMPER_CHECKPOINTS = { everyEvents: 5, everyMs: 3_600_000 };
 export async function startSealedLog(events = 17): Promise<TestApp> {
   const test = await startTestApp();
   for (let i = 0; i < events; i++) {
-    await createPrincipal(test.app.deps, null, { kind: 'AGENT', name: `bot-${i}`, roles: ['AGENT'], labels: { n: String(i) } });
+    await insertPrincipalAsSystem(test.app.deps, { kind: 'AGENT', name: `bot-${i}`, roles: ['AGENT'], labels: { n: String(i) } });
   }
   while ((await sealBatch(test.app.deps.db, test.app.deps.auditKeys, TAMPER_CHECKPOINTS, 4)).sealed > 0) {
     // Small batches: several transactions, checkpoints in between.

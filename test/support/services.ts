@@ -1,11 +1,11 @@
 import { buildApp, type App } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
-import { defaultAuditConfig } from '../../src/config.js';
+import { defaultAuditConfig, defaultSecurityConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
 import { createEventHub, type EventHub } from '../../src/events/hub.js';
 import { createLocalSignal } from '../../src/events/signal.js';
 import { createPolicyStore } from '../../src/policies/store.js';
-import { createPrincipal, type CreatePrincipalInput } from '../../src/auth/principals.js';
+import { insertPrincipal, type CreatedPrincipal, type CreatePrincipalInput } from '../../src/auth/principals.js';
 import type { Principal } from '../../src/auth/roles.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -19,6 +19,8 @@ function configFor(database: TestDatabase, signingKey: string) {
     sweepIntervalMs: 1_000,
     // Instances of one deployment share the checkpoint signing key.
     audit: defaultAuditConfig({ signingKey }),
+    security: defaultSecurityConfig(),
+    databaseWaitMs: 0,
   };
 }
 
@@ -68,5 +70,12 @@ export async function startTestApp(): Promise<TestApp> {
 }
 
 export async function insertPrincipalFor(app: App, input: CreatePrincipalInput): Promise<Principal> {
-  return (await createPrincipal(app.deps, null, input)).principal;
+  return (await insertPrincipalAsSystem(app.deps, input)).principal;
+}
+
+/** Creates a principal as the bootstrap does (no acting principal, no permission check), then publishes its events. */
+export async function insertPrincipalAsSystem(deps: Pick<Deps, 'db' | 'hub'>, input: CreatePrincipalInput): Promise<CreatedPrincipal> {
+  const created = await deps.db.transaction((tx) => insertPrincipal(tx, null, input));
+  deps.hub.publish(created.events);
+  return created;
 }

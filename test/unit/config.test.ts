@@ -18,6 +18,15 @@ describe('loadConfig', () => {
         checkpointEvents: 1_000,
         checkpointIntervalMs: 60_000,
       },
+      security: {
+        requestsPerMinute: 600,
+        socketsPerPrincipal: 20,
+        authFailuresPerMinute: 30,
+        corsOrigins: [],
+        graphiql: true,
+        introspection: true,
+      },
+      databaseWaitMs: 30_000,
     });
   });
 
@@ -36,6 +45,13 @@ describe('loadConfig', () => {
         AUDIT_SEAL_INTERVAL_MS: '100',
         AUDIT_CHECKPOINT_EVENTS: '500',
         AUDIT_CHECKPOINT_INTERVAL_MS: '30000',
+        DATABASE_WAIT_SECONDS: '5',
+        RATE_LIMIT_PER_MINUTE: '0',
+        MAX_SOCKETS_PER_PRINCIPAL: '3',
+        AUTH_FAILURES_PER_MINUTE: '10',
+        CORS_ORIGINS: 'https://console.example.com, http://localhost:5173',
+        GRAPHIQL: 'false',
+        INTROSPECTION: '1',
       }),
     ).toEqual({
       port: 8080,
@@ -52,6 +68,23 @@ describe('loadConfig', () => {
         checkpointEvents: 500,
         checkpointIntervalMs: 30_000,
       },
+      security: {
+        requestsPerMinute: 0,
+        socketsPerPrincipal: 3,
+        authFailuresPerMinute: 10,
+        corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
+        graphiql: false,
+        introspection: true,
+      },
+      databaseWaitMs: 5_000,
+    });
+  });
+
+  it('hides GraphiQL and introspection in production unless asked for', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).security).toMatchObject({ graphiql: false, introspection: false });
+    expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true', INTROSPECTION: 'true' }).security).toMatchObject({
+      graphiql: true,
+      introspection: true,
     });
   });
 
@@ -74,6 +107,10 @@ describe('loadConfig', () => {
     [{ AUDIT_SEAL_INTERVAL_MS: '5000' }, 'AUDIT_SEAL_INTERVAL_MS'],
     [{ AUDIT_TRUSTED_KEYS: 'not json' }, 'AUDIT_TRUSTED_KEYS: must be JSON'],
     [{ AUDIT_TRUSTED_KEYS: '[{"kty": "RSA", "n": "x"}]' }, 'AUDIT_TRUSTED_KEYS'],
+    [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
+    [{ MAX_SOCKETS_PER_PRINCIPAL: '0' }, 'MAX_SOCKETS_PER_PRINCIPAL'],
+    [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS: must list origins'],
+    [{ GRAPHIQL: 'yes' }, 'GRAPHIQL: must be true or false'],
   ])('refuses %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

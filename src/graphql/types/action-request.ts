@@ -4,7 +4,16 @@ import { getActionRequest, listActionRequests } from '../../approvals/queries.js
 import { requestAction } from '../../approvals/request-action.js';
 import { streamActionDecided } from '../../approvals/streams.js';
 import type { ActionRequestRow } from '../../db/schema.js';
-import { ConflictError, IdempotencyConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
+import {
+  ConflictError,
+  DelegationRequiredError,
+  IdempotencyConflictError,
+  InvalidInputError,
+  NotAllowedError,
+  NotFoundError,
+  RateLimitedError,
+} from '../../errors.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { shownValue } from '../redaction.js';
 import { connectionOf } from '../connections.js';
@@ -239,7 +248,13 @@ const RequestActionInput = builder.inputType('RequestActionInput', {
   }),
 });
 
-const requestActionErrors = mutationErrors([InvalidInputError, IdempotencyConflictError, NotAllowedError]);
+const requestActionErrors = mutationErrors([
+  InvalidInputError,
+  IdempotencyConflictError,
+  NotAllowedError,
+  DelegationRequiredError,
+  RateLimitedError,
+]);
 
 const RequestActionPayload = requestPayload(
   'RequestActionPayload',
@@ -252,7 +267,7 @@ builder.mutationField('requestAction', (t) =>
   t.field({
     type: RequestActionPayload,
     description: 'Asks permission for an action. The active policy allows it, blocks it, or escalates it to reviewers. AGENT only.',
-    authScopes: { agent: true },
+    authScopes: { can: Permission.RequestAction },
     args: { input: t.arg({ type: RequestActionInput, required: true, description: 'The action to request.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(requestActionErrors, async () => ({
@@ -310,7 +325,7 @@ builder.mutationField('cancelActionRequest', (t) =>
     type: CancelActionRequestPayload,
     description:
       "Withdraws one of your own PENDING requests: it ends CANCELLED, leaves reviewers' queues, and `actionDecided` reports it. AGENT only.",
-    authScopes: { agent: true },
+    authScopes: { can: Permission.RequestAction },
     args: { input: t.arg({ type: CancelActionRequestInput, required: true, description: 'The request to cancel.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(cancelActionRequestErrors, async () => ({

@@ -1,6 +1,7 @@
 import { listPendingApprovals } from '../../approvals/queries.js';
 import { ApprovalQueueEventKind, streamApprovalQueue, type ApprovalQueueEvent } from '../../approvals/streams.js';
 import { positionOf, settledHead } from '../../events/log.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { decodeCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
 import { streamStart } from '../stream-start.js';
@@ -32,7 +33,7 @@ builder.queryField('pendingApprovals', (t) =>
     type: ActionRequestConnection,
     description:
       'PENDING requests the caller may decide, oldest first. Use `streamCursor` with the `pendingApprovals` subscription to follow the queue live from this snapshot.',
-    authScopes: { reviewer: true },
+    authScopes: { can: Permission.ReviewAction },
     args: {
       first: t.arg.int({ required: false, description: 'Page size, 0-100 (default 20).' }),
       after: t.arg.string({ required: false, description: 'Return the items after this cursor.' }),
@@ -57,7 +58,7 @@ builder.subscriptionField('pendingApprovals', (t) =>
   t.field({
     type: ApprovalQueueEventRef,
     description: 'Live changes to the review queue: only requests the caller may decide. REVIEWER only.',
-    authScopes: { reviewer: true },
+    authScopes: { can: Permission.ReviewAction },
     args: {
       after: t.arg.string({
         required: false,

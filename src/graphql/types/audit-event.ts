@@ -6,6 +6,7 @@ import { streamAuditEvents } from '../../audit/stream.js';
 import type { AuditEventRow } from '../../db/schema.js';
 import { positionOf } from '../../events/log.js';
 import { AuditEventType, type ActionStatus } from '../../vocabulary.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { shownEventData } from '../redaction.js';
 import { connectionOf } from '../connections.js';
@@ -177,7 +178,7 @@ builder.queryField('auditEvents', (t) =>
     type: AuditEventConnection,
     description:
       'The sealed audit log in hash-chain order, keyset-paginated on `seq` (an event joins within about a second of its commit, after every event sealed before it). Kept forever. AUDITOR or ADMIN only.',
-    authScopes: { auditor: true },
+    authScopes: { can: Permission.ReadAudit },
     args: {
       filter: t.arg({ type: AuditEventFilterInput, required: false, description: 'Criteria to narrow the log.' }),
       first: t.arg.int({ required: false, description: 'Page size, 0-100 (default 20).' }),
@@ -201,7 +202,7 @@ builder.subscriptionField('auditEvents', (t) =>
     type: AuditEventRef,
     description:
       "The audit log live, as events commit (before sealing, so `seq` is null). With `after` — an event's `cursor`, or an `auditEvents` page cursor — what came after it is replayed first. AUDITOR or ADMIN only.",
-    authScopes: { auditor: true },
+    authScopes: { can: Permission.ReadAudit },
     args: {
       after: t.arg.string({ required: false, description: 'Cursor of the last event already seen.' }),
       filter: t.arg({ type: AuditEventFilterInput, required: false, description: 'Criteria to narrow the stream.' }),

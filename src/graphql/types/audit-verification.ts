@@ -1,5 +1,6 @@
 import { AuditBreak } from '../../audit/verify.js';
 import { verifyAuditLog, type AuditLogVerification } from '../../audit/verify-log.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 
 const AuditBreakEnum = builder.enumType('AuditBreak', {
@@ -60,7 +61,7 @@ builder.queryField('verifyAuditLog', (t) =>
     type: AuditVerificationRef,
     description:
       'Recomputes the audit hash chain from `from` to `to` (default: all of it) and verifies every signed checkpoint in it, reporting the first broken `seq` and why. A range not starting at 1 trusts the stored hash before it. AUDITOR or ADMIN only.',
-    authScopes: { auditor: true },
+    authScopes: { can: Permission.ReadAudit },
     args: {
       from: t.arg.int({ required: false, description: 'First seq to check (default 1).' }),
       to: t.arg.int({ required: false, description: 'Last seq to check (default: the newest sealed event).' }),

@@ -1,5 +1,6 @@
 import { reportActionOutcome } from '../../approvals/report-outcome.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
 import { requestPayload } from './request-payload.js';
@@ -32,7 +33,7 @@ builder.mutationField('reportActionOutcome', (t) =>
     type: ReportActionOutcomePayload,
     description:
       'Records, once, whether an approved action succeeded, within the approval window. A request that was not approved, a second report or a late one is a ConflictError. AGENT only.',
-    authScopes: { agent: true },
+    authScopes: { can: Permission.RequestAction },
     args: { input: t.arg({ type: ReportActionOutcomeInput, required: true, description: 'The outcome to record.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(reportActionOutcomeErrors, async () => ({

@@ -1,5 +1,6 @@
 import { overrideDecision } from '../../approvals/override-decision.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../../errors.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
 import { VerdictEnum } from './enums.js';
@@ -32,7 +33,7 @@ builder.mutationField('overrideDecision', (t) =>
     type: OverrideDecisionPayload,
     description:
       'Break-glass: decides a PENDING request outside the review rules (quorum, groups). Needs a reason, and never approves a request the admin is a party to (SeparationOfDutiesError); the request is flagged `overridden` and the audit log records DECISION_OVERRIDDEN before the decision. Human ADMIN only.',
-    authScopes: { admin: true },
+    authScopes: { can: Permission.OverrideDecision },
     args: { input: t.arg({ type: OverrideDecisionInput, required: true, description: 'The decision and its reason.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(overrideDecisionErrors, async () => ({

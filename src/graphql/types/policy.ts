@@ -3,6 +3,7 @@ import { ConflictError, InvalidInputError, InvalidPolicyInputError, NotFoundErro
 import { activatePolicyVersion } from '../../policies/activate.js';
 import { publishPolicy } from '../../policies/publish.js';
 import { getActivePolicyVersion, listPolicyVersions } from '../../policies/store.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';
@@ -55,7 +56,7 @@ builder.queryField('policyVersions', (t) =>
   t.field({
     type: PolicyVersionConnection,
     description: 'Every published version, newest first. ADMIN or AUDITOR.',
-    authScopes: { auditor: true },
+    authScopes: { can: Permission.ReadPolicy },
     args: {
       first: t.arg.int({ required: false, description: 'Page size, 0-100 (default 20).' }),
       after: t.arg.string({ required: false, description: 'Return the versions after (older than) this cursor.' }),
@@ -111,7 +112,7 @@ builder.mutationField('publishPolicy', (t) =>
     type: PublishPolicyPayload,
     description:
       'Validates the policy (globs, CEL conditions, limits) and publishes it as a new immutable version that decides every request from its commit on, on every instance. ADMIN only.',
-    authScopes: { admin: true },
+    authScopes: { can: Permission.PublishPolicy },
     args: { input: t.arg({ type: PublishPolicyInput, required: true, description: 'The policy to publish.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(publishPolicyErrors, () =>
@@ -155,7 +156,7 @@ builder.mutationField('activatePolicyVersion', (t) =>
   t.field({
     type: ActivatePolicyVersionPayload,
     description: 'Rolls back (or forward) to a published version: it decides every request from now on. Audited. ADMIN only.',
-    authScopes: { admin: true },
+    authScopes: { can: Permission.PublishPolicy },
     args: { input: t.arg({ type: ActivatePolicyVersionInput, required: true, description: 'The version to activate.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(activatePolicyVersionErrors, () => activatePolicyVersion(ctx.deps, viewerOf(ctx).id, input)),

@@ -1,5 +1,6 @@
 import { replayPolicy, type DecisionChange, type ReplayResult, type ReplaySample } from '../../policies/replay.js';
 import { simulateAction } from '../../policies/simulate.js';
+import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { ActionRequestRef } from './action-request.js';
 import { PolicyEffectEnum } from './enums.js';
@@ -32,7 +33,7 @@ builder.queryField('simulateAction', (t) =>
     type: EvaluationRef,
     description:
       'A dry run: how the active policy, or a draft, would decide a request (rate limits see real recent requests). Writes nothing. An AGENT simulates as itself; an ADMIN as any agent.',
-    authScopes: { agent: true, admin: true },
+    authScopes: { can: Permission.SimulateOwnAction },
     args: { input: t.arg({ type: SimulateActionInput, required: true, description: 'The request to evaluate.' }) },
     resolve: (_root, { input }, ctx) =>
       simulateAction(ctx.deps, viewerOf(ctx), {
@@ -115,7 +116,7 @@ builder.queryField('replayPolicy', (t) =>
     type: PolicyReplayRef,
     description:
       'Evaluates a draft against the requests Greenlight really recorded and reports which decisions change and how reviewer load moves. Writes nothing. ADMIN or AUDITOR.',
-    authScopes: { auditor: true },
+    authScopes: { can: Permission.ReadPolicy },
     args: { input: t.arg({ type: ReplayPolicyInput, required: true, description: 'The draft and the replay window.' }) },
     resolve: (_root, { input }, ctx) =>
       replayPolicy(ctx.deps, {
