@@ -42,7 +42,7 @@ export async function sealerOverhead(rounds: number, requests: number): Promise<
   cleanups.push(() => app.stop());
   const admin = (await app.deps.auth.authenticate(ADMIN_TOKEN, undefined)).principal;
   const agent = await createPrincipal(app.deps, admin, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
-  await publishPolicy(app.deps, admin.id, POLICY);
+  await publishPolicy(app.deps, admin, POLICY);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${agent.token}` };
   const request = async (i: number) => {
     const body = JSON.stringify({ query: MUTATION, variables: { input: inputFor(i) } });

@@ -442,7 +442,7 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
     const first = await build(databaseUrl);
     apps.push(first);
     const admin = (await first.deps.auth.authenticate(ADMIN_TOKEN, undefined)).principal;
-    await publishPolicy(first.deps, admin.id, POLICY);
+    await publishPolicy(first.deps, admin, POLICY);
     const agent = await createPrincipal(first.deps, admin, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
     const reviewerTokens: string[] = new Array(SOCKETS);
     let nextReviewer = 0;

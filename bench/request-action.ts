@@ -121,7 +121,7 @@ async function greenlightOp(target: Target): Promise<{ op: Op; close: () => Prom
   try {
     const admin = (await app.deps.auth.authenticate(ADMIN_TOKEN, undefined)).principal;
     const agent = await createPrincipal(app.deps, admin, { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] });
-    await publishPolicy(app.deps, admin.id, POLICY);
+    await publishPolicy(app.deps, admin, POLICY);
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${agent.token}` };
     const op: Op = async (i) => {
       const body = JSON.stringify({ query: MUTATION, variables: { input: inputFor(i) } });

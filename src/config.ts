@@ -57,7 +57,12 @@ const ConfigSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
   CORS_ORIGINS: z
     .string()
-    .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
     .refine((origins) => origins.every(isOrigin), 'must list origins such as https://console.example.com, separated by commas')
     .transform((origins) => origins.map((origin) => new URL(origin).origin))
     .optional(),

@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { Principal } from '../auth/roles.js';
@@ -20,6 +21,7 @@ export type CancelActionRequestInput = z.input<typeof CancelActionRequestInput>;
  * reviewers and the sweeper: whoever comes second gets a ConflictError and changes nothing.
  */
 export async function cancelActionRequest(deps: Deps, agent: Principal, rawInput: CancelActionRequestInput): Promise<ActionRequestRow> {
+  authorize(agent, Permission.RequestAction);
   const input = parseInput(CancelActionRequestInput, rawInput);
   if (!isUuid(input.requestId)) throw new NotFoundError('ActionRequest', input.requestId);
 

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/roles.js';
-import { hasRole } from '../auth/roles.js';
+import { can, Permission } from '../auth/permissions.js';
 import type { ActionRequestRow } from '../db/schema.js';
 import type { RequestParty } from '../vocabulary.js';
 
@@ -26,7 +26,7 @@ export function partyOf(viewer: Principal, request: Pick<RequestParties, 'agentI
 export function reviewDenial(viewer: Principal, request: RequestParties, requiredGroups = request.requiredGroups): string | null {
   if (partyOf(viewer, request) !== null)
     return 'Parties to a request (its agent, any agent, its owner, the human it acts for) cannot review it.';
-  if (!hasRole(viewer, 'REVIEWER')) return 'Reviewing needs the REVIEWER role.';
+  if (!can(viewer, Permission.ReviewAction)) return 'Reviewing needs an enabled human with the REVIEWER role.';
   if (request.effect !== 'ESCALATE') return 'This request was decided by policy and has nothing to review.';
   if (requiredGroups.length > 0 && !requiredGroups.some((group) => viewer.groups.includes(group))) {
     return `This request needs a reviewer from ${requiredGroups.join(' or ')}.`;
@@ -36,7 +36,7 @@ export function reviewDenial(viewer: Principal, request: RequestParties, require
 
 /** Whether `viewer` may see `request` at all: its parties, its reviewers, auditors and admins. */
 export function canView(viewer: Principal, request: RequestParties): boolean {
-  if (hasRole(viewer, 'ADMIN', 'AUDITOR')) return true;
+  if (can(viewer, Permission.ReadAudit)) return true;
   if (viewer.id === request.agentId || viewer.id === request.onBehalfOfId || viewer.id === request.ownerId) return true;
   return reviewDenial(viewer, request) === null;
 }

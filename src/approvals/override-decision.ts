@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { authorize, Permission } from '../auth/permissions.js';
 import type { NewAuditEvent } from '../audit/events.js';
-import { hasRole, type Principal } from '../auth/roles.js';
+import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { NotAllowedError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import { isUuid, parseInput, storableText } from '../validation.js';
 import { Verdict, values } from '../vocabulary.js';
 import { partyOf } from './eligibility.js';
@@ -24,7 +25,7 @@ export type OverrideDecisionInput = z.input<typeof OverrideDecisionInput>;
  * the decision in the audit log, in the same transaction. It races with reviewers and the sweeper like any decision.
  */
 export async function overrideDecision(deps: Deps, admin: Principal, rawInput: OverrideDecisionInput): Promise<ActionRequestRow> {
-  if (admin.kind !== 'HUMAN' || !hasRole(admin, 'ADMIN')) throw new NotAllowedError('Only a human ADMIN can override a decision.');
+  authorize(admin, Permission.OverrideDecision);
   const input = parseInput(OverrideDecisionInput, rawInput);
 
   return commitOrRefuse(deps, async (tx): Promise<RequestOutcome> => {

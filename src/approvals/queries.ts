@@ -1,6 +1,6 @@
 import { and, arrayOverlaps, asc, desc, eq, gt, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Principal } from '../auth/roles.js';
-import { hasRole } from '../auth/roles.js';
+import { can, Permission } from '../auth/permissions.js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, reviews, type ActionRequestRow, type ReviewRow } from '../db/schema.js';
 import type { ActionStatus } from '../vocabulary.js';
@@ -9,7 +9,7 @@ import { canView } from './eligibility.js';
 
 /** The SQL twin of `reviewDenial(viewer, request) === null`. */
 function reviewableBy(viewer: Principal): SQL | undefined {
-  if (viewer.kind !== 'HUMAN' || !hasRole(viewer, 'REVIEWER')) return undefined;
+  if (!can(viewer, Permission.ReviewAction)) return undefined;
   return and(
     eq(actionRequests.effect, 'ESCALATE'),
     ne(actionRequests.agentId, viewer.id),
@@ -24,7 +24,7 @@ function reviewableBy(viewer: Principal): SQL | undefined {
 
 /** The SQL twin of `canView`. */
 function visibleTo(viewer: Principal): SQL | undefined {
-  if (hasRole(viewer, 'ADMIN', 'AUDITOR')) return undefined;
+  if (can(viewer, Permission.ReadAudit)) return undefined;
   const reviewable = reviewableBy(viewer);
   return or(
     eq(actionRequests.agentId, viewer.id),

@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { Principal } from '../auth/roles.js';
@@ -21,6 +22,7 @@ export type ReportActionOutcomeInput = z.input<typeof ReportActionOutcomeInput>;
  * twice, or after the window is a ConflictError that changes nothing.
  */
 export async function reportActionOutcome(deps: Deps, agent: Principal, rawInput: ReportActionOutcomeInput): Promise<ActionRequestRow> {
+  authorize(agent, Permission.RequestAction);
   const input = parseInput(ReportActionOutcomeInput, rawInput);
   if (!isUuid(input.requestId)) throw new NotFoundError('ActionRequest', input.requestId);
 

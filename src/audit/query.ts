@@ -1,4 +1,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
+import type { Deps } from '../deps.js';
 import { RE2JS } from 're2js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
@@ -107,6 +110,17 @@ export function auditFilterMatcher(filter: AuditEventFilter | null | undefined):
 /** Whether the filter needs the event's request (see `auditFilterMatcher`). */
 export function filterNeedsRequest(filter: AuditEventFilter | null | undefined): boolean {
   return !!(filter?.action || filter?.resourcePrefix);
+}
+
+/** `listSealedAuditEvents` for a viewer who may read the log (AUDITOR, ADMIN). */
+export async function readAuditEvents(
+  deps: Pick<Deps, 'db'>,
+  viewer: Principal,
+  filter: AuditEventFilter | null | undefined,
+  page: { afterSeq: number | null; limit: number; order: AuditOrder },
+): Promise<AuditEventRow[]> {
+  authorize(viewer, Permission.ReadAudit);
+  return listSealedAuditEvents(deps.db, filter, page);
 }
 
 /**

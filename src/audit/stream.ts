@@ -1,4 +1,7 @@
 import { and, eq, gt, isNull, or, type SQL } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
+import type { Deps } from '../deps.js';
 import type { Database } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { EventHub } from '../events/hub.js';
@@ -49,6 +52,12 @@ export interface AuditStreamOptions<T extends object = AuditEventRow> {
   map?: (event: AuditEventRow) => T | null | Promise<T | null>;
   /** Runs once when the stream ends, for any reason. */
   onClose?: () => void;
+}
+
+/** The audit log, live (see `streamAuditEvents`), for a viewer who may read it (AUDITOR, ADMIN). */
+export function streamAuditLog(deps: Pick<Deps, 'db' | 'hub'>, viewer: Principal, options: AuditStreamOptions): LiveStream<AuditEventRow> {
+  authorize(viewer, Permission.ReadAudit);
+  return streamAuditEvents(deps.db, deps.hub, options);
 }
 
 /**

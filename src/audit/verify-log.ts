@@ -1,4 +1,8 @@
 import { and, asc, count, eq, gt, gte, isNull, lte } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
+import type { Deps } from '../deps.js';
+import { InvalidInputError } from '../errors.js';
 import type { Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents } from '../db/schema.js';
 import type { SealedEvent } from './chain.js';
@@ -51,6 +55,25 @@ async function* sealedEvents(db: Executor, fromSeq: number, toSeq: number): Asyn
     if (rows.length < READ_CHUNK) return;
     after = rows.at(-1)!.seq;
   }
+}
+
+/**
+ * `verifyAuditLog` for a viewer who may read the log (AUDITOR, ADMIN). A range whose start is
+ * after its end is refused (InvalidInputError): it would report an empty range as intact.
+ */
+export async function verifyAuditLogAs(
+  deps: Pick<Deps, 'db' | 'auditKeys'>,
+  viewer: Principal,
+  range: { from?: number | null | undefined; to?: number | null | undefined },
+): Promise<AuditLogVerification> {
+  authorize(viewer, Permission.ReadAudit);
+  for (const field of ['from', 'to'] as const) {
+    const value = range[field];
+    if (value != null && (!Number.isSafeInteger(value) || value < 1))
+      throw InvalidInputError.of(field, 'must be a seq: a whole number from 1');
+  }
+  if (range.from != null && range.to != null && range.from > range.to) throw InvalidInputError.of('to', 'must not be before from');
+  return verifyAuditLog(deps.db, deps.auditKeys, range);
 }
 
 /**

@@ -1,4 +1,6 @@
 import { eq } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
 import { appendAuditEvents } from '../audit/append.js';
 import { policyVersions } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -13,7 +15,9 @@ export interface ActivatePolicyVersionInput {
 }
 
 /** Makes an earlier (or any) published version the active one again: a rollback, audited. */
-export async function activatePolicyVersion(deps: Deps, actorId: string, input: ActivatePolicyVersionInput): Promise<PolicyChange> {
+export async function activatePolicyVersion(deps: Deps, actor: Principal, input: ActivatePolicyVersionInput): Promise<PolicyChange> {
+  authorize(actor, Permission.PublishPolicy);
+  const actorId = actor.id;
   if (!Number.isInteger(input.version) || input.version < 1)
     throw InvalidInputError.of('version', 'must be a published version number (1 or more)');
   if (input.reason && (input.reason.length > 2_000 || input.reason.includes('\u0000'))) {

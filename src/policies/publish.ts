@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
 import canonicalize from 'canonicalize';
 import { desc, eq, sql } from 'drizzle-orm';
 import { appendAuditEvents } from '../audit/append.js';
@@ -81,7 +83,9 @@ export async function lockPolicyChanges(tx: Transaction, expectedVersion: number
  * Validates a policy and stores it as the next immutable version, active at once. Nothing is
  * stored when validation fails: the error lists every problem by rule and field.
  */
-export async function publishPolicy(deps: Deps, authorId: string, input: PublishPolicyInput): Promise<PolicyChange> {
+export async function publishPolicy(deps: Deps, author: Principal, input: PublishPolicyInput): Promise<PolicyChange> {
+  authorize(author, Permission.PublishPolicy);
+  const authorId = author.id;
   // Validate what the author wrote, before anything is dropped: a null label value must be an
   // error, not silently removed (which would widen the rule).
   const issues = validatePolicy({ rules: input.rules, defaultEffect: input.defaultEffect, redact: input.redact });

@@ -1,4 +1,5 @@
 import { and, asc, gt, gte, lt, type SQL } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
 import { actionRequests, type ActionRequestRow } from '../db/schema.js';
@@ -99,7 +100,10 @@ class ReplayUsage {
  * would change and what that does to reviewer load. Reads only; agents are evaluated with their
  * current groups and labels, since those are not versioned.
  */
-export async function replayPolicy(deps: Deps, input: ReplayPolicyInput): Promise<ReplayResult> {
+export async function replayPolicy(deps: Deps, viewer: Principal, input: ReplayPolicyInput): Promise<ReplayResult> {
+  authorize(viewer, Permission.ReadPolicy);
+  // A draft's CEL runs on the server, over every replayed request: only an ADMIN's may.
+  if (Array.isArray(input.rules) && input.rules.some((rule) => rule?.when != null)) authorize(viewer, Permission.ReplayConditions);
   const limit = input.limit ?? REPLAY_LIMITS.defaultRequests;
   if (!Number.isInteger(limit) || limit < 1 || limit > REPLAY_LIMITS.maxRequests) {
     throw InvalidInputError.of('limit', `must be a whole number from 1 to ${REPLAY_LIMITS.maxRequests}`);

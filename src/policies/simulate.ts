@@ -1,8 +1,9 @@
 import { evaluateRequest, evaluationInputFor } from '../approvals/evaluation.js';
+import { authorize, can, Permission } from '../auth/permissions.js';
 import { RequestActionInput } from '../approvals/request-action.js';
 import { isUuid } from '../validation.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
-import { hasRole, type Principal } from '../auth/roles.js';
+import type { Principal } from '../auth/roles.js';
 import type { Deps } from '../deps.js';
 import { parseInput } from '../validation.js';
 import { InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
@@ -51,13 +52,13 @@ export async function simulateAction(deps: Deps, viewer: Principal, raw: Simulat
 
   let agent = viewer;
   if (raw.agentId && raw.agentId !== viewer.id) {
-    if (!hasRole(viewer, 'ADMIN')) throw new NotAllowedError('Only an ADMIN can simulate a request as another agent.');
+    authorize(viewer, Permission.SimulateAnyAction);
     agent = await principalById(deps, raw.agentId, 'agentId');
-  } else if (!hasRole(viewer, 'AGENT')) {
+  } else if (!can(viewer, Permission.RequestAction)) {
     throw new NotAllowedError('Simulate as an agent: pass agentId (ADMIN only), or call as the agent itself.');
   }
   // Drafts carry CEL written by the caller; only administrators may run their own conditions.
-  if (raw.draft && !hasRole(viewer, 'ADMIN')) throw new NotAllowedError('Only an ADMIN can simulate against a draft policy.');
+  if (raw.draft) authorize(viewer, Permission.SimulateAnyAction);
   const onBehalfOf = input.onBehalfOf ? await principalById(deps, input.onBehalfOf, 'onBehalfOf') : null;
   const policy = raw.draft ? compileDraft(raw.draft) : await deps.policies.fresh(deps.db);
   return evaluateRequest(deps.db, policy, evaluationInputFor(agent, onBehalfOf, input, raw.now ?? new Date()), { lock: false });

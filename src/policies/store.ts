@@ -1,4 +1,7 @@
 import { desc, eq, lt } from 'drizzle-orm';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
+import type { Deps } from '../deps.js';
 import type { Executor } from '../db/client.js';
 import { policyVersions, type PolicyVersionRow } from '../db/schema.js';
 import { BUILT_IN_POLICY, compilePolicy, type CompiledPolicy } from '../policy/index.js';
@@ -36,6 +39,16 @@ export async function getActivePolicyVersion(db: Executor): Promise<PolicyVersio
 export async function getPolicyVersion(db: Executor, version: number): Promise<PolicyVersionRow | null> {
   const [row] = await db.select().from(policyVersions).where(eq(policyVersions.version, version)).limit(1);
   return row ?? null;
+}
+
+/** Policy versions with their rules, newest first, for a viewer who may read them (AUDITOR, ADMIN). */
+export async function readPolicyVersions(
+  deps: Pick<Deps, 'db'>,
+  viewer: Principal,
+  page: { beforeVersion: number | null; limit: number },
+): Promise<PolicyVersionRow[]> {
+  authorize(viewer, Permission.ReadPolicy);
+  return listPolicyVersions(deps.db, page);
 }
 
 /** Policy versions, newest first, keyset-paginated by version number. */

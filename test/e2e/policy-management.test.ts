@@ -176,7 +176,7 @@ describe('policy management over GraphQL', () => {
     const simulate = `query($input: SimulateActionInput!) { simulateAction(input: $input) { effect } }`;
     const asAgent = await server.gql(agent.token, simulate, { input: draft });
     expect(asAgent.errors?.[0]).toMatchObject({
-      message: 'Only an ADMIN can simulate against a draft policy.',
+      message: 'Only an ADMIN can simulate a draft policy or a request as another agent.',
       extensions: { code: 'FORBIDDEN' },
     });
     const invalid = await server.gql(ADMIN_TOKEN, simulate, { input: { ...draft, agentId: agent.id } });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   for (let i = 0; i < 20; i++) {
     reviewers.push(await insertPrincipalFor(app, { kind: 'HUMAN', name: `reviewer-${i}`, roles: ['REVIEWER'], groups: ['sre'] }));
   }
-  await publishPolicy(app.deps, admin.id, {
+  await publishPolicy(app.deps, admin, {
     defaultEffect: 'ESCALATE',
     rules: [
       { id: 'prod', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], review: { groups: ['sre'] } },
@@ -168,7 +168,7 @@ describe('publishPolicy', () => {
   it('assigns distinct versions to concurrent publishes and keeps exactly one active', async () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, (_, i) =>
-        publishPolicy(app.deps, admin.id, {
+        publishPolicy(app.deps, admin, {
           defaultEffect: 'ESCALATE',
           rules: [{ id: `r${i}`, effect: 'ALLOW', actions: ['noop'], resources: ['**'] }],
         }),

@@ -50,7 +50,7 @@ beforeAll(async () => {
   alpha = await insertPrincipalFor(app, { kind: 'AGENT', name: 'alpha', roles: ['AGENT'] });
   beta = await insertPrincipalFor(app, { kind: 'AGENT', name: 'beta', roles: ['AGENT'] });
   reviewer = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Ada', roles: ['REVIEWER'] });
-  await publishPolicy(app.deps, admin.id, {
+  await publishPolicy(app.deps, admin, {
     defaultEffect: 'ESCALATE',
     rules: [
       { id: 'staging', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'] },

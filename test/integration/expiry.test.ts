@@ -37,7 +37,7 @@ beforeAll(async () => {
   agent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'bot', roles: ['AGENT'] });
   otherAgent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'other-bot', roles: ['AGENT'] });
   reviewer = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Ada', roles: ['REVIEWER'], groups: ['sre'] });
-  await publishPolicy(app.deps, admin.id, {
+  await publishPolicy(app.deps, admin, {
     defaultEffect: 'ESCALATE',
     rules: [
       { id: 'deploys', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['**'], review: { groups: ['sre'] } },

@@ -20,7 +20,7 @@ beforeAll(async () => {
   const admin = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'root', roles: ['ADMIN'] });
   agent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'bot', roles: ['AGENT'] });
   reviewer = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Ada', roles: ['REVIEWER'] });
-  await publishPolicy(app.deps, admin.id, {
+  await publishPolicy(app.deps, admin, {
     defaultEffect: 'ESCALATE',
     rules: [
       { id: 'staging', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'] },

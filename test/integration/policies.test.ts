@@ -23,7 +23,7 @@ let search: Principal;
 const ESCALATE_ALL: PolicyRule = { id: 'review-everything', effect: 'ESCALATE', actions: ['*'], resources: ['**'] };
 
 async function publish(rules: PolicyRule[], extra: { expectedVersion?: number; message?: string } = {}) {
-  return (await publishPolicy(app.deps, admin.id, { rules, defaultEffect: 'ESCALATE', ...extra })).policy;
+  return (await publishPolicy(app.deps, admin, { rules, defaultEffect: 'ESCALATE', ...extra })).policy;
 }
 
 async function rowCounts() {
@@ -63,22 +63,22 @@ describe('versions', () => {
   it('rolls back to an earlier version, audited, and decides with it at once', async () => {
     const before = (await requestAction(app.deps, payments, { action: 'deploy.update', resource: 'staging/api' })).request;
     expect(before.evaluation).toMatchObject({ effect: 'ALLOW', policyVersion: 2 });
-    const rolledBack = await activatePolicyVersion(app.deps, admin.id, { version: 1, reason: 'too permissive', expectedVersion: 2 });
+    const rolledBack = await activatePolicyVersion(app.deps, admin, { version: 1, reason: 'too permissive', expectedVersion: 2 });
     expect(rolledBack.policy).toMatchObject({ version: 1, active: true });
     expect(rolledBack.events).toMatchObject([
       { type: 'POLICY_ACTIVATED', actorId: admin.id, data: { version: 1, previousVersion: 2, reason: 'too permissive' } },
     ]);
     const after = (await requestAction(app.deps, payments, { action: 'deploy.update', resource: 'staging/api' })).request;
     expect(after.evaluation).toMatchObject({ effect: 'ESCALATE', policyVersion: 1 });
-    await expect(activatePolicyVersion(app.deps, admin.id, { version: 1 })).rejects.toBeInstanceOf(ConflictError);
-    await expect(activatePolicyVersion(app.deps, admin.id, { version: 99 })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(activatePolicyVersion(app.deps, admin, { version: 1 })).rejects.toBeInstanceOf(ConflictError);
+    await expect(activatePolicyVersion(app.deps, admin, { version: 99 })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('decides with a version another instance published, from the request after its commit', async () => {
     // A second instance: same database, its own policy snapshot. This one's snapshot is now stale.
     const other = await secondInstance();
     const published = (
-      await publishPolicy(other, admin.id, {
+      await publishPolicy(other, admin, {
         rules: [{ id: 'block-all', effect: 'BLOCK', actions: ['*'], resources: ['**'] }],
         defaultEffect: 'ESCALATE',
       })
@@ -224,7 +224,7 @@ describe('simulation and replay', () => {
     await publish([ESCALATE_ALL]);
     for (let i = 0; i < 4; i++)
       await requestAction(app.deps, payments, { action: 'job.run', resource: `batch/${i}`, reason: i === 0 ? 'nightly' : null });
-    const replay = await replayPolicy(app.deps, {
+    const replay = await replayPolicy(app.deps, admin, {
       since,
       defaultEffect: 'ESCALATE',
       rules: [
@@ -245,7 +245,7 @@ describe('simulation and replay', () => {
       changes: [{ from: 'ESCALATE', to: 'ALLOW', count: 2 }],
       refusedForMissingReason: 0,
     });
-    const strict = await replayPolicy(app.deps, {
+    const strict = await replayPolicy(app.deps, admin, {
       since,
       defaultEffect: 'ESCALATE',
       rules: [{ id: 'say-why', effect: 'ESCALATE', actions: ['job.run'], resources: ['**'], requireReason: true }],
@@ -258,7 +258,7 @@ describe('simulation and replay', () => {
     await publish([ESCALATE_ALL]);
     for (let i = 0; i < 4; i++) await requestAction(app.deps, search, { action: 'deploy.update', resource: `staging/r${i}` });
     await requestAction(app.deps, search, { action: 'deploy.update', resource: 'prod/r' });
-    const replay = await replayPolicy(app.deps, {
+    const replay = await replayPolicy(app.deps, admin, {
       since,
       defaultEffect: 'ESCALATE',
       rules: [{ id: 'allow-staging', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'] }],
@@ -266,11 +266,11 @@ describe('simulation and replay', () => {
     expect(replay).toMatchObject({ evaluated: 5, changed: 4, truncated: false, changes: [{ from: 'ESCALATE', to: 'ALLOW', count: 4 }] });
     expect(replay.escalationsBefore - replay.escalationsAfter).toBe(4);
     expect(replay.samples.map((s) => s.request.resource)).toEqual(['staging/r0', 'staging/r1', 'staging/r2', 'staging/r3']);
-    const limited = await replayPolicy(app.deps, { since, defaultEffect: 'ESCALATE', rules: [], limit: 2 });
+    const limited = await replayPolicy(app.deps, admin, { since, defaultEffect: 'ESCALATE', rules: [], limit: 2 });
     expect(limited).toMatchObject({ evaluated: 2, truncated: true, changed: 0 });
-    const exact = await replayPolicy(app.deps, { since, defaultEffect: 'ESCALATE', rules: [], limit: 5 });
+    const exact = await replayPolicy(app.deps, admin, { since, defaultEffect: 'ESCALATE', rules: [], limit: 5 });
     expect(exact).toMatchObject({ evaluated: 5, truncated: false });
-    const oneShort = await replayPolicy(app.deps, { since, defaultEffect: 'ESCALATE', rules: [], limit: 4 });
+    const oneShort = await replayPolicy(app.deps, admin, { since, defaultEffect: 'ESCALATE', rules: [], limit: 4 });
     expect(oneShort).toMatchObject({ evaluated: 4, truncated: true });
   });
 });

@@ -78,7 +78,7 @@ beforeAll(async () => {
   security = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Sec', roles: ['REVIEWER'], groups: ['security'] });
   both = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Bo Th', roles: ['REVIEWER'], groups: ['sre', 'security'] });
   platform = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Plat', roles: ['REVIEWER'], groups: ['platform'] });
-  await publishPolicy(app.deps, admin.id, {
+  await publishPolicy(app.deps, admin, {
     defaultEffect: 'ESCALATE',
     rules: [
       { id: 'sre-two', effect: 'ESCALATE', actions: ['db.migrate'], resources: ['prod/**'], review: { groups: ['sre'], approvals: 2 } },

@@ -1,8 +1,8 @@
 import { getActionRequest } from '../../approvals/queries.js';
 import { isUuid } from '../../validation.js';
 import type { AuditEventFilter } from '../../audit/query.js';
-import { listSealedAuditEvents } from '../../audit/query.js';
-import { streamAuditEvents } from '../../audit/stream.js';
+import { readAuditEvents } from '../../audit/query.js';
+import { streamAuditLog } from '../../audit/stream.js';
 import type { AuditEventRow } from '../../db/schema.js';
 import { positionOf } from '../../events/log.js';
 import { AuditEventType, type ActionStatus } from '../../vocabulary.js';
@@ -187,7 +187,7 @@ builder.queryField('auditEvents', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const limit = pageSize(args.first);
-      const rows = await listSealedAuditEvents(ctx.deps.db, toFilter(args.filter), {
+      const rows = await readAuditEvents(ctx.deps, viewerOf(ctx), toFilter(args.filter), {
         afterSeq: decodeCursor('chain', args.after),
         limit: limit + 1,
         order: args.orderBy ?? 'SEQ_ASC',
@@ -208,7 +208,7 @@ builder.subscriptionField('auditEvents', (t) =>
       filter: t.arg({ type: AuditEventFilterInput, required: false, description: 'Criteria to narrow the stream.' }),
     },
     subscribe: (_root, args, ctx) =>
-      streamAuditEvents(ctx.deps.db, ctx.deps.hub, { start: streamStart(args.after), filter: toFilter(args.filter) }),
+      streamAuditLog(ctx.deps, viewerOf(ctx), { start: streamStart(args.after), filter: toFilter(args.filter) }),
     resolve: (event: AuditEventRow) => event,
   }),
 );

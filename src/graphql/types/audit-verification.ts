@@ -1,7 +1,8 @@
 import { AuditBreak } from '../../audit/verify.js';
-import { verifyAuditLog, type AuditLogVerification } from '../../audit/verify-log.js';
+import { verifyAuditLogAs, type AuditLogVerification } from '../../audit/verify-log.js';
 import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
+import { viewerOf } from './viewer.js';
 
 const AuditBreakEnum = builder.enumType('AuditBreak', {
   description: 'How the audit log was found broken at `firstBrokenSeq`.',
@@ -67,7 +68,7 @@ builder.queryField('verifyAuditLog', (t) =>
       to: t.arg.int({ required: false, description: 'Last seq to check (default: the newest sealed event).' }),
     },
     resolve: async (_root, args, ctx) => ({
-      ...(await verifyAuditLog(ctx.deps.db, ctx.deps.auditKeys, { from: args.from, to: args.to })),
+      ...(await verifyAuditLogAs(ctx.deps, viewerOf(ctx), { from: args.from, to: args.to })),
       keyId: ctx.deps.auditKeys.keyId,
       trustedKeyIds: ctx.deps.auditKeys.trusted.map((key) => key.kid),
     }),

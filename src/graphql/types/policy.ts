@@ -2,7 +2,7 @@ import type { PolicyVersionRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, InvalidPolicyInputError, NotFoundError } from '../../errors.js';
 import { activatePolicyVersion } from '../../policies/activate.js';
 import { publishPolicy } from '../../policies/publish.js';
-import { getActivePolicyVersion, listPolicyVersions } from '../../policies/store.js';
+import { getActivePolicyVersion, readPolicyVersions } from '../../policies/store.js';
 import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
@@ -19,7 +19,13 @@ export const PolicyVersionRef = builder.objectRef<PolicyVersionRow>('PolicyVersi
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Stable identifier of this version.' }),
     version: t.exposeInt('version', { description: 'Sequential version number, starting at 1.' }),
-    rules: t.field({ type: [PolicyRuleRef], description: 'The rules, in the order they were published.', resolve: (p) => p.rules }),
+    rules: t.field({
+      type: [PolicyRuleRef],
+      description:
+        'The rules, in the order they were published. AUDITOR or ADMIN only: agents ask `simulateAction` how a request would be decided.',
+      authScopes: { can: Permission.ReadPolicy },
+      resolve: (p) => p.rules,
+    }),
     defaultEffect: t.expose('defaultEffect', { type: PolicyEffectEnum, description: 'Applied when no rule matches.' }),
     redact: t.exposeStringList('redact', {
       description:
@@ -63,7 +69,10 @@ builder.queryField('policyVersions', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const limit = pageSize(args.first);
-      const rows = await listPolicyVersions(ctx.deps.db, { beforeVersion: decodeCursor('policy', args.after), limit: limit + 1 });
+      const rows = await readPolicyVersions(ctx.deps, viewerOf(ctx), {
+        beforeVersion: decodeCursor('policy', args.after),
+        limit: limit + 1,
+      });
       return toConnection(rows, limit, (row) => encodeCursor('policy', row.version), !!args.after);
     },
   }),
@@ -116,7 +125,7 @@ builder.mutationField('publishPolicy', (t) =>
     args: { input: t.arg({ type: PublishPolicyInput, required: true, description: 'The policy to publish.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(publishPolicyErrors, () =>
-        publishPolicy(ctx.deps, viewerOf(ctx).id, {
+        publishPolicy(ctx.deps, viewerOf(ctx), {
           ...toPolicyDocument(input.rules, input.defaultEffect),
           redact: input.redact ?? undefined,
           message: input.message,
@@ -158,7 +167,6 @@ builder.mutationField('activatePolicyVersion', (t) =>
     description: 'Rolls back (or forward) to a published version: it decides every request from now on. Audited. ADMIN only.',
     authScopes: { can: Permission.PublishPolicy },
     args: { input: t.arg({ type: ActivatePolicyVersionInput, required: true, description: 'The version to activate.' }) },
-    resolve: (_root, { input }, ctx) =>
-      toPayload(activatePolicyVersionErrors, () => activatePolicyVersion(ctx.deps, viewerOf(ctx).id, input)),
+    resolve: (_root, { input }, ctx) => toPayload(activatePolicyVersionErrors, () => activatePolicyVersion(ctx.deps, viewerOf(ctx), input)),
   }),
 );

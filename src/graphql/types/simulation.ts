@@ -119,7 +119,7 @@ builder.queryField('replayPolicy', (t) =>
     authScopes: { can: Permission.ReadPolicy },
     args: { input: t.arg({ type: ReplayPolicyInput, required: true, description: 'The draft and the replay window.' }) },
     resolve: (_root, { input }, ctx) =>
-      replayPolicy(ctx.deps, {
+      replayPolicy(ctx.deps, viewerOf(ctx), {
         ...toPolicyDocument(input.rules, input.defaultEffect),
         since: input.since,
         until: input.until,
