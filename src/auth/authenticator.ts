@@ -31,8 +31,12 @@ export interface Authenticator {
    * token, disabled principal), or RateLimitedError when `remote` failed too often lately.
    */
   authenticate(secret: string, remote: string | undefined): Promise<Session>;
-  /** Throws UnauthenticatedError unless the session still stands (token live, principal enabled). */
-  verify(session: Session): Promise<void>;
+  /**
+   * Throws UnauthenticatedError unless the session still stands (token live, principal enabled).
+   * `fresh` reads the token and principal from the database instead of the cache, for work that
+   * must not run even in the second before another instance's revocation reaches this one.
+   */
+  verify(session: Session, options?: { fresh?: boolean }): Promise<void>;
   /** After a commit that changed a principal or its tokens: forget what is cached, tell listeners. */
   principalChanged(principalId: string): Promise<void>;
   /** Called with a principal's id after each change (sockets re-check their sessions). */
@@ -87,9 +91,9 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
     return existing;
   };
 
-  async function lookup(hash: string): Promise<CachedToken | null> {
+  async function lookup(hash: string, fresh = false): Promise<CachedToken | null> {
     const hit = cached.get(hash);
-    if (hit && performance.now() - hit.loadedAt < cacheTtlMs) return hit;
+    if (hit && !fresh && performance.now() - hit.loadedAt < cacheTtlMs) return hit;
     const startedAt = epoch;
     const [row] = await db
       .select({ tokenId: tokens.id, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt, principal: principals })
@@ -155,8 +159,8 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
         throw error;
       }
     },
-    async verify(session) {
-      const entry = await lookup(session.tokenHash);
+    async verify(session, options) {
+      const entry = await lookup(session.tokenHash, options?.fresh);
       if (entry && entry.tokenId !== session.tokenId) throw new UnauthenticatedError('UNKNOWN');
       check(entry, session.tokenHash);
     },

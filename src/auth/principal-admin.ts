@@ -64,7 +64,7 @@ export interface PrincipalPosition {
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Principals by name (ADMIN), keyset-paginated on (name, id). */
+/** Principals by name in byte order (ADMIN), keyset-paginated on (name, id). */
 export async function listPrincipals(
   deps: Pick<Deps, 'db'>,
   viewer: Principal,
@@ -83,14 +83,16 @@ export async function listPrincipals(
     }
     conditions.push(sql`${principals.name} ILIKE ${`%${escapeLike(filter.nameContains)}%`}`);
   }
+  // Byte order, the same on every server whatever its collation, so a cursor means one place.
+  const name = sql`${principals.name} COLLATE "C"`;
   if (page.after) {
-    conditions.push(or(gt(principals.name, page.after.name), and(eq(principals.name, page.after.name), gt(principals.id, page.after.id))));
+    conditions.push(or(sql`${name} > ${page.after.name}`, and(sql`${name} = ${page.after.name}`, gt(principals.id, page.after.id))));
   }
   return deps.db
     .select()
     .from(principals)
     .where(and(...conditions))
-    .orderBy(asc(principals.name), asc(principals.id))
+    .orderBy(name, asc(principals.id))
     .limit(page.limit);
 }
 

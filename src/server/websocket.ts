@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Session } from '../auth/authenticator.js';
@@ -55,6 +55,16 @@ export const CloseCodes = {
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/** Whether the operation a document runs is a mutation. */
+function isMutation(document: DocumentNode, operationName: string | null | undefined): boolean {
+  return document.definitions.some(
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION &&
+      definition.operation === 'mutation' &&
+      (!operationName || definition.name?.value === operationName),
+  );
 }
 
 /** Accepts `"Bearer <token>"` (like the HTTP header) or the bare token. */
@@ -140,14 +150,6 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
             }),
           ];
         }
-        // The token may have been revoked, or the principal disabled, since the socket opened.
-        try {
-          await deps.auth.verify(ctx.extra.session!);
-        } catch (error) {
-          if (!(error instanceof UnauthenticatedError)) throw error;
-          ctx.extra.socket.close(CloseCodes.Forbidden, `Forbidden: ${error.message}`.slice(0, 120));
-          return [new GraphQLError(error.message, { extensions: { code: error.code } })];
-        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -162,6 +164,16 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
           // A syntax error (or a token limit hit while parsing) fails this operation only; thrown,
           // it would close the whole socket with 4500.
           return [error instanceof GraphQLError ? error : new GraphQLError('The operation could not be parsed.')];
+        }
+        // The token may have been revoked, or the principal disabled, since the socket opened. A
+        // mutation reads its token afresh: it changes state, so another instance's revocation must
+        // stop it even before the revocation's event reaches this one.
+        try {
+          await deps.auth.verify(ctx.extra.session!, { fresh: isMutation(document, payload.operationName) });
+        } catch (error) {
+          if (!(error instanceof UnauthenticatedError)) throw error;
+          ctx.extra.socket.close(CloseCodes.Forbidden, `Forbidden: ${error.message}`.slice(0, 120));
+          return [new GraphQLError(error.message, { extensions: { code: error.code } })];
         }
         const args: ExecutionArgs = {
           schema,

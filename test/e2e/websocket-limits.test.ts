@@ -4,6 +4,7 @@ import { appendAuditEvents } from '../../src/audit/append.js';
 import { CloseCodes } from '../../src/server/websocket.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
 import { createActor, type Actor } from '../support/fixtures.js';
+import { rawSocket as rawSocketTo } from '../support/raw-socket.js';
 
 // The WebSocket transport's limits, spoken to with raw sockets where a well-behaved client would
 // never break the protocol.
@@ -24,31 +25,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A raw graphql-transport-ws socket and a promise of its close code. */
-async function rawSocket(options: { autoPong?: boolean; on?: TestServer } = {}) {
-  const socket = new WebSocket((options.on ?? server).wsUrl, 'graphql-transport-ws', { autoPong: options.autoPong ?? true });
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  const messages: { type: string; id?: string; payload?: unknown }[] = [];
-  let notify: () => void = () => undefined;
-  socket.on('message', (data) => {
-    messages.push(JSON.parse(String(data)));
-    notify();
-  });
-  const nextMessage = async () => {
-    while (messages.length === 0) await new Promise<void>((resolve) => (notify = resolve));
-    return messages.shift()!;
-  };
-  const send = (message: unknown) => socket.send(JSON.stringify(message));
-  const init = async (token: string) => {
-    send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
-    expect(await nextMessage()).toEqual({ type: 'connection_ack' });
-  };
-  return { socket, closed, send, init, nextMessage };
-}
+/** A raw socket to the shared server, or to `on`. */
+const rawSocket = (options: { autoPong?: boolean; on?: TestServer } = {}) => rawSocketTo((options.on ?? server).wsUrl, options);
 
 const DECIDED = 'subscription { actionDecided { id } }';
 
