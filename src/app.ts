@@ -1,4 +1,5 @@
 import { createRedactor, loadRedactionKey } from './audit/redaction.js';
+import { logError } from './logging.js';
 import { loadAuditKeyring, trustedJwk } from './audit/keys.js';
 import { untrustedSigners } from './audit/verify-log.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
@@ -14,6 +15,7 @@ import { createLocalSignal } from './events/signal.js';
 import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { createPolicyStore } from './policies/store.js';
 import { createQuotas } from './quotas/quotas.js';
+import { checkReadiness } from './server/health.js';
 import { createHttpServer } from './server/http.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
@@ -53,9 +55,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await database.migrate();
     // Instances on one PostgreSQL wake each other with LISTEN/NOTIFY; PGlite is one process.
     const signals = config.databaseUrl
-      ? createPgSignal(config.databaseUrl, database.db, (error) =>
-          console.error('[events] listener:', error instanceof Error ? error.message : error),
-        )
+      ? createPgSignal(config.databaseUrl, database.db, (error) => logError('events', error, 'listener'))
       : createLocalSignal();
     const hub = createEventHub(database.db, signals);
     const policies = createPolicyStore();
@@ -73,7 +73,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const redactor = createRedactor(await loadRedactionKey(database.db));
     const auth = createAuthenticator(database.db, {
       failuresPerMinute: config.security.authFailuresPerMinute,
-      onError: (error) => console.error('[auth]', error),
+      onError: (error) => logError('auth', error),
     });
     const quotas = createQuotas({ requestsPerMinute: config.security.requestsPerMinute });
     const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas };
@@ -86,18 +86,21 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // (each request checks the active version anyway; this keeps `current()` fresh between requests).
     hub.listen((event) => {
       if (event.type === 'POLICY_PUBLISHED' || event.type === 'POLICY_ACTIVATED') {
-        policies.reload(database.db).catch((error) => console.error('[policies] reload failed:', error));
+        policies.reload(database.db).catch((error) => logError('policies', error, 'reload failed'));
       }
       // A principal or token changed, here or on another instance: forget what is cached of it,
       // close its sockets whose session no longer stands, let its subscriptions follow its groups.
       if (AUTH_EVENT_TYPES.has(event.type)) {
-        auth.principalChanged(String(event.data['principalId'])).catch((error) => console.error('[auth] refresh failed:', error));
+        auth.principalChanged(String(event.data['principalId'])).catch((error) => logError('auth', error, 'refresh failed'));
       }
     });
 
     const fanout: FanoutStats = { executions: 0 };
-    const yoga = createGreenlightYoga(deps, { ...options, fanoutStats: fanout });
-    const http = createHttpServer(yoga, deps, { maxSocketsPerPrincipal: config.security.socketsPerPrincipal, ...options.websocket });
+    const yoga = createGreenlightYoga(deps, { ...options, http: config.security, fanoutStats: fanout });
+    const http = createHttpServer(yoga, deps, () => checkReadiness(database, hub), {
+      maxSocketsPerPrincipal: config.security.socketsPerPrincipal,
+      ...options.websocket,
+    });
     let started = false;
     let sweeper: Sweeper | undefined;
     let sealer: Sealer | undefined;
@@ -111,7 +114,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       fanout,
       async start() {
         const url = await http.listen(config.port, config.host);
-        sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => console.error('[sweeper]', error));
+        sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => logError('sweeper', error));
         sealer = startSealer(
           database,
           auditKeys,
@@ -120,7 +123,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
             everyEvents: config.audit.checkpointEvents,
             everyMs: config.audit.checkpointIntervalMs,
           },
-          (error) => console.error('[sealer]', error),
+          (error) => logError('sealer', error),
         );
         started = true;
         return url;

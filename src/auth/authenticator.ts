@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import { logError } from '../logging.js';
 import type { Executor } from '../db/client.js';
 import { principals, tokens } from '../db/schema.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
@@ -71,7 +72,7 @@ const MAX_CACHED_TOKENS = 50_000;
 
 export function createAuthenticator(db: Executor, options: AuthenticatorOptions): Authenticator {
   const cacheTtlMs = options.cacheTtlMs ?? 300_000; // 5 minutes
-  const onError = options.onError ?? ((error) => console.error('[auth]', error));
+  const onError = options.onError ?? ((error) => logError('auth', error));
   const failures = options.failuresPerMinute > 0 ? new TokenBuckets({ capacity: options.failuresPerMinute, periodMs: 60_000 }) : null;
   const cached = new Map<string, CachedToken>();
   const live = new Map<string, Principal>();

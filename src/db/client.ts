@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
@@ -54,7 +54,8 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
 }
 
 function createPostgres(connectionString: string, max: number): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString, max });
+  // A server that does not answer fails a checkout after 5 s instead of holding requests forever.
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout simply opens a new connection.
   pool.on('error', (error) => console.error('[db] idle connection error:', error.message));
@@ -102,7 +103,16 @@ function createPglite(dataDir: string): DatabaseHandle {
   };
 }
 
-/** Round-trips a trivial query; used by the readiness check. */
-export async function ping(db: Database): Promise<void> {
-  await db.execute(sql`SELECT 1`);
+const JOURNAL = fileURLToPath(new URL('../../drizzle/meta/_journal.json', import.meta.url));
+/** The migrations this build ships (drizzle/meta/_journal.json). */
+export const SHIPPED_MIGRATIONS: number = (JSON.parse(readFileSync(JOURNAL, 'utf8')) as { entries: unknown[] }).entries.length;
+
+/**
+ * Whether the database answers and holds every migration this build ships (the readiness check):
+ * null when it does, else the problem in a few words.
+ */
+export async function databaseProblem(db: Database): Promise<string | null> {
+  const result = await db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`);
+  const applied = Number((result as unknown as { rows: { n: number }[] }).rows[0]?.n ?? 0);
+  return applied >= SHIPPED_MIGRATIONS ? null : `${SHIPPED_MIGRATIONS - applied} migrations not applied`;
 }

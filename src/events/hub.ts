@@ -1,4 +1,5 @@
 import type { Executor } from '../db/client.js';
+import { logError } from '../logging.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { positionOf, readSettled, settledHead, START_POSITION, type EventPosition } from './log.js';
 import type { SignalTransport } from './signal.js';
@@ -35,10 +36,28 @@ export interface EventHub {
   listenerCount(): number;
   /** Everything at or before this position has been handed to the listeners. */
   position(): EventPosition;
+  /** Whether the hub can read the log now, and hear other instances. */
+  health(): HubHealth;
+  /**
+   * Called once when the hub has failed to read the log for LOST_AFTER_MS (the database is
+   * unreachable), so the transports can tell their subscribers instead of leaving them with a
+   * silently stale stream. Called again after each recovery and new loss. Returns the remover.
+   */
+  onLost(listener: () => void): () => void;
   /** Starts reading at the log's current head (earlier events are for replays to read). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+export interface HubHealth {
+  /** Reading the log works (the last read succeeded, or failures began less than LOST_AFTER_MS ago). */
+  reading: boolean;
+  /** Signals from other instances arrive (on PostgreSQL: the LISTEN connection is up). */
+  listening: boolean;
+}
+
+/** How long reads of the log may fail before subscribers are told the database is lost. */
+export const LOST_AFTER_MS = 3_000; // 3 seconds: three periodic reads
 
 /** How often the hub reads without a signal, and where its errors go. */
 export interface EventHubOptions {
@@ -56,7 +75,7 @@ const HELD_RETRY_MIN_MS = 2;
 /** This instance's hub over `db`, woken by `transport` (LISTEN/NOTIFY, or in-process on PGlite). */
 export function createEventHub(db: Executor, transport: SignalTransport, options: EventHubOptions = {}): EventHub {
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
-  const onError = options.onError ?? ((error) => console.error('[events]', error));
+  const onError = options.onError ?? ((error) => logError('events', error));
   const listeners = new Set<AuditEventListener>();
   const preparers = new Set<AuditEventPreparer>();
   let position = START_POSITION;
@@ -66,6 +85,25 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
   let poll: NodeJS.Timeout | undefined;
   let heldTimer: NodeJS.Timeout | undefined;
   let heldRetryMs = HELD_RETRY_MIN_MS;
+  // When reads of the log began to fail (null while they work), and whether that was announced.
+  let failingSince: number | null = null;
+  let lostAnnounced = false;
+  const lostListeners = new Set<() => void>();
+
+  const readFailed = (error: unknown) => {
+    onError(error);
+    failingSince ??= performance.now();
+    if (!lostAnnounced && performance.now() - failingSince >= LOST_AFTER_MS) {
+      lostAnnounced = true;
+      for (const listener of lostListeners) {
+        try {
+          listener();
+        } catch (caught) {
+          onError(caught);
+        }
+      }
+    }
+  };
 
   /**
    * Hands an event to every listener registered when its delivery begins (one that registers
@@ -122,7 +160,10 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
       return;
     }
     reading = readAll()
-      .catch(onError)
+      .then(() => {
+        failingSince = null;
+        lostAnnounced = false;
+      }, readFailed)
       .finally(() => {
         reading = null;
       });
@@ -143,6 +184,14 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
       return () => preparers.delete(preparer);
     },
     listenerCount: () => listeners.size,
+    health: () => ({
+      reading: failingSince === null || performance.now() - failingSince < LOST_AFTER_MS,
+      listening: transport.connected(),
+    }),
+    onLost(listener) {
+      lostListeners.add(listener);
+      return () => lostListeners.delete(listener);
+    },
     position: () => position,
     async start() {
       position = await settledHead(db);

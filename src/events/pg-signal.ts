@@ -41,6 +41,7 @@ export function createPgSignal(connectionString: string, db: Database, onError: 
   let stopped = false;
   let retryMs = RECONNECT_MIN_MS;
   let retryTimer: NodeJS.Timeout | undefined;
+  let listening = false;
 
   async function flush() {
     sending = true;
@@ -58,6 +59,7 @@ export function createPgSignal(connectionString: string, db: Database, onError: 
     const lost = (error?: unknown) => {
       if (client !== next) return;
       client = null;
+      listening = false;
       if (error) onError(error);
       next.end().catch(() => undefined);
       scheduleReconnect();
@@ -71,6 +73,7 @@ export function createPgSignal(connectionString: string, db: Database, onError: 
       client = next;
       await next.connect();
       await next.query(`LISTEN ${EVENTS_CHANNEL}`);
+      listening = client === next;
       retryMs = RECONNECT_MIN_MS;
       // Anything committed while no one listened is read now.
       handlers?.onResync();
@@ -94,11 +97,13 @@ export function createPgSignal(connectionString: string, db: Database, onError: 
       handlers = h;
       await connect();
     },
+    connected: () => listening,
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
       const current = client;
       client = null;
+      listening = false;
       await current?.end().catch(() => undefined);
     },
   };

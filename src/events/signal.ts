@@ -18,6 +18,8 @@ export interface SignalTransport {
   send(ids: readonly number[]): void;
   start(handlers: SignalHandlers): Promise<void>;
   stop(): Promise<void>;
+  /** Whether signals from other instances can arrive now (the readiness check reports it). */
+  connected(): boolean;
 }
 
 /** In-process signals: the transport of PGlite, where one process holds the only connection. */
@@ -35,5 +37,6 @@ export function createLocalSignal(): SignalTransport {
     async stop() {
       handlers = null;
     },
+    connected: () => handlers !== null,
   };
 }

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
+import { logError } from '../logging.js';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
 import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
+import type { Readiness } from './health.js';
 import type { GreenlightYoga } from './yoga.js';
 
 /** Where the public key that signs audit checkpoints is served, as a JWK (RFC 8037, Ed25519). */
@@ -20,16 +22,39 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Yoga on `node:http` with graphql-ws on the same port and path, plus `GET /health` and the audit key. */
-export function createHttpServer(yoga: GreenlightYoga, deps: Deps, websocket: WebSocketOptions = {}): HttpServer {
+/**
+ * Yoga on `node:http` with graphql-ws on the same port and path, plus the health endpoints
+ * (`/health/live`; `/health/ready`, and `/health` as its alias) and the audit key.
+ */
+export function createHttpServer(
+  yoga: GreenlightYoga,
+  deps: Deps,
+  readiness: () => Promise<Readiness>,
+  websocket: WebSocketOptions = {},
+): HttpServer {
   let stopping = false;
   const server: Server = createServer((req, res) => {
     const reading = req.method === 'GET' || req.method === 'HEAD';
     const path = req.url?.split('?')[0];
-    if (req.url === '/health' && reading) {
-      // The server only listens once migrations ran and the policy is loaded: listening is ready.
-      res.writeHead(stopping ? 503 : 200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ status: stopping ? 'stopping' : 'ok' }));
+    if (path === '/health/live' && reading) {
+      // The process answers: nothing more is claimed.
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: 'live' }));
+      return;
+    }
+    if ((path === '/health/ready' || path === '/health') && reading) {
+      const answer = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify(body));
+      };
+      if (stopping) return answer(503, { status: 'stopping' });
+      readiness().then(
+        (result) => answer(result.ready ? 200 : 503, { status: result.ready ? 'ok' : 'unavailable', ...result.checks }),
+        (error: unknown) => {
+          logError('health', error);
+          answer(503, { status: 'unavailable' });
+        },
+      );
       return;
     }
     if (path === AUDIT_KEY_PATH && reading) {
@@ -40,7 +65,7 @@ export function createHttpServer(yoga: GreenlightYoga, deps: Deps, websocket: We
     }
     if (path === AUDIT_EXPORT_PATH && reading) {
       handleAuditExport(deps, req, res).catch((error: unknown) => {
-        console.error('[export]', error);
+        logError('export', error);
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });

@@ -1,4 +1,5 @@
 import type { Authenticator, Session } from '../auth/authenticator.js';
+import { logError } from '../logging.js';
 import { UnauthenticatedError } from '../errors.js';
 
 /** What this module needs of a WebSocket. */
@@ -64,7 +65,7 @@ export class SocketSessions {
     this.#auth.verify(entry.session).catch((error: unknown) => {
       // A database that does not answer is no reason to drop a session; only a refusal is.
       if (error instanceof UnauthenticatedError) entry.socket.close(FORBIDDEN, `Forbidden: ${error.message}`.slice(0, 120));
-      else console.error('[websocket] session check failed:', error);
+      else logError('websocket', error, 'session check failed');
     });
   }
 

@@ -49,6 +49,11 @@ export const CloseCodes = {
   OverQuota: 4430,
   /** More than 64 KiB before `connection_init` was accepted, or a message over 1 MiB (WebSocket's Message Too Big). */
   TooBig: 1009,
+  /**
+   * This instance lost its database (reads of the event log failed for 3 s): its streams would go
+   * stale. WebSocket's Try Again Later: reconnect (here or elsewhere) and resume from the last cursor.
+   */
+  DatabaseUnavailable: 1013,
 } as const;
 
 /** The Yoga-bound execute/subscribe travel to graphql-ws in `rootValue`, as Yoga's recipe does. */
@@ -112,6 +117,11 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
   // Bytes each socket sent before it was let in; forgotten once it is.
   const beforeInit = new WeakMap<WebSocket, () => void>();
   const keepAlive = createKeepAlive(options.keepAliveMs ?? 12_000);
+  // Streams cannot be kept live without the log: subscribers are told, not left with a stale queue.
+  const stopWatchingDatabase = deps.hub.onLost(() => {
+    for (const socket of wsServer.clients)
+      socket.close(CloseCodes.DatabaseUnavailable, 'The database is unreachable: reconnect and resume from your last cursor');
+  });
   wsServer.on('connection', (socket, request) => {
     keepAlive.add(socket);
     beforeInit.set(socket, limitBeforeInit(socket, request.socket));
@@ -207,6 +217,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
     close: () => {
       keepAlive.stop();
       sessions.stop();
+      stopWatchingDatabase();
       return disposable.dispose();
     },
   };

@@ -1,13 +1,18 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
 import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
+import type { SecurityConfig } from '../config.js';
 import { DomainError, RateLimitedError, UnauthenticatedError } from '../errors.js';
+import { safeLogger } from '../logging.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
+import { useHttpLimits } from './http-limits.js';
 import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions.js';
 
 /** What the transports put into Yoga's initial context; WebSocket connections authenticate once. */
@@ -21,8 +26,10 @@ export interface ServerContext {
 export type GreenlightYoga = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export interface YogaOptions {
-  /** Yoga's log level; unexpected (masked) errors are logged at `error`. */
+  /** Yoga's log level; unexpected (masked) errors are logged at `error`, without bind parameters. */
   logging?: 'debug' | 'info' | 'warn' | 'error' | false;
+  /** CORS origins, GraphiQL and introspection (see SecurityConfig); default: none, on, on. */
+  http?: Partial<Pick<SecurityConfig, 'corsOrigins' | 'graphiql' | 'introspection'>>;
   /** Counts subscription payload executions (see `useSharedSubscriptions`). */
   fanoutStats?: FanoutStats;
 }
@@ -40,6 +47,7 @@ function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): E
 
 /** The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path. */
 export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): GreenlightYoga {
+  const http = { corsOrigins: [], graphiql: true, introspection: true, ...options.http };
   // Shared subscription results are masked as Yoga masks everything else (and logged the same way).
   const mask = (error: unknown): GraphQLError => {
     const masked = exposeDomainErrors(error, UNEXPECTED, false);
@@ -52,14 +60,21 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     // The health endpoint is served by the HTTP layer, which knows about readiness and shutdown.
     healthCheckEndpoint: '/yoga-health',
     landingPage: false,
+    // GraphiQL from the installed package (no script from a CDN), or none.
+    graphiql: http.graphiql,
+    renderGraphiQL: http.graphiql ? renderGraphiQL : undefined,
+    // Browsers on other origins are refused unless listed; no credentials: tokens travel in a header.
+    cors: http.corsOrigins.length > 0 ? { origin: http.corsOrigins, credentials: false, methods: ['GET', 'POST'] } : false,
     // Unexpected errors reach clients as "Unexpected error." and are logged in full here. Expected
     // domain errors that escape outside a mutation payload (e.g. from a subscription stream) keep
     // their message, with their code in `extensions.code`.
     maskedErrors: { maskError: exposeDomainErrors, errorMessage: UNEXPECTED },
-    logging: options.logging ?? 'info',
+    logging: safeLogger(options.logging ?? 'info'),
     // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
     // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).
     plugins: [
+      useHttpLimits(),
+      ...(http.introspection ? [] : [useDisableIntrospection()]),
       EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }),
       useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask),
     ],

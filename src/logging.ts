@@ -1,0 +1,44 @@
+/**
+ * What may be written to logs. A failed statement's error carries its bind parameters (request
+ * params, token hashes, values a policy redacts) and PostgreSQL's `detail` quotes row values
+ * ("Key (token_hash)=(…) already exists"): neither is ever logged. What is kept is enough to
+ * find the fault: the error's kind, message and code, the statement's text, the constraint.
+ */
+
+/** The fields of a database error that name the fault without quoting any value. */
+const SAFE_FIELDS = ['code', 'severity', 'constraint', 'table', 'column', 'routine'] as const;
+
+/** A copy of `error` fit for a log: messages and statement text, never bind parameters or values. */
+export function loggableError(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error) || depth > 5) return error;
+  const record = error as Error & { query?: unknown; params?: unknown; cause?: unknown };
+  const message =
+    typeof record.query === 'string' && 'params' in record
+      ? `Failed query: ${record.query} (${countOf(record.params)} parameters not logged)`
+      : error.message;
+  const safe = new Error(message) as Error & Record<string, unknown>;
+  safe.name = error.name;
+  safe.stack = `${error.name}: ${message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
+  for (const field of SAFE_FIELDS) if (field in record) safe[field] = (record as unknown as Record<string, unknown>)[field];
+  if (record.cause !== undefined) safe.cause = loggableError(record.cause, depth + 1);
+  return safe;
+}
+
+const countOf = (params: unknown) => (Array.isArray(params) ? params.length : 0);
+
+/** Logs an unexpected error of one part of the service (`[scope]`), made loggable first. */
+export function logError(scope: string, error: unknown, context?: string): void {
+  console.error(`[${scope}]${context ? ` ${context}:` : ''}`, loggableError(error));
+}
+
+/** A Yoga logger whose arguments are made loggable (Yoga logs the unexpected errors it masks). */
+export function safeLogger(level: 'debug' | 'info' | 'warn' | 'error' | false) {
+  const order = ['debug', 'info', 'warn', 'error'];
+  const enabled = (at: string) => level !== false && order.indexOf(at) >= order.indexOf(level);
+  const write =
+    (at: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      if (enabled(at)) console[at === 'debug' ? 'debug' : at](...args.map((arg) => loggableError(arg)));
+    };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}
