@@ -16,6 +16,8 @@ import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { createPolicyStore } from './policies/store.js';
 import { createQuotas } from './quotas/quotas.js';
 import { checkReadiness } from './server/health.js';
+import { ensurePortFree } from './server/port.js';
+import { waitForDatabase } from './db/reachability.js';
 import { createHttpServer } from './server/http.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
@@ -49,6 +51,9 @@ export interface AppOptions extends YogaOptions {
  * so one process can run several independent instances.
  */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
+  // Settings that point at something unusable fail here, each with one line naming the setting.
+  await ensurePortFree(config.host, config.port);
+  if (config.databaseUrl) await waitForDatabase(config.databaseUrl, config.databaseWaitMs);
   const database = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let hubStarted: EventHub | undefined;
   try {

@@ -129,6 +129,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * Start-up cannot go on, for a reason outside the code: a setting points at something unusable
+ * (a database that does not exist, a folder that cannot be written, a port in use). The message
+ * is one line that names the setting; `main` prints it alone, without a stack trace.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 /** Parses the environment; throws a `ConfigError` naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable (`DATABASE_URL=`) means "not set", as in most twelve-factor services.

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { claimDataDir } from './data-dir.js';
 import { ADVISORY_LOCKS } from './locks.js';
 import * as schema from './schema.js';
 
@@ -90,7 +91,7 @@ function createPostgres(connectionString: string, max: number): DatabaseHandle {
 }
 
 function createPglite(dataDir: string): DatabaseHandle {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const release = dataDir.startsWith('memory://') ? () => undefined : claimDataDir(dataDir);
   const client = new PGlite(dataDir);
   const db = drizzlePglite(client, { schema });
   return {
@@ -99,7 +100,7 @@ function createPglite(dataDir: string): DatabaseHandle {
     // PGlite is one connection in this process: nothing can race the migrator.
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
     openSession: async () => ({ db: db as unknown as Database, close: async () => {} }),
-    close: () => client.close(),
+    close: () => client.close().finally(release),
   };
 }
 

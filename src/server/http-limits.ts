@@ -12,7 +12,8 @@ function httpError(status: number, message: string, headers: Record<string, stri
 /** The body as text, refused with 413 as soon as it grows past MAX_BODY_BYTES, whatever Content-Length says. */
 async function boundedText(request: Request): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? 0);
-  const tooLarge = () => httpError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  // The rest of the body is not read: the connection is closed after the answer, not reused.
+  const tooLarge = () => httpError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`, { connection: 'close' });
   if (declared > MAX_BODY_BYTES) throw tooLarge();
   if (!request.body) return '';
   const reader = request.body.getReader();

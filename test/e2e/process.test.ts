@@ -111,6 +111,26 @@ describe('the server process started with npm start', () => {
     },
   );
 
+  it(
+    'refuses a second server on the same embedded DATA_DIR, naming the folder and the other process',
+    { timeout: PROCESS_TEST_TIMEOUT },
+    async () => {
+      const shared = mkdtempSync(join(tmpdir(), 'greenlight-shared-'));
+      const holder = await startProcess({ DATA_DIR: shared });
+      try {
+        await expect(startProcess({ DATA_DIR: shared })).rejects.toThrow(
+          new RegExp(
+            `DATA_DIR: ${shared} is in use by another Greenlight \\(process \\d+\\); stop it first, or set DATA_DIR to another folder\\.`,
+          ),
+        );
+      } finally {
+        holder.child.kill('SIGTERM');
+        expect(await holder.exited).toBe(0);
+        rmSync(shared, { recursive: true, force: true });
+      }
+    },
+  );
+
   it('refuses to start with a bad setting and names it', { timeout: PROCESS_TEST_TIMEOUT }, async () => {
     await expect(startProcess({ DATA_DIR: dataDir, PORT: 'eighty' })).rejects.toThrow(/PORT/);
   });
