@@ -18,7 +18,9 @@ export function loggableError(error: unknown, depth = 0): unknown {
       : error.message;
   const safe = new Error(message) as Error & Record<string, unknown>;
   safe.name = error.name;
-  safe.stack = `${error.name}: ${message}\n${(error.stack ?? '').split('\n').slice(1).join('\n')}`;
+  // The stack's frames only: its first lines repeat the original message, parameters included.
+  const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  safe.stack = [`${error.name}: ${message}`, ...frames].join('\n');
   for (const field of SAFE_FIELDS) if (field in record) safe[field] = (record as unknown as Record<string, unknown>)[field];
   if (record.cause !== undefined) safe.cause = loggableError(record.cause, depth + 1);
   return safe;

@@ -13,17 +13,20 @@ import { actionRequests, principals, type ActionRequestRow } from '../db/schema.
 import type { Deps } from '../deps.js';
 import { DelegationRequiredError, IdempotencyConflictError, InvalidInputError } from '../errors.js';
 import { DEFAULT_VALID_FOR_SECONDS, parseRedactionPaths, type Evaluation } from '../policy/index.js';
-import { isUuid, jsonContainsNul, NUL_MESSAGE, parseInput, storableText } from '../validation.js';
+import { isUuid, jsonValueProblem, parseInput, storableText } from '../validation.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
 import { initialRequirements, nextStepAfter, requiredApprovals, reviewerGroups, summarize } from './requirements.js';
 
 const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
 
-/** An action's parameters: a JSON object of at most 64 KiB, with no NUL characters. */
-export const ActionParams = z
-  .record(z.string(), z.unknown(), { error: 'must be a JSON object' })
-  .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PARAMS_BYTES, `must be at most ${MAX_PARAMS_BYTES} bytes of JSON`)
-  .refine((p) => !jsonContainsNul(p), NUL_MESSAGE);
+/** An action's parameters: a JSON object of at most 64 KiB and 32 levels, storable by PostgreSQL. */
+export const ActionParams = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }).superRefine((params, ctx) => {
+  // Checked before its size: measuring a deeply nested value would walk it all.
+  const problem = jsonValueProblem(params);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, abort: true });
+  else if (Buffer.byteLength(JSON.stringify(params)) > MAX_PARAMS_BYTES)
+    ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_PARAMS_BYTES} bytes of JSON` });
+});
 
 /**
  * `.` and `..` segments are refused: `staging/../prod/db` would match a rule on `staging/**` while

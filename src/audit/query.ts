@@ -42,11 +42,12 @@ export function auditFilterConditions(filter: AuditEventFilter | null | undefine
   if (filter.requestId) conditions.push(eq(auditEvents.requestId, filter.requestId));
   if (filter.agentId) conditions.push(sql`${agentOf} = ${filter.agentId}`);
   if (filter.actorId) conditions.push(eq(auditEvents.actorId, filter.actorId));
-  if (filter.types?.length) conditions.push(inArray(auditEvents.type, filter.types));
+  // Vocabulary lists are deduplicated: however long the input, the statement stays small.
+  if (filter.types?.length) conditions.push(inArray(auditEvents.type, [...new Set(filter.types)]));
   if (filter.decisions?.length)
     conditions.push(
       sql`${statusOf} IN (${sql.join(
-        filter.decisions.map((d) => sql`${d}`),
+        [...new Set(filter.decisions)].map((d) => sql`${d}`),
         sql`, `,
       )})`,
     );

@@ -73,9 +73,14 @@ export async function listPrincipals(
 ): Promise<Principal[]> {
   authorize(viewer, Permission.ReadPrincipals);
   const conditions: (SQL | undefined)[] = [];
-  if (filter?.kinds?.length) conditions.push(inArray(principals.kind, filter.kinds));
-  if (filter?.roles?.length) conditions.push(arrayOverlaps(principals.roles, filter.roles));
-  if (filter?.groups?.length) conditions.push(arrayOverlaps(principals.groups, filter.groups.slice(0, 100)));
+  if (filter?.kinds?.length) conditions.push(inArray(principals.kind, [...new Set(filter.kinds)]));
+  if (filter?.roles?.length) conditions.push(arrayOverlaps(principals.roles, [...new Set(filter.roles)]));
+  if (filter?.groups?.length) {
+    if (filter.groups.length > 100 || filter.groups.some((group) => group.includes('\u0000'))) {
+      throw InvalidInputError.of('filter.groups', 'must list at most 100 groups, without NUL');
+    }
+    conditions.push(arrayOverlaps(principals.groups, filter.groups));
+  }
   if (filter?.disabled != null) conditions.push(filter.disabled ? isNotNull(principals.disabledAt) : isNull(principals.disabledAt));
   if (filter?.nameContains) {
     if (filter.nameContains.length > 200 || filter.nameContains.includes('\u0000')) {

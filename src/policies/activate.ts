@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseInput, storableText } from '../validation.js';
 import { eq } from 'drizzle-orm';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
@@ -20,9 +22,7 @@ export async function activatePolicyVersion(deps: Deps, actor: Principal, input:
   const actorId = actor.id;
   if (!Number.isInteger(input.version) || input.version < 1)
     throw InvalidInputError.of('version', 'must be a published version number (1 or more)');
-  if (input.reason && (input.reason.length > 2_000 || input.reason.includes('\u0000'))) {
-    throw InvalidInputError.of('reason', 'must be at most 2000 characters, without NUL');
-  }
+  if (input.reason != null) parseInput(z.object({ reason: storableText(2_000) }), { reason: input.reason });
   const activated = await deps.db.transaction(async (tx) => {
     const previous = await lockPolicyChanges(tx, input.expectedVersion);
     const [target] = await tx.select().from(policyVersions).where(eq(policyVersions.version, input.version));

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseInput, storableText } from '../validation.js';
 import { createHash } from 'node:crypto';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
@@ -8,7 +10,7 @@ import type { Transaction } from '../db/client.js';
 import { ADVISORY_LOCKS } from '../db/locks.js';
 import { policyVersions, type AuditEventRow, type PolicyVersionRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { ConflictError, InvalidInputError, InvalidPolicyInputError } from '../errors.js';
+import { ConflictError, InvalidPolicyInputError } from '../errors.js';
 import { validatePolicy, type PolicyDocument, type PolicyRule } from '../policy/index.js';
 
 // Serialises publishes and activations so version numbers and the active flag never race.
@@ -96,9 +98,7 @@ export async function publishPolicy(deps: Deps, author: Principal, input: Publis
     defaultEffect: input.defaultEffect,
     ...(input.redact && input.redact.length > 0 ? { redact: input.redact } : {}),
   };
-  if (input.message && (input.message.length > 2_000 || input.message.includes('\u0000'))) {
-    throw InvalidInputError.of('message', 'must be at most 2000 characters, without NUL');
-  }
+  if (input.message != null) parseInput(z.object({ message: storableText(2_000) }), { message: input.message });
 
   const published = await deps.db.transaction(async (tx) => {
     const previous = await lockPolicyChanges(tx, input.expectedVersion);

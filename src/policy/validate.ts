@@ -38,6 +38,9 @@ const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,99}$/;
 const LIMIT_SCOPES = Object.values(LimitScope);
 const TIMEOUT_ACTIONS = Object.values(TimeoutAction);
 
+/** PostgreSQL stores policies as jsonb, which refuses a lone surrogate. */
+const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isWhole = (value: unknown, min: number, max: number): boolean =>
   typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
@@ -70,7 +73,7 @@ function validateAgents(agents: unknown, report: Report): void {
     else {
       if (ids.length > POLICY_LIMITS.maxSelectorEntries) report('agents.ids', `must list at most ${POLICY_LIMITS.maxSelectorEntries} ids`);
       ids.forEach((id, i) => {
-        if (typeof id !== 'string' || id.length === 0 || id.length > 200 || /\p{Cc}/u.test(id)) {
+        if (typeof id !== 'string' || id.length === 0 || id.length > 200 || /\p{Cc}/u.test(id) || !wellFormed(id)) {
           report(`agents.ids[${i}]`, `id ${JSON.stringify(id)} must be a non-empty string of at most 200 characters`);
         }
       });
@@ -91,7 +94,7 @@ function validateAgents(agents: unknown, report: Report): void {
     for (const [key, value] of entries) {
       if (!LABEL_KEY.test(key))
         report(`agents.labels.${key}`, `label key ${JSON.stringify(key)} must use letters, digits and _ . / - (at most 100)`);
-      if (typeof value !== 'string' || value.length > POLICY_LIMITS.maxLabelValueLength || value.includes('\u0000')) {
+      if (typeof value !== 'string' || value.length > POLICY_LIMITS.maxLabelValueLength || value.includes('\u0000') || !wellFormed(value)) {
         report(`agents.labels.${key}`, `label value must be a string of at most ${POLICY_LIMITS.maxLabelValueLength} characters`);
       }
     }
@@ -105,6 +108,10 @@ function validateWhen(when: unknown, report: Report, conditions: Map<string, Com
   }
   if (when.length > POLICY_LIMITS.maxConditionLength) {
     report('when', `must be at most ${POLICY_LIMITS.maxConditionLength} characters`);
+    return;
+  }
+  if (!wellFormed(when)) {
+    report('when', 'must be valid Unicode text (it holds a lone surrogate)');
     return;
   }
   let compiled = conditions?.get(when);
@@ -217,8 +224,9 @@ function validateRule(
       continue;
     }
     if (text.length > POLICY_LIMITS.maxTextLength) report(field, `must be at most ${POLICY_LIMITS.maxTextLength} characters`);
-    // PostgreSQL cannot store U+0000 in text or jsonb.
+    // PostgreSQL cannot store U+0000 in text or jsonb, nor a lone surrogate in jsonb.
     if (text.includes('\u0000')) report(field, 'must not contain the NUL character (U+0000)');
+    if (!wellFormed(text)) report(field, 'must be valid Unicode text (it holds a lone surrogate)');
   }
   if (present(rule.review)) validateReview(rule.review, rule.effect, report);
   if (present(rule.allowAmend)) {

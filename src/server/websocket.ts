@@ -193,8 +193,16 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } satisfies EnvelopedRoot,
         };
-        const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        // Validation plugins (depth, aliases, cost) may throw instead of returning their errors:
+        // either way they fail this operation only; thrown, they would close the socket with 4500.
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validate(args.schema, args.document);
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) throw error;
+          errors = [error];
+        }
+        return errors.length > 0 ? [...errors] : args;
       },
       // A shared subscription is written to the socket by `deliverDirectly`, not by graphql-ws's loop.
       onOperation: (ctx, id, _payload, args) => {

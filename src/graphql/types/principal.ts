@@ -107,7 +107,7 @@ const PrincipalFilter = builder.inputType('PrincipalFilter', {
   fields: (t) => ({
     kinds: t.field({ type: [PrincipalKindEnum], required: false, description: 'Only principals of these kinds.' }),
     roles: t.field({ type: [RoleEnum], required: false, description: 'Only principals holding one of these roles.' }),
-    groups: t.stringList({ required: false, description: 'Only principals in one of these groups (at most 100 count).' }),
+    groups: t.stringList({ required: false, description: 'Only principals in one of these groups (at most 100).' }),
     disabled: t.boolean({ required: false, description: 'Only disabled principals (true) or only enabled ones (false).' }),
     nameContains: t.string({
       required: false,

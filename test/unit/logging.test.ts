@@ -1,0 +1,31 @@
+import { DrizzleQueryError } from 'drizzle-orm/errors';
+import { describe, expect, it } from 'vitest';
+import { loggableError } from '../../src/logging.js';
+
+describe('loggableError', () => {
+  it("keeps a failed statement's text and the database error's code and constraint, never its bind parameters or detail", () => {
+    const database = Object.assign(new Error('duplicate key value violates unique constraint "tokens_token_hash_key"'), {
+      code: '23505',
+      constraint: 'tokens_token_hash_key',
+      detail: 'Key (token_hash)=(5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8) already exists.',
+    });
+    const failed = new DrizzleQueryError(
+      'insert into "tokens" ("token_hash") values ($1)',
+      ['gl_secret-token-value', { password: 'hunter2' }],
+      database,
+    );
+    const logged = loggableError(failed) as Error & { cause: Error & Record<string, unknown> };
+    const text = `${logged.message}\n${logged.stack}\n${JSON.stringify(logged.cause)}\n${logged.cause.message}\n${logged.cause.stack}`;
+    expect(logged.message).toBe('Failed query: insert into "tokens" ("token_hash") values ($1) (2 parameters not logged)');
+    expect(logged.cause).toMatchObject({ code: '23505', constraint: 'tokens_token_hash_key' });
+    expect(text).not.toContain('gl_secret-token-value');
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('5e884898');
+    expect(logged.cause.detail).toBeUndefined();
+  });
+
+  it('passes what is not an Error through unchanged', () => {
+    expect(loggableError('text')).toBe('text');
+    expect(loggableError(42)).toBe(42);
+  });
+});
