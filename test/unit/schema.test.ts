@@ -25,7 +25,7 @@ describe('the GraphQL schema', () => {
 
   it('validates every documented operation in schema/operations', () => {
     const files = readdirSync(root('schema/operations')).filter((file) => file.endsWith('.graphql'));
-    expect(files.sort()).toEqual(['admin.graphql', 'agent.graphql', 'auditor.graphql', 'reviewer.graphql']);
+    expect(files.sort()).toEqual(['admin.graphql', 'agent.graphql', 'auditor.graphql', 'reviewer.graphql', 'tokens.graphql']);
     for (const file of files) {
       const document = parse(readFileSync(root(`schema/operations/${file}`), 'utf8'));
       expect(validate(buildSchema(), document).map((error) => `${file}: ${error.message}`)).toEqual([]);
