@@ -108,9 +108,17 @@ function located(error: { summary?: string; message: string; range?: { start: nu
   return error.range ? `${text} (at column ${error.range.start + 1})` : text;
 }
 
-/** Literal arguments a condition passes to functions that would only fail at run time. */
-function literalProblems(node: ASTNode): string | null {
-  const stack: unknown[] = [node];
+/** A node of a cel-js syntax tree: an operator and its arguments (nodes, lists of nodes, or values). */
+interface CelNode {
+  op: string;
+  args: unknown;
+  /** Set by cel-js's type checker on call nodes: what evaluates the call. */
+  handle?: unknown;
+}
+
+/** Every node of a syntax tree, depth first, without recursion. */
+function* nodesOf(ast: unknown): Generator<CelNode> {
+  const stack: unknown[] = [ast];
   while (stack.length > 0) {
     const current = stack.pop();
     if (Array.isArray(current)) {
@@ -118,25 +126,38 @@ function literalProblems(node: ASTNode): string | null {
       continue;
     }
     if (typeof current !== 'object' || current === null || !('op' in current)) continue;
-    const { op, args } = current as { op: string; args: unknown };
-    if (op === 'rcall' && Array.isArray(args) && typeof args[0] === 'string') {
-      // A method call: [name, receiver, [arguments]].
-      const [name, , callArgs] = args as [string, unknown, unknown[] | undefined];
-      const first = callArgs?.[0] as { op?: string; args?: unknown } | undefined;
-      const literal = first?.op === 'value' && typeof first.args === 'string' ? first.args : null;
-      if (literal !== null && TIMESTAMP_GETTERS.has(name) && !isTimeZone(literal)) {
-        return `${name}(${JSON.stringify(literal)}): unknown time zone; use an IANA name such as "Europe/Paris" or "UTC"`;
-      }
-      if (name === 'matches') {
-        if (literal === null) return 'matches() takes a string literal as its pattern, compiled when the policy is published';
-        try {
-          RE2JS.compile(literal);
-        } catch (error) {
-          return `matches(${JSON.stringify(literal)}) is not an RE2 expression: ${firstLine((error as Error).message)}`;
-        }
+    yield current as CelNode;
+    stack.push((current as CelNode).args);
+  }
+}
+
+/** The method calls of a syntax tree: `receiver.name(arguments)`. */
+function* methodCalls(ast: unknown): Generator<{ node: CelNode; name: string; callArgs: unknown[] }> {
+  for (const node of nodesOf(ast)) {
+    if (node.op === 'rcall' && Array.isArray(node.args) && typeof node.args[0] === 'string') {
+      // A method call's args: [name, receiver, [arguments]].
+      const [name, , callArgs] = node.args as [string, unknown, unknown[] | undefined];
+      yield { node, name, callArgs: callArgs ?? [] };
+    }
+  }
+}
+
+/** Literal arguments a condition passes to functions that would only fail at run time. */
+function literalProblems(node: ASTNode): string | null {
+  for (const { name, callArgs } of methodCalls(node)) {
+    const first = callArgs[0] as { op?: string; args?: unknown } | undefined;
+    const literal = first?.op === 'value' && typeof first.args === 'string' ? first.args : null;
+    if (literal !== null && TIMESTAMP_GETTERS.has(name) && !isTimeZone(literal)) {
+      return `${name}(${JSON.stringify(literal)}): unknown time zone; use an IANA name such as "Europe/Paris" or "UTC"`;
+    }
+    if (name === 'matches') {
+      if (literal === null) return 'matches() takes a string literal as its pattern, compiled when the policy is published';
+      try {
+        RE2JS.compile(literal);
+      } catch (error) {
+        return `matches(${JSON.stringify(literal)}) is not an RE2 expression: ${firstLine((error as Error).message)}`;
       }
     }
-    stack.push(args);
   }
   return null;
 }
@@ -149,25 +170,15 @@ function literalProblems(node: ASTNode): string | null {
  * call nodes' handlers, which its type checker sets, are swapped; patterns are literals
  * (`literalProblems`), compiled here once.
  */
-function matchWithRe2(node: unknown): void {
-  const stack: unknown[] = [node];
-  while (stack.length > 0) {
-    const current = stack.pop();
-    if (Array.isArray(current)) {
-      stack.push(...current);
-      continue;
-    }
-    if (typeof current !== 'object' || current === null || !('op' in current)) continue;
-    const call = current as { op: string; args: unknown; handle?: unknown };
-    if (call.op === 'rcall' && Array.isArray(call.args) && call.args[0] === 'matches') {
-      const pattern = RE2JS.compile((call.args[2] as { args: string }[])[0]!.args);
-      // cel-js calls it with the evaluated receiver and arguments.
-      call.handle = ([text]: unknown[]) => {
-        if (typeof text !== 'string') throw new Error(`matches() needs a string, not ${text === null ? 'null' : typeof text}`);
-        return pattern.test(text);
-      };
-    }
-    stack.push(call.args);
+function matchWithRe2(ast: unknown): void {
+  for (const { node, name, callArgs } of methodCalls(ast)) {
+    if (name !== 'matches') continue;
+    const pattern = RE2JS.compile((callArgs[0] as { args: string }).args);
+    // cel-js calls it with the evaluated receiver and arguments.
+    node.handle = ([text]: unknown[]) => {
+      if (typeof text !== 'string') throw new Error(`matches() needs a string, not ${text === null ? 'null' : typeof text}`);
+      return pattern.test(text);
+    };
   }
 }
 
