@@ -1,27 +1,27 @@
-import { createRedactor, loadRedactionKey } from './audit/redaction.js';
-import { logError } from './logging.js';
+import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { loadAuditKeyring, trustedJwk } from './audit/keys.js';
-import { untrustedSigners } from './audit/verify-log.js';
+import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
+import { untrustedSigners } from './audit/verify-log.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { ensureAdministrator } from './auth/bootstrap.js';
 import type { Config } from './config.js';
-import { AUTH_EVENT_TYPES } from './vocabulary.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
+import { waitForDatabase } from './db/reachability.js';
 import type { Deps } from './deps.js';
 import { createEventHub, type EventHub } from './events/hub.js';
 import { createPgSignal } from './events/pg-signal.js';
 import { createLocalSignal } from './events/signal.js';
-import { startSweeper, type Sweeper } from './approvals/sweeper.js';
+import { logError } from './logging.js';
 import { createPolicyStore } from './policies/store.js';
 import { createQuotas } from './quotas/quotas.js';
 import { checkReadiness } from './server/health.js';
-import { ensurePortFree } from './server/port.js';
-import { waitForDatabase } from './db/reachability.js';
 import { createHttpServer } from './server/http.js';
+import { ensurePortFree } from './server/port.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
 import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';
+import { AUTH_EVENT_TYPES } from './vocabulary.js';
 
 export interface App {
   deps: Deps;

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
-import { authorize, Permission } from '../auth/permissions.js';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
+import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
 import { actionRequests, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';

@@ -1,5 +1,5 @@
-import type { Principal } from '../auth/roles.js';
 import { can, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow } from '../db/schema.js';
 import type { RequestParty } from '../vocabulary.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { authorize, Permission } from '../auth/permissions.js';
 import type { NewAuditEvent } from '../audit/events.js';
+import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';

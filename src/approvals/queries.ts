@@ -1,10 +1,10 @@
 import { and, arrayOverlaps, asc, desc, eq, gt, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
-import type { Principal } from '../auth/roles.js';
 import { can, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, reviews, type ActionRequestRow, type ReviewRow } from '../db/schema.js';
-import type { ActionStatus } from '../vocabulary.js';
 import { isUuid } from '../validation.js';
+import type { ActionStatus } from '../vocabulary.js';
 import { canView } from './eligibility.js';
 
 /** The SQL twin of `reviewDenial(viewer, request) === null`. */

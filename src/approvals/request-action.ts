@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { and, eq, sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { NewAuditEvent } from '../audit/events.js';
 import { mayActFor } from '../auth/delegations.js';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
-import { isUniqueViolation } from '../db/errors.js';
 import type { Executor } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { DelegationRequiredError, IdempotencyConflictError, InvalidInputError } from '../errors.js';

@@ -1,14 +1,14 @@
 import { and, asc, gt, lte } from 'drizzle-orm';
 import { authorize, can, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
-import type { Deps } from '../deps.js';
 import type { Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents } from '../db/schema.js';
+import type { Deps } from '../deps.js';
 import type { SealedEvent } from './chain.js';
 import { listRedactedValues } from './redacted-values.js';
 import type { RedactedValue } from './redaction.js';
-import type { CheckpointRecord } from './verify.js';
 import { chainHead, sealedColumns } from './seal.js';
+import type { CheckpointRecord } from './verify.js';
 
 const EXPORT_CHUNK = 1_000;
 

@@ -1,10 +1,10 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNotNull, isNull, like, lt, or, sql, type SQL } from 'drizzle-orm';
+import { RE2JS } from 're2js';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
-import type { Deps } from '../deps.js';
-import { RE2JS } from 're2js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
 import { SNAPSHOT_XMIN, type EventPosition } from '../events/log.js';
 import { DECISION_EVENT_TYPES, type ActionStatus, type AuditEventType } from '../vocabulary.js';
 

@@ -1,11 +1,11 @@
 import { and, eq, gt, isNull, or, type SQL } from 'drizzle-orm';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
-import type { Deps } from '../deps.js';
 import type { Database } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
-import type { EventHub } from '../events/hub.js';
+import type { Deps } from '../deps.js';
 import { NotFoundError, SlowConsumerError } from '../errors.js';
+import type { EventHub } from '../events/hub.js';
 import { LiveStream } from '../events/live-stream.js';
 import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
 import {

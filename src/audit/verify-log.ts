@@ -1,14 +1,14 @@
 import { and, asc, count, eq, gt, gte, isNull, lte } from 'drizzle-orm';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
-import type { Deps } from '../deps.js';
-import { InvalidInputError } from '../errors.js';
 import type { Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents } from '../db/schema.js';
+import type { Deps } from '../deps.js';
+import { InvalidInputError } from '../errors.js';
 import type { SealedEvent } from './chain.js';
+import { checkedEventsPg, defaultReaderThreads, nodePostgresOf } from './checked-events-pg.js';
 import type { AuditKeyring } from './keys.js';
 import { chainHead, sealedColumns } from './seal.js';
-import { checkedEventsPg, defaultReaderThreads, nodePostgresOf } from './checked-events-pg.js';
 import { GENESIS_HASH, verifyChain, type CheckpointRecord, type VerificationReport } from './verify.js';
 
 const READ_CHUNK = 5_000;

@@ -1,8 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
-import { logError } from '../logging.js';
 import type { Executor } from '../db/client.js';
 import { principals, tokens } from '../db/schema.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
+import { logError } from '../logging.js';
 import { TokenBuckets } from '../quotas/token-buckets.js';
 import type { Principal } from './roles.js';
 import { hashToken } from './tokens.js';

@@ -1,6 +1,6 @@
 import type { Executor } from '../db/client.js';
-import { logError } from '../logging.js';
 import type { AuditEventRow } from '../db/schema.js';
+import { logError } from '../logging.js';
 import { positionOf, readSettled, settledHead, START_POSITION, type EventPosition } from './log.js';
 import type { SignalTransport } from './signal.js';
 

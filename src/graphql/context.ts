@@ -2,14 +2,14 @@ import DataLoader from 'dataloader';
 import { listRedactPaths, listReviewsForRequests } from '../approvals/queries.js';
 import { decisionPositions } from '../audit/query.js';
 import { listRedactedValues } from '../audit/redacted-values.js';
-import type { EventPosition } from '../events/log.js';
 import type { RedactedValue } from '../audit/redaction.js';
-import { getPrincipalsByIds } from '../auth/principals.js';
 import type { Session } from '../auth/authenticator.js';
+import { getPrincipalsByIds } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
-import type { AuthFailure } from '../errors.js';
 import type { ReviewRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import type { AuthFailure } from '../errors.js';
+import type { EventPosition } from '../events/log.js';
 
 /** Per-operation batch loaders, so a page of requests costs one query per relation, not one per row. */
 export interface Loaders {

@@ -1,12 +1,12 @@
-import { z } from 'zod';
-import { parseInput, storableText } from '../validation.js';
 import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { appendAuditEvents } from '../audit/append.js';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
-import { appendAuditEvents } from '../audit/append.js';
 import { policyVersions } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
+import { parseInput, storableText } from '../validation.js';
 import { lockPolicyChanges, type PolicyChange } from './publish.js';
 
 export interface ActivatePolicyVersionInput {

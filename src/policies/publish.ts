@@ -1,17 +1,17 @@
-import { z } from 'zod';
-import { parseInput, storableText } from '../validation.js';
-import { createHash } from 'node:crypto';
-import { authorize, Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/roles.js';
 import canonicalize from 'canonicalize';
 import { desc, eq, sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
+import { authorize, Permission } from '../auth/permissions.js';
+import type { Principal } from '../auth/roles.js';
 import type { Transaction } from '../db/client.js';
 import { ADVISORY_LOCKS } from '../db/locks.js';
 import { policyVersions, type AuditEventRow, type PolicyVersionRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidPolicyInputError } from '../errors.js';
 import { validatePolicy, type PolicyDocument, type PolicyRule } from '../policy/index.js';
+import { parseInput, storableText } from '../validation.js';
 
 // Serialises publishes and activations so version numbers and the active flag never race.
 const POLICY_LOCK_KEY = ADVISORY_LOCKS.policyChanges;

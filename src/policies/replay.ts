@@ -1,4 +1,5 @@
 import { and, asc, gt, gte, lt, type SQL } from 'drizzle-orm';
+import { evaluationInputFor } from '../approvals/evaluation.js';
 import { authorize, Permission } from '../auth/permissions.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
@@ -14,7 +15,6 @@ import {
   type PolicyEffect,
   type RateLimit,
 } from '../policy/index.js';
-import { evaluationInputFor } from '../approvals/evaluation.js';
 import { compileDraft } from './draft.js';
 
 export const REPLAY_LIMITS = { defaultRequests: 10_000, maxRequests: 100_000, samples: 20, pageSize: 1_000 } as const;

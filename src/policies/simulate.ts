@@ -1,13 +1,13 @@
 import { evaluateRequest, evaluationInputFor } from '../approvals/evaluation.js';
-import { authorize, can, Permission } from '../auth/permissions.js';
 import { RequestActionInput } from '../approvals/request-action.js';
-import { isUuid } from '../validation.js';
+import { authorize, can, Permission } from '../auth/permissions.js';
 import { getPrincipalsByIds } from '../auth/principals.js';
 import type { Principal } from '../auth/roles.js';
 import type { Deps } from '../deps.js';
-import { parseInput } from '../validation.js';
 import { InvalidInputError, NotAllowedError, NotFoundError } from '../errors.js';
 import type { Evaluation, PolicyDocument } from '../policy/index.js';
+import { isUuid } from '../validation.js';
+import { parseInput } from '../validation.js';
 import { compileDraft } from './draft.js';
 
 const SimulateInput = RequestActionInput.pick({

@@ -1,9 +1,9 @@
 import { desc, eq, lt } from 'drizzle-orm';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
-import type { Deps } from '../deps.js';
 import type { Executor } from '../db/client.js';
 import { policyVersions, type PolicyVersionRow } from '../db/schema.js';
+import type { Deps } from '../deps.js';
 import { BUILT_IN_POLICY, compilePolicy, type CompiledPolicy } from '../policy/index.js';
 
 /**

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import { logError } from '../logging.js';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
+import { logError } from '../logging.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
-import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
 import type { Readiness } from './health.js';
+import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
 import type { GreenlightYoga } from './yoga.js';
 
 /** Where the public key that signs audit checkpoints is served, as a JWK (RFC 8037, Ed25519). */

@@ -1,6 +1,6 @@
 import type { Authenticator, Session } from '../auth/authenticator.js';
-import { logError } from '../logging.js';
 import { UnauthenticatedError } from '../errors.js';
+import { logError } from '../logging.js';
 
 /** What this module needs of a WebSocket. */
 export interface ClosableSocket {

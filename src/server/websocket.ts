@@ -1,7 +1,7 @@
-import type { Server as HttpServer } from 'node:http';
-import type { Socket } from 'node:net';
 import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';

@@ -6,12 +6,12 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
 import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
-import type { Deps } from '../deps.js';
 import type { SecurityConfig } from '../config.js';
+import type { Deps } from '../deps.js';
 import { DomainError, RateLimitedError, UnauthenticatedError } from '../errors.js';
-import { safeLogger } from '../logging.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
+import { safeLogger } from '../logging.js';
 import { useHttpLimits } from './http-limits.js';
 import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions.js';
 

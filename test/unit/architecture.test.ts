@@ -54,8 +54,8 @@ describe('layering (DESIGN §4)', () => {
     expect(violations((f, layer) => f.layer === 'config' && layer !== null)).toEqual([]);
   });
 
-  it('never lets db, audit, auth, approvals, policies or events import graphql or the server', () => {
-    const lower = ['db', 'audit', 'auth', 'approvals', 'policies', 'events'];
+  it('never lets db, audit, auth, approvals, policies, events, quotas or logging import graphql or the server', () => {
+    const lower = ['db', 'audit', 'auth', 'approvals', 'policies', 'events', 'quotas', 'logging'];
     expect(
       violations(
         (f, layer, s) =>

@@ -3,6 +3,7 @@ import { cancelActionRequest } from '../../approvals/cancel-action.js';
 import { getActionRequest, listActionRequests } from '../../approvals/queries.js';
 import { requestAction } from '../../approvals/request-action.js';
 import { streamActionDecided } from '../../approvals/streams.js';
+import { Permission } from '../../auth/permissions.js';
 import type { ActionRequestRow } from '../../db/schema.js';
 import {
   ConflictError,
@@ -13,19 +14,18 @@ import {
   NotFoundError,
   RateLimitedError,
 } from '../../errors.js';
-import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
-import { shownValue } from '../redaction.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
-import { streamStart } from '../stream-start.js';
 import { mutationErrors, toPayload } from '../errors.js';
+import { shownValue } from '../redaction.js';
+import { streamStart } from '../stream-start.js';
 import { ActionOutcomeEnum, ActionStatusEnum, DecisionSourceEnum } from './enums.js';
 import { EvaluationRef } from './evaluation.js';
 import { PrincipalRef } from './principal.js';
 import { requestPayload } from './request-payload.js';
-import { ReviewRef } from './review.js';
 import { approvalsReceived, requirementProgress, ReviewRequirementProgressRef } from './review-requirement.js';
+import { ReviewRef } from './review.js';
 import { viewerOf } from './viewer.js';
 
 export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionRequest').implement({

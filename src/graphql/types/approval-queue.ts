@@ -1,7 +1,7 @@
 import { listPendingApprovals } from '../../approvals/queries.js';
 import { ApprovalQueueEventKind, streamApprovalQueue, type ApprovalQueueEvent } from '../../approvals/streams.js';
-import { positionOf, settledHead } from '../../events/log.js';
 import { Permission } from '../../auth/permissions.js';
+import { positionOf, settledHead } from '../../events/log.js';
 import { builder } from '../builder.js';
 import { decodeCursor, encodeCursor, encodeEventCursor, pageSize, toConnection } from '../cursors.js';
 import { streamStart } from '../stream-start.js';

@@ -1,5 +1,5 @@
-import { AuditBreak } from '../../audit/verify.js';
 import { verifyAuditLogAs, type AuditLogVerification } from '../../audit/verify-log.js';
+import { AuditBreak } from '../../audit/verify.js';
 import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { viewerOf } from './viewer.js';

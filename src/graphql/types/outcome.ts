@@ -1,10 +1,10 @@
 import { reportActionOutcome } from '../../approvals/report-outcome.js';
-import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { Permission } from '../../auth/permissions.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
-import { requestPayload } from './request-payload.js';
 import { ActionOutcomeEnum } from './enums.js';
+import { requestPayload } from './request-payload.js';
 import { viewerOf } from './viewer.js';
 
 const ReportActionOutcomeInput = builder.inputType('ReportActionOutcomeInput', {

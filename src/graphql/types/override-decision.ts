@@ -1,6 +1,6 @@
 import { overrideDecision } from '../../approvals/override-decision.js';
-import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../../errors.js';
 import { Permission } from '../../auth/permissions.js';
+import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload } from '../errors.js';
 import { VerdictEnum } from './enums.js';

@@ -1,9 +1,9 @@
+import { Permission } from '../../auth/permissions.js';
 import type { PolicyVersionRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, InvalidPolicyInputError, NotFoundError } from '../../errors.js';
 import { activatePolicyVersion } from '../../policies/activate.js';
 import { publishPolicy } from '../../policies/publish.js';
 import { getActivePolicyVersion, readPolicyVersions } from '../../policies/store.js';
-import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { connectionOf } from '../connections.js';
 import { decodeCursor, encodeCursor, pageSize, toConnection } from '../cursors.js';

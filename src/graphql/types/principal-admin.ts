@@ -1,6 +1,6 @@
+import { Permission } from '../../auth/permissions.js';
 import { disablePrincipal, enablePrincipal, updatePrincipal } from '../../auth/principal-admin.js';
 import { createPrincipal } from '../../auth/principals.js';
-import { Permission } from '../../auth/permissions.js';
 import type { Principal } from '../../auth/roles.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';

@@ -1,6 +1,6 @@
 import { listDelegations } from '../../auth/delegations.js';
-import { getPrincipal, listPrincipals } from '../../auth/principal-admin.js';
 import { can, Permission } from '../../auth/permissions.js';
+import { getPrincipal, listPrincipals } from '../../auth/principal-admin.js';
 import type { Principal } from '../../auth/roles.js';
 import { listTokens } from '../../auth/token-admin.js';
 import { isUuid } from '../../validation.js';

@@ -2,11 +2,11 @@ import { decideAction } from '../../approvals/decide-action.js';
 import type { ReviewRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError, SeparationOfDutiesError } from '../../errors.js';
 import { builder } from '../builder.js';
-import { shownValue } from '../redaction.js';
 import { mutationErrors, toPayload } from '../errors.js';
-import { requestPayload } from './request-payload.js';
+import { shownValue } from '../redaction.js';
 import { VerdictEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
+import { requestPayload } from './request-payload.js';
 import { viewerOf } from './viewer.js';
 
 export const ReviewRef = builder.objectRef<ReviewRow>('Review').implement({

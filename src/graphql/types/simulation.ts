@@ -1,6 +1,6 @@
+import { Permission } from '../../auth/permissions.js';
 import { replayPolicy, type DecisionChange, type ReplayResult, type ReplaySample } from '../../policies/replay.js';
 import { simulateAction } from '../../policies/simulate.js';
-import { Permission } from '../../auth/permissions.js';
 import { builder } from '../builder.js';
 import { ActionRequestRef } from './action-request.js';
 import { PolicyEffectEnum } from './enums.js';
