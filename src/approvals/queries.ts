@@ -1,5 +1,5 @@
 import { and, arrayOverlaps, asc, desc, eq, gt, inArray, lt, ne, or, sql, type SQL } from 'drizzle-orm';
-import { can, Permission } from '../auth/permissions.js';
+import { authorize, can, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, reviews, type ActionRequestRow, type ReviewRow } from '../db/schema.js';
@@ -92,8 +92,8 @@ export async function listActionRequests(
 
 /** PENDING requests the viewer may decide, oldest first (the queue's natural order). */
 export async function listPendingApprovals(db: Executor, viewer: Principal, page: PageRequest): Promise<ActionRequestRow[]> {
-  const reviewable = reviewableBy(viewer);
-  if (!reviewable) return [];
+  authorize(viewer, Permission.ReviewAction);
+  const reviewable = reviewableBy(viewer)!;
   const conditions: SQL[] = [eq(actionRequests.status, 'PENDING'), reviewable];
   if (page.afterPosition !== null) conditions.push(gt(actionRequests.position, page.afterPosition));
   return db

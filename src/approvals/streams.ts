@@ -1,14 +1,15 @@
 import { Repeater } from '@repeaterjs/repeater';
 import type { AuditEventData } from '../audit/events.js';
 import { streamAuditEvents, type AuditStreamStart } from '../audit/stream.js';
-import { isPromise } from '../events/live-stream.js';
+import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
+import { isPromise } from '../events/live-stream.js';
+import { isUuid } from '../validation.js';
 import { DECISION_EVENT_TYPES, type AuditEventType } from '../vocabulary.js';
 import { canView, reviewDenial } from './eligibility.js';
-import { isUuid } from '../validation.js';
 import { getActionRequest, getActionRequestsByIds } from './queries.js';
 
 export const ApprovalQueueEventKind = { ADDED: 'ADDED', REMOVED: 'REMOVED' } as const;
@@ -116,6 +117,7 @@ function queueChangeFor(viewer: Principal, change: ApprovalQueueEvent | null): A
  * With `start`, changes after that stream position are replayed first.
  */
 export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditStreamStart): AsyncIterable<ApprovalQueueEvent> {
+  authorize(viewer, Permission.ReviewAction);
   return streamAuditEvents(deps.db, deps.hub, {
     start,
     filter: { types: QUEUE_EVENT_TYPES },
