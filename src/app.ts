@@ -104,6 +104,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const yoga = createGreenlightYoga(deps, { ...options, http: config.security, fanoutStats: fanout });
     const http = createHttpServer(yoga, deps, () => checkReadiness(database, hub), {
       maxSocketsPerPrincipal: config.security.socketsPerPrincipal,
+      trustProxy: config.security.trustProxy,
       ...options.websocket,
     });
     let started = false;

@@ -67,6 +67,7 @@ const ConfigSchema = z.object({
     .transform((origins) => origins.map((origin) => new URL(origin).origin))
     .optional(),
   NODE_ENV: z.string().optional(),
+  TRUST_PROXY: booleanSetting.optional(),
   GRAPHIQL: booleanSetting.optional(),
   INTROSPECTION: booleanSetting.optional(),
 });
@@ -98,6 +99,8 @@ export interface SecurityConfig {
   socketsPerPrincipal: number;
   /** Failed authentications one remote address may make per minute before it is refused for a while (0: no limit). */
   authFailuresPerMinute: number;
+  /** One reverse proxy is in front: a client's address is the last entry of `X-Forwarded-For`. */
+  trustProxy: boolean;
   /** Origins whose browsers may call the API cross-origin (CORS); none by default. */
   corsOrigins: string[];
   /** Serve GraphiQL (from the installed packages) on GET /graphql for browsers. */
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestsPerMinute: value.RATE_LIMIT_PER_MINUTE,
       socketsPerPrincipal: value.MAX_SOCKETS_PER_PRINCIPAL,
       authFailuresPerMinute: value.AUTH_FAILURES_PER_MINUTE,
+      trustProxy: value.TRUST_PROXY ?? false,
       corsOrigins: value.CORS_ORIGINS ?? [],
       // A production deployment shows neither unless asked to.
       graphiql: value.GRAPHIQL ?? value.NODE_ENV !== 'production',
@@ -196,6 +200,7 @@ export function defaultSecurityConfig(overrides: Partial<SecurityConfig> = {}): 
     requestsPerMinute: 600,
     socketsPerPrincipal: 20,
     authFailuresPerMinute: 30,
+    trustProxy: false,
     corsOrigins: [],
     graphiql: true,
     introspection: true,

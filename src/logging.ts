@@ -11,11 +11,13 @@ const SAFE_FIELDS = ['code', 'severity', 'constraint', 'table', 'column', 'routi
 /** A copy of `error` fit for a log: messages and statement text, never bind parameters or values. */
 export function loggableError(error: unknown, depth = 0): unknown {
   if (!(error instanceof Error) || depth > 5) return error;
-  const record = error as Error & { query?: unknown; params?: unknown; cause?: unknown };
+  const record = error as Error & { query?: unknown; params?: unknown; cause?: unknown; originalError?: unknown };
+  // A GraphQL error wrapping a failed statement repeats its message: the wrapped error is logged instead.
+  if (record.originalError instanceof Error) return loggableError(record.originalError, depth + 1);
   const message =
     typeof record.query === 'string' && 'params' in record
       ? `Failed query: ${record.query} (${countOf(record.params)} parameters not logged)`
-      : error.message;
+      : withoutParams(error.message);
   const safe = new Error(message) as Error & Record<string, unknown>;
   safe.name = error.name;
   // The stack's frames only: its first lines repeat the original message, parameters included.
@@ -27,6 +29,9 @@ export function loggableError(error: unknown, depth = 0): unknown {
 }
 
 const countOf = (params: unknown) => (Array.isArray(params) ? params.length : 0);
+
+/** Drizzle's message for a failed statement ends with its parameters: whatever carries it, they are cut. */
+const withoutParams = (message: string) => message.replace(/\nparams: [\s\S]*$/, '\n(parameters not logged)');
 
 /** Logs an unexpected error of one part of the service (`[scope]`), made loggable first. */
 export function logError(scope: string, error: unknown, context?: string): void {

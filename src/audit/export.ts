@@ -1,6 +1,6 @@
 import { and, asc, gt, lte } from 'drizzle-orm';
 import { authorize, can, Permission } from '../auth/permissions.js';
-import type { Principal } from '../auth/roles.js';
+import type { Session } from '../auth/authenticator.js';
 import type { Executor } from '../db/client.js';
 import { auditCheckpoints, auditEvents } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -22,6 +22,8 @@ export type ExportLine = ({ kind: 'event'; redacted?: RedactedValue[] } & Sealed
 export interface ExportOptions {
   /** Add the redacted values to the events that have some (ADMIN only). */
   withRedacted?: boolean;
+  /** Checked before each chunk: throws to end the export (the reader's token was revoked, say). */
+  stillAllowed?: () => Promise<void>;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function* exportAuditLog(db: Executor, afterSeq: number, options: E
   const head = (await chainHead(db))?.seq ?? 0;
   let after = afterSeq;
   while (after < head) {
+    await options.stillAllowed?.();
     const upTo = Math.min(after + EXPORT_CHUNK, head);
     const [events, checkpoints] = await Promise.all([
       db
@@ -72,7 +75,15 @@ export async function* exportAuditLog(db: Executor, afterSeq: number, options: E
  * The export `viewer` may take (AUDITOR or ADMIN, else NotAllowedError); an ADMIN's lines carry
  * the values behind redaction markers.
  */
-export function exportAuditLogAs(deps: Pick<Deps, 'db'>, viewer: Principal, afterSeq: number): AsyncGenerator<ExportLine> {
+export function exportAuditLogAs(deps: Pick<Deps, 'db' | 'auth'>, session: Session, afterSeq: number): AsyncGenerator<ExportLine> {
+  const viewer = session.principal;
   authorize(viewer, Permission.ReadAudit);
-  return exportAuditLog(deps.db, afterSeq, { withRedacted: can(viewer, Permission.ReadRedacted) });
+  return exportAuditLog(deps.db, afterSeq, {
+    withRedacted: can(viewer, Permission.ReadRedacted),
+    // A long export stops at the next chunk once its token is revoked or its reader demoted.
+    stillAllowed: async () => {
+      await deps.auth.verify(session);
+      authorize(viewer, Permission.ReadAudit);
+    },
+  });
 }

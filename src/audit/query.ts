@@ -5,6 +5,7 @@ import type { Principal } from '../auth/roles.js';
 import type { Executor } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
+import { InvalidInputError } from '../errors.js';
 import { SNAPSHOT_XMIN, type EventPosition } from '../events/log.js';
 import { DECISION_EVENT_TYPES, type ActionStatus, type AuditEventType } from '../vocabulary.js';
 
@@ -113,6 +114,19 @@ export function filterNeedsRequest(filter: AuditEventFilter | null | undefined):
   return !!(filter?.action || filter?.resourcePrefix);
 }
 
+/** The longest `action` glob and `resourcePrefix` a filter may hold: as long as a policy's glob and a request's resource. */
+export const AUDIT_FILTER_LIMITS = { action: 256, resourcePrefix: 1_000 } as const;
+
+/** Throws InvalidInputError when a filter's texts are longer than AUDIT_FILTER_LIMITS (compiling a huge glob takes seconds). */
+export function assertAuditFilter(filter: AuditEventFilter | null | undefined): void {
+  for (const field of ['action', 'resourcePrefix'] as const) {
+    const value = filter?.[field];
+    if (value && value.length > AUDIT_FILTER_LIMITS[field]) {
+      throw InvalidInputError.of(`filter.${field}`, `must be at most ${AUDIT_FILTER_LIMITS[field]} characters`);
+    }
+  }
+}
+
 /** `listSealedAuditEvents` for a viewer who may read the log (AUDITOR, ADMIN). */
 export async function readAuditEvents(
   deps: Pick<Deps, 'db'>,
@@ -121,6 +135,7 @@ export async function readAuditEvents(
   page: { afterSeq: number | null; limit: number; order: AuditOrder },
 ): Promise<AuditEventRow[]> {
   authorize(viewer, Permission.ReadAudit);
+  assertAuditFilter(filter);
   return listSealedAuditEvents(deps.db, filter, page);
 }
 

@@ -1,14 +1,15 @@
 import { and, eq, gt, isNull, or, type SQL } from 'drizzle-orm';
-import { authorize, Permission } from '../auth/permissions.js';
+import { authorize, can, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
 import type { Database } from '../db/client.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
-import { NotFoundError, SlowConsumerError } from '../errors.js';
+import { NotAllowedError, NotFoundError, SlowConsumerError } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
 import { LiveStream } from '../events/live-stream.js';
 import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
 import {
+  assertAuditFilter,
   auditFilterConditions,
   filterNeedsRequest,
   auditFilterMatcher,
@@ -57,7 +58,20 @@ export interface AuditStreamOptions<T extends object = AuditEventRow> {
 /** The audit log, live (see `streamAuditEvents`), for a viewer who may read it (AUDITOR, ADMIN). */
 export function streamAuditLog(deps: Pick<Deps, 'db' | 'hub'>, viewer: Principal, options: AuditStreamOptions): LiveStream<AuditEventRow> {
   authorize(viewer, Permission.ReadAudit);
-  return streamAuditEvents(deps.db, deps.hub, options);
+  assertAuditFilter(options.filter);
+  // The viewer is its session's live principal: a demotion mid-stream ends the stream at the next
+  // event, which it never sees.
+  const stream: LiveStream<AuditEventRow> = streamAuditEvents(deps.db, deps.hub, {
+    ...options,
+    map: (event) => {
+      if (can(viewer, Permission.ReadAudit)) return event;
+      queueMicrotask(() =>
+        stream.fail(new NotAllowedError('The audit log needs the AUDITOR or ADMIN role, which this principal no longer holds.')),
+      );
+      return null;
+    },
+  });
+  return stream;
 }
 
 /**

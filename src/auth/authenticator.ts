@@ -80,6 +80,7 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
   const lastUsed = new Map<string, Date>();
   // Bumped by every change: a read that started before a change must not be cached after it.
   let epoch = 0;
+  const refreshing = new Map<string, Promise<void>>();
 
   /** The live object of a principal, refreshed from `row`. */
   const liveOf = (row: Principal): Principal => {
@@ -92,18 +93,22 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
     return existing;
   };
 
+  /**
+   * The token's cache entry, read from the database on a miss (or when `fresh`). A read that a
+   * change overtook may predate it: it is read again (twice at most), and never written over the
+   * live principal, which `principalChanged` refreshes itself.
+   */
   async function lookup(hash: string, fresh = false): Promise<CachedToken | null> {
     const hit = cached.get(hash);
     if (hit && !fresh && performance.now() - hit.loadedAt < cacheTtlMs) return hit;
-    const startedAt = epoch;
-    const [row] = await db
-      .select({ tokenId: tokens.id, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt, principal: principals })
-      .from(tokens)
-      .innerJoin(principals, eq(tokens.principalId, principals.id))
-      .where(eq(tokens.tokenHash, hash))
-      .limit(1);
+    let startedAt = epoch;
+    let row = await readToken(hash);
+    for (let again = 0; again < 2 && startedAt !== epoch; again++) {
+      startedAt = epoch;
+      row = await readToken(hash);
+    }
     if (!row) return null;
-    liveOf(row.principal);
+    if (startedAt === epoch || !live.has(row.principal.id)) liveOf(row.principal);
     const entry: CachedToken = {
       tokenId: row.tokenId,
       principalId: row.principal.id,
@@ -117,6 +122,16 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
       if (cached.size > MAX_CACHED_TOKENS) cached.delete(cached.keys().next().value!);
     }
     return entry;
+  }
+
+  async function readToken(hash: string) {
+    const [row] = await db
+      .select({ tokenId: tokens.id, expiresAt: tokens.expiresAt, revokedAt: tokens.revokedAt, principal: principals })
+      .from(tokens)
+      .innerJoin(principals, eq(tokens.principalId, principals.id))
+      .where(eq(tokens.tokenHash, hash))
+      .limit(1);
+    return row ?? null;
   }
 
   /** The session of a cached token, or the reason there is none. */
@@ -150,9 +165,13 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
 
   return {
     async authenticate(secret, remote) {
-      const wait = remote && failures ? failures.wait(remote) : 0;
-      if (wait > 0) throw new RateLimitedError('Too many failed authentications from your address; wait before trying again.', wait);
       const hash = hashToken(secret);
+      // What a throttled address is refused is the look-up of tokens this instance does not know
+      // (guesses). A token it holds as valid still works: callers behind one proxy or NAT must not
+      // be locked out by one of them guessing.
+      const known = cached.get(hash);
+      const wait = remote && failures && !(known && !known.revoked) ? failures.wait(remote) : 0;
+      if (wait > 0) throw new RateLimitedError('Too many failed authentications from your address; wait before trying again.', wait);
       try {
         return check(await lookup(hash), hash);
       } catch (error) {
@@ -169,8 +188,18 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
       epoch++;
       for (const [hash, entry] of cached) if (entry.principalId === principalId) cached.delete(hash);
       if (live.has(principalId)) {
-        const [row] = await db.select().from(principals).where(eq(principals.id, principalId));
-        if (row) liveOf(row);
+        // One refresh of a principal at a time, in order: an earlier read never lands after a later one.
+        const previous = (refreshing.get(principalId) ?? Promise.resolve()).catch(() => undefined);
+        const refresh = previous.then(async () => {
+          const [row] = await db.select().from(principals).where(eq(principals.id, principalId));
+          if (row) liveOf(row);
+        });
+        refreshing.set(principalId, refresh);
+        try {
+          await refresh;
+        } finally {
+          if (refreshing.get(principalId) === refresh) refreshing.delete(principalId);
+        }
       }
       for (const listener of listeners) {
         try {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { NewAuditEvent, PrincipalField } from '../audit/events.js';
 import type { Transaction } from '../db/client.js';
+import { ADVISORY_LOCKS } from '../db/locks.js';
 import { actionRequests, principals } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
@@ -32,7 +33,12 @@ export async function commitPrincipalChange<T>(
   return result;
 }
 
+/**
+ * Locks a principal for a change of its roles or state. The advisory lock first: two such changes
+ * of different principals could otherwise each count the other as the ADMIN that remains.
+ */
 async function lockPrincipal(tx: Transaction, id: string): Promise<Principal> {
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.principalChanges})`);
   const [row] = isUuid(id) ? await tx.select().from(principals).where(eq(principals.id, id)).for('update') : [];
   if (!row) throw new NotFoundError('Principal', id);
   return row;

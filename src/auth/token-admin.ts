@@ -38,14 +38,29 @@ function mayManage(viewer: Principal, principalId: string): boolean {
   return principalId === viewer.id ? can(viewer, Permission.ManageOwnTokens) : can(viewer, Permission.ManagePrincipals);
 }
 
-/** Issues a new named token to a principal; its secret is returned once. */
-export async function issueToken(deps: Pick<Deps, 'db' | 'hub' | 'auth'>, viewer: Principal, raw: IssueTokenInput): Promise<IssuedToken> {
+/**
+ * Issues a new named token to a principal; its secret is returned once. A token a principal
+ * issues itself never outlives the token it authenticated with (`issuerExpiresAt`): a stolen
+ * short-lived token cannot mint itself a permanent one.
+ */
+export async function issueToken(
+  deps: Pick<Deps, 'db' | 'hub' | 'auth'>,
+  viewer: Principal,
+  raw: IssueTokenInput,
+  issuerExpiresAt: Date | null = null,
+): Promise<IssuedToken> {
   authorize(viewer, Permission.ManageOwnTokens);
   const input = parseInput(IssueTokenInput, raw);
   if (!isUuid(input.principalId) || !mayManage(viewer, input.principalId)) throw new NotFoundError('Principal', input.principalId);
   if (input.expiresAt) {
     const ms = input.expiresAt.getTime() - Date.now();
     if (!(ms > 0 && ms <= MAX_LIFETIME_MS)) throw InvalidInputError.of('expiresAt', 'must be in the future, at most 10 years ahead');
+  }
+  if (input.principalId === viewer.id && issuerExpiresAt) {
+    if (input.expiresAt && input.expiresAt > issuerExpiresAt) {
+      throw InvalidInputError.of('expiresAt', `must not be after ${issuerExpiresAt.toISOString()}, when the token you use expires`);
+    }
+    input.expiresAt ??= issuerExpiresAt;
   }
   const secret = generateToken();
   const token = await commitPrincipalChange(deps, input.principalId, async (tx) => {

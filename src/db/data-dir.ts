@@ -1,8 +1,15 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StartupError } from '../config.js';
 
 const LOCK_FILE = 'greenlight.pid';
+/**
+ * This process's identity in a claim: its pid alone is not enough, since a restarted container
+ * gets the pid its crashed predecessor had (often 1), and must not mistake that one's claim for
+ * its own.
+ */
+const INCARNATION = randomUUID();
 
 /** Whether a process with this id runs (on this machine). */
 function running(pid: number): boolean {
@@ -14,11 +21,21 @@ function running(pid: number): boolean {
   }
 }
 
+/** Who holds a claim, if anyone still does: "this process", "process 42", or null for a stale claim. */
+function holder(file: string): string | null {
+  const [pidText, incarnation] = readFileSync(file, 'utf8').trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (pid === process.pid) return incarnation === INCARNATION ? 'this process' : null;
+  return running(pid) ? `process ${pid}` : null;
+}
+
 /**
  * Claims DATA_DIR for this process: PGlite is one process's database, and two servers on one
  * folder would each overwrite the other's writes, audit log included. The claim is a file holding
- * this process's id, made with O_EXCL; a file left by a process that no longer runs is taken
- * over. Returns the function that gives the folder up.
+ * this process's id, made with O_EXCL. A claim left by a process that no longer runs is taken
+ * over by renaming it away first: of two processes doing so at once, only one rename succeeds.
+ * Returns the function that gives the folder up.
  */
 export function claimDataDir(dataDir: string): () => void {
   try {
@@ -29,7 +46,7 @@ export function claimDataDir(dataDir: string): () => void {
     );
   }
   const file = join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
     try {
       fd = openSync(file, 'wx', 0o600);
@@ -37,21 +54,30 @@ export function claimDataDir(dataDir: string): () => void {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST')
         throw new StartupError(`DATA_DIR: cannot write to ${dataDir} (${code}); give this user write access or choose another folder.`);
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && running(pid)) {
-        const who = pid === process.pid ? 'this process' : `process ${pid}`;
+      let who: string | null;
+      try {
+        who = holder(file);
+      } catch {
+        continue; // It went away meanwhile: try again.
+      }
+      if (who)
         throw new StartupError(
           `DATA_DIR: ${dataDir} is in use by another Greenlight (${who}); stop it first, or set DATA_DIR to another folder.`,
         );
+      const stale = `${file}.stale-${INCARNATION}`;
+      try {
+        renameSync(file, stale);
+        rmSync(stale, { force: true });
+      } catch {
+        // Another process took the stale claim over first; its fresh claim is judged next time round.
       }
-      rmSync(file, { force: true });
       continue;
     }
-    writeSync(fd, `${process.pid}\n`);
+    writeSync(fd, `${process.pid} ${INCARNATION}\n`);
     closeSync(fd);
     return () => {
       try {
-        if (Number(readFileSync(file, 'utf8').trim()) === process.pid) rmSync(file, { force: true });
+        if (readFileSync(file, 'utf8').includes(INCARNATION)) rmSync(file, { force: true });
       } catch {
         // Already gone.
       }

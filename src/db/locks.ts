@@ -14,4 +14,9 @@ export const ADVISORY_LOCKS = {
   agentUsage: 7_318_244_004,
   /** Session lock held by the instance that seals the audit chain (the sealer's leadership). */
   sealer: 7_318_244_005,
+  /**
+   * Transaction lock: changes of principals' roles and disabled state, one at a time, so that two
+   * administrators demoting or disabling each other at once cannot leave no enabled ADMIN.
+   */
+  principalChanges: 7_318_244_006,
 } as const;

@@ -57,7 +57,10 @@ export function decodeKeyCursor(kind: CursorKind, cursor: string | null | undefi
   } catch {
     throw invalidCursor();
   }
-  if (!Array.isArray(key) || key.length !== parts || !key.every((part) => typeof part === 'string')) throw invalidCursor();
+  // A part PostgreSQL could not take (NUL) is no cursor of ours either.
+  if (!Array.isArray(key) || key.length !== parts || !key.every((part) => typeof part === 'string' && !part.includes('\u0000'))) {
+    throw invalidCursor();
+  }
   return key as string[];
 }
 

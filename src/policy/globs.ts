@@ -65,6 +65,8 @@ function parse(glob: string): Item[] {
         let next = i + 3;
         if (high === '\\' && i + 3 < glob.length) high = glob[next++]!;
         if (high === '/' || high < char) throw new GlobSyntaxError(`has a bad range ${char}-${high} in [ ]`);
+        if (char < '/' && high > '/')
+          throw new GlobSyntaxError(`has a range ${char}-${high} in [ ] that spans /, which a class never matches`);
         members += `${escapeRe2(char)}-${escapeRe2(high)}`;
         i = next;
         continue;
@@ -87,7 +89,9 @@ function parse(glob: string): Item[] {
       if (inBraces && (char === ',' || char === '}')) return items;
       if (char === '\\') {
         if (i + 1 >= glob.length) throw new GlobSyntaxError('ends with a lone \\: write \\\\ for a backslash');
-        text(glob[i + 1]!);
+        // `/` means the separator, escaped or not.
+        if (glob[i + 1] === '/') items.push({ kind: 'separator' });
+        else text(glob[i + 1]!);
         i += 2;
       } else if (char === '*') {
         let stars = 0;

@@ -6,6 +6,7 @@ import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
 import { AuthFailure, NotAllowedError, RateLimitedError, UnauthenticatedError } from '../errors.js';
+import { clientAddress } from './client-address.js';
 
 export const AUDIT_EXPORT_PATH = '/audit/export';
 
@@ -25,13 +26,13 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
  * ADMIN's export also carries the values behind redaction markers, outside the chain). The
  * response is streamed with backpressure; resume after an interruption with the last `seq` seen.
  */
-export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: ServerResponse, trustProxy = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const secret = parseBearer(req.headers.authorization ?? '');
   if (!secret) return refuse(res, 401, AuthFailure.MISSING);
   let session: Session;
   try {
-    session = await deps.auth.authenticate(secret, req.socket.remoteAddress);
+    session = await deps.auth.authenticate(secret, clientAddress(req, trustProxy));
   } catch (error) {
     if (error instanceof UnauthenticatedError) return refuse(res, 401, error.message);
     if (error instanceof RateLimitedError) return refuse(res, 429, error.message, { 'retry-after': String(error.retryAfter) });
@@ -41,7 +42,7 @@ export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: S
   if (!/^\d{1,15}$/.test(after)) return refuse(res, 400, '"after" must be a seq: a whole number, 0 for the start.');
   let lines: AsyncGenerator<unknown>;
   try {
-    lines = exportAuditLogAs(deps, session.principal, Number(after));
+    lines = exportAuditLogAs(deps, session, Number(after));
   } catch (error) {
     if (error instanceof NotAllowedError) return refuse(res, 403, 'Exporting the audit log needs the AUDITOR or ADMIN role.');
     throw error;

@@ -64,7 +64,7 @@ export function createHttpServer(
       return;
     }
     if (path === AUDIT_EXPORT_PATH && reading) {
-      handleAuditExport(deps, req, res).catch((error: unknown) => {
+      handleAuditExport(deps, req, res, websocket.trustProxy).catch((error: unknown) => {
         logError('export', error);
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();

@@ -40,10 +40,14 @@ export class SocketSessions {
     if (!sockets) this.#byPrincipal.set(id, (sockets = new Set()));
     const entry = { session, socket };
     sockets.add(entry);
-    const expiry = session.expiresAt
-      ? setTimeout(() => this.#check(entry), Math.min(MAX_TIMER_MS, session.expiresAt.getTime() - Date.now() + 10))
-      : null;
-    expiry?.unref();
+    // At expiry the session is checked (and the socket closed); a far expiry takes several timers.
+    let expiry: NodeJS.Timeout | null = null;
+    const watchExpiry = (at: Date) => {
+      const remaining = at.getTime() - Date.now();
+      expiry = setTimeout(() => (remaining > MAX_TIMER_MS ? watchExpiry(at) : this.#check(entry)), Math.min(MAX_TIMER_MS, remaining + 10));
+      expiry.unref();
+    };
+    if (session.expiresAt) watchExpiry(session.expiresAt);
     socket.once('close', () => {
       if (expiry) clearTimeout(expiry);
       sockets.delete(entry);

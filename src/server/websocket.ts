@@ -7,6 +7,7 @@ import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
+import { clientAddress } from './client-address.js';
 import { deliverDirectly } from './direct-delivery.js';
 import { createKeepAlive } from './keep-alive.js';
 import { sharedStreamOf } from './shared-subscriptions.js';
@@ -29,6 +30,8 @@ export interface WebSocketOptions {
   keepAliveMs?: number;
   /** Sockets one principal may hold open on this instance (MAX_SOCKETS_PER_PRINCIPAL, default 20). */
   maxSocketsPerPrincipal?: number;
+  /** One reverse proxy is in front (TRUST_PROXY): see `clientAddress`. */
+  trustProxy?: boolean;
 }
 
 /** Largest message any socket may send (one `subscribe` with its variables), as the HTTP body limit. */
@@ -136,13 +139,15 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         let session: Session;
         try {
           if (!secret) throw new UnauthenticatedError('MISSING');
-          session = await deps.auth.authenticate(secret, ctx.extra.request.socket.remoteAddress);
+          session = await deps.auth.authenticate(secret, clientAddress(ctx.extra.request, options.trustProxy ?? false));
         } catch (error) {
           if (error instanceof RateLimitedError) socket.close(CloseCodes.OverQuota, error.message.slice(0, 120));
           else if (!(error instanceof UnauthenticatedError)) throw error;
           // Returning false makes graphql-ws close the socket with 4403 Forbidden.
           return false;
         }
+        // The peer may have gone while its token was being checked: nothing to admit.
+        if (socket.readyState !== socket.OPEN) return false;
         if (!sessions.admit(session, socket)) {
           socket.close(CloseCodes.OverQuota, `Too many connections: at most ${options.maxSocketsPerPrincipal ?? 20} per principal`);
           return false;

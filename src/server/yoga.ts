@@ -12,6 +12,7 @@ import { DomainError, RateLimitedError, UnauthenticatedError } from '../errors.j
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
 import { safeLogger } from '../logging.js';
+import { clientAddress } from './client-address.js';
 import { useHttpLimits } from './http-limits.js';
 import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions.js';
 
@@ -29,7 +30,7 @@ export interface YogaOptions {
   /** Yoga's log level; unexpected (masked) errors are logged at `error`, without bind parameters. */
   logging?: 'debug' | 'info' | 'warn' | 'error' | false;
   /** CORS origins, GraphiQL and introspection (see SecurityConfig); default: none, on, on. */
-  http?: Partial<Pick<SecurityConfig, 'corsOrigins' | 'graphiql' | 'introspection'>>;
+  http?: Partial<Pick<SecurityConfig, 'corsOrigins' | 'graphiql' | 'introspection' | 'trustProxy'>>;
   /** Counts subscription payload executions (see `useSharedSubscriptions`). */
   fanoutStats?: FanoutStats;
 }
@@ -47,7 +48,7 @@ function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): E
 
 /** The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path. */
 export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): GreenlightYoga {
-  const http = { corsOrigins: [], graphiql: true, introspection: true, ...options.http };
+  const http = { corsOrigins: [], graphiql: true, introspection: true, trustProxy: false, ...options.http };
   // Shared subscription results are masked as Yoga masks everything else (and logged the same way).
   const mask = (error: unknown): GraphQLError => {
     const masked = exposeDomainErrors(error, UNEXPECTED, false);
@@ -85,7 +86,7 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
       const secret = parseBearer(header);
       if (secret === null) return createContext(deps, null, 'UNKNOWN');
       try {
-        return createContext(deps, await deps.auth.authenticate(secret, initial.req?.socket.remoteAddress));
+        return createContext(deps, await deps.auth.authenticate(secret, clientAddress(initial.req, http.trustProxy)));
       } catch (error) {
         if (error instanceof UnauthenticatedError) return createContext(deps, null, error.reason);
         if (error instanceof RateLimitedError) {

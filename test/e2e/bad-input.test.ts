@@ -150,6 +150,18 @@ describe('bad input over HTTP', () => {
       'admin',
     ],
     ['an invalid cursor', `query { actionRequests(after: "${SECRET}") { edges { cursor } } }`, undefined, 'agent'],
+    [
+      'a principals cursor holding a NUL',
+      `query($c: String) { principals(after: $c) { edges { cursor } } }`,
+      { c: Buffer.from('principal:["a\u0000b","00000000-0000-0000-0000-000000000000"]').toString('base64url') },
+      'admin',
+    ],
+    [
+      'an audit filter glob of 400,000 characters',
+      `query($a: String) { auditEvents(filter: { action: $a }) { edges { cursor } } }`,
+      { a: `${'*a'.repeat(200_000)}b` },
+      'admin',
+    ],
     ['a verification range that ends before it starts', `query { verifyAuditLog(from: 10, to: 2) { ok } }`, undefined, 'admin'],
     ['a document nested 2,000 levels', `{ viewer ${'{ owner '.repeat(2_000)}{ id }${' }'.repeat(2_000)} }`, undefined, 'agent'],
     ['a document of 70,000 fields', `{ ${'viewer { id } '.repeat(70_000)} }`, undefined, 'agent'],
@@ -199,6 +211,29 @@ describe('bad input over WebSocket', () => {
     expect(await socket.nextMessage()).toEqual({ id: 'surrogate', type: 'complete' });
     socket.send({ id: 'fine', type: 'subscribe', payload: { query: '{ viewer { id } }' } });
     expect(await socket.nextMessage()).toEqual({ id: 'fine', type: 'next', payload: { data: { viewer: { id: agent.id } } } });
+    socket.socket.close();
+  });
+
+  it('refuses an audit subscription filter glob longer than a policy glob at once, keeping the socket', async () => {
+    const socket = await rawSocket(server.wsUrl);
+    await socket.init(ADMIN_TOKEN);
+    socket.send({
+      id: 'huge',
+      type: 'subscribe',
+      payload: {
+        query: 'subscription($a: String) { auditEvents(filter: { action: $a }) { id } }',
+        variables: { a: `${'*a'.repeat(200_000)}b` },
+      },
+    });
+    // graphql-ws hands a subscription's refusal on as a result carrying the errors, then completes it.
+    expect(await socket.nextMessage()).toMatchObject({
+      id: 'huge',
+      type: 'next',
+      payload: { errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] },
+    });
+    expect(await socket.nextMessage()).toEqual({ id: 'huge', type: 'complete' });
+    socket.send({ id: 'fine', type: 'subscribe', payload: { query: '{ viewer { name } }' } });
+    expect(await socket.nextMessage()).toMatchObject({ id: 'fine', type: 'next' });
     socket.socket.close();
   });
 

@@ -124,6 +124,30 @@ describe('principals', () => {
     });
   });
 
+  it("ends a demoted auditor's live audit stream at its next event, which it does not see", async () => {
+    const watcher = await createActor(server, { kind: 'HUMAN', name: 'Watcher', roles: ['AUDITOR'] });
+    const latest = await server.gql(watcher.token, '{ auditEvents(first: 1, orderBy: SEQ_DESC) { edges { cursor } } }');
+    const stream = server.ws(watcher.token).iterate({
+      query: 'subscription($after: String) { auditEvents(after: $after) { type data } }',
+      variables: { after: latest.data.auditEvents.edges[0].cursor },
+    });
+    await requestAction(server, agent.token, { action: 'read.logs', resource: 'dev/x' });
+    expect((await stream.next()).value).toMatchObject({ data: { auditEvents: { type: expect.any(String) } } });
+
+    await server.gql(ADMIN_TOKEN, UPDATE, { i: { principalId: watcher.id, roles: ['REVIEWER'] } });
+    await requestAction(server, agent.token, { action: 'read.logs', resource: 'dev/y', params: { secret: 'not for a reviewer' } });
+    const seen: unknown[] = [];
+    let ended: unknown = null;
+    while (!ended) {
+      await stream.next().then(
+        (result) => (result.done ? (ended = 'done') : seen.push(result.value)),
+        (errors: unknown) => (ended = errors),
+      );
+    }
+    expect(JSON.stringify(seen)).not.toContain('not for a reviewer');
+    expect(ended).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'FORBIDDEN' }) })]);
+  });
+
   it('refuses bad changes with typed errors, writing nothing', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ principalId: agent.id, roles: ['REVIEWER'] }, 'InvalidInputError'],
@@ -230,6 +254,20 @@ describe('tokens', () => {
     onFirst.send({ id: 'still', type: 'subscribe', payload: { query: '{ viewer { id } }' } });
     expect(await onFirst.nextMessage()).toEqual({ id: 'still', type: 'next', payload: { data: { viewer: { id: agent.id } } } });
     onFirst.socket.close();
+  });
+
+  it('never lets a token issue itself one that outlives it', async () => {
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const parent = (await server.gql(agent.token, ISSUE, { i: { name: 'hour', expiresAt } })).data.issueToken;
+    const child = (await server.gql(parent.secret, ISSUE, { i: { name: 'child' } })).data.issueToken;
+    expect(child.token.expiresAt).toBe(expiresAt);
+    const longer = await server.gql(parent.secret, ISSUE, {
+      i: { name: 'longer', expiresAt: new Date(Date.now() + 7_200_000).toISOString() },
+    });
+    expect(longer.data.issueToken.errors[0]).toMatchObject({ __typename: 'InvalidInputError' });
+    // An ADMIN issuing for someone else is not bound by the expiry of its own token.
+    const forAgent = await server.gql(ADMIN_TOKEN, ISSUE, { i: { principalId: agent.id, name: 'no-expiry' } });
+    expect(forAgent.data.issueToken.token.expiresAt).toBeNull();
   });
 
   it('enforces expiry, on HTTP and on an open socket', async () => {

@@ -77,6 +77,25 @@ describe('the WebSocket quotas', () => {
     for (const socket of [second, others, again]) socket.socket.close();
   });
 
+  it('frees the place of a socket that went away while its token was being checked', async () => {
+    for (let i = 0; i < 6; i++) {
+      // A token never used here, so checking it reads the database while the peer leaves.
+      const issued = await server.gql(agent.token, 'mutation($n: String!) { issueToken(input: { name: $n }) { secret } }', {
+        n: `gone-${i}`,
+      });
+      const gone = await rawSocket(server.wsUrl);
+      gone.send({ type: 'connection_init', payload: { authorization: `Bearer ${issued.data.issueToken.secret}` } });
+      gone.socket.terminate();
+      await gone.closed;
+    }
+    const first = await rawSocket(server.wsUrl);
+    await first.init(agent.token);
+    const second = await rawSocket(server.wsUrl);
+    await second.init(agent.token);
+    first.socket.close();
+    second.socket.close();
+  });
+
   it(`closes a socket that sends more than ${MAX_BYTES_BEFORE_INIT} bytes before connection_init is accepted (1009)`, async () => {
     const greedy = await rawSocket(server.wsUrl);
     greedy.send({ type: 'connection_init', payload: { authorization: 'Bearer x', pad: 'x'.repeat(MAX_BYTES_BEFORE_INIT) } });
@@ -102,24 +121,51 @@ describe('failed authentications', () => {
     await server?.stop();
   });
 
-  it('are throttled per remote address: past the limit even a valid token waits (429, RATE_LIMITED, Retry-After)', async () => {
-    const query = (token: string) =>
+  it('are throttled per remote address: past the limit tokens it does not know wait (429, RATE_LIMITED, Retry-After); callers it knows go on', async () => {
+    const query = (token: string, forwardedFor?: string) =>
       fetch(`${server.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}),
+        },
         body: JSON.stringify({ query: '{ viewer { id } }' }),
       });
     expect(await (await query(agent.token)).json()).toEqual({ data: { viewer: { id: agent.id } } });
     for (let i = 0; i < 3; i++) expect(await (await query(`gl_guess${i}`)).json()).toEqual({ data: { viewer: null } });
-    const throttled = await query(agent.token);
+    const throttled = await query('gl_guess3');
     expect(throttled.status).toBe(429);
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await throttled.json()).errors[0]).toMatchObject({ extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) } });
-
+    // A valid token this instance knows is not locked out by a neighbour's guessing...
+    expect(await (await query(agent.token)).json()).toEqual({ data: { viewer: { id: agent.id } } });
+    // ...but one it would have to look up waits, on every transport.
+    const fresh = await createActor(server, { kind: 'AGENT', name: 'newcomer', roles: ['AGENT'] });
+    expect((await query(fresh.token)).status).toBe(429);
     const socket = await rawSocket(server.wsUrl);
-    socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${agent.token}` } });
+    socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${fresh.token}` } });
     expect(await socket.closed).toBe(CloseCodes.OverQuota);
-    const exported = await fetch(`${server.url}/audit/export`, { headers: { authorization: `Bearer ${agent.token}` } });
+    const exported = await fetch(`${server.url}/audit/export`, { headers: { authorization: `Bearer ${fresh.token}` } });
     expect(exported.status).toBe(429);
+    // Without TRUST_PROXY, X-Forwarded-For is the client's word: it changes nothing.
+    expect((await query('gl_guess4', '203.0.113.9')).status).toBe(429);
+  });
+
+  it('key on the last X-Forwarded-For address behind a trusted proxy', async () => {
+    const proxied = await startTestServer({ database: server.database, security: { authFailuresPerMinute: 2, trustProxy: true } });
+    try {
+      const query = (token: string, forwardedFor: string) =>
+        fetch(`${proxied.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-forwarded-for': forwardedFor },
+          body: JSON.stringify({ query: '{ viewer { id } }' }),
+        });
+      for (let i = 0; i < 2; i++) expect((await query(`gl_guess${i}`, 'spoofed, 198.51.100.1')).status).toBe(200);
+      expect((await query('gl_guess2', 'other-spoof, 198.51.100.1')).status).toBe(429);
+      expect((await query('gl_guess3', '198.51.100.2')).status).toBe(200);
+    } finally {
+      await proxied.stop();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +82,20 @@ describe('start-up', () => {
     }
     const second = await buildApp(config({ dataDir }));
     await second.stop();
+  });
+
+  it('takes over the claim of a process that no longer runs, even one that had this pid (a restarted container)', async () => {
+    for (const [name, claim] of [
+      ['crashed-here', `${process.pid} incarnation-of-a-crashed-predecessor\n`],
+      ['crashed-elsewhere', '2147483646\n'],
+    ] as const) {
+      const dataDir = join(folder, name);
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(join(dataDir, 'greenlight.pid'), claim);
+      const app = await buildApp(config({ dataDir }));
+      expect(readFileSync(join(dataDir, 'greenlight.pid'), 'utf8')).toMatch(new RegExp(`^${process.pid} `));
+      await app.stop();
+    }
   });
 
   it('names DATABASE_URL when the database does not exist', async () => {

@@ -1,4 +1,5 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
+import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { loggableError } from '../../src/logging.js';
 
@@ -22,6 +23,16 @@ describe('loggableError', () => {
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('5e884898');
     expect(logged.cause.detail).toBeUndefined();
+  });
+
+  it('logs the failed statement under a GraphQL error that wraps it, not the wrapper repeating its parameters', () => {
+    const failed = new DrizzleQueryError('select $1', ['gl_secret-token-value'], new Error('connection lost'));
+    const wrapped = new GraphQLError(failed.message, { originalError: failed });
+    const logged = loggableError(wrapped) as Error;
+    expect(`${logged.message}\n${logged.stack}`).not.toContain('gl_secret-token-value');
+    expect(logged.message).toBe('Failed query: select $1 (1 parameters not logged)');
+    // Any other error whose message carries Drizzle's parameters loses them too.
+    expect((loggableError(new Error(failed.message)) as Error).message).toBe('Failed query: select $1\n(parameters not logged)');
   });
 
   it('passes what is not an Error through unchanged', () => {

@@ -222,6 +222,7 @@ describe('validatePolicy: glob syntax', () => {
     ['logs/[a/b]', 'has / inside [ ]: a class matches one character of a segment, never /'],
     ['logs/[z-a]', 'has a bad range z-a in [ ]'],
     ['{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}', 'has braces that make more than 64 alternatives'],
+    ['a[.-0]b', 'has a range .-0 in [ ] that spans /, which a class never matches'],
   ])('globProblem(%j) is %j', (glob, problem) => {
     expect(globProblem(glob)).toBe(problem);
   });
@@ -536,6 +537,10 @@ describe('compilePolicy', () => {
     ['a\\*b', 'a*b', true],
     ['a\\*b', 'axb', false],
     ['#a', '#a', true],
+    // An escaped slash is the separator all the same, alone or among alternatives.
+    ['prod\\/*', 'prod/', false],
+    ['{prod\\/*,x}', 'prod/', false],
+    ['prod\\/*', 'prod/a', true],
     ['*', '', false],
     ['**', '', false],
   ])('glob %j on %j matches: %j', (glob, value, expected) => {

@@ -64,17 +64,14 @@ builder.mutationField('issueToken', (t) =>
   t.field({
     type: IssueTokenPayload,
     description:
-      "Issues a named bearer token. Any principal may issue its own (rotate without downtime: issue a new one, switch, revoke the old one); an ADMIN may issue anyone's. Audited as TOKEN_ISSUED.",
+      "Issues a named bearer token. Any principal may issue its own (rotate without downtime: issue a new one, switch, revoke the old one), which never expires after the token it authenticates with; an ADMIN may issue anyone's. Audited as TOKEN_ISSUED.",
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: IssueTokenInput, required: true, description: 'The token to issue.' }) },
     resolve: (_root, { input }, ctx) =>
       toPayload(issueTokenErrors, async () => {
         const viewer = viewerOf(ctx);
-        return issueToken(ctx.deps, viewer, {
-          principalId: input.principalId == null ? viewer.id : String(input.principalId),
-          name: input.name,
-          expiresAt: input.expiresAt,
-        });
+        const principalId = input.principalId == null ? viewer.id : String(input.principalId);
+        return issueToken(ctx.deps, viewer, { principalId, name: input.name, expiresAt: input.expiresAt }, ctx.session?.expiresAt ?? null);
       }),
   }),
 );
