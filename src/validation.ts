@@ -52,6 +52,15 @@ export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): str
   return null;
 }
 
+const MAX_LIFETIME_MS = 10 * 365 * 24 * 3_600_000; // 10 years
+
+/** When something granted stops working (a token, a delegation): in the future, at most ten years ahead. */
+export const futureExpiry = () =>
+  z.date().refine((at) => {
+    const ms = at.getTime() - Date.now();
+    return ms > 0 && ms <= MAX_LIFETIME_MS;
+  }, 'must be in the future, at most 10 years ahead');
+
 /** Parses a service's input, or throws the typed invalid-input error naming every bad field. */
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);

@@ -3,7 +3,8 @@ import type { Principal } from '../../auth/roles.js';
 import type { DelegationRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotAllowedError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
-import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
+import { mutationErrors, toPayload } from '../errors.js';
+import { entityPayload } from '../payloads.js';
 import { PrincipalRef } from './principal.js';
 import { viewerOf } from './viewer.js';
 
@@ -51,17 +52,12 @@ const GrantDelegationInput = builder.inputType('GrantDelegationInput', {
 
 const grantDelegationErrors = mutationErrors([InvalidInputError, NotAllowedError, ConflictError]);
 
-const GrantDelegationPayload = builder.objectRef<{ delegation?: DelegationRow; errors: ErrorShape[] }>('GrantDelegationPayload').implement({
+const GrantDelegationPayload = entityPayload('GrantDelegationPayload', {
   description: 'The delegation granted, or why it was not.',
-  fields: (t) => ({
-    delegation: t.field({
-      type: DelegationRef,
-      nullable: true,
-      description: 'The delegation; null on error.',
-      resolve: (p) => p.delegation ?? null,
-    }),
-    errors: t.field({ ...grantDelegationErrors.field, resolve: (p) => p.errors }),
-  }),
+  key: 'delegation',
+  type: () => DelegationRef,
+  fieldDescription: 'The delegation; null on error.',
+  errors: grantDelegationErrors,
 });
 
 builder.mutationField('grantDelegation', (t) =>
@@ -90,20 +86,13 @@ const RevokeDelegationInput = builder.inputType('RevokeDelegationInput', {
 
 const revokeDelegationErrors = mutationErrors([NotFoundError, ConflictError]);
 
-const RevokeDelegationPayload = builder
-  .objectRef<{ delegation?: DelegationRow; errors: ErrorShape[] }>('RevokeDelegationPayload')
-  .implement({
-    description: 'The revoked delegation, or why it was not revoked.',
-    fields: (t) => ({
-      delegation: t.field({
-        type: DelegationRef,
-        nullable: true,
-        description: 'The delegation, now with `revokedAt`; null on error.',
-        resolve: (p) => p.delegation ?? null,
-      }),
-      errors: t.field({ ...revokeDelegationErrors.field, resolve: (p) => p.errors }),
-    }),
-  });
+const RevokeDelegationPayload = entityPayload('RevokeDelegationPayload', {
+  description: 'The revoked delegation, or why it was not revoked.',
+  key: 'delegation',
+  type: () => DelegationRef,
+  fieldDescription: 'The delegation, now with `revokedAt`; null on error.',
+  errors: revokeDelegationErrors,
+});
 
 builder.mutationField('revokeDelegation', (t) =>
   t.field({

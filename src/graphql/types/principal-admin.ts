@@ -5,25 +5,20 @@ import type { Principal } from '../../auth/roles.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
+import { entityPayload } from '../payloads.js';
 import { PrincipalKindEnum, RoleEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
 import { viewerOf } from './viewer.js';
 
 /** The payload of a mutation on one principal: the principal afterwards, or why nothing changed. */
-function principalPayload(name: string, description: string, errors: ReturnType<typeof mutationErrors>) {
-  return builder.objectRef<{ principal?: Principal; errors: ErrorShape[] }>(name).implement({
+const principalPayload = (name: string, description: string, errors: ReturnType<typeof mutationErrors>) =>
+  entityPayload(name, {
     description,
-    fields: (t) => ({
-      principal: t.field({
-        type: PrincipalRef,
-        nullable: true,
-        description: 'The principal as it is now; null on error.',
-        resolve: (p) => p.principal ?? null,
-      }),
-      errors: t.field({ ...errors.field, resolve: (p) => p.errors }),
-    }),
+    key: 'principal',
+    type: () => PrincipalRef,
+    fieldDescription: 'The principal as it is now; null on error.',
+    errors,
   });
-}
 
 const CreatePrincipalInput = builder.inputType('CreatePrincipalInput', {
   description: 'A new agent or human.',

@@ -1,6 +1,5 @@
-import type { ActionRequestRow } from '../../db/schema.js';
-import { builder } from '../builder.js';
-import type { ErrorShape, mutationErrors } from '../errors.js';
+import type { mutationErrors } from '../errors.js';
+import { entityPayload } from '../payloads.js';
 import { ActionRequestRef } from './action-request.js';
 
 // Its own module, not action-request.ts: review.ts and outcome.ts call this while the type
@@ -12,11 +11,5 @@ import { ActionRequestRef } from './action-request.js';
  * typed errors that explain why nothing changed.
  */
 export function requestPayload(name: string, description: string, requestDescription: string, errors: ReturnType<typeof mutationErrors>) {
-  return builder.objectRef<{ request?: ActionRequestRow; errors: ErrorShape[] }>(name).implement({
-    description,
-    fields: (t) => ({
-      request: t.field({ type: ActionRequestRef, nullable: true, description: requestDescription, resolve: (p) => p.request ?? null }),
-      errors: t.field({ ...errors.field, resolve: (p) => p.errors }),
-    }),
-  });
+  return entityPayload(name, { description, key: 'request', type: () => ActionRequestRef, fieldDescription: requestDescription, errors });
 }

@@ -3,6 +3,7 @@ import type { TokenRow } from '../../db/schema.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.js';
 import { builder } from '../builder.js';
 import { mutationErrors, toPayload, type ErrorShape } from '../errors.js';
+import { entityPayload } from '../payloads.js';
 import { viewerOf } from './viewer.js';
 
 export const TokenRef = builder.objectRef<TokenRow>('Token').implement({
@@ -83,17 +84,12 @@ const RevokeTokenInput = builder.inputType('RevokeTokenInput', {
 
 const revokeTokenErrors = mutationErrors([NotFoundError, ConflictError]);
 
-const RevokeTokenPayload = builder.objectRef<{ token?: TokenRow; errors: ErrorShape[] }>('RevokeTokenPayload').implement({
+const RevokeTokenPayload = entityPayload('RevokeTokenPayload', {
   description: 'The revoked token, or why it was not revoked.',
-  fields: (t) => ({
-    token: t.field({
-      type: TokenRef,
-      nullable: true,
-      description: 'The token, now with `revokedAt`; null on error.',
-      resolve: (p) => p.token ?? null,
-    }),
-    errors: t.field({ ...revokeTokenErrors.field, resolve: (p) => p.errors }),
-  }),
+  key: 'token',
+  type: () => TokenRef,
+  fieldDescription: 'The token, now with `revokedAt`; null on error.',
+  errors: revokeTokenErrors,
 });
 
 builder.mutationField('revokeToken', (t) =>
