@@ -3,6 +3,7 @@ import { RE2JS } from 're2js';
 import { authorize, Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/roles.js';
 import type { Executor } from '../db/client.js';
+import { escapeLike } from '../db/like.js';
 import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { InvalidInputError } from '../errors.js';
@@ -26,8 +27,6 @@ export interface AuditEventFilter {
 }
 
 export type AuditOrder = 'SEQ_ASC' | 'SEQ_DESC';
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** `deploy.*` → `deploy.%`: the glob as a LIKE pattern, its own `%` and `_` escaped. */
 export function globToLike(glob: string): string {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
 import type { NewAuditEvent, PrincipalField } from '../audit/events.js';
 import type { Transaction } from '../db/client.js';
+import { escapeLike } from '../db/like.js';
 import { ADVISORY_LOCKS } from '../db/locks.js';
 import { actionRequests, principals } from '../db/schema.js';
 import type { Deps } from '../deps.js';
@@ -67,8 +68,6 @@ export interface PrincipalPosition {
   name: string;
   id: string;
 }
-
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** Principals by name in byte order (ADMIN), keyset-paginated on (name, id). */
 export async function listPrincipals(

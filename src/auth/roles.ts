@@ -1,9 +1,7 @@
 import type { PrincipalRow } from '../db/schema.js';
-import type { Role } from '../vocabulary.js';
 
-/** Who is calling. The database row is the domain value: there is nothing to hide from the service layer. */
+/**
+ * Who is calling. The database row is the domain value: there is nothing to hide from the service
+ * layer. What a principal may do is decided by `can` (permissions.ts), from its kind, roles and state.
+ */
 export type Principal = PrincipalRow;
-
-export function hasRole(principal: Principal | null | undefined, ...roles: Role[]): boolean {
-  return !!principal && roles.some((role) => principal.roles.includes(role));
-}

@@ -56,11 +56,6 @@ export class SocketSessions {
     return true;
   }
 
-  /** Sockets the principal holds open here. */
-  count(principalId: string): number {
-    return this.#byPrincipal.get(principalId)?.size ?? 0;
-  }
-
   #recheck(principalId: string): void {
     for (const entry of this.#byPrincipal.get(principalId) ?? []) this.#check(entry);
   }
