@@ -5,6 +5,7 @@
 import { inputFor, MUTATION, POLICY } from './request-workload.js';
 import { AUDIT, UNLIMITED, cleanups, fmt, freshDatabase, int, median, quantile, row, sortNum, summary } from './audit-support.js';
 import { buildApp, type App } from '../src/app.js';
+import { defaultReceiptConfig } from '../src/config.js';
 import { chainHead, SEAL_BATCH, sealBatch } from '../src/audit/seal.js';
 import { startSealer, type Sealer } from '../src/audit/sealer.js';
 import { createPrincipal } from '../src/auth/principals.js';
@@ -34,6 +35,7 @@ export async function sealerOverhead(rounds: number, requests: number): Promise<
       adminToken: ADMIN_TOKEN,
       sweepIntervalMs: 1_000,
       audit: AUDIT,
+      receipts: defaultReceiptConfig(),
       security: UNLIMITED,
       databaseWaitMs: 0,
     },

@@ -91,7 +91,7 @@ import pg from 'pg';
 import { buildApp, type App } from '../src/app.js';
 import { generateSigningKeyPem } from '../src/audit/keys.js';
 import { createPrincipal } from '../src/auth/principals.js';
-import { defaultAuditConfig, defaultSecurityConfig } from '../src/config.js';
+import { defaultAuditConfig, defaultReceiptConfig, defaultSecurityConfig } from '../src/config.js';
 import type { AuditEventRow } from '../src/db/schema.js';
 import { publishPolicy } from '../src/policies/publish.js';
 import type { PolicyDocument } from '../src/policy/index.js';
@@ -180,6 +180,7 @@ const build = (databaseUrl: string) =>
       adminToken: ADMIN_TOKEN,
       sweepIntervalMs: 1_000,
       audit: defaultAuditConfig({ signingKey: SIGNING_KEY }),
+      receipts: defaultReceiptConfig(),
       // One reviewer principal holds all 1,000 sockets; the agent sends as fast as the load asks.
       security: defaultSecurityConfig({ socketsPerPrincipal: 100_000, requestsPerMinute: 0 }),
       databaseWaitMs: 0,

@@ -31,7 +31,7 @@ import pg from 'pg';
 import { buildApp, type App } from '../src/app.js';
 import { inputFor, MUTATION, POLICY } from './request-workload.js';
 import { generateSigningKeyPem } from '../src/audit/keys.js';
-import { defaultAuditConfig, defaultSecurityConfig } from '../src/config.js';
+import { defaultAuditConfig, defaultReceiptConfig, defaultSecurityConfig } from '../src/config.js';
 import { createPrincipal } from '../src/auth/principals.js';
 import { createDatabase } from '../src/db/client.js';
 import { publishPolicy } from '../src/policies/publish.js';
@@ -91,6 +91,7 @@ const build = (t: Target) =>
       adminToken: ADMIN_TOKEN,
       sweepIntervalMs: 1_000,
       audit: defaultAuditConfig({ signingKey: SIGNING_KEY }),
+      receipts: defaultReceiptConfig(),
       // Throughput is the point here: no per-agent rate limit.
       security: defaultSecurityConfig({ requestsPerMinute: 0 }),
       databaseWaitMs: 0,

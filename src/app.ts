@@ -1,5 +1,5 @@
 import { startSweeper, type Sweeper } from './approvals/sweeper.js';
-import { loadAuditKeyring, trustedJwk } from './audit/keys.js';
+import { loadAuditKeyring, loadSigningKey, trustedJwk } from './audit/keys.js';
 import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
 import { untrustedSigners } from './audit/verify-log.js';
@@ -15,6 +15,7 @@ import { createLocalSignal } from './events/signal.js';
 import { logError } from './logging.js';
 import { createPolicyStore } from './policies/store.js';
 import { createQuotas } from './quotas/quotas.js';
+import { createReceiptSigner } from './receipts/signer.js';
 import { checkReadiness } from './server/health.js';
 import { createHttpServer } from './server/http.js';
 import { ensurePortFree } from './server/port.js';
@@ -81,7 +82,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       onError: (error) => logError('auth', error),
     });
     const quotas = createQuotas({ requestsPerMinute: config.security.requestsPerMinute });
-    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas };
+    const receiptKey = loadSigningKey({ pem: config.receipts.signingKey, file: config.receipts.signingKeyFile }, () =>
+      console.warn(
+        '[receipts] No receipt signing key configured (RECEIPT_SIGNING_KEY or RECEIPT_SIGNING_KEY_FILE): receipts are signed with a key that dies with this process.',
+      ),
+    );
+    const receipts = createReceiptSigner(receiptKey, config.receipts.trustedKeys.map(trustedJwk), config.receipts.issuer);
+    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     await hub.start();
     hubStarted = hub;

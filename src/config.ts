@@ -19,6 +19,27 @@ const booleanSetting = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1');
 
+/** Ed25519 public keys: a JWK, an array of JWKs or a JWK Set. */
+const trustedKeysSetting = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return Array.isArray(parsed) ? parsed : ((parsed as { keys?: unknown })?.keys ?? [parsed]);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON: a JWK, an array of JWKs or a JWK Set {"keys": [...]}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }), {
+      error: 'must hold Ed25519 public JWKs',
+    }),
+  )
+  .optional();
+
+const privateKeySetting = z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM private key' });
+
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -29,28 +50,19 @@ const ConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
-  AUDIT_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM private key' }).optional(),
+  AUDIT_SIGNING_KEY: privateKeySetting.optional(),
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
-  AUDIT_TRUSTED_KEYS: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        const parsed: unknown = JSON.parse(text);
-        return Array.isArray(parsed) ? parsed : ((parsed as { keys?: unknown })?.keys ?? [parsed]);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON: a JWK, an array of JWKs or a JWK Set {"keys": [...]}' });
-        return z.NEVER;
-      }
-    })
-    .pipe(
-      z.array(z.object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }), {
-        error: 'must hold Ed25519 public JWKs',
-      }),
-    )
-    .optional(),
+  AUDIT_TRUSTED_KEYS: trustedKeysSetting,
   AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(1_000).default(250),
   AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+  RECEIPT_SIGNING_KEY: privateKeySetting.optional(),
+  RECEIPT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  RECEIPT_TRUSTED_KEYS: trustedKeysSetting,
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://greenlight.example.com' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   MAX_SOCKETS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -91,6 +103,21 @@ export interface AuditConfig {
   checkpointIntervalMs: number;
 }
 
+/** How signed approval receipts are made: the key, the keys published beside it, the issuer. */
+export interface ReceiptConfig {
+  /** Ed25519 private key (PKCS#8 PEM) that signs receipts; wins over `signingKeyFile`. */
+  signingKey: string | undefined;
+  /**
+   * File holding that key, generated on first start when absent. Defaults to
+   * `DATA_DIR/receipt-signing-key.pem`; none for an in-memory DATA_DIR (a per-process key).
+   */
+  signingKeyFile: string | undefined;
+  /** Ed25519 public keys (JWK) published in the JWK Set too: other instances', earlier keys still within receipts' lifetime. */
+  trustedKeys: { kty: 'OKP'; crv: 'Ed25519'; x: string }[];
+  /** The receipts' `iss`: PUBLIC_URL when set, else `greenlight`. */
+  issuer: string;
+}
+
 /** The limits and exposure of the HTTP and WebSocket surface. */
 export interface SecurityConfig {
   /** `requestAction` calls one principal may make per minute on this instance (0: no limit). */
@@ -123,6 +150,7 @@ export interface Config {
   /** How often this instance looks for overdue PENDING requests (milliseconds, 100 to 60,000). */
   sweepIntervalMs: number;
   audit: AuditConfig;
+  receipts: ReceiptConfig;
   security: SecurityConfig;
   /** How long start-up waits for a PostgreSQL server that refuses connections (milliseconds). */
   databaseWaitMs: number;
@@ -167,6 +195,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       checkpointEvents: value.AUDIT_CHECKPOINT_EVENTS,
       checkpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
     },
+    receipts: {
+      signingKey: value.RECEIPT_SIGNING_KEY,
+      signingKeyFile:
+        value.RECEIPT_SIGNING_KEY_FILE ??
+        (value.DATA_DIR.startsWith('memory://') ? undefined : `${value.DATA_DIR}/receipt-signing-key.pem`),
+      trustedKeys: value.RECEIPT_TRUSTED_KEYS ?? [],
+      issuer: value.PUBLIC_URL ?? DEFAULT_ISSUER,
+    },
     security: {
       requestsPerMinute: value.RATE_LIMIT_PER_MINUTE,
       socketsPerPrincipal: value.MAX_SOCKETS_PER_PRINCIPAL,
@@ -192,6 +228,13 @@ export function defaultAuditConfig(overrides: Partial<AuditConfig> = {}): AuditC
     checkpointIntervalMs: 60_000,
     ...overrides,
   };
+}
+
+const DEFAULT_ISSUER = 'greenlight';
+
+/** The receipt settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */
+export function defaultReceiptConfig(overrides: Partial<ReceiptConfig> = {}): ReceiptConfig {
+  return { signingKey: undefined, signingKeyFile: undefined, trustedKeys: [], issuer: DEFAULT_ISSUER, ...overrides };
 }
 
 /** The security settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */

@@ -5,6 +5,7 @@ import type { Database } from './db/client.js';
 import type { EventHub } from './events/hub.js';
 import type { PolicyStore } from './policies/store.js';
 import type { Quotas } from './quotas/quotas.js';
+import type { ReceiptSigner } from './receipts/signer.js';
 
 /**
  * What services need from the outside world. Built once per app instance in `app.ts` and passed
@@ -23,4 +24,6 @@ export interface Deps {
   auth: Authenticator;
   /** Per-principal limits on the write path. */
   quotas: Quotas;
+  /** Signs approval receipts and checks the ones presented for redemption (the JWK Set). */
+  receipts: ReceiptSigner;
 }

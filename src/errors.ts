@@ -1,5 +1,5 @@
 import type { ZodError } from 'zod';
-import type { RequestParty } from './vocabulary.js';
+import type { ReceiptProblem, RequestParty } from './vocabulary.js';
 
 /**
  * Expected failures of the domain. Services throw these; the GraphQL layer turns each into a
@@ -89,6 +89,22 @@ export class InvalidInputError extends DomainError {
   /** One problem per zod issue, each naming the field's path inside the input. */
   static fromZod(error: ZodError): InvalidInputError {
     return new InvalidInputError(error.issues.map((issue) => ({ field: issue.path.join('.') || 'input', message: issue.message })));
+  }
+}
+
+/** A signed approval receipt was refused: `problem` names what does not hold. Nothing was written. */
+export class InvalidReceiptError extends DomainError {
+  override name = 'InvalidReceiptError';
+  readonly code = 'INVALID_RECEIPT';
+  constructor(
+    readonly problem: ReceiptProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  override get extensions() {
+    return { code: this.code, problem: this.problem };
   }
 }
 

@@ -89,6 +89,8 @@ export const AuditEventType = {
   ACTION_EXPIRED: 'ACTION_EXPIRED',
   ACTION_CANCELLED: 'ACTION_CANCELLED',
   OUTCOME_REPORTED: 'OUTCOME_REPORTED',
+  /** An executing system redeemed the signed receipt of an approved request (once). */
+  RECEIPT_REDEEMED: 'RECEIPT_REDEEMED',
 } as const;
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 
@@ -113,3 +115,24 @@ export const DECISION_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set([
 export function values<T extends Record<string, string>>(vocabulary: T): [T[keyof T], ...T[keyof T][]] {
   return Object.values(vocabulary) as [T[keyof T], ...T[keyof T][]];
 }
+
+/** Why a signed approval receipt was refused, by `redeemReceipt` or by the SDK's offline `verifyReceipt`. */
+export const ReceiptProblem = {
+  /** Not a compact JWS of a Greenlight receipt (wrong shape, header or claims). */
+  MALFORMED: 'MALFORMED',
+  /** Signed with a key this deployment does not publish (`kid` unknown). */
+  UNKNOWN_KEY: 'UNKNOWN_KEY',
+  /** The signature does not match the header and claims: altered, or signed by someone else. */
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  /** Past `exp` (the request's `validUntil`). */
+  EXPIRED: 'EXPIRED',
+  /** Before `nbf`. */
+  NOT_YET_VALID: 'NOT_YET_VALID',
+  /** Issued by another deployment (`iss`). */
+  WRONG_ISSUER: 'WRONG_ISSUER',
+  ACTION_MISMATCH: 'ACTION_MISMATCH',
+  RESOURCE_MISMATCH: 'RESOURCE_MISMATCH',
+  /** `params_sha256` is not the hash of the params about to be used. */
+  PARAMS_MISMATCH: 'PARAMS_MISMATCH',
+} as const;
+export type ReceiptProblem = (typeof ReceiptProblem)[keyof typeof ReceiptProblem];

@@ -84,6 +84,8 @@ export interface AuditEventData {
   ACTION_EXPIRED: DecisionData;
   ACTION_CANCELLED: DecisionData;
   OUTCOME_REPORTED: { agentId: string; outcome: ActionOutcome; detail: string | null };
+  /** `jti` is the receipt's id; `redeemedById` the principal that presented it. */
+  RECEIPT_REDEEMED: { agentId: string; redeemedById: string; jti: string; keyId: string };
   REVIEW_SUBMITTED: {
     agentId: string;
     reviewerId: string;

@@ -84,14 +84,12 @@ export interface SigningKeySource {
 }
 
 /**
- * Loads the checkpoint signing key: the PEM given, else the file (generated and persisted on first
- * start), else a key that lives only as long as this process (an in-memory database), with a
- * warning. Instances on one database should share one key; checkpoints signed with another key
- * (another instance's, an earlier one) verify only when that key is in `trusted`.
+ * Loads an Ed25519 private key: the PEM given, else the file (generated, mode 0600, on first start
+ * and shared by instances on the same folder), else a key that lives only as long as this process
+ * (an in-memory database), after `warnEphemeral` is called.
  */
-export function loadAuditKeyring(source: SigningKeySource, warn: (message: string) => void): AuditKeyring {
-  const others = source.trusted ?? [];
-  if (source.pem) return keyringFor(createPrivateKey(source.pem), others);
+export function loadSigningKey(source: { pem: string | undefined; file: string | undefined }, warnEphemeral: () => void): KeyObject {
+  if (source.pem) return createPrivateKey(source.pem);
   if (source.file) {
     if (!existsSync(source.file)) {
       mkdirSync(dirname(source.file), { recursive: true });
@@ -102,10 +100,22 @@ export function loadAuditKeyring(source: SigningKeySource, warn: (message: strin
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
     }
-    return keyringFor(createPrivateKey(readFileSync(source.file)), others);
+    return createPrivateKey(readFileSync(source.file));
   }
-  warn(
-    'No audit signing key configured (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE): checkpoints are signed with a key that dies with this process.',
+  warnEphemeral();
+  return createPrivateKey(generateSigningKeyPem());
+}
+
+/**
+ * Loads the checkpoint signing key (see `loadSigningKey`). Instances on one database should share
+ * one key; checkpoints signed with another key (another instance's, an earlier one) verify only
+ * when that key is in `trusted`.
+ */
+export function loadAuditKeyring(source: SigningKeySource, warn: (message: string) => void): AuditKeyring {
+  const key = loadSigningKey(source, () =>
+    warn(
+      'No audit signing key configured (AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE): checkpoints are signed with a key that dies with this process.',
+    ),
   );
-  return keyringFor(createPrivateKey(generateSigningKeyPem()), others);
+  return keyringFor(key, source.trusted ?? []);
 }

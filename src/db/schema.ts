@@ -350,6 +350,19 @@ export const auditRedactedValues = pgTable('audit_redacted_values', {
   redacted: jsonb('redacted').$type<{ path: (string | number)[]; value: unknown }[]>().notNull(),
 });
 
+/** Signed approval receipts already redeemed: one row per request, so a receipt is redeemed once. */
+export const receiptRedemptions = pgTable('receipt_redemptions', {
+  requestId: uuid('request_id')
+    .primaryKey()
+    .references(() => actionRequests.id),
+  /** The receipt's `jti`. */
+  jti: text('jti').notNull(),
+  redeemedById: uuid('redeemed_by_id')
+    .notNull()
+    .references(() => principals.id),
+  redeemedAt: timestamp('redeemed_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 /** Secrets this deployment makes once and shares across instances (the redaction key). */
 export const serverSecrets = pgTable('server_secrets', {
   name: text('name').primaryKey(),
@@ -366,3 +379,4 @@ export type ReviewRow = typeof reviews.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type PolicyVersionRow = typeof policyVersions.$inferSelect;
 export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;
+export type ReceiptRedemptionRow = typeof receiptRedemptions.$inferSelect;

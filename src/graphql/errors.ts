@@ -5,6 +5,7 @@ import {
   IdempotencyConflictError,
   InvalidInputError,
   InvalidPolicyInputError,
+  InvalidReceiptError,
   NotAllowedError,
   NotFoundError,
   RateLimitedError,
@@ -12,7 +13,7 @@ import {
   type FieldProblem,
 } from '../errors.js';
 import { builder } from './builder.js';
-import { RequestPartyEnum } from './types/enums.js';
+import { ReceiptProblemEnum, RequestPartyEnum } from './types/enums.js';
 
 /**
  * A domain error as GraphQL sees it: a plain copy tagged with its GraphQL type name. A copy, not
@@ -152,6 +153,15 @@ errorRef(DelegationRequiredError, 'DelegationRequiredError').implement({
   isTypeOf: isErrorType('DelegationRequiredError'),
   fields: (t) => ({
     onBehalfOf: t.exposeID('onBehalfOf', { description: 'The human named.' }),
+  }),
+});
+
+errorRef(InvalidReceiptError, 'InvalidReceiptError').implement({
+  description: 'The approval receipt was refused; nothing was written. `problem` names what does not hold.',
+  interfaces: [ErrorInterface],
+  isTypeOf: isErrorType('InvalidReceiptError'),
+  fields: (t) => ({
+    problem: t.expose('problem', { type: ReceiptProblemEnum, description: 'What does not hold.' }),
   }),
 });
 

@@ -13,6 +13,7 @@ import './types/policy.js';
 import './types/evaluation.js';
 import './types/simulation.js';
 import './types/action-request.js';
+import './types/receipt.js';
 import './types/review.js';
 import './types/review-requirement.js';
 import './types/override-decision.js';

@@ -10,6 +10,9 @@ import type { GreenlightYoga } from './yoga.js';
 /** Where the public key that signs audit checkpoints is served, as a JWK (RFC 8037, Ed25519). */
 export const AUDIT_KEY_PATH = '/.well-known/greenlight-audit-key.json';
 
+/** Where the public keys that sign approval receipts are served, as a JWK Set (RFC 7517). */
+export const JWKS_PATH = '/.well-known/jwks.json';
+
 const SHUTDOWN_GRACE_MS = 10_000; // 10 seconds for in-flight requests before connections are cut
 
 export interface HttpServer {
@@ -24,7 +27,7 @@ export interface HttpServer {
 
 /**
  * Yoga on `node:http` with graphql-ws on the same port and path, plus the health endpoints
- * (`/health/live`; `/health/ready`, and `/health` as its alias) and the audit key.
+ * (`/health/live`; `/health/ready`, and `/health` as its alias), the audit key and the receipts' JWK Set.
  */
 export function createHttpServer(
   yoga: GreenlightYoga,
@@ -61,6 +64,12 @@ export function createHttpServer(
       // Public by design: anyone holding an export can check its checkpoints with this key.
       res.writeHead(200, { 'content-type': 'application/jwk+json', 'cache-control': 'public, max-age=300' });
       res.end(JSON.stringify(deps.auditKeys.publicJwk));
+      return;
+    }
+    if (path === JWKS_PATH && reading) {
+      // Public by design: executing systems verify receipts offline with these keys.
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' });
+      res.end(JSON.stringify(deps.receipts.jwks));
       return;
     }
     if (path === AUDIT_EXPORT_PATH && reading) {

@@ -136,6 +136,12 @@ const ROWS: Row[] = [
     allowed: ['agent'],
   },
   {
+    field: 'Mutation.redeemReceipt',
+    document: 'mutation { redeemReceipt(input: { receipt: "not.a.receipt" }) { redemption { requestId } errors { __typename message } } }',
+    allowed: AUTHENTICATED,
+    check: (_caller, data) => expect(data.redeemReceipt.errors[0].__typename).toBe('InvalidReceiptError'),
+  },
+  {
     field: 'Mutation.createPrincipal',
     document:
       'mutation { createPrincipal(input: { kind: AGENT, name: "made-in-matrix", roles: [AGENT] }) { principal { id } errors { __typename message } } }',

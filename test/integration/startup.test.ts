@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
-import { defaultAuditConfig, defaultSecurityConfig, StartupError, type Config } from '../../src/config.js';
+import { defaultAuditConfig, defaultReceiptConfig, defaultSecurityConfig, StartupError, type Config } from '../../src/config.js';
 
 // Settings that point at something unusable stop start-up with one line naming the setting.
 
@@ -20,6 +20,7 @@ const config = (overrides: Partial<Config>): Config => ({
   adminToken: 'startup-admin-token-0123',
   sweepIntervalMs: 1_000,
   audit: defaultAuditConfig({ signingKey: generateSigningKeyPem() }),
+  receipts: defaultReceiptConfig({ signingKey: generateSigningKeyPem() }),
   security: defaultSecurityConfig(),
   databaseWaitMs: 0,
   ...overrides,

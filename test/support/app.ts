@@ -3,7 +3,14 @@ import WebSocket from 'ws';
 import type { WebSocketOptions } from '../../src/server/websocket.js';
 import { buildApp, type App } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
-import { defaultAuditConfig, defaultSecurityConfig, type AuditConfig, type SecurityConfig } from '../../src/config.js';
+import {
+  defaultAuditConfig,
+  defaultReceiptConfig,
+  defaultSecurityConfig,
+  type AuditConfig,
+  type ReceiptConfig,
+  type SecurityConfig,
+} from '../../src/config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -34,6 +41,7 @@ export interface TestServerOptions {
   database?: TestDatabase;
   websocket?: WebSocketOptions;
   security?: Partial<SecurityConfig>;
+  receipts?: Partial<ReceiptConfig>;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -49,6 +57,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
       // A quick sealer: tests wait for sealing before reading the chain.
       audit: defaultAuditConfig({ signingKey: generateSigningKeyPem(), sealIntervalMs: 20, ...options.audit }),
+      receipts: defaultReceiptConfig({ signingKey: generateSigningKeyPem(), ...options.receipts }),
       // Every test client comes from 127.0.0.1: tests of bad tokens must not lock each other out.
       security: defaultSecurityConfig({ authFailuresPerMinute: 0, ...options.security }),
       databaseWaitMs: 0,

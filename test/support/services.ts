@@ -1,6 +1,6 @@
 import { buildApp, type App } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
-import { defaultAuditConfig, defaultSecurityConfig } from '../../src/config.js';
+import { defaultAuditConfig, defaultReceiptConfig, defaultSecurityConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
 import { createEventHub, type EventHub } from '../../src/events/hub.js';
 import { createLocalSignal } from '../../src/events/signal.js';
@@ -19,6 +19,7 @@ function configFor(database: TestDatabase, signingKey: string) {
     sweepIntervalMs: 1_000,
     // Instances of one deployment share the checkpoint signing key.
     audit: defaultAuditConfig({ signingKey }),
+    receipts: defaultReceiptConfig({ signingKey }),
     security: defaultSecurityConfig(),
     databaseWaitMs: 0,
   };

@@ -54,8 +54,8 @@ describe('layering (DESIGN §4)', () => {
     expect(violations((f, layer) => f.layer === 'config' && layer !== null)).toEqual([]);
   });
 
-  it('never lets db, audit, auth, approvals, policies, events, quotas or logging import graphql or the server', () => {
-    const lower = ['db', 'audit', 'auth', 'approvals', 'policies', 'events', 'quotas', 'logging'];
+  it('never lets db, audit, auth, approvals, policies, events, quotas, receipts or logging import graphql or the server', () => {
+    const lower = ['db', 'audit', 'auth', 'approvals', 'policies', 'events', 'quotas', 'receipts', 'logging'];
     expect(
       violations(
         (f, layer, s) =>

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
         checkpointEvents: 1_000,
         checkpointIntervalMs: 60_000,
       },
+      receipts: { signingKey: undefined, signingKeyFile: './.data/receipt-signing-key.pem', trustedKeys: [], issuer: 'greenlight' },
       security: {
         requestsPerMinute: 600,
         socketsPerPrincipal: 20,
@@ -46,6 +47,9 @@ describe('loadConfig', () => {
         AUDIT_SEAL_INTERVAL_MS: '100',
         AUDIT_CHECKPOINT_EVENTS: '500',
         AUDIT_CHECKPOINT_INTERVAL_MS: '30000',
+        RECEIPT_SIGNING_KEY_FILE: '/run/secrets/receipts.pem',
+        RECEIPT_TRUSTED_KEYS: '[{"kty": "OKP", "crv": "Ed25519", "x": "Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY"}]',
+        PUBLIC_URL: 'https://greenlight.example.com/',
         DATABASE_WAIT_SECONDS: '5',
         RATE_LIMIT_PER_MINUTE: '0',
         MAX_SOCKETS_PER_PRINCIPAL: '3',
@@ -70,6 +74,12 @@ describe('loadConfig', () => {
         checkpointEvents: 500,
         checkpointIntervalMs: 30_000,
       },
+      receipts: {
+        signingKey: undefined,
+        signingKeyFile: '/run/secrets/receipts.pem',
+        trustedKeys: [{ kty: 'OKP', crv: 'Ed25519', x: 'Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY' }],
+        issuer: 'https://greenlight.example.com',
+      },
       security: {
         requestsPerMinute: 0,
         socketsPerPrincipal: 3,
@@ -93,6 +103,7 @@ describe('loadConfig', () => {
 
   it('keeps the audit signing key out of a memory:// data folder, and takes a PEM given directly', () => {
     expect(loadConfig({ DATA_DIR: 'memory://' }).audit.signingKeyFile).toBeUndefined();
+    expect(loadConfig({ DATA_DIR: 'memory://' }).receipts.signingKeyFile).toBeUndefined();
     const pem = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n';
     expect(loadConfig({ AUDIT_SIGNING_KEY: pem }).audit.signingKey).toBe(pem);
   });
@@ -110,6 +121,9 @@ describe('loadConfig', () => {
     [{ AUDIT_SEAL_INTERVAL_MS: '5000' }, 'AUDIT_SEAL_INTERVAL_MS'],
     [{ AUDIT_TRUSTED_KEYS: 'not json' }, 'AUDIT_TRUSTED_KEYS: must be JSON'],
     [{ AUDIT_TRUSTED_KEYS: '[{"kty": "RSA", "n": "x"}]' }, 'AUDIT_TRUSTED_KEYS'],
+    [{ RECEIPT_SIGNING_KEY: 'secret' }, 'RECEIPT_SIGNING_KEY: must be a PKCS#8 PEM private key'],
+    [{ RECEIPT_TRUSTED_KEYS: '{"kty": "EC"}' }, 'RECEIPT_TRUSTED_KEYS'],
+    [{ PUBLIC_URL: 'ftp://example.com' }, 'PUBLIC_URL: must be an http(s) URL'],
     [{ RATE_LIMIT_PER_MINUTE: '-1' }, 'RATE_LIMIT_PER_MINUTE'],
     [{ MAX_SOCKETS_PER_PRINCIPAL: '0' }, 'MAX_SOCKETS_PER_PRINCIPAL'],
     [{ CORS_ORIGINS: '*' }, 'CORS_ORIGINS: must list origins'],

@@ -44,6 +44,7 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   ACTION_EXPIRED: 'Nobody decided a request before its deadline.',
   ACTION_CANCELLED: 'The requesting agent withdrew a pending request.',
   OUTCOME_REPORTED: 'The agent reported whether an approved action succeeded.',
+  RECEIPT_REDEEMED: "An executing system redeemed the approved request's signed receipt (`redeemReceipt`); a receipt is redeemed once.",
 };
 
 const AuditEventTypeEnum = builder.enumType('AuditEventType', {

@@ -1,4 +1,14 @@
-import { ActionOutcome, ActionStatus, DecisionSource, PolicyEffect, PrincipalKind, RequestParty, Role, Verdict } from '../../vocabulary.js';
+import {
+  ActionOutcome,
+  ActionStatus,
+  DecisionSource,
+  PolicyEffect,
+  PrincipalKind,
+  ReceiptProblem,
+  RequestParty,
+  Role,
+  Verdict,
+} from '../../vocabulary.js';
 import { builder } from '../builder.js';
 
 // Every GraphQL enum mirrors a vocabulary in src/vocabulary.ts; the descriptions are the
@@ -77,5 +87,20 @@ export const RequestPartyEnum = builder.enumType('RequestParty', {
     [RequestParty.AGENT]: { description: 'Any other agent: only humans review.' },
     [RequestParty.OWNER]: { description: 'The human who owns the requesting agent.' },
     [RequestParty.ON_BEHALF_OF]: { description: 'The human the agent acts for (`onBehalfOf`).' },
+  } as const,
+});
+
+export const ReceiptProblemEnum = builder.enumType('ReceiptProblem', {
+  description: 'Why a signed approval receipt was refused.',
+  values: {
+    [ReceiptProblem.MALFORMED]: { description: 'Not a compact JWS of a Greenlight receipt, or it names no request here.' },
+    [ReceiptProblem.UNKNOWN_KEY]: { description: 'Signed with a key this deployment does not publish at /.well-known/jwks.json.' },
+    [ReceiptProblem.BAD_SIGNATURE]: { description: 'The signature does not verify: the receipt was altered or signed by someone else.' },
+    [ReceiptProblem.EXPIRED]: { description: "Past `exp`, the request's `validUntil`: ask for approval again." },
+    [ReceiptProblem.NOT_YET_VALID]: { description: 'Before `nbf`.' },
+    [ReceiptProblem.WRONG_ISSUER]: { description: 'Issued by another deployment (`iss`).' },
+    [ReceiptProblem.ACTION_MISMATCH]: { description: 'The receipt names another action.' },
+    [ReceiptProblem.RESOURCE_MISMATCH]: { description: 'The receipt names another resource.' },
+    [ReceiptProblem.PARAMS_MISMATCH]: { description: '`params_sha256` is not the hash of these params.' },
   } as const,
 });
