@@ -1,0 +1,167 @@
+import { toDecision, type Decision } from './decision.js';
+import {
+  ActionBlockedError,
+  ActionCancelledError,
+  ActionExpiredError,
+  ActionPendingError,
+  ActionRejectedError,
+  GreenlightError,
+  type ActionNotApprovedError,
+} from './errors.js';
+import {
+  CancelActionRequestDocument,
+  RedeemReceiptDocument,
+  ReportActionOutcomeDocument,
+  RequestActionDocument,
+  type ActionOutcome,
+  type RequestActionInput,
+} from './generated/graphql.js';
+import { verifyReceipt, type ReceiptClaims, type VerifyReceiptOptions } from './receipts.js';
+import { createTransport, type TransportOptions } from './transport.js';
+import { getDecision, waitForDecision, type WaitOptions } from './wait.js';
+
+export interface GreenlightClientOptions extends TransportOptions {
+  /**
+   * `block` (default): `requestAction`, `guard` and `resume` wait for the reviewers' decision.
+   * `interrupt`: they answer at once; a PENDING request is resumed later, from its id alone.
+   */
+  mode?: 'block' | 'interrupt';
+  /** In `block` mode, how long to wait for reviewers before giving up (as PENDING); default: until decided. */
+  waitTimeoutMs?: number;
+  /** How often a wait polls when WebSockets are off or failing (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** Told when `guard` could not report an outcome (the action itself already ran); default: console.warn. */
+  onOutcomeReportError?: (error: unknown, requestId: string) => void;
+}
+
+/** What `guard` hands the guarded function: the params to act with, and the decision with its receipt. */
+export type GuardedAction<T> = (approvedParams: Record<string, unknown>, decision: Decision) => Promise<T> | T;
+
+export interface GreenlightClient {
+  /** Asks permission. In `block` mode, waits for reviewers when the policy escalates. */
+  requestAction(input: RequestActionInput, options?: WaitOptions): Promise<Decision>;
+  /** The request as it stands, without waiting. */
+  getDecision(requestId: string): Promise<Decision>;
+  /** Waits for a request's decision (at once when decided; see `WaitOptions`). */
+  waitForDecision(requestId: string, options?: WaitOptions): Promise<Decision>;
+  /**
+   * Runs `fn(approvedParams)` only when approved, reports SUCCEEDED or FAILED on its own, and
+   * returns what `fn` returned. Otherwise throws `ActionBlockedError`, `ActionRejectedError`,
+   * `ActionExpiredError`, `ActionCancelledError`, or (interrupt mode, or a wait that timed out)
+   * `ActionPendingError`, each with `reason`, `request` and `modelMessage`.
+   */
+  guard<T>(input: RequestActionInput, fn: GuardedAction<T>, options?: WaitOptions): Promise<T>;
+  /** `guard` for a request made earlier (interrupt mode), from its id alone, e.g. in another process. */
+  resume<T>(requestId: string, fn: GuardedAction<T>, options?: WaitOptions): Promise<T>;
+  /** Withdraws one of your PENDING requests. */
+  cancel(requestId: string, reason?: string): Promise<Decision>;
+  /** Records what happened when you performed an approved action (once, within `validUntil`). */
+  reportOutcome(input: { requestId: string; outcome: ActionOutcome; detail?: string }): Promise<void>;
+  /** Spends a receipt once (for executing systems); returns its verified claims. */
+  redeemReceipt(receipt: string): Promise<ReceiptClaims>;
+  /** `verifyReceipt`, with this server's JWK Set unless `jwks` or `jwksUrl` is given. */
+  verifyReceipt(
+    receipt: string,
+    options: Omit<VerifyReceiptOptions, 'jwks' | 'jwksUrl'> & Partial<VerifyReceiptOptions>,
+  ): Promise<ReceiptClaims>;
+  /** Closes the WebSocket, if one is open. */
+  close(): Promise<void>;
+}
+
+const MAX_DETAIL = 4_000;
+
+/** A payload's expected errors as one `GreenlightError` (code: the error's type). */
+function payloadError(errors: readonly ({ __typename: string; message: string } & Record<string, unknown>)[]): GreenlightError {
+  const { __typename, message, ...details } = errors[0]!;
+  return new GreenlightError(message, __typename, details);
+}
+
+function notApproved(decision: Decision): ActionNotApprovedError {
+  switch (decision.status) {
+    case 'BLOCKED':
+      return new ActionBlockedError(decision);
+    case 'REJECTED':
+      return new ActionRejectedError(decision);
+    case 'EXPIRED':
+      return new ActionExpiredError(decision);
+    case 'CANCELLED':
+      return new ActionCancelledError(decision);
+    default:
+      return new ActionPendingError(decision);
+  }
+}
+
+/** An agent's client of one Greenlight server, authenticated with its bearer token. */
+export function createGreenlightClient(options: GreenlightClientOptions): GreenlightClient {
+  const transport = createTransport(options);
+  const mode = options.mode ?? 'block';
+  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const reportFailed =
+    options.onOutcomeReportError ?? ((error, requestId) => console.warn(`[greenlight] outcome of ${requestId} not reported:`, error));
+
+  const wait = (requestId: string, waitOptions: WaitOptions = {}) =>
+    waitForDecision(transport, requestId, { timeoutMs: options.waitTimeoutMs, ...waitOptions, pollIntervalMs });
+
+  const reportOutcome: GreenlightClient['reportOutcome'] = async ({ requestId, outcome, detail }) => {
+    const input = { requestId, outcome, ...(detail ? { detail: detail.slice(0, MAX_DETAIL) } : {}) };
+    const data = await transport.execute(ReportActionOutcomeDocument, { input });
+    if (data.reportActionOutcome.errors.length) throw payloadError(data.reportActionOutcome.errors);
+  };
+
+  /** Runs `fn` on an approved decision and reports how it went; anything else throws. */
+  async function run<T>(decision: Decision, fn: GuardedAction<T>): Promise<T> {
+    if (decision.status !== 'APPROVED') throw notApproved(decision);
+    let result: T;
+    try {
+      result = await fn(decision.approvedParams ?? {}, decision);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      await reportOutcome({ requestId: decision.requestId, outcome: 'FAILED', detail }).catch((reportError) =>
+        reportFailed(reportError, decision.requestId),
+      );
+      throw error;
+    }
+    await reportOutcome({ requestId: decision.requestId, outcome: 'SUCCEEDED' }).catch((reportError) =>
+      reportFailed(reportError, decision.requestId),
+    );
+    return result;
+  }
+
+  const client: GreenlightClient = {
+    async requestAction(input, waitOptions) {
+      const data = await transport.execute(RequestActionDocument, { input }, waitOptions?.signal);
+      const { request, errors } = data.requestAction;
+      if (!request) throw payloadError(errors);
+      const decision = toDecision(request);
+      return decision.status === 'PENDING' && mode === 'block' ? wait(decision.requestId, waitOptions) : decision;
+    },
+    getDecision: (requestId) => getDecision(transport, requestId),
+    waitForDecision: wait,
+    async guard(input, fn, waitOptions) {
+      return run(await client.requestAction(input, waitOptions), fn);
+    },
+    async resume(requestId, fn, waitOptions) {
+      return run(mode === 'block' ? await wait(requestId, waitOptions) : await getDecision(transport, requestId), fn);
+    },
+    async cancel(requestId, reason) {
+      const data = await transport.execute(CancelActionRequestDocument, { input: { requestId, ...(reason ? { reason } : {}) } });
+      const { request, errors } = data.cancelActionRequest;
+      if (!request) throw payloadError(errors);
+      return toDecision(request);
+    },
+    reportOutcome,
+    async redeemReceipt(receipt) {
+      const data = await transport.execute(RedeemReceiptDocument, { input: { receipt } });
+      const { redemption, errors } = data.redeemReceipt;
+      if (!redemption) throw payloadError(errors);
+      return redemption.claims as ReceiptClaims;
+    },
+    verifyReceipt: (receipt, verifyOptions) =>
+      verifyReceipt(receipt, {
+        ...verifyOptions,
+        ...(verifyOptions.jwks || verifyOptions.jwksUrl ? {} : { jwksUrl: `${transport.baseUrl}/.well-known/jwks.json` }),
+      }),
+    close: () => transport.close(),
+  };
+  return client;
+}

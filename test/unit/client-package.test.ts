@@ -1,0 +1,45 @@
+import { generate } from '@graphql-codegen/cli';
+import { build } from 'esbuild';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import codegenConfig from '../../codegen.js';
+
+const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+describe('the SDK package (greenlight/client)', () => {
+  it('types its documents from schema/operations with the checked-in codegen output (run `npm run codegen` after changing them)', async () => {
+    const [output] = (await generate({ ...codegenConfig, cwd: root('.'), silent: true }, false)) as { filename: string; content: string }[];
+    expect(output!.filename).toMatch(/src\/client\/generated\/graphql\.ts$/);
+    expect(readFileSync(root('src/client/generated/graphql.ts'), 'utf8')).toBe(output!.content);
+  });
+
+  it('bundles for the browser with no Node built-ins and no ws', async () => {
+    const result = await build({
+      entryPoints: [root('src/client/index.ts')],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((input) => input.includes('node_modules/jose/'))).toBe(true);
+    expect(inputs.filter((input) => input.includes('node_modules/ws/') || input.startsWith('node:'))).toEqual([]);
+    expect(result.outputFiles[0]!.text).not.toMatch(/from ["']node:|require\(["'](ws|node:)/);
+  });
+
+  it('exports compiled JavaScript and type declarations, built by the install (prepare)', () => {
+    const manifest = JSON.parse(readFileSync(root('package.json'), 'utf8'));
+    expect(manifest.scripts.prepare).toBe('npm run build:client');
+    expect(manifest.exports['./client']).toEqual({
+      types: './dist/client/index.d.ts',
+      node: './dist/client/node.js',
+      default: './dist/client/index.js',
+    });
+    for (const file of ['dist/client/index.js', 'dist/client/index.d.ts', 'dist/client/node.js', 'dist/client/generated/graphql.d.ts']) {
+      expect(existsSync(root(file)), file).toBe(true);
+    }
+  });
+});
