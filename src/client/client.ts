@@ -13,7 +13,9 @@ import {
   RedeemReceiptDocument,
   ReportActionOutcomeDocument,
   RequestActionDocument,
+  ViewerDocument,
   type ActionOutcome,
+  type ViewerQuery,
   type RequestActionInput,
 } from './generated/graphql.js';
 import { verifyReceipt, type ReceiptClaims, type VerifyReceiptOptions } from './receipts.js';
@@ -64,6 +66,8 @@ export interface GreenlightClient {
     receipt: string,
     options: Omit<VerifyReceiptOptions, 'jwks' | 'jwksUrl'> & Partial<VerifyReceiptOptions>,
   ): Promise<ReceiptClaims>;
+  /** Who the token belongs to (a cheap way to check a token). */
+  viewer(): Promise<NonNullable<ViewerQuery['viewer']>>;
   /** Closes the WebSocket, if one is open. */
   close(): Promise<void>;
 }
@@ -161,6 +165,11 @@ export function createGreenlightClient(options: GreenlightClientOptions): Greenl
         ...verifyOptions,
         ...(verifyOptions.jwks || verifyOptions.jwksUrl ? {} : { jwksUrl: `${transport.baseUrl}/.well-known/jwks.json` }),
       }),
+    async viewer() {
+      const data = await transport.execute(ViewerDocument, {});
+      if (!data.viewer) throw new GreenlightError('The token authenticates no one.', 'UNAUTHENTICATED');
+      return data.viewer;
+    },
     close: () => transport.close(),
   };
   return client;

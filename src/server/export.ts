@@ -2,23 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { exportAuditLogAs } from '../audit/export.js';
-import type { Session } from '../auth/authenticator.js';
-import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
-import { AuthFailure, NotAllowedError, RateLimitedError, UnauthenticatedError } from '../errors.js';
-import { clientAddress } from './client-address.js';
+import { NotAllowedError } from '../errors.js';
+import { authenticateRequest, refuse } from './bearer.js';
 
 export const AUDIT_EXPORT_PATH = '/audit/export';
-
-function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) {
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'cache-control': 'no-store',
-    ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
-    ...headers,
-  });
-  res.end(JSON.stringify({ error: message }));
-}
 
 /**
  * `GET /audit/export?after=SEQ`: the sealed audit log as NDJSON, one event or checkpoint per line
@@ -28,16 +16,8 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
  */
 export async function handleAuditExport(deps: Deps, req: IncomingMessage, res: ServerResponse, trustProxy = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const secret = parseBearer(req.headers.authorization ?? '');
-  if (!secret) return refuse(res, 401, AuthFailure.MISSING);
-  let session: Session;
-  try {
-    session = await deps.auth.authenticate(secret, clientAddress(req, trustProxy));
-  } catch (error) {
-    if (error instanceof UnauthenticatedError) return refuse(res, 401, error.message);
-    if (error instanceof RateLimitedError) return refuse(res, 429, error.message, { 'retry-after': String(error.retryAfter) });
-    throw error;
-  }
+  const session = await authenticateRequest(deps, req, res, trustProxy);
+  if (!session) return;
   const after = url.searchParams.get('after') ?? '0';
   if (!/^\d{1,15}$/.test(after)) return refuse(res, 400, '"after" must be a seq: a whole number, 0 for the start.');
   let lines: AsyncGenerator<unknown>;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
 import { logError } from '../logging.js';
+import { handleMcp, MCP_PATH } from '../mcp/http.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
 import type { Readiness } from './health.js';
 import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
@@ -27,7 +28,8 @@ export interface HttpServer {
 
 /**
  * Yoga on `node:http` with graphql-ws on the same port and path, plus the health endpoints
- * (`/health/live`; `/health/ready`, and `/health` as its alias), the audit key and the receipts' JWK Set.
+ * (`/health/live`; `/health/ready`, and `/health` as its alias), the audit key, the receipts' JWK Set
+ * and the MCP server (`/mcp`).
  */
 export function createHttpServer(
   yoga: GreenlightYoga,
@@ -78,6 +80,16 @@ export function createHttpServer(
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });
+      return;
+    }
+    if (path === MCP_PATH) {
+      handleMcp(deps, (url, init) => Promise.resolve(yoga.fetch(url, init)), req, res, websocket.trustProxy ?? false).catch(
+        (error: unknown) => {
+          logError('mcp', error);
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
+          else res.destroy();
+        },
+      );
       return;
     }
     void yoga(req, res);

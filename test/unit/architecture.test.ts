@@ -82,8 +82,27 @@ describe('layering (DESIGN §4)', () => {
     expect(readers).toEqual([]);
   });
 
-  it('keeps files small enough to read (at most 400 lines)', () => {
-    const long = files.filter((f) => readFileSync(f.path, 'utf8').split('\n').length > 400).map((f) => relative(SRC, f.path));
+  it('keeps the SDK self-contained and fit for browsers: only its own folder and its few packages, no Node built-ins', () => {
+    const allowed = ['graphql-ws', 'jose', 'canonicalize', '@graphql-typed-document-node/core'];
+    expect(
+      violations(
+        (f, layer, s) =>
+          f.layer === 'client' &&
+          (layer !== null ? layer !== 'client' : !allowed.includes(s) && !(s === 'ws' && f.path.endsWith('client/node.ts'))),
+      ),
+    ).toEqual([]);
+  });
+
+  it('lets the MCP tools reach Greenlight only through the SDK', () => {
+    expect(violations((f, layer) => f.path.endsWith('mcp/tools.ts') && layer !== null && layer !== 'client' && layer !== 'mcp')).toEqual(
+      [],
+    );
+  });
+
+  it('keeps files small enough to read (at most 400 lines; generated code aside)', () => {
+    const long = files
+      .filter((f) => !f.path.includes('/generated/') && readFileSync(f.path, 'utf8').split('\n').length > 400)
+      .map((f) => relative(SRC, f.path));
     expect(long).toEqual([]);
   });
 });
