@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
 import { logError } from '../logging.js';
 import { handleMcp, MCP_PATH } from '../mcp/http.js';
+import { AUTHZEN_EVALUATION_PATH, handleAuthzenEvaluation } from './authzen.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
 import type { Readiness } from './health.js';
 import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
@@ -29,7 +30,7 @@ export interface HttpServer {
 /**
  * Yoga on `node:http` with graphql-ws on the same port and path, plus the health endpoints
  * (`/health/live`; `/health/ready`, and `/health` as its alias), the audit key, the receipts' JWK Set
- * and the MCP server (`/mcp`).
+ * the MCP server (`/mcp`) and the AuthZEN evaluation endpoint.
  */
 export function createHttpServer(
   yoga: GreenlightYoga,
@@ -74,24 +75,21 @@ export function createHttpServer(
       res.end(JSON.stringify(deps.receipts.jwks));
       return;
     }
-    if (path === AUDIT_EXPORT_PATH && reading) {
-      handleAuditExport(deps, req, res, websocket.trustProxy).catch((error: unknown) => {
-        logError('export', error);
-        if (!res.headersSent) res.writeHead(500).end();
+    const trustProxy = websocket.trustProxy ?? false;
+    // A route that fails unexpectedly answers 500 (or is cut, once its answer has begun); the log says which.
+    const serve = (area: string, handling: Promise<void>) =>
+      void handling.catch((error: unknown) => {
+        logError(area, error);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Unexpected error."}');
         else res.destroy();
       });
-      return;
-    }
-    if (path === MCP_PATH) {
-      handleMcp(deps, (url, init) => Promise.resolve(yoga.fetch(url, init)), req, res, websocket.trustProxy ?? false).catch(
-        (error: unknown) => {
-          logError('mcp', error);
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal error"}');
-          else res.destroy();
-        },
+    if (path === AUDIT_EXPORT_PATH && reading) return serve('export', handleAuditExport(deps, req, res, trustProxy));
+    if (path === AUTHZEN_EVALUATION_PATH) return serve('authzen', handleAuthzenEvaluation(deps, req, res, trustProxy));
+    if (path === MCP_PATH)
+      return serve(
+        'mcp',
+        handleMcp(deps, async (url, init) => yoga.fetch(url, init), req, res, trustProxy),
       );
-      return;
-    }
     void yoga(req, res);
   });
   const websockets = attachWebSocketServer(server, yoga, deps, websocket);
