@@ -36,9 +36,13 @@ async function evaluate(body: unknown, token: string | null = agent.token, heade
 const requestCount = async () => (await server.app.deps.db.select({ n: count() }).from(actionRequests))[0]!.n;
 
 async function stored(requestId: string) {
-  const result = await server.gql(agent.token, 'query($id: ID!) { actionRequest(id: $id) { id action resource status params reason agent { id } } }', {
-    id: requestId,
-  });
+  const result = await server.gql(
+    agent.token,
+    'query($id: ID!) { actionRequest(id: $id) { id action resource status params reason agent { id } } }',
+    {
+      id: requestId,
+    },
+  );
   return result.data.actionRequest;
 }
 
@@ -56,7 +60,10 @@ describe('AuthZEN access evaluation (POST /access/v1/evaluation)', () => {
     );
     expect(status).toBe(200);
     expect(headers.get('x-request-id')).toBe('pep-42');
-    expect(body).toMatchObject({ decision: true, context: { status: 'APPROVED', requestId: expect.any(String), receipt: expect.any(String) } });
+    expect(body).toMatchObject({
+      decision: true,
+      context: { status: 'APPROVED', requestId: expect.any(String), receipt: expect.any(String) },
+    });
     expect(await stored(body.context.requestId)).toEqual({
       id: body.context.requestId,
       action: 'http.get',
@@ -87,7 +94,11 @@ describe('AuthZEN access evaluation (POST /access/v1/evaluation)', () => {
 
   it('ESCALATE: decision false with the pending request, which the same idempotency key finds again once approved', async () => {
     const ask = () =>
-      evaluate({ action: { name: 'http.post' }, resource: { type: 'endpoint', id: 'api/refunds' }, context: { idempotencyKey: 'refund-7' } });
+      evaluate({
+        action: { name: 'http.post' },
+        resource: { type: 'endpoint', id: 'api/refunds' },
+        context: { idempotencyKey: 'refund-7' },
+      });
     const first = await ask();
     expect(first.body).toMatchObject({ decision: false, context: { status: 'PENDING', reason: expect.stringContaining('human review') } });
     const requestId = first.body.context.requestId;
@@ -103,13 +114,19 @@ describe('AuthZEN access evaluation (POST /access/v1/evaluation)', () => {
 
   it('refuses a subject other than the authenticated agent, bad bodies, other roles and anonymous callers, writing nothing', async () => {
     const before = await requestCount();
-    const other = await evaluate({ subject: { type: 'agent', id: reviewer.id }, action: { name: 'http.get' }, resource: { type: 'x', id: 'api/a' } });
+    const other = await evaluate({
+      subject: { type: 'agent', id: reviewer.id },
+      action: { name: 'http.get' },
+      resource: { type: 'x', id: 'api/a' },
+    });
     expect(other.status).toBe(403);
     expect(other.body.error).toContain('subject.id must be the authenticated agent');
 
     const shapeless = await evaluate({ action: 'http.get', resource: { id: 'api/a' } });
     expect(shapeless.status).toBe(400);
-    expect(shapeless.body.problems.map((problem: { field: string }) => problem.field)).toEqual(expect.arrayContaining(['action', 'resource.type']));
+    expect(shapeless.body.problems.map((problem: { field: string }) => problem.field)).toEqual(
+      expect.arrayContaining(['action', 'resource.type']),
+    );
 
     const invalid = await evaluate({ action: { name: 'not an action' }, resource: { type: 'x', id: 'api/a' } });
     expect(invalid.status).toBe(400);
