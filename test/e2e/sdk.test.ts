@@ -18,7 +18,7 @@ import {
   type GreenlightClientOptions,
 } from '../../src/client/node.js';
 import { startTestServer, type TestServer } from '../support/app.js';
-import { collect, createActor, decideAction, publishPolicy, type Actor } from '../support/fixtures.js';
+import { createActor, decideAction, nextPendingRequest, publishPolicy, type Actor } from '../support/fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const run = promisify(execFile);
@@ -51,25 +51,7 @@ function client(options: Partial<GreenlightClientOptions> = {}): GreenlightClien
   return created;
 }
 
-/** The next request that reaches the reviewer's queue (subscribe before asking). */
-async function nextPending(): Promise<() => Promise<string>> {
-  const cursor = (await server.gql(reviewer.token, '{ pendingApprovals(first: 1) { streamCursor } }')).data.pendingApprovals.streamCursor;
-  const queue = collect(
-    server.ws(reviewer.token).iterate<{ pendingApprovals: { kind: string; request: { id: string } } }>({
-      query: 'subscription($after: String) { pendingApprovals(after: $after) { kind request { id } } }',
-      variables: { after: cursor },
-    }),
-  );
-  return async () => {
-    for (;;) {
-      const event = (await queue.next()).data!.pendingApprovals;
-      if (event.kind === 'ADDED') {
-        await queue.return();
-        return event.request.id;
-      }
-    }
-  };
-}
+const nextPending = () => nextPendingRequest(server, reviewer.token);
 
 async function outcomeOf(requestId: string) {
   const result = await server.gql(agent.token, 'query($id: ID!) { actionRequest(id: $id) { status outcome outcomeDetail } }', {

@@ -101,3 +101,26 @@ export async function allSealed(server: TestServer): Promise<void> {
     { timeout: 10_000, interval: 10 },
   );
 }
+
+/**
+ * Subscribes to the reviewer's queue now; the function returned resolves with the id of the next
+ * request added to it (subscribe before asking, then await).
+ */
+export async function nextPendingRequest(server: TestServer, reviewerToken: string): Promise<() => Promise<string>> {
+  const cursor = (await server.gql(reviewerToken, '{ pendingApprovals(first: 1) { streamCursor } }')).data.pendingApprovals.streamCursor;
+  const queue = collect(
+    server.ws(reviewerToken).iterate<{ pendingApprovals: { kind: string; request: { id: string } } }>({
+      query: 'subscription($after: String) { pendingApprovals(after: $after) { kind request { id } } }',
+      variables: { after: cursor },
+    }),
+  );
+  return async () => {
+    for (;;) {
+      const event = (await queue.next()).data!.pendingApprovals;
+      if (event.kind === 'ADDED') {
+        await queue.return();
+        return event.request.id;
+      }
+    }
+  };
+}
