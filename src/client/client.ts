@@ -40,7 +40,7 @@ export interface GreenlightClientOptions extends TransportOptions {
 export type GuardedAction<T> = (approvedParams: Record<string, unknown>, decision: Decision) => Promise<T> | T;
 
 export interface GreenlightClient {
-  /** Asks permission. In `block` mode, waits for reviewers when the policy escalates. */
+  /** Asks permission. In `block` mode, waits for reviewers when the policy escalates (not with `timeoutMs: 0`). */
   requestAction(input: RequestActionInput, options?: WaitOptions): Promise<Decision>;
   /** The request as it stands, without waiting. */
   getDecision(requestId: string): Promise<Decision>;
@@ -137,7 +137,9 @@ export function createGreenlightClient(options: GreenlightClientOptions): Greenl
       const { request, errors } = data.requestAction;
       if (!request) throw payloadError(errors);
       const decision = toDecision(request);
-      return decision.status === 'PENDING' && mode === 'block' ? wait(decision.requestId, waitOptions) : decision;
+      // `timeoutMs: 0` asks without waiting, whatever the mode.
+      const waits = decision.status === 'PENDING' && mode === 'block' && waitOptions?.timeoutMs !== 0;
+      return waits ? wait(decision.requestId, waitOptions) : decision;
     },
     getDecision: (requestId) => getDecision(transport, requestId),
     waitForDecision: wait,
