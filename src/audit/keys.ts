@@ -38,7 +38,7 @@ export function publicJwkOf(key: KeyObject): AuditPublicJwk {
     kty: 'OKP';
     x: string;
   };
-  if (kty !== 'OKP' || crv !== 'Ed25519') throw new Error('The audit signing key must be an Ed25519 key.');
+  if (kty !== 'OKP' || crv !== 'Ed25519') throw new Error('The signing key must be an Ed25519 key (PKCS#8 PEM).');
   return { kty, crv, x, kid: thumbprint({ crv, kty, x }), alg: 'EdDSA', use: 'sig' };
 }
 

@@ -8,6 +8,7 @@ import type { Tool, ToolExecutionOptions } from 'ai';
 import type { GreenlightClient } from './client.js';
 import { ActionNotApprovedError } from './errors.js';
 import type { ActionStatus } from './generated/graphql.js';
+import { paramsChangedMessage, sameParams, withOwnValues } from './params.js';
 
 /** What a guarded tool returns to the model when it did not run. */
 export interface GreenlightToolDenial {
@@ -42,18 +43,30 @@ export function guardTool<INPUT, OUTPUT>(
     const action = typeof options.action === 'function' ? options.action(input) : options.action;
     const params = options.params ? options.params(input) : (input as Record<string, unknown>);
     const reason = options.reason?.(input);
+    const request = { action, resource: options.resource(input), params, ...(reason ? { reason } : {}) };
+    const signal = executionOptions.abortSignal ? { signal: executionOptions.abortSignal } : {};
+    const denial = (error: ActionNotApprovedError): GreenlightToolDenial => ({
+      greenlight: { status: error.decision.status, requestId: error.requestId, reason: error.reason },
+      modelMessage: error.modelMessage,
+    });
     try {
-      return await client.guard<OUTPUT>(
-        { action, resource: options.resource(input), params, ...(reason ? { reason } : {}) },
+      const decision = await client.requestAction(request, signal);
+      // With a params mapping the tool runs with its own input: only if that is what was approved.
+      const approved = decision.approvedParams && withOwnValues(decision.approvedParams, params);
+      if (decision.status === 'APPROVED' && options.params && !sameParams(approved, params)) {
+        return {
+          greenlight: { status: decision.status, requestId: decision.requestId, reason: decision.reason },
+          modelMessage: paramsChangedMessage(action, request.resource, decision.requestId, decision.approvedParams),
+        };
+      }
+      return await client.resume<OUTPUT>(
+        decision.requestId,
         async (approvedParams) => execute(options.params ? input : (approvedParams as INPUT), executionOptions),
-        executionOptions.abortSignal ? { signal: executionOptions.abortSignal } : {},
+        { ...signal, params },
       );
     } catch (error) {
-      if (!(error instanceof ActionNotApprovedError)) throw error;
-      return {
-        greenlight: { status: error.decision.status, requestId: error.requestId, reason: error.reason },
-        modelMessage: error.modelMessage,
-      };
+      if (error instanceof ActionNotApprovedError) return denial(error);
+      throw error;
     }
   };
   return { ...tool, execute: guarded } as Tool<INPUT, OUTPUT | GreenlightToolDenial>;

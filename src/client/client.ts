@@ -1,5 +1,6 @@
-import { toDecision, type Decision } from './decision.js';
+import { approvalSpent, toDecision, type Decision } from './decision.js';
 import {
+  ActionAlreadyPerformedError,
   ActionBlockedError,
   ActionCancelledError,
   ActionExpiredError,
@@ -18,6 +19,7 @@ import {
   type ViewerQuery,
   type RequestActionInput,
 } from './generated/graphql.js';
+import { holdsMarkers, withOwnValues } from './params.js';
 import { verifyReceipt, type ReceiptClaims, type VerifyReceiptOptions } from './receipts.js';
 import { createTransport, type TransportOptions } from './transport.js';
 import { getDecision, waitForDecision, type WaitOptions } from './wait.js';
@@ -47,20 +49,28 @@ export interface GreenlightClient {
   /** Waits for a request's decision (at once when decided; see `WaitOptions`). */
   waitForDecision(requestId: string, options?: WaitOptions): Promise<Decision>;
   /**
-   * Runs `fn(approvedParams)` only when approved, reports SUCCEEDED or FAILED on its own, and
-   * returns what `fn` returned. Otherwise throws `ActionBlockedError`, `ActionRejectedError`,
-   * `ActionExpiredError`, `ActionCancelledError`, or (interrupt mode, or a wait that timed out)
-   * `ActionPendingError`, each with `reason`, `request` and `modelMessage`.
+   * Runs `fn(approvedParams)` only when approved (and the approval not yet used, its window open),
+   * reports SUCCEEDED or FAILED on its own, and returns what `fn` returned. Otherwise throws
+   * `ActionBlockedError`, `ActionRejectedError`, `ActionExpiredError` (also for a closed approval
+   * window), `ActionCancelledError`, `ActionAlreadyPerformedError`, or (interrupt mode, or a wait
+   * that timed out) `ActionPendingError`, each with `reason`, `request` and `modelMessage`.
    */
   guard<T>(input: RequestActionInput, fn: GuardedAction<T>, options?: WaitOptions): Promise<T>;
-  /** `guard` for a request made earlier (interrupt mode), from its id alone, e.g. in another process. */
-  resume<T>(requestId: string, fn: GuardedAction<T>, options?: WaitOptions): Promise<T>;
+  /**
+   * `guard` for a request made earlier (interrupt mode), from its id alone, e.g. in another process.
+   * Pass `params` (those the request was made with) when the policy redacts some of them: the
+   * agent is shown markers, and the action needs the values.
+   */
+  resume<T>(requestId: string, fn: GuardedAction<T>, options?: WaitOptions & { params?: Record<string, unknown> }): Promise<T>;
   /** Withdraws one of your PENDING requests. */
   cancel(requestId: string, reason?: string): Promise<Decision>;
   /** Records what happened when you performed an approved action (once, within `validUntil`). */
   reportOutcome(input: { requestId: string; outcome: ActionOutcome; detail?: string }): Promise<void>;
-  /** Spends a receipt once (for executing systems); returns its verified claims. */
-  redeemReceipt(receipt: string): Promise<ReceiptClaims>;
+  /** Spends a receipt once (for executing systems), checking it approves `expected` when given; returns its verified claims. */
+  redeemReceipt(
+    receipt: string,
+    expected?: { action: string; resource: string; params: Record<string, unknown> | null },
+  ): Promise<ReceiptClaims>;
   /** `verifyReceipt`, with this server's JWK Set unless `jwks` or `jwksUrl` is given. */
   verifyReceipt(
     receipt: string,
@@ -112,12 +122,31 @@ export function createGreenlightClient(options: GreenlightClientOptions): Greenl
     if (data.reportActionOutcome.errors.length) throw payloadError(data.reportActionOutcome.errors);
   };
 
-  /** Runs `fn` on an approved decision and reports how it went; anything else throws. */
-  async function run<T>(decision: Decision, fn: GuardedAction<T>): Promise<T> {
+  /**
+   * Runs `fn` on an approved decision that is still usable (no outcome reported, window open), with
+   * the approved params (redaction markers filled back from `ownParams`), and reports how it went.
+   * Anything else throws.
+   */
+  async function run<T>(decision: Decision, fn: GuardedAction<T>, ownParams: unknown): Promise<T> {
     if (decision.status !== 'APPROVED') throw notApproved(decision);
+    const spent = approvalSpent(decision.request);
+    if (spent === 'PERFORMED') throw new ActionAlreadyPerformedError(decision);
+    if (spent === 'WINDOW_CLOSED') throw new ActionExpiredError(decision);
+    let params: Record<string, unknown> = decision.approvedParams ?? {};
+    if (holdsMarkers(params)) {
+      const filled = withOwnValues(params, ownParams ?? {});
+      if (filled === null) {
+        throw new GreenlightError(
+          'The approved params hold redacted values this client does not have: pass the params the request was made with, e.g. resume(requestId, fn, { params }).',
+          'REDACTED_PARAMS',
+          { requestId: decision.requestId },
+        );
+      }
+      params = filled as Record<string, unknown>;
+    }
     let result: T;
     try {
-      result = await fn(decision.approvedParams ?? {}, decision);
+      result = await fn(params, decision);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       await reportOutcome({ requestId: decision.requestId, outcome: 'FAILED', detail }).catch((reportError) =>
@@ -131,6 +160,22 @@ export function createGreenlightClient(options: GreenlightClientOptions): Greenl
     return result;
   }
 
+  /** Waits, naming the request in any failure: it exists, and can be resumed from its id. */
+  const waitNaming = (requestId: string, waitOptions?: WaitOptions) =>
+    wait(requestId, waitOptions).catch((error: unknown) => {
+      if (error instanceof GreenlightError && error.details['requestId']) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new GreenlightError(
+        `Waiting for request ${requestId} failed (${message}); resume it from its id.`,
+        error instanceof GreenlightError ? error.code : 'WAIT_FAILED',
+        {
+          ...(error instanceof GreenlightError ? error.details : {}),
+          requestId,
+          cause: error,
+        },
+      );
+    });
+
   const client: GreenlightClient = {
     async requestAction(input, waitOptions) {
       const data = await transport.execute(RequestActionDocument, { input }, waitOptions?.signal);
@@ -139,15 +184,16 @@ export function createGreenlightClient(options: GreenlightClientOptions): Greenl
       const decision = toDecision(request);
       // `timeoutMs: 0` asks without waiting, whatever the mode.
       const waits = decision.status === 'PENDING' && mode === 'block' && waitOptions?.timeoutMs !== 0;
-      return waits ? wait(decision.requestId, waitOptions) : decision;
+      return waits ? waitNaming(decision.requestId, waitOptions) : decision;
     },
     getDecision: (requestId) => getDecision(transport, requestId),
     waitForDecision: wait,
     async guard(input, fn, waitOptions) {
-      return run(await client.requestAction(input, waitOptions), fn);
+      return run(await client.requestAction(input, waitOptions), fn, input.params);
     },
-    async resume(requestId, fn, waitOptions) {
-      return run(mode === 'block' ? await wait(requestId, waitOptions) : await getDecision(transport, requestId), fn);
+    async resume(requestId, fn, resumeOptions = {}) {
+      const { params, ...waitOptions } = resumeOptions;
+      return run(mode === 'block' ? await waitNaming(requestId, waitOptions) : await getDecision(transport, requestId), fn, params);
     },
     async cancel(requestId, reason) {
       const data = await transport.execute(CancelActionRequestDocument, { input: { requestId, ...(reason ? { reason } : {}) } });
@@ -156,8 +202,10 @@ export function createGreenlightClient(options: GreenlightClientOptions): Greenl
       return toDecision(request);
     },
     reportOutcome,
-    async redeemReceipt(receipt) {
-      const data = await transport.execute(RedeemReceiptDocument, { input: { receipt } });
+    async redeemReceipt(receipt, expected) {
+      const data = await transport.execute(RedeemReceiptDocument, {
+        input: { receipt, ...(expected ? { ...expected, params: expected.params ?? {} } : {}) },
+      });
       const { redemption, errors } = data.redeemReceipt;
       if (!redemption) throw payloadError(errors);
       return redemption.claims as ReceiptClaims;

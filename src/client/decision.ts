@@ -45,15 +45,34 @@ function decider(request: DecisionFragment): string {
   }
 }
 
+/**
+ * Why an APPROVED request may no longer be acted on: its outcome was reported (the approval was
+ * used), or its approval window closed (by this machine's clock). Null while it may be.
+ */
+export function approvalSpent(request: DecisionFragment, now: number = Date.now()): 'PERFORMED' | 'WINDOW_CLOSED' | null {
+  if (request.status !== 'APPROVED') return null;
+  if (request.outcome) return 'PERFORMED';
+  if (request.validUntil && Date.parse(request.validUntil) <= now) return 'WINDOW_CLOSED';
+  return null;
+}
+
 /** The line an LLM should be given about a request's state. */
-export function modelMessageFor(request: DecisionFragment): string {
+export function modelMessageFor(request: DecisionFragment, now: number = Date.now()): string {
   const subject = `${request.action} on ${request.resource} (request ${request.id})`;
   const why = quoted(request.decisionReason);
   switch (request.status) {
-    case 'APPROVED':
+    case 'APPROVED': {
+      const spent = approvalSpent(request, now);
+      if (spent === 'PERFORMED') {
+        return `Already performed: ${subject} was approved and its outcome (${request.outcome}) reported. Do not perform it again; ask again if it must be done once more.`;
+      }
+      if (spent === 'WINDOW_CLOSED') {
+        return `The approval of ${subject} closed at ${request.validUntil}: do not act on it. This is not a denial; ask again if it is still needed.`;
+      }
       return `Approved by ${decider(request)}: you may perform ${subject} with the approved params${request.validUntil ? ` until ${request.validUntil}` : ''}.${why}`;
+    }
     case 'BLOCKED':
-      return `Blocked by the policy: ${subject} is not allowed.${why} Asking again the same way will be blocked again; choose another approach or ask a human.`;
+      return `Blocked by the policy: ${subject} is not allowed.${why} Do not retry the same request unless something changed (time, plan, or a human's say); choose another approach or ask a human.`;
     case 'REJECTED':
       return request.decidedBy === 'TIMEOUT'
         ? `Rejected: no reviewer approved ${subject} before its deadline, and the policy rejects on timeout.${why} Ask again only if it is still needed and a reviewer can attend to it.`

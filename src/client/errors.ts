@@ -45,9 +45,14 @@ export class ActionRejectedError extends ActionNotApprovedError {
   override name = 'ActionRejectedError';
 }
 
-/** Nobody decided before the deadline. Not a denial: asking again may be approved. */
+/** Nobody decided before the deadline, or an approval's window closed before it was used. Not a denial: asking again may be approved. */
 export class ActionExpiredError extends ActionNotApprovedError {
   override name = 'ActionExpiredError';
+}
+
+/** The approval was already used: its outcome was reported. Asking again is needed to act again. */
+export class ActionAlreadyPerformedError extends ActionNotApprovedError {
+  override name = 'ActionAlreadyPerformedError';
 }
 
 /** The request was withdrawn before a decision. */

@@ -4,8 +4,9 @@
  */
 export { createGreenlightClient } from './client.js';
 export type { GreenlightClient, GreenlightClientOptions, GuardedAction } from './client.js';
-export { modelMessageFor, type Decision } from './decision.js';
+export { approvalSpent, modelMessageFor, type Decision } from './decision.js';
 export {
+  ActionAlreadyPerformedError,
   ActionBlockedError,
   ActionCancelledError,
   ActionExpiredError,

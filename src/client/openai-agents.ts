@@ -17,6 +17,7 @@ import type { GreenlightClient } from './client.js';
 import type { Decision } from './decision.js';
 import { ActionNotApprovedError, GreenlightError } from './errors.js';
 import type { RequestActionInput } from './generated/graphql.js';
+import { paramsChangedMessage, sameParams, withOwnValues } from './params.js';
 import type { WaitOptions } from './wait.js';
 
 /** How a tool's input becomes the request Greenlight decides. */
@@ -56,20 +57,20 @@ export function greenlightApprovals(client: GreenlightClient, policies: Record<s
   };
 
   /**
-   * The request of one tool call: made on the first ask, found again by its key afterwards. The
-   * arguments seen on resume may differ from the parsed input (schema defaults): the key still
-   * names the same request.
+   * The request of one tool call: made on the first ask, the same request on every later ask (the
+   * call id is its idempotency key). Null when this call's input is not what was asked for then:
+   * such a call is never approved.
    */
-  const ask = async (request: RequestActionInput): Promise<Decision> => {
+  const ask = async (request: RequestActionInput): Promise<Decision | null> => {
     try {
       return await client.requestAction(request, { timeoutMs: 0 });
     } catch (error) {
-      const existing =
-        error instanceof GreenlightError && error.code === 'IdempotencyConflictError' ? error.details['existingRequestId'] : null;
-      if (typeof existing !== 'string') throw error;
-      return client.getDecision(existing);
+      if (error instanceof GreenlightError && error.code === 'IdempotencyConflictError') return null;
+      throw error;
     }
   };
+  const CHANGED_INPUT =
+    'The tool was not run: its input is not what Greenlight was asked to approve for this call. Call the tool again to ask anew.';
 
   return {
     guard(options) {
@@ -77,14 +78,21 @@ export function greenlightApprovals(client: GreenlightClient, policies: Record<s
       return {
         ...options,
         needsApproval: async (_context: unknown, input: unknown, callId?: string) =>
-          (await ask(requestFor(options.name, input, callId))).status !== 'APPROVED',
+          (await ask(requestFor(options.name, input, callId)))?.status !== 'APPROVED',
         execute: async (input: unknown, context?: unknown, details?: ToolCallDetails) => {
-          // The same request again (same key): the tool runs only if Greenlight approved it, whatever the run state says.
-          const decision = await ask(requestFor(options.name, input, details?.toolCall?.callId));
+          // The same request again: the tool runs only if Greenlight approved this very input, whatever the run state says.
+          const request = requestFor(options.name, input, details?.toolCall?.callId);
+          const decision = await ask(request);
+          if (!decision) return CHANGED_INPUT;
+          const mapped = policies[options.name]!.params;
+          const approved = decision.approvedParams && withOwnValues(decision.approvedParams, request.params);
+          if (decision.status === 'APPROVED' && mapped && !sameParams(approved, request.params)) {
+            return paramsChangedMessage(request.action, request.resource, decision.requestId, decision.approvedParams);
+          }
           try {
-            return await client.resume(decision.requestId, (approved) =>
-              execute(policies[options.name]!.params ? input : approved, context, details),
-            );
+            return await client.resume(decision.requestId, (approvedParams) => execute(mapped ? input : approvedParams, context, details), {
+              params: request.params as Record<string, unknown>,
+            });
           } catch (error) {
             if (error instanceof ActionNotApprovedError) return error.modelMessage;
             throw error;
@@ -100,6 +108,10 @@ export function greenlightApprovals(client: GreenlightClient, policies: Record<s
         if (!name || !policies[name]) continue; // not a Greenlight tool: the application decides it
         const callId = (item.rawItem as { callId?: string }).callId;
         const asked = await ask(requestFor(name, JSON.parse(item.arguments ?? '{}'), callId));
+        if (!asked) {
+          state.reject(item, { message: CHANGED_INPUT });
+          continue;
+        }
         const decision =
           asked.status === 'PENDING' && options.wait !== false ? await client.waitForDecision(asked.requestId, options) : asked;
         if (decision.status === 'APPROVED') state.approve(item);

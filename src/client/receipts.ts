@@ -37,6 +37,8 @@ export interface VerifyReceiptOptions {
   issuer?: string;
   /** Verify as of this time instead of now. */
   at?: Date;
+  /** Clock difference allowed on `nbf` and `exp`, in seconds (default 5). */
+  clockToleranceSeconds?: number;
 }
 
 const RECEIPT_TYPE = 'greenlight-receipt+jwt';
@@ -92,6 +94,7 @@ export async function verifyReceipt(receipt: string, options: VerifyReceiptOptio
       algorithms: ['EdDSA'],
       typ: RECEIPT_TYPE,
       requiredClaims: ['exp', 'jti', 'sub'],
+      clockTolerance: options.clockToleranceSeconds ?? 5,
       ...(options.issuer ? { issuer: options.issuer } : {}),
       ...(options.at ? { currentDate: options.at } : {}),
     });

@@ -38,6 +38,11 @@ export interface Transport {
 
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/** Pings on an idle socket, and how long a pong may take before the socket is taken for dead and reopened. */
+const KEEP_ALIVE_MS = 10_000;
+const PONG_TIMEOUT_MS = 5_000;
+/** After this long without a new failure, sockets are tried again. */
+const FAILURE_COOL_DOWN_MS = 30_000;
 
 export function createTransport(options: TransportOptions): Transport {
   const trimmed = options.url.replace(/\/+$/, '');
@@ -47,6 +52,9 @@ export function createTransport(options: TransportOptions): Transport {
   const webSocketImpl = options.webSocketImpl === undefined ? (globalThis as { WebSocket?: unknown }).WebSocket : options.webSocketImpl;
   let client: Client | null = null;
   let failures = 0;
+  let lastFailureAt = 0;
+  let pongTimer: ReturnType<typeof setTimeout> | undefined;
+  let activeSocket: { close(code: number, reason: string): void } | null = null;
   const listeners = new Set<() => void>();
   const changed = () => listeners.forEach((listener) => listener());
 
@@ -82,13 +90,25 @@ export function createTransport(options: TransportOptions): Transport {
         // A revoked or unknown token does not come back by retrying.
         shouldRetry: (event) =>
           !(typeof event === 'object' && event !== null && [4401, 4403].includes((event as { code?: number }).code ?? 0)),
+        keepAlive: KEEP_ALIVE_MS,
         on: {
-          connected: () => {
+          connected: (socket) => {
+            activeSocket = socket as typeof activeSocket;
             failures = 0;
             changed();
           },
+          // A ping without its pong in time: the socket is dead though not closed (4408 makes graphql-ws reconnect).
+          ping: (received) => {
+            if (!received) pongTimer = setTimeout(() => activeSocket?.close(4408, 'Pong timeout'), PONG_TIMEOUT_MS);
+          },
+          pong: (received) => {
+            if (received) clearTimeout(pongTimer);
+          },
           closed: () => {
+            clearTimeout(pongTimer);
+            activeSocket = null;
             failures += 1;
+            lastFailureAt = Date.now();
             changed();
           },
           error: () => changed(),
@@ -96,7 +116,7 @@ export function createTransport(options: TransportOptions): Transport {
       });
       return client;
     },
-    socketFailures: () => failures,
+    socketFailures: () => (Date.now() - lastFailureAt > FAILURE_COOL_DOWN_MS ? 0 : failures),
     onSocketChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

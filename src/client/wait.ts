@@ -19,11 +19,37 @@ export async function getDecision(transport: Transport, requestId: string, signa
   return toDecision(data.actionRequest);
 }
 
+/** How often a wait over a socket also asks over HTTP: a socket that went silently dead (NAT, sleep) delays a decision at most this long. */
+const RECHECK_MS = 15_000;
+/** The longest pause between polls after failures (network errors, 5xx answers). */
+const MAX_BACKOFF_MS = 5_000;
+
 function aborted(signal: AbortSignal | undefined): Promise<never> {
   return new Promise((_resolve, reject) => {
     if (signal?.aborted) reject(signal.reason);
     signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
+}
+
+/** Resolves after `ms`, or rejects when `signal` aborts; leaves no listener behind either way. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(handle);
+      reject(signal.reason);
+    };
+    const handle = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A failure worth trying again: the network (fetch throws a TypeError), or the server answering 5xx. */
+function transient(error: unknown): boolean {
+  return error instanceof TypeError || (error instanceof GreenlightError && /^HTTP_5\d\d$/.test(error.code));
 }
 
 /** Resolves false after `ms` (never when undefined); `cancel` clears the timer. */
@@ -72,12 +98,21 @@ function overWebSocket(transport: Transport, requestId: string): { decided: Prom
   };
 }
 
-async function poll(transport: Transport, requestId: string, intervalMs: number, signal: AbortSignal | undefined): Promise<Decision> {
+/** Asks over HTTP every `intervalMs` (the first time after `firstAfterMs`) until decided; transient failures back off and retry. */
+async function poll(transport: Transport, requestId: string, intervalMs: number, signal: AbortSignal, firstAfterMs = 0): Promise<Decision> {
+  let pause = firstAfterMs;
+  let failures = 0;
   for (;;) {
-    const decision = await getDecision(transport, requestId, signal);
-    if (decision.status !== 'PENDING') return decision;
-    const pause = timer(intervalMs);
-    await Promise.race([pause.elapsed, aborted(signal)]).finally(() => pause.cancel());
+    if (pause > 0) await sleep(pause, signal);
+    try {
+      const decision = await getDecision(transport, requestId, signal);
+      if (decision.status !== 'PENDING') return decision;
+      failures = 0;
+    } catch (error) {
+      if (signal.aborted || !transient(error)) throw error;
+      failures += 1;
+    }
+    pause = failures === 0 ? intervalMs : Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** failures);
   }
 }
 
@@ -92,13 +127,18 @@ export async function waitForDecision(
   options: WaitOptions & { pollIntervalMs: number },
 ): Promise<Decision> {
   options.signal?.throwIfAborted();
-  const current = await getDecision(transport, requestId, options.signal);
-  if (current.status !== 'PENDING') return current;
+  // A failed first look (a dropped connection) is not fatal: the wait below looks again.
+  const current = await getDecision(transport, requestId, options.signal).catch((error: unknown) => {
+    if (transient(error) && !options.signal?.aborted) return null;
+    throw error;
+  });
+  if (current && current.status !== 'PENDING') return current;
 
   // One signal for everything this wait starts, ended when the wait ends (whatever ends it).
   const local = new AbortController();
   const forward = () => local.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', forward, { once: true });
+  if (options.signal?.aborted) forward();
   const signal = local.signal;
   const stopped = aborted(signal);
   stopped.catch(() => {});
@@ -106,16 +146,24 @@ export async function waitForDecision(
   try {
     if (transport.socket() && transport.socketFailures() < SOCKET_FAILURES_BEFORE_POLLING) {
       const live = overWebSocket(transport, requestId);
+      // Over HTTP too, now and then: a socket can die without closing.
+      const rechecked = poll(transport, requestId, RECHECK_MS, signal, RECHECK_MS);
+      rechecked.catch(() => {});
       try {
-        const outcome = await Promise.race([live.decided, deadline.elapsed, stopped]);
-        if (outcome) return toDecision(outcome);
+        const outcome = await Promise.race([
+          live.decided.then((request) => request && toDecision(request)),
+          rechecked,
+          deadline.elapsed,
+          stopped,
+        ]);
+        if (outcome) return outcome;
         // Timed out: the request as it stands. Sockets unavailable (null): poll for the time left.
         if (outcome === false) return await getDecision(transport, requestId, options.signal);
       } finally {
         live.stop();
       }
     }
-    const polled = poll(transport, requestId, options.pollIntervalMs, signal);
+    const polled = poll(transport, requestId, options.pollIntervalMs, signal, options.pollIntervalMs);
     polled.catch(() => {});
     const outcome = await Promise.race([polled, deadline.elapsed, stopped]);
     return outcome || (await getDecision(transport, requestId, options.signal));

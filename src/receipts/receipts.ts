@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { Principal } from '../auth/roles.js';
 import type { Executor } from '../db/client.js';
-import { reviews, type ActionRequestRow, type ReviewRow } from '../db/schema.js';
+import { receiptRedemptions, reviews, type ActionRequestRow, type ReviewRow } from '../db/schema.js';
 import type { ReceiptSigner } from './signer.js';
 import { approversOf, receiptClaims } from './claims.js';
 
@@ -27,4 +27,13 @@ export async function receiptFor(
           .where(and(eq(reviews.requestId, request.id), eq(reviews.verdict, 'APPROVE')))
       : []);
   return signer.sign(receiptClaims(request, approversOf(request, approvals), signer.issuer));
+}
+
+/** When the request's receipt was redeemed, if it was. */
+export async function redeemedAt(db: Executor, requestId: string): Promise<Date | null> {
+  const [row] = await db
+    .select({ at: receiptRedemptions.redeemedAt })
+    .from(receiptRedemptions)
+    .where(eq(receiptRedemptions.requestId, requestId));
+  return row?.at ?? null;
 }

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { effectiveParams } from '../approvals/amend.js';
+import { ActionParams } from '../approvals/request-action.js';
 import { appendAuditEvents } from '../audit/append.js';
 import type { Principal } from '../auth/roles.js';
 import { actionRequests, principals, receiptRedemptions } from '../db/schema.js';
@@ -12,7 +13,13 @@ import { paramsSha256, type ReceiptClaims } from './claims.js';
 /** A compact JWS of a receipt is about 700 characters; this leaves room and refuses anything absurd. */
 const MAX_RECEIPT_LENGTH = 8_192;
 
-export const RedeemReceiptInput = z.object({ receipt: z.string().min(1).max(MAX_RECEIPT_LENGTH) });
+export const RedeemReceiptInput = z.object({
+  receipt: z.string().min(1).max(MAX_RECEIPT_LENGTH),
+  /** What the executing system is about to do: when given, the receipt must approve exactly that. */
+  action: z.string().max(200).nullish(),
+  resource: z.string().max(1_000).nullish(),
+  params: ActionParams.nullish(),
+});
 export type RedeemReceiptInput = z.input<typeof RedeemReceiptInput>;
 
 export interface ReceiptRedemption {
@@ -31,13 +38,27 @@ export interface ReceiptRedemption {
 export async function redeemReceipt(deps: Deps, redeemer: Principal, rawInput: RedeemReceiptInput): Promise<ReceiptRedemption> {
   const input = parseInput(RedeemReceiptInput, rawInput);
   const { claims, keyId } = await deps.receipts.verify(input.receipt.trim());
+  if (input.action != null && input.action !== claims.action) {
+    throw new InvalidReceiptError('ACTION_MISMATCH', `The receipt approves ${claims.action}, not ${input.action}.`);
+  }
+  if (input.resource != null && input.resource !== claims.resource) {
+    throw new InvalidReceiptError('RESOURCE_MISMATCH', `The receipt approves ${claims.resource}, not ${input.resource}.`);
+  }
+  if (input.params !== undefined && paramsSha256(input.params) !== claims.params_sha256) {
+    throw new InvalidReceiptError('PARAMS_MISMATCH', 'The receipt approves other params than these.');
+  }
 
   const { redemption, events } = await deps.db.transaction(async (tx) => {
     const [locked] = await tx
-      .select({ request: actionRequests, closed: sql<boolean>`coalesce(${actionRequests.validUntil} < now(), true)` })
+      .select({
+        request: actionRequests,
+        closed: sql<boolean>`coalesce(${actionRequests.validUntil} < now(), true)`,
+        agentDisabled: sql<boolean>`${principals.disabledAt} IS NOT NULL`,
+      })
       .from(actionRequests)
+      .innerJoin(principals, eq(principals.id, actionRequests.agentId))
       .where(eq(actionRequests.id, claims.request_id))
-      .for('update');
+      .for('update', { of: actionRequests });
     // A receipt this deployment signed names a request it holds; anything else is not one of ours.
     if (!locked || locked.request.id !== claims.jti) throw new InvalidReceiptError('MALFORMED', 'The receipt names no request here.');
     const request = locked.request;
@@ -50,6 +71,9 @@ export async function redeemReceipt(deps: Deps, redeemer: Principal, rawInput: R
       throw new InvalidReceiptError('PARAMS_MISMATCH', 'The receipt was issued for other params.');
     }
     if (locked.closed) throw new InvalidReceiptError('EXPIRED', `The receipt expired at ${request.validUntil?.toISOString()}.`);
+    // A disabled agent's approvals are not acted on: disabling is how an operator stops a compromised agent.
+    if (locked.agentDisabled)
+      throw new ConflictError('The agent that asked was disabled: its approvals may no longer be redeemed.', request.status);
 
     const [inserted] = await tx
       .insert(receiptRedemptions)

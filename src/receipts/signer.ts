@@ -4,6 +4,8 @@ import { publicJwkOf, type AuditPublicJwk } from '../audit/keys.js';
 import { InvalidReceiptError } from '../errors.js';
 import { RECEIPT_TYPE, type ReceiptClaims } from './claims.js';
 
+const CLOCK_TOLERANCE_SECONDS = 30;
+
 /** Signs approval receipts with this deployment's key and checks receipts against the keys it publishes. */
 export interface ReceiptSigner {
   /** Who signs (`iss`). */
@@ -29,7 +31,13 @@ export function createReceiptSigner(privateKey: KeyObject, trusted: readonly Aud
       new SignJWT(claims as unknown as JWTPayload).setProtectedHeader({ alg: 'EdDSA', kid: own.kid, typ: RECEIPT_TYPE }).sign(privateKey),
     async verify(receipt) {
       try {
-        const { payload, protectedHeader } = await jwtVerify(receipt, keySet, { algorithms: ['EdDSA'], typ: RECEIPT_TYPE, issuer });
+        // Instances' clocks may differ a little; the approval window itself is judged on database time at redemption.
+        const { payload, protectedHeader } = await jwtVerify(receipt, keySet, {
+          algorithms: ['EdDSA'],
+          typ: RECEIPT_TYPE,
+          issuer,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        });
         if (typeof payload['request_id'] !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
           throw new InvalidReceiptError('MALFORMED', 'The receipt lacks request_id, jti or exp.');
         }

@@ -54,23 +54,39 @@ export class BodyError extends Error {
 
 /**
  * A POST's JSON body, at most MAX_BODY_BYTES (counted as it arrives, whatever Content-Length
- * says), with Content-Type application/json; else a BodyError.
+ * says), with Content-Type application/json; else a BodyError. Past the limit the rest is not
+ * read; answer with `Connection: close` (see `refuseBody`) so the socket is not reused.
  */
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+export function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new BodyError(415, 'POST a JSON body with Content-Type: application/json.');
+  if (type !== 'application/json') return Promise.reject(new BodyError(415, 'POST a JSON body with Content-Type: application/json.'));
   const tooLarge = () => new BodyError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new BodyError(400, 'The request body is not valid JSON.');
-  }
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      // Stop reading without destroying the socket, so the 413 can still be written.
+      req.off('data', onData);
+      req.pause();
+      reject(tooLarge());
+    };
+    req.on('data', onData);
+    req.once('error', reject);
+    req.once('end', () => {
+      if (size > MAX_BODY_BYTES) return;
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new BodyError(400, 'The request body is not valid JSON.'));
+      }
+    });
+  });
+}
+
+/** Answers a refused body; a 413 closes the connection (the rest of the body was never read). */
+export function refuseBody(res: ServerResponse, error: BodyError): void {
+  refuse(res, error.status, error.message, error.status === 413 ? { connection: 'close' } : {});
 }

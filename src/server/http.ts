@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
 import { logError } from '../logging.js';
-import { handleMcp, MCP_PATH } from '../mcp/http.js';
+import { createMcpRoute, MCP_PATH } from '../mcp/http.js';
 import { AUTHZEN_EVALUATION_PATH, handleAuthzenEvaluation } from './authzen.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
 import type { Readiness } from './health.js';
@@ -39,6 +39,10 @@ export function createHttpServer(
   websocket: WebSocketOptions = {},
 ): HttpServer {
   let stopping = false;
+  const mcp = createMcpRoute(deps, async (url, init) => yoga.fetch(url, init), {
+    trustProxy: websocket.trustProxy ?? false,
+    maxInFlightPerPrincipal: websocket.maxSocketsPerPrincipal ?? 20,
+  });
   const server: Server = createServer((req, res) => {
     const reading = req.method === 'GET' || req.method === 'HEAD';
     const path = req.url?.split('?')[0];
@@ -85,11 +89,7 @@ export function createHttpServer(
       });
     if (path === AUDIT_EXPORT_PATH && reading) return serve('export', handleAuditExport(deps, req, res, trustProxy));
     if (path === AUTHZEN_EVALUATION_PATH) return serve('authzen', handleAuthzenEvaluation(deps, req, res, trustProxy));
-    if (path === MCP_PATH)
-      return serve(
-        'mcp',
-        handleMcp(deps, async (url, init) => yoga.fetch(url, init), req, res, trustProxy),
-      );
+    if (path === MCP_PATH) return serve('mcp', mcp(req, res));
     void yoga(req, res);
   });
   const websockets = attachWebSocketServer(server, yoga, deps, websocket);

@@ -18,7 +18,14 @@ beforeAll(async () => {
   reviewer = await createActor(server, { kind: 'HUMAN', name: 'Ada', roles: ['REVIEWER'], groups: ['sre'] });
   await publishPolicy(server, [
     { id: 'allow-staging', effect: 'ALLOW', actions: ['deploy.update'], resources: ['staging/**'] },
-    { id: 'review-prod', effect: 'ESCALATE', actions: ['deploy.update'], resources: ['prod/**'], review: { groups: ['sre'] } },
+    {
+      id: 'review-prod',
+      effect: 'ESCALATE',
+      actions: ['deploy.update'],
+      resources: ['prod/**'],
+      review: { groups: ['sre'] },
+      allowAmend: true,
+    },
   ]);
   greenlight = createGreenlightClient({ url: server.url, token: agent.token });
 });
@@ -91,6 +98,32 @@ describe('a Vercel AI SDK tool behind Greenlight (guardTool)', () => {
       outcome: 'SUCCEEDED',
       reason: 'Roll out 1.4.0',
     });
+  });
+
+  it('does not run a tool with mapped params when the reviewer approved other params, and tells the model which', async () => {
+    const ran: string[] = [];
+    const guarded = guardTool(
+      greenlight,
+      tool({
+        description: 'Deploys.',
+        inputSchema: z.object({ environment: z.string(), version: z.string() }),
+        execute: async ({ environment, version }) => {
+          ran.push(`${environment}@${version}`);
+          return { deployed: version };
+        },
+      }),
+      { action: 'deploy.update', resource: ({ environment }) => `${environment}/api`, params: ({ version }) => ({ version }) },
+    );
+    const model = scriptedModel({ environment: 'prod', version: '5.0.0' });
+    const pending = await nextPendingRequest(server, reviewer.token);
+    const running = generateText({ model, tools: { deploy: guarded }, prompt: 'Deploy 5.0.0 to prod.', stopWhen: stepCountIs(2) });
+    const requestId = await pending();
+    const decided = await decideAction(server, reviewer.token, { requestId, verdict: 'APPROVE', params: { version: '5.0.1' } });
+    expect(decided.data.decideAction.errors).toEqual([]);
+    await running;
+    expect(ran).toEqual([]);
+    const seen = toolResultSeenByModel(model) as { modelMessage: string };
+    expect(seen.modelMessage).toContain('with changed params: {"version":"5.0.1"}');
   });
 
   it('does not run the tool when a reviewer rejects, and hands the model the modelMessage', async () => {

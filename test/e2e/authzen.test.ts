@@ -1,4 +1,4 @@
-import { count } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReceipt } from '../../src/client/receipts.js';
 import { actionRequests } from '../../src/db/schema.js';
@@ -110,6 +110,57 @@ describe('AuthZEN access evaluation (POST /access/v1/evaluation)', () => {
     expect(decided.data.decideAction.errors).toEqual([]);
     const again = await ask();
     expect(again.body).toMatchObject({ decision: true, context: { requestId, status: 'APPROVED', receipt: expect.any(String) } });
+  });
+
+  it('answers false once an approval is used up or its window closed, when a gateway replays the evaluation', async () => {
+    const ask = (key: string) =>
+      evaluate({ action: { name: 'http.get' }, resource: { type: 'endpoint', id: `api/${key}` }, context: { idempotencyKey: key } });
+    const reported = await ask('replay-outcome');
+    expect(reported.body.decision).toBe(true);
+    await server.gql(
+      agent.token,
+      'mutation($id: ID!) { reportActionOutcome(input: { requestId: $id, outcome: SUCCEEDED }) { errors { __typename } } }',
+      {
+        id: reported.body.context.requestId,
+      },
+    );
+    expect((await ask('replay-outcome')).body).toMatchObject({
+      decision: false,
+      context: { status: 'APPROVED', reason: expect.stringContaining('already used') },
+    });
+
+    const redeemed = await ask('replay-redeemed');
+    await server.gql(reviewer.token, 'mutation($r: String!) { redeemReceipt(input: { receipt: $r }) { errors { __typename } } }', {
+      r: redeemed.body.context.receipt,
+    });
+    expect((await ask('replay-redeemed')).body).toMatchObject({
+      decision: false,
+      context: { reason: expect.stringContaining('redeemed') },
+    });
+
+    const late = await ask('replay-late');
+    await server.app.deps.db
+      .update(actionRequests)
+      .set({ validUntil: sql`now() - interval '1 second'` })
+      .where(eq(actionRequests.id, late.body.context.requestId));
+    expect((await ask('replay-late')).body).toMatchObject({
+      decision: false,
+      context: { reason: expect.stringContaining('window closed') },
+    });
+  });
+
+  it('answers a body over 1 MiB with 413, echoing X-Request-ID', async () => {
+    const response = await fetch(`${server.url}/access/v1/evaluation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${agent.token}`, 'x-request-id': 'big-1' },
+      body: JSON.stringify({
+        action: { name: 'http.get' },
+        resource: { type: 'x', id: 'api/a' },
+        context: { reason: 'x'.repeat(1_100_000) },
+      }),
+    });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('x-request-id')).toBe('big-1');
   });
 
   it('refuses a subject other than the authenticated agent, bad bodies, other roles and anonymous callers, writing nothing', async () => {

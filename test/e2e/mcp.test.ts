@@ -3,7 +3,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { createActor, decideAction, publishPolicy, type Actor } from '../support/fixtures.js';
 
@@ -146,5 +146,54 @@ describe('the MCP server refuses a bad token', () => {
     await expect(connect(stdio)).rejects.toThrow();
     await closed;
     expect(stderr).toContain('GREENLIGHT_TOKEN');
+  });
+});
+
+describe('the /mcp route bounds what one caller may ask', () => {
+  let limited: TestServer;
+  let agentToken: string;
+  beforeAll(async () => {
+    limited = await startTestServer({ security: { socketsPerPrincipal: 1 } });
+    agentToken = (await createActor(limited, { kind: 'AGENT', name: 'bounded-agent', roles: ['AGENT'] })).token;
+  });
+  afterAll(async () => {
+    await limited?.stop();
+  });
+
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${limited.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${agentToken}`,
+        ...headers,
+      },
+      body,
+    });
+
+  it('refuses JSON-RPC batches and bodies over 1 MiB', async () => {
+    const batch = await post(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }]));
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as { error: { message: string } }).error.message).toContain('batches are not accepted');
+    const huge = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { pad: 'x'.repeat(1_100_000) } }));
+    expect(huge.status).toBe(413);
+  });
+
+  it('serves at most MAX_SOCKETS_PER_PRINCIPAL requests of one principal at a time', async () => {
+    const client = await connect(
+      new StreamableHTTPClientTransport(new URL(`${limited.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${agentToken}` } },
+      }),
+    );
+    const requested = await call(client, 'request_action', { action: 'deploy.update', resource: 'prod/api' });
+    expect(requested.structured.status).toBe('PENDING');
+    const waiting = call(client, 'wait_for_decision', { requestId: requested.structured.requestId, timeoutSeconds: 3 });
+    await vi.waitFor(async () => {
+      const second = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }));
+      expect(second.status).toBe(429);
+    });
+    expect((await waiting).structured.status).toBe('PENDING');
+    expect((await post(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }))).status).toBe(200);
   });
 });

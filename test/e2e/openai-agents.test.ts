@@ -111,6 +111,27 @@ describe('OpenAI Agents JS tools approved by Greenlight (needsApproval bridge)',
     expect(seen).toContain('Change freeze.');
   });
 
+  it('never runs a tool call whose input is not what was approved for its call id', async () => {
+    const ran: string[] = [];
+    const approvals = greenlightApprovals(client, { pay: { action: 'deploy.update', resource: ({ env }) => `${env}/api` } });
+    const guarded = approvals.guard({
+      name: 'pay',
+      execute: async ({ env, version }: { env: string; version: string }) => {
+        ran.push(`${env}@${version}`);
+        return 'ran';
+      },
+    });
+    const needsApproval = (guarded as unknown as { needsApproval: (c: unknown, i: unknown, id: string) => Promise<boolean> }).needsApproval;
+    expect(await needsApproval({}, { env: 'staging', version: '1' }, 'call-swap')).toBe(false);
+    // What the framework calls: the input, the run context, and the call's details.
+    const execute = guarded.execute as (input: unknown, context: unknown, details: { toolCall: { callId: string } }) => Promise<unknown>;
+    const output = await execute({ env: 'staging', version: '999' }, undefined, { toolCall: { callId: 'call-swap' } });
+    expect(output).toContain('not what Greenlight was asked to approve');
+    expect(ran).toEqual([]);
+    expect(await execute({ env: 'staging', version: '1' }, undefined, { toolCall: { callId: 'call-swap' } })).toBe('ran');
+    expect(ran).toEqual(['staging@1']);
+  });
+
   it('resumes a saved run from its serialized state once the decision is in (interrupt: resolve without waiting)', async () => {
     const { agent, approvals } = setUp('prod', '4.0.0', 'call-later');
     const pending = await nextPendingRequest(server, reviewer.token);

@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionRequests, receiptRedemptions } from '../../src/db/schema.js';
-import { startTestServer, type TestServer } from '../support/app.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
 import { allSealed, createActor, decideAction, publishPolicy, requestAction, type Actor } from '../support/fixtures.js';
 
 let server: TestServer;
@@ -195,5 +195,45 @@ describe('signed approval receipts', () => {
     const { receipt } = await allowedRequest();
     const anonymous = await server.gql(null, REDEEM, { input: { receipt } });
     expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('redeeming against what the executor is about to do', () => {
+  it('refuses a receipt for another action, resource or params, and redeems the exact one', async () => {
+    const { id, receipt } = await allowedRequest({ version: '7.0.0' });
+    const expected = { action: 'deploy.update', resource: 'staging/api', params: { version: '7.0.0' } };
+    const attempt = async (input: Record<string, unknown>) =>
+      (await server.gql(executor.token, REDEEM, { input: { receipt, ...input } })).data.redeemReceipt;
+    expect((await attempt({ ...expected, action: 'deploy.rollback' })).errors).toEqual([
+      expect.objectContaining({ problem: 'ACTION_MISMATCH' }),
+    ]);
+    expect((await attempt({ ...expected, resource: 'prod/api' })).errors).toEqual([
+      expect.objectContaining({ problem: 'RESOURCE_MISMATCH' }),
+    ]);
+    expect((await attempt({ ...expected, params: { version: '7.0.1' } })).errors).toEqual([
+      expect.objectContaining({ problem: 'PARAMS_MISMATCH' }),
+    ]);
+    const redeemed = await attempt(expected);
+    expect(redeemed.errors).toEqual([]);
+    expect(redeemed.redemption.requestId).toBe(id);
+  });
+});
+
+describe('a disabled agent', () => {
+  it('has its approvals refused at redemption', async () => {
+    const doomed = await createActor(server, { kind: 'AGENT', name: 'doomed-bot', roles: ['AGENT'] });
+    const requested = await requestAction(server, doomed.token, { action: 'deploy.update', resource: 'staging/api' });
+    const id: string = requested.data.requestAction.request.id;
+    const receipt: string = (await server.gql(doomed.token, RECEIPT_OF, { id })).data.actionRequest.receipt;
+    const disabled = await server.gql(
+      ADMIN_TOKEN,
+      'mutation($id: ID!) { disablePrincipal(input: { principalId: $id, reason: "compromised" }) { errors { __typename } } }',
+      { id: doomed.id },
+    );
+    expect(disabled.data.disablePrincipal.errors).toEqual([]);
+    const refused = await redeem(executor.token, receipt);
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ __typename: 'ConflictError', message: expect.stringContaining('disabled') }),
+    ]);
   });
 });

@@ -2,8 +2,11 @@ import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, type JSONWebKeySet } from 'jose';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { actionRequests } from '../../src/db/schema.js';
+import { eq, sql } from 'drizzle-orm';
 import {
+  ActionAlreadyPerformedError,
   ActionBlockedError,
   ActionCancelledError,
   ActionExpiredError,
@@ -17,8 +20,8 @@ import {
   type GreenlightClient,
   type GreenlightClientOptions,
 } from '../../src/client/node.js';
-import { startTestServer, type TestServer } from '../support/app.js';
-import { createActor, decideAction, nextPendingRequest, publishPolicy, type Actor } from '../support/fixtures.js';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
+import { createActor, decideAction, nextPendingRequest, type Actor } from '../support/fixtures.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const run = promisify(execFile);
@@ -32,12 +35,37 @@ beforeAll(async () => {
   server = await startTestServer({ sweepIntervalMs: 100 });
   agent = await createActor(server, { kind: 'AGENT', name: 'deploy-bot', roles: ['AGENT'] });
   reviewer = await createActor(server, { kind: 'HUMAN', name: 'Ada', roles: ['REVIEWER'], groups: ['sre'] });
-  await publishPolicy(server, [
-    { id: 'allow-staging', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'] },
-    { id: 'no-deletes', effect: 'BLOCK', actions: ['*.delete'], resources: ['**'], reason: 'Deletes are never automatic.' },
-    { id: 'quick-review', effect: 'ESCALATE', actions: ['flag.*'], resources: ['**'], review: { groups: ['sre'], timeoutSeconds: 1 } },
-    { id: 'review-prod', effect: 'ESCALATE', actions: ['deploy.*'], resources: ['prod/**'], review: { groups: ['sre'] }, allowAmend: true },
-  ]);
+  const published = await server.gql(
+    ADMIN_TOKEN,
+    'mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { errors { __typename message } } }',
+    {
+      input: {
+        defaultEffect: 'ESCALATE',
+        // The agent is shown markers for these values; the SDK gives the action the agent's own.
+        redact: ['params.password'],
+        rules: [
+          { id: 'allow-staging', effect: 'ALLOW', actions: ['deploy.*'], resources: ['staging/**'] },
+          { id: 'no-deletes', effect: 'BLOCK', actions: ['*.delete'], resources: ['**'], reason: 'Deletes are never automatic.' },
+          {
+            id: 'quick-review',
+            effect: 'ESCALATE',
+            actions: ['flag.*'],
+            resources: ['**'],
+            review: { groups: ['sre'], timeoutSeconds: 1 },
+          },
+          {
+            id: 'review-prod',
+            effect: 'ESCALATE',
+            actions: ['deploy.*'],
+            resources: ['prod/**'],
+            review: { groups: ['sre'] },
+            allowAmend: true,
+          },
+        ],
+      },
+    },
+  );
+  expect(published.data.publishPolicy.errors).toEqual([]);
 });
 
 afterAll(async () => {
@@ -96,7 +124,7 @@ describe('the TypeScript SDK against a live server', () => {
     expect(blocked.reason).toBe('Deletes are never automatic.');
     expect(blocked.request.status).toBe('BLOCKED');
     expect(blocked.modelMessage).toMatch(
-      /^Blocked by the policy: db\.delete on prod\/db .* Asking again the same way will be blocked again/,
+      /^Blocked by the policy: db\.delete on prod\/db .* Do not retry the same request unless something changed/,
     );
     expect(blocked.modelMessage).toContain('Deletes are never automatic.');
     expect(blocked.modelMessage).not.toContain('\n');
@@ -214,6 +242,80 @@ describe('the TypeScript SDK against a live server', () => {
     await expect(waiting).rejects.toThrow('the run was stopped');
   });
 
+  it('runs an approval once: a used approval throws ActionAlreadyPerformedError, a closed window ActionExpiredError', async () => {
+    const sdk = client({ mode: 'interrupt' });
+    const decision = await sdk.requestAction({ action: 'deploy.update', resource: 'staging/once' });
+    let runs = 0;
+    await sdk.resume(decision.requestId, () => (runs += 1));
+    const again = (await sdk
+      .resume(decision.requestId, () => (runs += 1))
+      .catch((caught: unknown) => caught)) as ActionAlreadyPerformedError;
+    expect(again).toBeInstanceOf(ActionAlreadyPerformedError);
+    expect(again.modelMessage).toContain('Already performed');
+    expect(runs).toBe(1);
+
+    const late = await sdk.requestAction({ action: 'deploy.update', resource: 'staging/late' });
+    await server.app.deps.db
+      .update(actionRequests)
+      .set({ validUntil: sql`now() - interval '1 second'` })
+      .where(eq(actionRequests.id, late.requestId));
+    const closed = (await sdk.resume(late.requestId, () => (runs += 1)).catch((caught: unknown) => caught)) as ActionExpiredError;
+    expect(closed).toBeInstanceOf(ActionExpiredError);
+    expect(closed.modelMessage).toContain('closed at');
+    expect(runs).toBe(1);
+  });
+
+  it('hands the action its own values where the policy redacts them, and asks for them when resuming without', async () => {
+    const sdk = client({ mode: 'interrupt' });
+    const params = { user: 'svc', password: 's3cret' };
+    let seen: unknown;
+    await sdk.guard({ action: 'deploy.update', resource: 'staging/db', params }, (approved, decision) => {
+      seen = approved;
+      expect(decision.approvedParams?.['password']).toMatch(/^\[redacted:hmac-sha256:/);
+    });
+    expect(seen).toEqual(params);
+
+    const later = await sdk.requestAction({ action: 'deploy.update', resource: 'staging/db2', params });
+    const missing = (await sdk.resume(later.requestId, () => 'never').catch((caught: unknown) => caught)) as GreenlightError;
+    expect(missing.code).toBe('REDACTED_PARAMS');
+    expect(await sdk.resume(later.requestId, (approved) => approved, { params })).toEqual(params);
+  });
+
+  it('keeps polling through network failures, and names the request when a wait fails for good', async () => {
+    let calls = 0;
+    const flaky: typeof fetch = (input, init) => {
+      calls += 1;
+      // The 2nd and 3rd calls (the first polls) fail as a dropped connection would.
+      return calls === 2 || calls === 3 ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init);
+    };
+    const sdk = client({ webSocketImpl: null, pollIntervalMs: 20, fetch: flaky });
+    const pending = await sdk.requestAction({ action: 'deploy.update', resource: 'prod/flaky' }, { timeoutMs: 0 });
+    const waiting = sdk.waitForDecision(pending.requestId);
+    await vi.waitFor(() => expect(calls).toBeGreaterThanOrEqual(4));
+    await decideAction(server, reviewer.token, { requestId: pending.requestId, verdict: 'APPROVE' });
+    expect((await waiting).status).toBe('APPROVED');
+
+    const revoked = client({
+      webSocketImpl: null,
+      pollIntervalMs: 20,
+      token: agent.token,
+      fetch: (input, init) =>
+        String(init?.body).includes('actionRequest(id')
+          ? Promise.resolve(
+              new Response('{"errors":[{"message":"nope","extensions":{"code":"FORBIDDEN"}}]}', {
+                status: 200,
+                headers: { 'content-type': 'application/json' },
+              }),
+            )
+          : fetch(input, init),
+    });
+    const failed = (await revoked
+      .requestAction({ action: 'deploy.update', resource: 'prod/gone' })
+      .catch((caught: unknown) => caught)) as GreenlightError;
+    expect(failed).toBeInstanceOf(GreenlightError);
+    expect(failed.details['requestId']).toEqual(expect.any(String));
+  });
+
   it('reports bad input and bad tokens as GreenlightError with the server code', async () => {
     const invalid = await client()
       .requestAction({ action: 'bad action!', resource: 'x' })
@@ -268,7 +370,7 @@ describe('verifyReceipt, offline', () => {
     expect(await problem(verifyReceipt(receipt, { ...expected, action: 'deploy.rollback', jwks }))).toBe('ACTION_MISMATCH');
     expect(await problem(verifyReceipt(receipt, { ...expected, resource: 'prod/api', jwks }))).toBe('RESOURCE_MISMATCH');
     expect(await problem(verifyReceipt(receipt, { ...expected, params: { ...params, replicas: 20 }, jwks }))).toBe('PARAMS_MISMATCH');
-    expect(await problem(verifyReceipt(receipt, { ...expected, jwks, at: new Date((claims.exp + 1) * 1000) }))).toBe('EXPIRED');
+    expect(await problem(verifyReceipt(receipt, { ...expected, jwks, at: new Date((claims.exp + 10) * 1000) }))).toBe('EXPIRED');
     expect(await problem(verifyReceipt(receipt, { ...expected, jwks, issuer: 'https://elsewhere.example' }))).toBe('WRONG_ISSUER');
     expect(await problem(verifyReceipt('garbage', { ...expected, jwks }))).toBe('MALFORMED');
   });

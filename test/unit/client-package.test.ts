@@ -38,8 +38,11 @@ describe('the SDK package (greenlight/client)', () => {
       node: './dist/client/node.js',
       default: './dist/client/index.js',
     });
-    for (const file of ['dist/client/index.js', 'dist/client/index.d.ts', 'dist/client/node.js', 'dist/client/generated/graphql.d.ts']) {
-      expect(existsSync(root(file)), file).toBe(true);
-    }
+    // Every file an export names exists, for each of its conditions.
+    const targets = Object.values(manifest.exports as Record<string, string | Record<string, string>>).flatMap((target) =>
+      typeof target === 'string' ? [target] : Object.values(target),
+    );
+    expect(targets).toEqual(expect.arrayContaining(['./dist/client/ai-sdk.js', './dist/client/openai-agents.js']));
+    for (const file of [...targets, './dist/client/generated/graphql.d.ts']) expect(existsSync(root(file)), file).toBe(true);
   });
 });

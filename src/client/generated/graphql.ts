@@ -382,8 +382,14 @@ export type ReceiptProblem =
 
 /** The receipt an executing system was given. */
 export type RedeemReceiptInput = {
+  /** The action about to be performed: when given, the receipt must approve it. */
+  action?: string | null | undefined;
+  /** The params it will use (`{}` for none): when given, their RFC 8785 hash must be `params_sha256`. */
+  params?: unknown;
   /** The compact JWS from `ActionRequest.receipt` (at most 8 KiB). */
   receipt: string;
+  /** The resource it acts on: when given, the receipt must approve it. */
+  resource?: string | null | undefined;
 };
 
 /** A draft policy and the recorded requests to replay it against. */

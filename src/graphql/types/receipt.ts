@@ -44,6 +44,13 @@ const RedeemReceiptInput = builder.inputType('RedeemReceiptInput', {
   description: 'The receipt an executing system was given.',
   fields: (t) => ({
     receipt: t.string({ required: true, description: 'The compact JWS from `ActionRequest.receipt` (at most 8 KiB).' }),
+    action: t.string({ required: false, description: 'The action about to be performed: when given, the receipt must approve it.' }),
+    resource: t.string({ required: false, description: 'The resource it acts on: when given, the receipt must approve it.' }),
+    params: t.field({
+      type: 'JSON',
+      required: false,
+      description: 'The params it will use (`{}` for none): when given, their RFC 8785 hash must be `params_sha256`.',
+    }),
   }),
 });
 
@@ -61,10 +68,15 @@ builder.mutationField('redeemReceipt', (t) =>
   t.field({
     type: RedeemReceiptPayload,
     description:
-      'Spends a signed approval receipt, once: the executing system calls it just before acting. The signature, issuer and window are checked and the receipt is matched against its request (still APPROVED, same action, resource and params); the redemption is audited (RECEIPT_REDEEMED). A second redemption is a ConflictError naming the first; an invalid or expired receipt an InvalidReceiptError. Any authenticated principal.',
+      'Spends a signed approval receipt, once: the executing system calls it just before acting, ideally with the action, resource and params it is about to use. The signature, issuer and window are checked and the receipt is matched against its request (still APPROVED, same action, resource and params); the redemption is audited (RECEIPT_REDEEMED). A second redemption is a ConflictError naming the first; an invalid or expired receipt an InvalidReceiptError. Any authenticated principal.',
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: RedeemReceiptInput, required: true, description: 'The receipt.' }) },
     resolve: (_root, { input }, ctx) =>
-      toPayload(redeemReceiptErrors, async () => ({ redemption: await redeemReceipt(ctx.deps, viewerOf(ctx), input) })),
+      toPayload(redeemReceiptErrors, async () => ({
+        redemption: await redeemReceipt(ctx.deps, viewerOf(ctx), {
+          ...input,
+          params: input.params as Record<string, unknown> | null | undefined,
+        }),
+      })),
   }),
 );
