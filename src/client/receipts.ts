@@ -2,23 +2,27 @@ import canonicalize from 'canonicalize';
 import { base64url, createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
 import { ReceiptVerificationError } from './errors.js';
 
-/** What a Greenlight approval receipt asserts (see the README, "Approval receipts"). */
+/** What a Greenlight approval receipt asserts (JWT claims; times in seconds since the epoch; see the README, "Approval receipts"). */
 export interface ReceiptClaims {
+  /** The deployment that signed it (PUBLIC_URL, else `greenlight`). */
   iss: string;
-  /** The agent's id. */
+  /** The agent that asked. */
   sub: string;
-  /** The human the agent acted for. */
+  /** The human the agent acted for, when there was one (RFC 8693 actor-style claim). */
   act?: { sub: string };
   request_id: string;
   action: string;
   resource: string;
-  /** base64url SHA-256 of the RFC 8785 canonical approved params. */
+  /** base64url SHA-256 of the RFC 8785 canonical JSON of the approved params (`{}` when there are none). */
   params_sha256: string;
+  /** Who approved: the reviewers whose approvals decided, the overriding ADMIN, or nobody when the policy allowed. */
   approvers: string[];
   policy_version: number | null;
   iat: number;
   nbf: number;
+  /** The end of the approval window (`validUntil`). */
   exp: number;
+  /** The receipt's id: the request's, so a request has one receipt and it is redeemed once. */
   jti: string;
 }
 

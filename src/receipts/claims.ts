@@ -1,34 +1,14 @@
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { effectiveParams } from '../approvals/amend.js';
+import type { ReceiptClaims } from '../client/receipts.js';
 import type { ActionRequestRow, ReviewRow } from '../db/schema.js';
 
 /** The JWS `typ` of a receipt: a receipt is never mistaken for another JWT, nor another JWT for a receipt. */
 export const RECEIPT_TYPE = 'greenlight-receipt+jwt';
 
-/** What a signed approval receipt asserts (JWT claims; times in seconds since the epoch). */
-export interface ReceiptClaims {
-  /** The deployment that signed it (PUBLIC_URL, else `greenlight`). */
-  iss: string;
-  /** The agent that asked. */
-  sub: string;
-  /** The human the agent acted for, when there was one (RFC 8693 actor-style claim). */
-  act?: { sub: string };
-  request_id: string;
-  action: string;
-  resource: string;
-  /** base64url SHA-256 of the RFC 8785 canonical JSON of the approved params (`{}` when there are none). */
-  params_sha256: string;
-  /** Who approved: the reviewers whose approvals decided, the overriding ADMIN, or nobody when the policy allowed. */
-  approvers: string[];
-  policy_version: number | null;
-  iat: number;
-  nbf: number;
-  /** The end of the approval window (`validUntil`). */
-  exp: number;
-  /** The receipt's id: the request's, so a request has one receipt and it is redeemed once. */
-  jti: string;
-}
+/** What a signed approval receipt asserts: one definition, the SDK's (the contract executing systems verify against). */
+export type { ReceiptClaims };
 
 /** base64url SHA-256 of the RFC 8785 canonical form of `params` (`{}` when null). */
 export function paramsSha256(params: Record<string, unknown> | null | undefined): string {
