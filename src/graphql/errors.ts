@@ -44,7 +44,8 @@ function errorRef<E extends DomainError>(errorClass: ErrorClass<E>, name: string
 
 const isErrorType = (name: string) => (value: unknown) => (value as ErrorShape).typename === name;
 
-function toShape(error: DomainError): ErrorShape {
+/** A domain error as its GraphQL error object (rethrown when its class has no GraphQL type). */
+export function toShape(error: DomainError): ErrorShape {
   const typename = [...typeNames].find(([errorClass]) => error instanceof errorClass)?.[1];
   if (!typename) throw error;
   return { ...error, message: error.message, typename };

@@ -136,6 +136,20 @@ const ROWS: Row[] = [
     allowed: ['agent'],
   },
   {
+    field: 'Mutation.decideActions',
+    document:
+      'mutation($id: ID!) { decideActions(input: { decisions: [{ requestId: $id, verdict: APPROVE }] }) { results { request { id } errors { __typename message } } errors { __typename message } } }',
+    variables: () => ({ id: opsRequest }),
+    allowed: AUTHENTICATED,
+    // Each item answers like decideAction: nobody here may decide the ops request (a denial, or a
+    // conflict once the admin's override has decided it), so no item ever succeeds.
+    check: (_caller, data) => {
+      const [result] = data.decideActions.results;
+      expect(result.request).toBeNull();
+      expect(result.errors).toHaveLength(1);
+    },
+  },
+  {
     field: 'Mutation.redeemReceipt',
     document: 'mutation { redeemReceipt(input: { receipt: "not.a.receipt" }) { redemption { requestId } errors { __typename message } } }',
     allowed: AUTHENTICATED,

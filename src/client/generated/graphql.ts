@@ -153,6 +153,16 @@ export type AuditEventType =
   /** The bootstrap administrator's tokens were replaced by a new ADMIN_TOKEN. */
   | 'TOKEN_ROTATED';
 
+/** One decision of a batch: no changed params and no standing approval, only a verdict and a comment. */
+export type BatchDecisionInput = {
+  /** Why; delivered to the agent. At most 2000 characters. */
+  comment?: string | null | undefined;
+  /** The pending request. */
+  requestId: string;
+  /** APPROVE or REJECT. */
+  verdict: Verdict;
+};
+
 /** Which pending request the agent withdraws, and why. */
 export type CancelActionRequestInput = {
   /** Why, for reviewers and the audit log (at most 2000 characters). */
@@ -187,6 +197,12 @@ export type DecideActionInput = {
   requestId: string;
   /** APPROVE or REJECT. */
   verdict: Verdict;
+};
+
+/** Several decisions at once, each made on its own. */
+export type DecideActionsInput = {
+  /** 1 to 50 decisions, each on a different request. */
+  decisions: Array<BatchDecisionInput>;
 };
 
 /** Who or what moved a request out of PENDING, so an agent can tell a policy block from a human no from a timeout. */
@@ -901,6 +917,35 @@ export type ExtendActionRequestMutationVariables = Exact<{
 
 export type ExtendActionRequestMutation = { extendActionRequest: { request: { id: string, expiresAt: string | null, extensions: number } | null, errors: Array<
       | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type DecideActionsMutationVariables = Exact<{
+  input: DecideActionsInput;
+}>;
+
+
+export type DecideActionsMutation = { decideActions: { results: Array<{ requestId: string, request: { id: string, status: ActionStatus, decidedBy: DecisionSource | null } | null, errors: Array<
+        | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+        | { __typename: 'DelegationRequiredError', message: string }
+        | { __typename: 'IdempotencyConflictError', message: string }
+        | { __typename: 'InvalidInputError', message: string }
+        | { __typename: 'InvalidPolicyError', message: string }
+        | { __typename: 'InvalidReceiptError', message: string }
+        | { __typename: 'NotAllowedError', message: string }
+        | { __typename: 'NotFoundError', message: string }
+        | { __typename: 'RateLimitedError', message: string }
+        | { __typename: 'SeparationOfDutiesError', message: string }
+      > }>, errors: Array<
+      | { __typename: 'ConflictError', message: string }
       | { __typename: 'DelegationRequiredError', message: string }
       | { __typename: 'IdempotencyConflictError', message: string }
       | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
@@ -1862,6 +1907,37 @@ export const ExtendActionRequestDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ExtendActionRequestMutation, ExtendActionRequestMutationVariables>;
+export const DecideActionsDocument = new TypedDocumentString(`
+    mutation DecideActions($input: DecideActionsInput!) {
+  decideActions(input: $input) {
+    results {
+      requestId
+      request {
+        id
+        status
+        decidedBy
+      }
+      errors {
+        __typename
+        message
+        ... on ConflictError {
+          currentStatus
+        }
+      }
+    }
+    errors {
+      __typename
+      message
+      ... on InvalidInputError {
+        problems {
+          field
+          message
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DecideActionsMutation, DecideActionsMutationVariables>;
 export const IssueTokenDocument = new TypedDocumentString(`
     mutation IssueToken($input: IssueTokenInput!) {
   issueToken(input: $input) {
