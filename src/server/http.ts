@@ -4,6 +4,7 @@ import type { Deps } from '../deps.js';
 import { logError } from '../logging.js';
 import { createMcpRoute, MCP_PATH } from '../mcp/http.js';
 import { AUTHZEN_EVALUATION_PATH, handleAuthzenEvaluation } from './authzen.js';
+import { CONSOLE_PATH, serveConsole } from './console.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
 import type { Readiness } from './health.js';
 import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
@@ -30,7 +31,7 @@ export interface HttpServer {
 /**
  * Yoga on `node:http` with graphql-ws on the same port and path, plus the health endpoints
  * (`/health/live`; `/health/ready`, and `/health` as its alias), the audit key, the receipts' JWK Set
- * the MCP server (`/mcp`) and the AuthZEN evaluation endpoint.
+ * the MCP server (`/mcp`), the AuthZEN evaluation endpoint and the reviewer console (`/console`).
  */
 export function createHttpServer(
   yoga: GreenlightYoga,
@@ -79,6 +80,7 @@ export function createHttpServer(
       res.end(JSON.stringify(deps.receipts.jwks));
       return;
     }
+    if ((path === CONSOLE_PATH || path?.startsWith(`${CONSOLE_PATH}/`)) && reading) return serveConsole(req, res);
     const trustProxy = websocket.trustProxy ?? false;
     // A route that fails unexpectedly answers 500 (or is cut, once its answer has begun); the log says which.
     const serve = (area: string, handling: Promise<void>) =>
