@@ -91,6 +91,11 @@ export const AuditEventType = {
   OUTCOME_REPORTED: 'OUTCOME_REPORTED',
   /** An executing system redeemed the signed receipt of an approved request (once). */
   RECEIPT_REDEEMED: 'RECEIPT_REDEEMED',
+  /** A reviewer approved requests like one they approved, for a while (a standing approval). */
+  STANDING_APPROVAL_GRANTED: 'STANDING_APPROVAL_GRANTED',
+  /** A standing approval stood in for its reviewer's approval of a new request. */
+  STANDING_APPROVAL_USED: 'STANDING_APPROVAL_USED',
+  STANDING_APPROVAL_REVOKED: 'STANDING_APPROVAL_REVOKED',
 } as const;
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 

@@ -13,6 +13,7 @@ import { amendRequest } from './amend.js';
 import { canView, partyOf, reviewDenial } from './eligibility.js';
 import { assertPending, commitOrRefuse, lockRequest, refusal, settle, tallyRequest, type RequestOutcome } from './pending.js';
 import { ActionParams } from './request-action.js';
+import { grantStanding, StandingInput } from './standing.js';
 
 export const DecideActionInput = z.object({
   requestId: z.string(),
@@ -20,6 +21,8 @@ export const DecideActionInput = z.object({
   comment: storableText(2_000).nullish(),
   /** Approve with changes: the params the reviewer approves instead of the agent's. */
   params: ActionParams.nullish(),
+  /** And approve requests like this one for a while (a standing approval). */
+  standing: StandingInput.nullish(),
 });
 export type DecideActionInput = z.input<typeof DecideActionInput>;
 
@@ -37,6 +40,9 @@ export async function decideAction(deps: Deps, reviewer: Principal, rawInput: De
   const input = parseInput(DecideActionInput, rawInput);
   if (input.params != null && input.verdict !== 'APPROVE') {
     throw InvalidInputError.of('params', 'can only be given when approving (approve with changes)');
+  }
+  if (input.standing != null && input.verdict !== 'APPROVE') {
+    throw InvalidInputError.of('standing', 'can only be given when approving');
   }
 
   return commitOrRefuse(deps, (tx) => decide(deps, tx, reviewer, input));
@@ -106,6 +112,7 @@ async function review(
       redacted: amendment.redacted,
     },
   ];
+  if (input.standing) events.push(await grantStanding(tx, reviewer, current, input.standing));
   if (input.verdict === 'APPROVE' && !tally.met) return { request: current, events };
 
   const settled = await settle(tx, current, {

@@ -16,6 +16,7 @@ import { DEFAULT_VALID_FOR_SECONDS, parseRedactionPaths, type Evaluation } from 
 import { isUuid, jsonValueProblem, parseInput, storableText } from '../validation.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
 import { initialRequirements, nextStepAfter, requiredApprovals, reviewerGroups, summarize } from './requirements.js';
+import { applyStandingApprovals } from './standing.js';
 
 const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
 
@@ -247,6 +248,8 @@ async function decideRequest(deps: Deps, agent: Principal, rawInput: RequestActi
         const paths = parseRedactionPaths(request!.redactPaths);
         const params = deps.redactor.redact(input.params ?? null, 'params', paths, ['params']);
         const context = deps.redactor.redact(input.context ?? {}, 'context', paths, ['context']);
+        // Reviewers' standing approvals covering it stand in for their reviews at once.
+        const standing = evaluation.effect === 'ESCALATE' ? await applyStandingApprovals(tx, request!) : { request: request!, events: [] };
         const events = await appendAuditEvents(tx, [
           {
             type: 'ACTION_REQUESTED',
@@ -265,8 +268,9 @@ async function decideRequest(deps: Deps, agent: Principal, rawInput: RequestActi
             redacted: [...params.redacted, ...context.redacted],
           },
           decisionEvent(request!, evaluation),
+          ...standing.events,
         ]);
-        return { request: request!, events };
+        return { request: standing.request, events };
         // The rate-limit count must see requests committed while this one waited for the agent's
         // lock: that needs each statement's own snapshot, i.e. READ COMMITTED (pinned, not assumed).
       },

@@ -86,6 +86,26 @@ export interface AuditEventData {
   OUTCOME_REPORTED: { agentId: string; outcome: ActionOutcome; detail: string | null };
   /** `jti` is the receipt's id; `redeemedById` the principal that presented it. */
   RECEIPT_REDEEMED: { agentId: string; redeemedById: string; jti: string; keyId: string };
+  /** `requestId` (the column) is the request whose approval granted it. */
+  STANDING_APPROVAL_GRANTED: {
+    agentId: string;
+    standingApprovalId: string;
+    reviewerId: string;
+    action: string;
+    resource: string | null;
+    resourceGlob: string | null;
+    paramsSha256: string | null;
+    expiresAt: string;
+  };
+  /** `requestId` is the request it approved. */
+  STANDING_APPROVAL_USED: { agentId: string; standingApprovalId: string; reviewerId: string };
+  STANDING_APPROVAL_REVOKED: {
+    agentId: string;
+    standingApprovalId: string;
+    reviewerId: string;
+    revokedById: string;
+    reason: string | null;
+  };
   REVIEW_SUBMITTED: {
     agentId: string;
     reviewerId: string;
@@ -95,6 +115,8 @@ export interface AuditEventData {
     /** The request revision reviewed; a review with `amendedParams` starts a new one. */
     revision?: number;
     amendedParams?: Record<string, unknown> | null;
+    /** Set when a standing approval stood in for the reviewer. */
+    standingApprovalId?: string;
   };
   /** `verdict` is null for a refused deadline extension. */
   REVIEW_REFUSED: { agentId: string; principalId: string; party: RequestParty; verdict: Verdict | null };

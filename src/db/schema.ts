@@ -26,6 +26,7 @@ import {
   values,
 } from '../vocabulary.js';
 import type { EscalationStep, Evaluation, PolicyRule } from '../policy/index.js';
+import { standingApprovals } from './schema-grants.js';
 
 export const principalKind = pgEnum('principal_kind', values(PrincipalKind));
 export const role = pgEnum('role', values(Role));
@@ -262,6 +263,8 @@ export const reviews = pgTable(
     revision: integer('revision').notNull().default(0),
     /** Set when the reviewer approved with changes: the params approved instead. */
     amendedParams: jsonb('amended_params').$type<Record<string, unknown>>(),
+    /** Set when a standing approval stood in for the reviewer (the review was not given by hand). */
+    standingApprovalId: uuid('standing_approval_id').references((): AnyPgColumn => standingApprovals.id),
     createdAt: createdAt(),
   },
   // A person reviews a revision once: quorum counts people, not clicks.
@@ -350,19 +353,6 @@ export const auditRedactedValues = pgTable('audit_redacted_values', {
   redacted: jsonb('redacted').$type<{ path: (string | number)[]; value: unknown }[]>().notNull(),
 });
 
-/** Signed approval receipts already redeemed: one row per request, so a receipt is redeemed once. */
-export const receiptRedemptions = pgTable('receipt_redemptions', {
-  requestId: uuid('request_id')
-    .primaryKey()
-    .references(() => actionRequests.id),
-  /** The receipt's `jti`. */
-  jti: text('jti').notNull(),
-  redeemedById: uuid('redeemed_by_id')
-    .notNull()
-    .references(() => principals.id),
-  redeemedAt: timestamp('redeemed_at', { withTimezone: true }).notNull().defaultNow(),
-});
-
 /** Secrets this deployment makes once and shares across instances (the redaction key). */
 export const serverSecrets = pgTable('server_secrets', {
   name: text('name').primaryKey(),
@@ -379,4 +369,5 @@ export type ReviewRow = typeof reviews.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;
 export type PolicyVersionRow = typeof policyVersions.$inferSelect;
 export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;
-export type ReceiptRedemptionRow = typeof receiptRedemptions.$inferSelect;
+
+export * from './schema-grants.js';

@@ -16,6 +16,7 @@ import './types/action-request.js';
 import './types/receipt.js';
 import './types/review.js';
 import './types/batch-decision.js';
+import './types/standing-approval.js';
 import './types/review-requirement.js';
 import './types/override-decision.js';
 import './types/extend-action.js';

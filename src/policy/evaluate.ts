@@ -149,6 +149,7 @@ export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput, u
     requirements,
     // The default effect has no rule to allow it.
     amendable: effect === 'ESCALATE' && deciding.length > 0 && deciding.every(({ rule }) => rule.allowAmend === true),
+    standingAllowed: effect === 'ESCALATE' && deciding.every(({ rule }) => rule.review?.allowStanding !== false),
     reasonRequiredBy: matched.filter(({ rule }) => rule.requireReason === true).map(({ rule }) => rule.id),
     validForSeconds: effect === 'BLOCK' ? null : approvalWindow(deciding),
     errors,

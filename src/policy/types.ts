@@ -49,6 +49,8 @@ export interface ReviewRequirement {
   onTimeout?: TimeoutAction | undefined;
   /** Groups added after some time; enforced by the review workflow. */
   escalation?: EscalationStep[] | undefined;
+  /** On a rule: whether a reviewer's standing approval may stand in for a review (default true). */
+  allowStanding?: boolean | undefined;
 }
 
 /** One ESCALATE rule's review requirement, defaults filled in. */
@@ -196,6 +198,12 @@ export interface Evaluation {
   requirements: RuleReviewRequirement[];
   /** For ESCALATE: reviewers may approve with changed params (every deciding rule says `allowAmend: true`; false for the default effect). */
   amendable: boolean;
+  /**
+   * For ESCALATE: reviewers may grant, and requests may be approved by, standing approvals (no
+   * deciding rule says `review.allowStanding: false`; true for the default effect). Missing on
+   * evaluations stored before standing approvals existed: read as true.
+   */
+  standingAllowed?: boolean;
   /** Matched rules that require the request to carry a reason. */
   reasonRequiredBy: string[];
   /** For ALLOW and ESCALATE: how long an approval stays valid (the shortest of the deciding rules'). */

@@ -138,10 +138,11 @@ function validateLimit(limit: unknown, report: Report): void {
 function validateReview(review: unknown, effect: unknown, report: Report): void {
   if (effect !== 'ESCALATE') report('review', 'is only allowed on ESCALATE rules');
   if (!isObject(review)) {
-    report('review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout and/or escalation');
+    report('review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout, escalation and/or allowStanding');
     return;
   }
-  const { groups, approvals, timeoutSeconds, onTimeout, escalation } = review;
+  const { groups, approvals, timeoutSeconds, onTimeout, escalation, allowStanding } = review;
+  if (present(allowStanding) && typeof allowStanding !== 'boolean') report('review.allowStanding', 'must be true or false');
   if (present(groups)) validateGroups(groups, 'review.groups', report, false);
   if (present(approvals) && !isWhole(approvals, 1, POLICY_LIMITS.maxApprovals)) {
     report('review.approvals', `must be a whole number from 1 to ${POLICY_LIMITS.maxApprovals}`);

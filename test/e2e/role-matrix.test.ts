@@ -150,6 +150,20 @@ const ROWS: Row[] = [
     },
   },
   {
+    field: 'Query.standingApprovals',
+    document: '{ standingApprovals(includeEnded: true) { id reviewer { id } } }',
+    allowed: AUTHENTICATED,
+    // Nobody here granted one: each caller sees only its own (an ADMIN all), so every list is empty.
+    check: (_caller, data) => expect(data.standingApprovals).toEqual([]),
+  },
+  {
+    field: 'Mutation.revokeStandingApproval',
+    document:
+      'mutation { revokeStandingApproval(input: { standingApprovalId: "00000000-0000-4000-8000-000000000000" }) { standingApproval { id } errors { __typename message } } }',
+    // A standing approval none of them granted: everyone is told it does not exist.
+    allowed: [],
+  },
+  {
     field: 'Mutation.redeemReceipt',
     document: 'mutation { redeemReceipt(input: { receipt: "not.a.receipt" }) { redemption { requestId } errors { __typename message } } }',
     allowed: AUTHENTICATED,

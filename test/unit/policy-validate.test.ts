@@ -781,12 +781,14 @@ describe('validatePolicy: review timeouts and escalation', () => {
     [{ escalation: [] }],
     [{ escalation: [{ afterSeconds: 3_599, groups: ['leads'] }] }],
     [{ timeoutSeconds: 86_400, escalation: [{ afterSeconds: 7_200, groups: ['leads'] }] }],
+    [{ allowStanding: false }],
   ])('accepts %j', (review) => {
     expect(validatePolicy(doc([escalate(review)]))).toEqual([]);
   });
 
   it.each<[unknown, string, string]>([
     [{ onTimeout: 'IGNORE' }, 'review.onTimeout', 'must be one of EXPIRE, REJECT'],
+    [{ allowStanding: 'no' }, 'review.allowStanding', 'must be true or false'],
     [{ escalation: 'later' }, 'review.escalation', 'must be a list of steps {afterSeconds, groups}'],
     [{ escalation: [5] }, 'review.escalation[0]', 'must be an object {afterSeconds, groups}'],
     [{ escalation: [{ afterSeconds: 0, groups: ['a'] }] }, 'review.escalation[0].afterSeconds', 'must be a whole number from 1 to 2592000'],
@@ -817,7 +819,7 @@ describe('validatePolicy: review timeouts and escalation', () => {
       'review.escalation',
       'must list at most 10 steps',
     ],
-    ['soon', 'review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout and/or escalation'],
+    ['soon', 'review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout, escalation and/or allowStanding'],
   ])('rejects %j', (review, field, message) => {
     expect(validatePolicy(doc([escalate(review)]))).toEqual([{ ruleId: 'rule-1', field, message }]);
   });

@@ -146,6 +146,12 @@ export type AuditEventType =
   | 'REVIEW_REFUSED'
   /** A reviewer approved (possibly with changed params) or rejected. */
   | 'REVIEW_SUBMITTED'
+  /** A reviewer approving a request also approved requests like it (same agent and action, a resource glob, optionally the same params) for a while. */
+  | 'STANDING_APPROVAL_GRANTED'
+  /** A standing approval was revoked, by its reviewer or an ADMIN, before it expired. */
+  | 'STANDING_APPROVAL_REVOKED'
+  /** A standing approval stood in for its reviewer's approval of a new request (the request id is on the event). */
+  | 'STANDING_APPROVAL_USED'
   /** A named bearer token was issued to a principal (never its secret). */
   | 'TOKEN_ISSUED'
   /** A bearer token was revoked: it stopped working and its open connections were closed. */
@@ -195,6 +201,8 @@ export type DecideActionInput = {
   params?: unknown;
   /** The pending request. */
   requestId: string;
+  /** Only with APPROVE: also approve requests like this one for a while (a standing approval). */
+  standing?: StandingApprovalInput | null | undefined;
   /** APPROVE or REJECT. */
   verdict: Verdict;
 };
@@ -463,6 +471,8 @@ export type RequestParty =
 
 /** Who must review requests an ESCALATE rule matches. */
 export type ReviewRequirementInput = {
+  /** Whether a reviewer's standing approval may stand in for a review of these requests (default true). */
+  allowStanding?: boolean | null | undefined;
   /** Distinct people who must approve, 1-20 (default 1). */
   approvals?: number | null | undefined;
   /** Groups added as time passes. */
@@ -479,6 +489,14 @@ export type ReviewRequirementInput = {
 export type RevokeDelegationInput = {
   /** One you granted, or any for an ADMIN. */
   delegationId: string;
+};
+
+/** Which standing approval to end, and why. */
+export type RevokeStandingApprovalInput = {
+  /** Why, for the audit log (at most 2000 characters). */
+  reason?: string | null | undefined;
+  /** One of yours (any, for an ADMIN). */
+  standingApprovalId: string;
 };
 
 /** The token to revoke. */
@@ -533,6 +551,16 @@ export type SimulateActionInput = {
   resource: string;
   /** A draft policy to evaluate against instead of the active one (ADMIN only). */
   rules?: Array<PolicyRuleInput> | null | undefined;
+};
+
+/** With an approval: approve requests like this one for a while, as your review of each (quorum, groups, separation of duties and BLOCK rules still apply). Where the policy allows it (`evaluation.standingAllowed`). */
+export type StandingApprovalInput = {
+  /** How long it lasts: 60 to 86400 seconds (24 h). */
+  forSeconds: number;
+  /** A resource glob covering this request's resource (at most 256 characters); omit for this exact resource, the narrowest. */
+  resources?: string | null | undefined;
+  /** Only requests with the same params as this one (default false). */
+  sameParams?: boolean | null | undefined;
 };
 
 /** What happens to an escalated request nobody decided before its deadline. */
@@ -949,6 +977,31 @@ export type DecideActionsMutation = { decideActions: { results: Array<{ requestI
       | { __typename: 'DelegationRequiredError', message: string }
       | { __typename: 'IdempotencyConflictError', message: string }
       | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type StandingApprovalsQueryVariables = Exact<{
+  includeEnded?: boolean | null | undefined;
+}>;
+
+
+export type StandingApprovalsQuery = { standingApprovals: Array<{ id: string, action: string, resource: string | null, resourceGlob: string | null, sameParams: boolean, expiresAt: string, revokedAt: string | null, agent: { name: string } }> };
+
+export type RevokeStandingApprovalMutationVariables = Exact<{
+  input: RevokeStandingApprovalInput;
+}>;
+
+
+export type RevokeStandingApprovalMutation = { revokeStandingApproval: { standingApproval: { id: string, revokedAt: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string }
       | { __typename: 'InvalidPolicyError', message: string }
       | { __typename: 'InvalidReceiptError', message: string }
       | { __typename: 'NotAllowedError', message: string }
@@ -1938,6 +1991,36 @@ export const DecideActionsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<DecideActionsMutation, DecideActionsMutationVariables>;
+export const StandingApprovalsDocument = new TypedDocumentString(`
+    query StandingApprovals($includeEnded: Boolean) {
+  standingApprovals(includeEnded: $includeEnded) {
+    id
+    action
+    resource
+    resourceGlob
+    sameParams
+    expiresAt
+    revokedAt
+    agent {
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<StandingApprovalsQuery, StandingApprovalsQueryVariables>;
+export const RevokeStandingApprovalDocument = new TypedDocumentString(`
+    mutation RevokeStandingApproval($input: RevokeStandingApprovalInput!) {
+  revokeStandingApproval(input: $input) {
+    standingApproval {
+      id
+      revokedAt
+    }
+    errors {
+      __typename
+      message
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<RevokeStandingApprovalMutation, RevokeStandingApprovalMutationVariables>;
 export const IssueTokenDocument = new TypedDocumentString(`
     mutation IssueToken($input: IssueTokenInput!) {
   issueToken(input: $input) {

@@ -45,6 +45,10 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   ACTION_CANCELLED: 'The requesting agent withdrew a pending request.',
   OUTCOME_REPORTED: 'The agent reported whether an approved action succeeded.',
   RECEIPT_REDEEMED: "An executing system redeemed the approved request's signed receipt (`redeemReceipt`); a receipt is redeemed once.",
+  STANDING_APPROVAL_GRANTED:
+    'A reviewer approving a request also approved requests like it (same agent and action, a resource glob, optionally the same params) for a while.',
+  STANDING_APPROVAL_USED: "A standing approval stood in for its reviewer's approval of a new request (the request id is on the event).",
+  STANDING_APPROVAL_REVOKED: 'A standing approval was revoked, by its reviewer or an ADMIN, before it expired.',
 };
 
 const AuditEventTypeEnum = builder.enumType('AuditEventType', {

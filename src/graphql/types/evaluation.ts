@@ -78,6 +78,11 @@ export const EvaluationRef = builder.objectRef<Evaluation>('PolicyEvaluation').i
       // Evaluations stored before amendments existed lack the field.
       resolve: (evaluation) => evaluation.amendable ?? false,
     }),
+    standingAllowed: t.boolean({
+      description:
+        'For ESCALATE: whether a reviewer may grant a standing approval for requests like this one, and one may approve it (no deciding rule says `review.allowStanding: false`); false otherwise.',
+      resolve: (evaluation) => evaluation.effect === 'ESCALATE' && evaluation.standingAllowed !== false,
+    }),
     reasonRequiredBy: t.stringList({
       description: 'Matched rules that require the request to carry a reason.',
       resolve: (evaluation) => evaluation.reasonRequiredBy ?? [],

@@ -19,6 +19,10 @@ const ReviewRequirementInput = builder.inputType('ReviewRequirementInput', {
     timeoutSeconds: t.int({ required: false, description: 'Seconds before the request times out, up to 30 days (default 3600).' }),
     onTimeout: t.field({ type: TimeoutActionEnum, required: false, description: 'What a timeout does (default EXPIRE).' }),
     escalation: t.field({ type: [EscalationStepInput], required: false, description: 'Groups added as time passes.' }),
+    allowStanding: t.boolean({
+      required: false,
+      description: "Whether a reviewer's standing approval may stand in for a review of these requests (default true).",
+    }),
   }),
 });
 
@@ -109,6 +113,7 @@ export function toPolicyDocument(
             timeoutSeconds: rule.review.timeoutSeconds ?? undefined,
             onTimeout: rule.review.onTimeout ?? undefined,
             escalation: rule.review.escalation ?? undefined,
+            allowStanding: rule.review.allowStanding ?? undefined,
           }
         : undefined,
     })),

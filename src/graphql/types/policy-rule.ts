@@ -54,6 +54,10 @@ export const ReviewRequirementRef = builder.objectRef<Partial<ReviewRequirement>
       description: 'Groups added as time passes, in order.',
       resolve: (r) => r.escalation ?? [],
     }),
+    allowStanding: t.boolean({
+      description: "Whether a reviewer's standing approval may stand in for a review (false only where the rule forbids it).",
+      resolve: (r) => r.allowStanding !== false,
+    }),
   }),
 });
 

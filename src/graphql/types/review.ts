@@ -6,6 +6,7 @@ import { mutationErrors, toPayload } from '../errors.js';
 import { shownValue } from '../redaction.js';
 import { VerdictEnum } from './enums.js';
 import { PrincipalRef } from './principal.js';
+import { StandingApprovalInput } from './standing-approval.js';
 import { requestPayload } from './request-payload.js';
 import { viewerOf } from './viewer.js';
 
@@ -32,6 +33,10 @@ export const ReviewRef = builder.objectRef<ReviewRow>('Review').implement({
       resolve: async (r, _args, ctx) =>
         r.amendedParams ? shownValue(ctx, r.amendedParams, 'params', await ctx.loaders.redactPaths.load(r.requestId)) : null,
     }),
+    standingApprovalId: t.exposeID('standingApprovalId', {
+      nullable: true,
+      description: "Set when the reviewer's standing approval gave this review (not the reviewer by hand).",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the review was submitted.' }),
   }),
 });
@@ -47,6 +52,11 @@ const DecideActionInput = builder.inputType('DecideActionInput', {
       required: false,
       description:
         "Approve with changes (only with APPROVE, only where the rule says `allowAmend`): the parameters you approve instead of the agent's. The changed request is evaluated again and refused if the policy would block it; earlier approvals stop counting.",
+    }),
+    standing: t.field({
+      type: StandingApprovalInput,
+      required: false,
+      description: 'Only with APPROVE: also approve requests like this one for a while (a standing approval).',
     }),
   }),
 });
