@@ -8,6 +8,8 @@ CREATE TABLE "standing_approvals" (
 	"action" text NOT NULL,
 	"resource" text,
 	"resource_glob" text,
+	"on_behalf_of_id" uuid,
+	"rule_ids" text[] NOT NULL,
 	"params_sha256" text,
 	"source_request_id" uuid NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -20,6 +22,7 @@ CREATE TABLE "standing_approvals" (
 ALTER TABLE "reviews" ADD COLUMN "standing_approval_id" uuid;--> statement-breakpoint
 ALTER TABLE "standing_approvals" ADD CONSTRAINT "standing_approvals_reviewer_id_principals_id_fk" FOREIGN KEY ("reviewer_id") REFERENCES "public"."principals"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "standing_approvals" ADD CONSTRAINT "standing_approvals_agent_id_principals_id_fk" FOREIGN KEY ("agent_id") REFERENCES "public"."principals"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "standing_approvals" ADD CONSTRAINT "standing_approvals_on_behalf_of_id_principals_id_fk" FOREIGN KEY ("on_behalf_of_id") REFERENCES "public"."principals"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "standing_approvals" ADD CONSTRAINT "standing_approvals_source_request_id_action_requests_id_fk" FOREIGN KEY ("source_request_id") REFERENCES "public"."action_requests"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "standing_approvals" ADD CONSTRAINT "standing_approvals_revoked_by_id_principals_id_fk" FOREIGN KEY ("revoked_by_id") REFERENCES "public"."principals"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "standing_approvals_live_idx" ON "standing_approvals" USING btree ("agent_id","action") WHERE "standing_approvals"."revoked_at" IS NULL;--> statement-breakpoint

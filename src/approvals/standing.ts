@@ -56,6 +56,8 @@ export async function grantStanding(
     }
   }
   const exact = glob === null || glob === request.resource;
+  // After a change of params the approval is of the changed params only: never of what the agent first asked.
+  const sameParams = input.sameParams === true || request.amendedParams !== null;
   const [granted] = await tx
     .insert(standingApprovals)
     .values({
@@ -64,7 +66,9 @@ export async function grantStanding(
       action: request.action,
       resource: exact ? request.resource : null,
       resourceGlob: exact ? null : glob,
-      paramsSha256: input.sameParams ? paramsSha256(effectiveParams(request)) : null,
+      paramsSha256: sameParams ? paramsSha256(effectiveParams(request)) : null,
+      onBehalfOfId: request.onBehalfOfId,
+      ruleIds: request.evaluation.decidingRules,
       sourceRequestId: request.id,
       expiresAt: sql`now() + make_interval(secs => ${input.forSeconds})`,
     })
@@ -80,14 +84,23 @@ export async function grantStanding(
       action: granted!.action,
       resource: granted!.resource,
       resourceGlob: granted!.resourceGlob,
-      paramsSha256: granted!.paramsSha256,
+      sameParams,
+      onBehalfOfId: granted!.onBehalfOfId,
+      ruleIds: granted!.ruleIds,
       expiresAt: granted!.expiresAt.toISOString(),
     },
   };
 }
 
-/** Whether a live standing approval covers `request` (agent and action are matched by the query). */
+/**
+ * Whether a live standing approval covers `request` (agent and action are matched by the query):
+ * its resource, the human it is made for, only rules the reviewer judged, and its params if asked.
+ */
 function covers(standing: StandingApprovalRow, request: ActionRequestRow): boolean {
+  if (standing.onBehalfOfId !== request.onBehalfOfId) return false;
+  const rules = request.evaluation.decidingRules;
+  // A request the policy's default escalated is covered only by one granted on such a request.
+  if (rules.length === 0 ? standing.ruleIds.length > 0 : !rules.every((ruleId) => standing.ruleIds.includes(ruleId))) return false;
   const resourceMatches =
     standing.resource !== null ? standing.resource === request.resource : compileGlob(standing.resourceGlob!)(request.resource);
   return resourceMatches && (standing.paramsSha256 === null || standing.paramsSha256 === paramsSha256(effectiveParams(request)));
@@ -112,10 +125,13 @@ export async function applyStandingApprovals(
         eq(standingApprovals.agentId, request.agentId),
         eq(standingApprovals.action, request.action),
         isNull(standingApprovals.revokedAt),
-        gt(standingApprovals.expiresAt, sql`now()`),
+        // The time now, not the transaction's start: this one may have waited for the agent's lock.
+        gt(standingApprovals.expiresAt, sql`clock_timestamp()`),
       ),
     )
-    .orderBy(asc(standingApprovals.createdAt));
+    .orderBy(asc(standingApprovals.createdAt))
+    // A revocation in progress is waited for, and its outcome re-checked: none is used once revoked.
+    .for('share');
   const covering = live.filter((standing) => covers(standing, request));
   if (covering.length === 0) return { request, events: [] };
 

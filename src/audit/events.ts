@@ -94,7 +94,10 @@ export interface AuditEventData {
     action: string;
     resource: string | null;
     resourceGlob: string | null;
-    paramsSha256: string | null;
+    /** Only requests with the same params (their hash stays out of the log: it would undo redaction). */
+    sameParams: boolean;
+    onBehalfOfId: string | null;
+    ruleIds: string[];
     expiresAt: string;
   };
   /** `requestId` is the request it approved. */

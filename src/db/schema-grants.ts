@@ -25,7 +25,11 @@ export const standingApprovals = pgTable(
     resource: text('resource'),
     /** ...or a resource glob in the policy's glob language, when the reviewer chose one. */
     resourceGlob: text('resource_glob'),
-    /** Set when the reviewer asked for the same params: the RFC 8785 hash they must have. */
+    /** The human the source request was made for, if any: a covered request must be made for the same one. */
+    onBehalfOfId: uuid('on_behalf_of_id').references(() => principals.id),
+    /** The rules that escalated the source request: a covered request must be escalated by some of these only. */
+    ruleIds: text('rule_ids').array().notNull(),
+    /** Set when the reviewer asked for the same params (forced after a change of params): the RFC 8785 hash they must have. */
     paramsSha256: text('params_sha256'),
     /** The request whose approval granted it. */
     sourceRequestId: uuid('source_request_id')

@@ -49,7 +49,7 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, dir: str
     return;
   }
   const file = path === null ? null : normalize(join(dir, path));
-  const inside = file !== null && file.startsWith(dir + sep) && existsSync(file) && statSync(file).isFile();
+  const inside = file !== null && file.startsWith(dir + sep) && isFile(file);
   const isAsset = path?.startsWith('/assets/') ?? false;
   if (!inside && isAsset) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('Not found\n');
@@ -62,7 +62,18 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, dir: str
     ...SECURITY_HEADERS,
   });
   if (req.method === 'HEAD') return void res.end();
-  createReadStream(served).pipe(res);
+  // The file may vanish between the check and the read (a rebuild empties the folder): cut the answer, never the process.
+  createReadStream(served)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function decodeURIComponentSafe(text: string): string | null {

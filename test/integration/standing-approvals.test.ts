@@ -162,6 +162,64 @@ describe('standing approvals', () => {
     expect(revokedEvents).toHaveLength(1);
   });
 
+  it('after a change of params, covers only the changed params (never what the agent first asked)', async () => {
+    await publishPolicy(app.deps, admin, {
+      defaultEffect: 'ESCALATE',
+      rules: [
+        { id: 'payments', effect: 'ESCALATE', actions: ['pay.send'], resources: ['**'], review: { groups: ['sre'] }, allowAmend: true },
+      ],
+    });
+    const asked = await ask('pay.send', 'acct/alice', { amount: 1000 });
+    await decideAction(app.deps, ada, { requestId: asked.id, verdict: 'APPROVE', params: { amount: 10 }, standing: { forSeconds: 600 } });
+    expect((await ask('pay.send', 'acct/alice', { amount: 1000 })).status).toBe('PENDING');
+    expect((await ask('pay.send', 'acct/alice', { amount: 10 })).status).toBe('APPROVED');
+    const [granted] = await app.deps.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.type, 'STANDING_APPROVAL_GRANTED'), eq(auditEvents.requestId, asked.id)));
+    // The params' hash stays out of the audit log: it would undo redaction.
+    expect(granted!.data).toMatchObject({ sameParams: true, ruleIds: ['payments'] });
+    expect(JSON.stringify(granted!.data)).not.toContain('paramsSha256');
+  });
+
+  it('covers only requests for the same human, escalated only by rules the reviewer judged', async () => {
+    const bob = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Bob', roles: ['AUDITOR'] });
+    const bobsAgent = await insertPrincipalFor(app, { kind: 'AGENT', name: 'bobs-bot', roles: ['AGENT'], owner: bob.id });
+    await publishPolicy(app.deps, admin, {
+      defaultEffect: 'ESCALATE',
+      rules: [
+        { id: 'staging', effect: 'ESCALATE', actions: ['deploy.update'], resources: ['staging/**'], review: { groups: ['sre'] } },
+        { id: 'prod-critical', effect: 'ESCALATE', actions: ['deploy.update'], resources: ['prod/**'], review: { groups: ['sre'] } },
+      ],
+    });
+    const source = (await requestAction(app.deps, bobsAgent, { action: 'deploy.update', resource: 'staging/web' })).request;
+    await decideAction(app.deps, ada, { requestId: source.id, verdict: 'APPROVE', standing: { resources: '**', forSeconds: 600 } });
+    const again = (await requestAction(app.deps, bobsAgent, { action: 'deploy.update', resource: 'staging/api' })).request;
+    expect(again.status).toBe('APPROVED');
+    const forBob = (await requestAction(app.deps, bobsAgent, { action: 'deploy.update', resource: 'staging/api', onBehalfOf: bob.id }))
+      .request;
+    expect(forBob.status).toBe('PENDING');
+    const otherRule = (await requestAction(app.deps, bobsAgent, { action: 'deploy.update', resource: 'prod/db' })).request;
+    expect(otherRule.status).toBe('PENDING');
+  });
+
+  it('stops applying once the policy forbids standing approvals for the rule', async () => {
+    await publishPolicy(app.deps, admin, {
+      defaultEffect: 'ESCALATE',
+      rules: [{ id: 'flags', effect: 'ESCALATE', actions: ['flag.set'], resources: ['**'], review: { groups: ['sre'] } }],
+    });
+    const source = await ask('flag.set', 'checkout');
+    await decideAction(app.deps, ada, { requestId: source.id, verdict: 'APPROVE', standing: { forSeconds: 600 } });
+    expect((await ask('flag.set', 'checkout')).status).toBe('APPROVED');
+    await publishPolicy(app.deps, admin, {
+      defaultEffect: 'ESCALATE',
+      rules: [
+        { id: 'flags', effect: 'ESCALATE', actions: ['flag.set'], resources: ['**'], review: { groups: ['sre'], allowStanding: false } },
+      ],
+    });
+    expect((await ask('flag.set', 'checkout')).status).toBe('PENDING');
+  });
+
   it('never comes from a batch', async () => {
     const request = await ask('deploy.update', 'prod/batch');
     await decideActions(app.deps, grace, {
