@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { base64url, createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
+import { base64url, createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { ReceiptVerificationError } from './errors.js';
 
 /** What a Greenlight approval receipt asserts (JWT claims; times in seconds since the epoch; see the README, "Approval receipts"). */
@@ -45,7 +45,8 @@ export interface VerifyReceiptOptions {
   clockToleranceSeconds?: number;
 }
 
-const RECEIPT_TYPE = 'greenlight-receipt+jwt';
+/** The JWS `typ` of a receipt: a receipt is never mistaken for another JWT, nor another JWT for a receipt. */
+export const RECEIPT_TYPE = 'greenlight-receipt+jwt';
 const remoteSets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
 /** base64url SHA-256 of the RFC 8785 canonical form of `params` (`{}` when none), as in `params_sha256`. */
@@ -86,26 +87,42 @@ function problemOf(error: unknown): ReceiptVerificationError {
 }
 
 /**
+ * The checks every verifier of a receipt makes (this SDK's and the server's redemption): an EdDSA
+ * signature by a key of `keys`, the receipt type, the claims a receipt always has, the issuer when
+ * given, and `nbf`/`exp` within the clock tolerance. Throws a `ReceiptVerificationError`.
+ */
+export async function verifiedReceipt(
+  receipt: string,
+  keys: JWTVerifyGetKey,
+  options: { issuer?: string | undefined; clockToleranceSeconds: number; at?: Date | undefined },
+): Promise<{ claims: ReceiptClaims; keyId: string }> {
+  try {
+    const { payload, protectedHeader } = await jwtVerify(receipt, keys, {
+      algorithms: ['EdDSA'],
+      typ: RECEIPT_TYPE,
+      requiredClaims: ['exp', 'jti', 'sub', 'request_id'],
+      clockTolerance: options.clockToleranceSeconds,
+      ...(options.issuer ? { issuer: options.issuer } : {}),
+      ...(options.at ? { currentDate: options.at } : {}),
+    });
+    return { claims: payload as unknown as ReceiptClaims, keyId: String(protectedHeader.kid) };
+  } catch (error) {
+    throw problemOf(error);
+  }
+}
+
+/**
  * Checks a receipt offline before acting: the signature against the deployment's keys, the type,
  * the window, and that it approves exactly this action, resource and params. Returns the claims,
  * or throws a `ReceiptVerificationError` whose `problem` names what does not match. It does not
  * spend the receipt: call `redeemReceipt` for that, where the executing system can reach Greenlight.
  */
 export async function verifyReceipt(receipt: string, options: VerifyReceiptOptions): Promise<ReceiptClaims> {
-  let claims: ReceiptClaims;
-  try {
-    const { payload } = await jwtVerify(receipt, keySet(options), {
-      algorithms: ['EdDSA'],
-      typ: RECEIPT_TYPE,
-      requiredClaims: ['exp', 'jti', 'sub'],
-      clockTolerance: options.clockToleranceSeconds ?? 5,
-      ...(options.issuer ? { issuer: options.issuer } : {}),
-      ...(options.at ? { currentDate: options.at } : {}),
-    });
-    claims = payload as unknown as ReceiptClaims;
-  } catch (error) {
-    throw problemOf(error);
-  }
+  const { claims } = await verifiedReceipt(receipt, keySet(options), {
+    issuer: options.issuer,
+    clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
+    at: options.at,
+  });
   if (claims.action !== options.action) {
     throw new ReceiptVerificationError('ACTION_MISMATCH', `The receipt approves ${claims.action}, not ${options.action}.`);
   }

@@ -4,9 +4,6 @@ import { effectiveParams } from '../approvals/amend.js';
 import type { ReceiptClaims } from '../client/receipts.js';
 import type { ActionRequestRow, ReviewRow } from '../db/schema.js';
 
-/** The JWS `typ` of a receipt: a receipt is never mistaken for another JWT, nor another JWT for a receipt. */
-export const RECEIPT_TYPE = 'greenlight-receipt+jwt';
-
 /** What a signed approval receipt asserts: one definition, the SDK's (the contract executing systems verify against). */
 export type { ReceiptClaims };
 

@@ -1,8 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { createLocalJWKSet, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { createLocalJWKSet, SignJWT, type JWTPayload } from 'jose';
 import { publicJwkOf, type AuditPublicJwk } from '../audit/keys.js';
+import { ReceiptVerificationError } from '../client/errors.js';
+import { RECEIPT_TYPE, verifiedReceipt } from '../client/receipts.js';
 import { InvalidReceiptError } from '../errors.js';
-import { RECEIPT_TYPE, type ReceiptClaims } from './claims.js';
+import type { ReceiptClaims } from './claims.js';
 
 const CLOCK_TOLERANCE_SECONDS = 30;
 
@@ -32,36 +34,11 @@ export function createReceiptSigner(privateKey: KeyObject, trusted: readonly Aud
     async verify(receipt) {
       try {
         // Instances' clocks may differ a little; the approval window itself is judged on database time at redemption.
-        const { payload, protectedHeader } = await jwtVerify(receipt, keySet, {
-          algorithms: ['EdDSA'],
-          typ: RECEIPT_TYPE,
-          issuer,
-          clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        });
-        if (typeof payload['request_id'] !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
-          throw new InvalidReceiptError('MALFORMED', 'The receipt lacks request_id, jti or exp.');
-        }
-        return { claims: payload as unknown as ReceiptClaims, keyId: String(protectedHeader.kid) };
+        return await verifiedReceipt(receipt, keySet, { issuer, clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS });
       } catch (error) {
-        throw receiptError(error);
+        if (error instanceof ReceiptVerificationError) throw new InvalidReceiptError(error.problem, error.message);
+        throw error;
       }
     },
   };
-}
-
-/** jose's verdict in Greenlight's words. */
-function receiptError(error: unknown): InvalidReceiptError {
-  if (error instanceof InvalidReceiptError) return error;
-  if (error instanceof errors.JWTExpired) return new InvalidReceiptError('EXPIRED', 'The receipt expired: its approval window closed.');
-  if (error instanceof errors.JWKSNoMatchingKey) {
-    return new InvalidReceiptError('UNKNOWN_KEY', 'The receipt was signed with a key this deployment does not publish.');
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new InvalidReceiptError('BAD_SIGNATURE', 'The receipt signature does not verify: it was altered or signed by someone else.');
-  }
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return new InvalidReceiptError('NOT_YET_VALID', 'The receipt is not valid yet.');
-    if (error.claim === 'iss') return new InvalidReceiptError('WRONG_ISSUER', 'The receipt was issued by another deployment.');
-  }
-  return new InvalidReceiptError('MALFORMED', 'This is not a Greenlight receipt (a compact JWS of type greenlight-receipt+jwt).');
 }
