@@ -1,5 +1,5 @@
 import { createClient, type Client } from 'graphql-ws';
-import type { TypedDocumentString } from './generated/graphql.js';
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 import { GreenlightError } from './errors.js';
 
 export interface TransportOptions {
@@ -26,7 +26,8 @@ export function greenlightErrorOf(errors: readonly GraphQLErrorShape[]): Greenli
 /** One connection's worth of GraphQL: queries and mutations over HTTP, subscriptions over graphql-ws. */
 export interface Transport {
   readonly baseUrl: string;
-  execute<R, V>(document: TypedDocumentString<R, V>, variables: V, signal?: AbortSignal): Promise<R>;
+  /** Runs a typed document (any codegen `TypedDocumentString`: its text is its `toString()`). */
+  execute<R, V>(document: DocumentTypeDecoration<R, V>, variables: V, signal?: AbortSignal): Promise<R>;
   /** The shared graphql-ws client, or null when WebSockets are off. */
   socket(): Client | null;
   /** Consecutive failed attempts to open a socket (0 once one is accepted). */

@@ -1,0 +1,4 @@
+/** Placeholder until this view lands. */
+export function InboxView() {
+  return <h1>Inbox</h1>;
+}

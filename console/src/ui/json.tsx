@@ -1,0 +1,83 @@
+import type { ComponentChildren } from 'preact';
+import { Text } from './text.js';
+
+/** How the server writes a redacted value: `[redacted:hmac-sha256:…]`. */
+const isMarker = (value: unknown): value is string =>
+  typeof value === 'string' && value.startsWith('[redacted:hmac-sha256:') && value.endsWith(']') && value.length < 128;
+
+/** Whether `path` (e.g. ['params', 'db', 'password']) is one the policy redacts (`params.db.*`). */
+export function isRedactedPath(path: readonly string[], redactPaths: readonly string[]): boolean {
+  return redactPaths.some((pattern) => {
+    const parts = pattern.split('.');
+    return parts.length === path.length && parts.every((part, i) => part === '*' || part === path[i]);
+  });
+}
+
+interface Props {
+  value: unknown;
+  /** Where the value sits (`['params']`), to recognise the policy's redaction paths. */
+  path?: readonly string[];
+  redactPaths?: readonly string[];
+}
+
+/**
+ * A JSON value pretty-printed, with every string (keys too) shown through `Text`: flagged
+ * characters escaped, long strings folded. A value at a redacted path shows as a redaction; a
+ * string that only looks like a redaction marker elsewhere is said to be one the agent wrote.
+ */
+export function Json({ value, path = [], redactPaths = [] }: Props) {
+  return <pre class="json">{node(value, path, redactPaths, '')}</pre>;
+}
+
+function node(value: unknown, path: readonly string[], redactPaths: readonly string[], indent: string): ComponentChildren {
+  if (isMarker(value)) {
+    return isRedactedPath(path, redactPaths) ? (
+      <span class="redacted" title={value}>
+        redacted
+      </span>
+    ) : (
+      <>
+        <Text value={value} json />
+        <span class="fake-marker"> (not a redaction: the agent wrote this)</span>
+      </>
+    );
+  }
+  if (typeof value === 'string') return <Text value={value} json />;
+  if (value === null || typeof value !== 'object') return <span class="literal">{JSON.stringify(value)}</span>;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return (
+      <>
+        {'[\n'}
+        {value.map((item, i) => (
+          <>
+            {inner}
+            {node(item, [...path, String(i)], redactPaths, inner)}
+            {i < value.length - 1 ? ',\n' : '\n'}
+          </>
+        ))}
+        {`${indent}]`}
+      </>
+    );
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) return '{}';
+  return (
+    <>
+      {'{\n'}
+      {entries.map(([key, item], i) => (
+        <>
+          {inner}
+          <span class="key">
+            <Text value={key} json />
+          </span>
+          {': '}
+          {node(item, [...path, key], redactPaths, inner)}
+          {i < entries.length - 1 ? ',\n' : '\n'}
+        </>
+      ))}
+      {`${indent}}`}
+    </>
+  );
+}

@@ -1,0 +1,11 @@
+/** An error shown in place (never a blank page): what failed, in the server's words. */
+export function Problem({ error, prefix }: { error: unknown; prefix?: string }) {
+  if (!error) return null;
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    <p role="alert" class="error">
+      {prefix ? `${prefix}: ` : ''}
+      {message}
+    </p>
+  );
+}
