@@ -86,8 +86,19 @@ function App() {
     };
   }, [signedIn]);
 
+  // The server closes a session's sockets with 4403 when its token is revoked or its principal
+  // disabled: the console then asks again, and ends the session if the token no longer stands.
   // Each session's sockets close with it.
-  useEffect(() => () => void session?.transport.close(), [session]);
+  useEffect(() => {
+    if (!session) return;
+    const offClosed = session.transport.socket()?.on('closed', (event) => {
+      if ((event as { code?: number }).code === 4403) session.recheck();
+    });
+    return () => {
+      offClosed?.();
+      void session.transport.close();
+    };
+  }, [session]);
 
   if (checking) return <p role="status">Checking your session…</p>;
   if (!session) return <SignIn onSignIn={signIn} notice={notice} />;
