@@ -23,6 +23,8 @@ export const DecideActionInput = z.object({
   params: ActionParams.nullish(),
   /** And approve requests like this one for a while (a standing approval). */
   standing: StandingInput.nullish(),
+  /** The revision the reviewer read: the review is refused if the params changed since. */
+  revision: z.number().int().min(0).nullish(),
 });
 export type DecideActionInput = z.input<typeof DecideActionInput>;
 
@@ -63,7 +65,17 @@ async function decide(
   assertPending(locked, 'decided');
   const denial = reviewDenial(reviewer, locked.request);
   if (denial) throw new NotAllowedError(denial);
+  assertRevision(locked.request, input.revision);
   return review(deps, tx, reviewer, locked.request, input);
+}
+
+/** A review of what the reviewer read: refused when another reviewer changed the params since. */
+export function assertRevision(request: ActionRequestRow, revision: number | null | undefined): void {
+  if (revision == null || revision === request.revision) return;
+  throw new ConflictError(
+    `The params were changed since you read this request (you read revision ${revision}; revision ${request.revision} is current): read it again before deciding.`,
+    request.status,
+  );
 }
 
 async function review(

@@ -21,6 +21,7 @@ export const DecideActionsInput = z.object({
         requestId: z.string().max(100),
         verdict: z.enum(values(Verdict)),
         comment: storableText(2_000).nullish(),
+        revision: z.number().int().min(0).nullish(),
       }),
     )
     .min(1, 'must hold at least one decision')

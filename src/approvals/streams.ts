@@ -12,7 +12,7 @@ import { DECISION_EVENT_TYPES, type AuditEventType } from '../vocabulary.js';
 import { canView, reviewDenial } from './eligibility.js';
 import { getActionRequest, getActionRequestsByIds } from './queries.js';
 
-export const ApprovalQueueEventKind = { ADDED: 'ADDED', REMOVED: 'REMOVED' } as const;
+export const ApprovalQueueEventKind = { ADDED: 'ADDED', UPDATED: 'UPDATED', REMOVED: 'REMOVED' } as const;
 export type ApprovalQueueEventKind = (typeof ApprovalQueueEventKind)[keyof typeof ApprovalQueueEventKind];
 
 export interface ApprovalQueueEvent {
@@ -22,7 +22,17 @@ export interface ApprovalQueueEvent {
   request: ActionRequestRow;
 }
 
-const QUEUE_EVENT_TYPES: AuditEventType[] = ['ACTION_ESCALATED', ...DECISION_EVENT_TYPES];
+/** Events that change a pending request a reviewer is looking at without deciding it: a review short of quorum (or with changed params), a longer deadline. */
+const UPDATE_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set(['REVIEW_SUBMITTED', 'ACTION_EXTENDED']);
+
+const QUEUE_EVENT_TYPES: AuditEventType[] = ['ACTION_ESCALATED', ...UPDATE_EVENT_TYPES, ...DECISION_EVENT_TYPES];
+
+/** How an audit event changes a reviewer's queue, if it does. */
+function queueKindOf(event: AuditEventRow): ApprovalQueueEventKind | null {
+  if (event.type === 'ACTION_ESCALATED') return 'ADDED';
+  if (UPDATE_EVENT_TYPES.has(event.type)) return 'UPDATED';
+  return leavesPending(event) ? 'REMOVED' : null;
+}
 
 /** True when an audit event moves a request that was waiting for reviewers out of PENDING. */
 function leavesPending(event: AuditEventRow): boolean {
@@ -57,7 +67,7 @@ const requestOfEvent = new WeakMap<AuditEventRow, ActionRequestRow | null | Prom
 const queueChange = new WeakMap<AuditEventRow, ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null>>();
 
 /** Events whose request a queue or decision stream needs. */
-const concernsStreams = (event: AuditEventRow) => event.requestId !== null && (event.type === 'ACTION_ESCALATED' || leavesPending(event));
+const concernsStreams = (event: AuditEventRow) => event.requestId !== null && queueKindOf(event) !== null;
 
 /** The hub's preparer while streams are open: the requests of a page of new events, in one read. */
 async function readRequests(deps: Deps, events: readonly AuditEventRow[]): Promise<void> {
@@ -96,8 +106,8 @@ function requestOf(deps: Deps, event: AuditEventRow): ActionRequestRow | null | 
 /** The queue change an event makes, before anyone's eligibility is judged: one object per event. */
 function queueChangeOf(deps: Deps, event: AuditEventRow): ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null> {
   if (queueChange.has(event)) return queueChange.get(event)!;
-  const changeFor = (request: ActionRequestRow | null): ApprovalQueueEvent | null =>
-    request ? { kind: event.type === 'ACTION_ESCALATED' ? 'ADDED' : 'REMOVED', event, request } : null;
+  const kind = queueKindOf(event);
+  const changeFor = (request: ActionRequestRow | null): ApprovalQueueEvent | null => (request && kind ? { kind, event, request } : null);
   const request = requestOf(deps, event);
   const change = isPromise(request) ? request.then(changeFor) : changeFor(request);
   queueChange.set(event, change);
@@ -108,12 +118,16 @@ function queueChangeOf(deps: Deps, event: AuditEventRow): ApprovalQueueEvent | n
 function queueChangeFor(viewer: Principal, change: ApprovalQueueEvent | null): ApprovalQueueEvent | null {
   if (!change) return null;
   if (change.kind === 'ADDED') return addsFor(viewer, change.request, change.event) ? change : null;
+  // An update is news only while the request still waits (its decision follows as REMOVED).
+  if (change.kind === 'UPDATED' && change.request.status !== 'PENDING') return null;
   return reviewDenial(viewer, change.request) === null ? change : null;
 }
 
 /**
  * The viewer's review queue as a stream of changes: ADDED when a request it may decide is
- * escalated (or an escalation step makes it eligible), REMOVED when such a request leaves PENDING.
+ * escalated (or an escalation step makes it eligible), UPDATED when such a request changes while
+ * it waits (a review short of quorum, changed params, a longer deadline), REMOVED when it leaves
+ * PENDING.
  * With `start`, changes after that stream position are replayed first.
  */
 export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditStreamStart): AsyncIterable<ApprovalQueueEvent> {
@@ -122,7 +136,7 @@ export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditS
     start,
     filter: { types: QUEUE_EVENT_TYPES },
     map: (event) => {
-      if (event.type !== 'ACTION_ESCALATED' && !leavesPending(event)) return null;
+      if (queueKindOf(event) === null) return null;
       const change = queueChangeOf(deps, event);
       return isPromise(change) ? change.then((c) => queueChangeFor(viewer, c)) : queueChangeFor(viewer, change);
     },

@@ -12,6 +12,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/roles.js';
 import { DomainError } from '../errors.js';
+import { createLoaders, type GraphQLContext } from '../graphql/context.js';
 import { isPromise, LiveStream, type LiveSink } from '../events/live-stream.js';
 
 /**
@@ -237,6 +238,16 @@ export function sharedStreamOf(contextValue: unknown): SharedStream | undefined 
   return typeof contextValue === 'object' && contextValue !== null ? streamsByContext.get(contextValue) : undefined;
 }
 
+/**
+ * Each event's payload is executed with loaders of its own: a subscription lives long, and loaders
+ * kept for its life would answer later events with what they read for earlier ones (a request's
+ * reviews as they were when it was ADDED, not as they are when it is UPDATED).
+ */
+function freshLoaders(contextValue: unknown): unknown {
+  const context = contextValue as Partial<GraphQLContext> | null | undefined;
+  return context?.deps && context.loaders ? { ...context, loaders: createLoaders(context.deps) } : contextValue;
+}
+
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
@@ -248,7 +259,7 @@ export function useSharedSubscriptions(stats: FanoutStats, mask: MaskError): Plu
   const results = new WeakMap<object, Results>();
   const run = (args: ExecutionArgs, payload: unknown): SharedResult => {
     stats.executions++;
-    return new SharedResult(execute({ ...args, rootValue: payload }), mask);
+    return new SharedResult(execute({ ...args, rootValue: payload, contextValue: freshLoaders(args.contextValue) }), mask);
   };
   const resultOf = (args: ExecutionArgs, key: string, payload: unknown): SharedResult => {
     if (typeof payload !== 'object' || payload === null) return run(args, payload);

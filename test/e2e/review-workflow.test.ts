@@ -177,6 +177,45 @@ describe('delivery to the agent', () => {
   });
 });
 
+describe('a reviewer looking at a request that changes', () => {
+  const LIVE_QUEUE = `subscription($after: String) {
+    pendingApprovals(after: $after) { kind request { id status revision approvalsReceived extensions } }
+  }`;
+
+  it('hears UPDATED for a review short of quorum, changed params and a longer deadline, then REMOVED', async () => {
+    const after = (await server.gql(sre2.token, '{ pendingApprovals(first: 1) { streamCursor } }')).data.pendingApprovals.streamCursor;
+    const queue = collect(server.ws(sre2.token).iterate<any>({ query: LIVE_QUEUE, variables: { after } }));
+    const partial = await ask('db.migrate', 'prod/updates');
+    expect((await queue.next()).data!.pendingApprovals).toMatchObject({ kind: 'ADDED', request: { id: partial, approvalsReceived: 0 } });
+    await decideAction(server, sre.token, { requestId: partial, verdict: 'APPROVE' });
+    expect((await queue.next()).data!.pendingApprovals).toEqual({
+      kind: 'UPDATED',
+      request: { id: partial, status: 'PENDING', revision: 0, approvalsReceived: 1, extensions: 0 },
+    });
+    const extend = 'mutation($input: ExtendActionRequestInput!) { extendActionRequest(input: $input) { errors { __typename } } }';
+    await server.gql(security.token, extend, { input: { requestId: partial, bySeconds: 60 } });
+    expect((await queue.next()).data!.pendingApprovals).toMatchObject({ kind: 'UPDATED', request: { id: partial, extensions: 1 } });
+
+    const amendable = await ask('deploy.scale', 'prod/updates', { replicas: 3 });
+    expect((await queue.next()).data!.pendingApprovals).toMatchObject({ kind: 'ADDED', request: { id: amendable } });
+    await decideAction(server, sre.token, { requestId: amendable, verdict: 'APPROVE', params: { replicas: 2 } });
+    // One sre approval meets the rule, so the request settles: its review is no news (no UPDATED), the REMOVED is.
+    expect((await queue.next()).data!.pendingApprovals).toMatchObject({ kind: 'REMOVED', request: { id: amendable, status: 'APPROVED' } });
+  });
+
+  it('refuses a decision on a revision the reviewer did not read', async () => {
+    const id = await ask('db.migrate', 'prod/revisions');
+    const stale = await decideAction(server, sre.token, { requestId: id, verdict: 'APPROVE', revision: 1 });
+    expect(stale.data.decideAction.errors).toMatchObject([{ __typename: 'ConflictError', currentStatus: 'PENDING' }]);
+    expect(stale.data.decideAction.errors[0].message).toContain('revision 0 is current');
+    const progress = await server.gql(sre.token, PROGRESS, { id });
+    expect(progress.data.actionRequest.approvalsReceived).toBe(0);
+    const current = await decideAction(server, sre.token, { requestId: id, verdict: 'APPROVE', revision: 0 });
+    expect(current.data.decideAction.errors).toEqual([]);
+    expect(current.data.decideAction.request.approvalsReceived).toBe(1);
+  });
+});
+
 describe('the timeout ladder, run by the server', () => {
   it('adds the security group after a second (ADDED to its reviewers once), then expires at the deadline', async () => {
     const sreQueue = await queueOf(sre2);

@@ -63,7 +63,9 @@ export type ApprovalQueueEventKind =
   /** A request you may decide is waiting for review. */
   | 'ADDED'
   /** A request left your queue: decided (by anyone), expired or cancelled. */
-  | 'REMOVED';
+  | 'REMOVED'
+  /** A request in your queue changed while it waits: a review short of quorum (see `reviewRequirements`), params changed by an approval with changes (a new `revision`: earlier approvals no longer count), or a longer deadline. */
+  | 'UPDATED';
 
 /** How the audit log was found broken at `firstBrokenSeq`. */
 export type AuditBreak =
@@ -165,6 +167,8 @@ export type BatchDecisionInput = {
   comment?: string | null | undefined;
   /** The pending request. */
   requestId: string;
+  /** The request's `revision` when you read it: the decision is refused with a ConflictError if another reviewer changed the params since, so you never approve what you did not see. Omit to decide whatever revision is current. */
+  revision?: number | null | undefined;
   /** APPROVE or REJECT. */
   verdict: Verdict;
 };
@@ -201,6 +205,8 @@ export type DecideActionInput = {
   params?: unknown;
   /** The pending request. */
   requestId: string;
+  /** The request's `revision` when you read it: the decision is refused with a ConflictError if another reviewer changed the params since, so you never approve what you did not see. Omit to decide whatever revision is current. */
+  revision?: number | null | undefined;
   /** Only with APPROVE: also approve requests like this one for a while (a standing approval). */
   standing?: StandingApprovalInput | null | undefined;
   /** APPROVE or REJECT. */

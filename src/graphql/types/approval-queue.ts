@@ -12,6 +12,10 @@ const ApprovalQueueEventKindEnum = builder.enumType('ApprovalQueueEventKind', {
   description: "How a reviewer's queue changed.",
   values: {
     [ApprovalQueueEventKind.ADDED]: { description: 'A request you may decide is waiting for review.' },
+    [ApprovalQueueEventKind.UPDATED]: {
+      description:
+        'A request in your queue changed while it waits: a review short of quorum (see `reviewRequirements`), params changed by an approval with changes (a new `revision`: earlier approvals no longer count), or a longer deadline.',
+    },
     [ApprovalQueueEventKind.REMOVED]: { description: 'A request left your queue: decided (by anyone), expired or cancelled.' },
   } as const,
 });
@@ -19,7 +23,7 @@ const ApprovalQueueEventKindEnum = builder.enumType('ApprovalQueueEventKind', {
 const ApprovalQueueEventRef = builder.objectRef<ApprovalQueueEvent>('ApprovalQueueEvent').implement({
   description: "A change to the caller's review queue.",
   fields: (t) => ({
-    kind: t.expose('kind', { type: ApprovalQueueEventKindEnum, description: 'ADDED or REMOVED.' }),
+    kind: t.expose('kind', { type: ApprovalQueueEventKindEnum, description: 'ADDED, UPDATED or REMOVED.' }),
     cursor: t.string({
       description: 'Stream position of this change; resubscribe with `after: cursor` to resume without a gap.',
       resolve: (e) => encodeEventCursor(positionOf(e.event)),

@@ -12,6 +12,11 @@ const BatchDecisionInput = builder.inputType('BatchDecisionInput', {
     requestId: t.id({ required: true, description: 'The pending request.' }),
     verdict: t.field({ type: VerdictEnum, required: true, description: 'APPROVE or REJECT.' }),
     comment: t.string({ required: false, description: 'Why; delivered to the agent. At most 2000 characters.' }),
+    revision: t.int({
+      required: false,
+      description:
+        "The request's `revision` when you read it: the decision is refused with a ConflictError if another reviewer changed the params since, so you never approve what you did not see. Omit to decide whatever revision is current.",
+    }),
   }),
 });
 

@@ -58,6 +58,11 @@ const DecideActionInput = builder.inputType('DecideActionInput', {
       required: false,
       description: 'Only with APPROVE: also approve requests like this one for a while (a standing approval).',
     }),
+    revision: t.int({
+      required: false,
+      description:
+        "The request's `revision` when you read it: the decision is refused with a ConflictError if another reviewer changed the params since, so you never approve what you did not see. Omit to decide whatever revision is current.",
+    }),
   }),
 });
 
