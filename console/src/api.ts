@@ -68,9 +68,13 @@ export function follow<R, V extends { after?: string | null }>(
     },
     error: (error) => {
       const code = (error as { code?: number }).code ?? 0;
-      if (SESSION_CLOSE_CODES.has(code)) return handlers.failed(new GreenlightError('The server ended this session.', 'UNAUTHENTICATED'), true);
+      if (SESSION_CLOSE_CODES.has(code))
+        return handlers.failed(new GreenlightError('The server ended this session.', 'UNAUTHENTICATED'), true);
       const errors = Array.isArray(error) ? error : null;
-      handlers.failed(errors ? greenlightErrorOf(errors) : new GreenlightError(String((error as Error)?.message ?? error), 'STREAM_FAILED'), false);
+      handlers.failed(
+        errors ? greenlightErrorOf(errors) : new GreenlightError(String((error as Error)?.message ?? error), 'STREAM_FAILED'),
+        false,
+      );
     },
     complete: () => {},
   });

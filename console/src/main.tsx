@@ -53,7 +53,10 @@ function App() {
     const token = storedToken();
     if (!token) return;
     viewerOf(connect(token))
-      .then((viewer) => setSignedIn({ viewer, token }), (error: unknown) => signOut(refusal(error)))
+      .then(
+        (viewer) => setSignedIn({ viewer, token }),
+        (error: unknown) => signOut(refusal(error)),
+      )
       .finally(() => setChecking(false));
   }, []);
 
@@ -130,8 +133,8 @@ function App() {
             <current.component key={current.id} />
           ) : (
             <p>
-              Your principal has no console role (REVIEWER, AUDITOR or ADMIN). Agents use the API, the SDK or MCP; ask an administrator for a
-              role.
+              Your principal has no console role (REVIEWER, AUDITOR or ADMIN). Agents use the API, the SDK or MCP; ask an administrator for
+              a role.
             </p>
           )}
         </main>

@@ -77,20 +77,27 @@ describe('the console at /console', () => {
     await page.context().close();
   });
 
-  it('ends a session whose token was revoked, saying why', async () => {
+  it('ends a session at once when its token is revoked, saying why, and refuses the token on the next visit', async () => {
     const issued = await server.gql(
       ADMIN_TOKEN,
       'mutation($id: ID!) { issueToken(input: { principalId: $id, name: "console-test" }) { token { id } secret errors { __typename } } }',
       { id: reviewer.id },
     );
     const { id: tokenId } = issued.data.issueToken.token;
+    const secret = issued.data.issueToken.secret;
     const { page } = await open();
-    await signIn(page, issued.data.issueToken.secret);
-    await expect.poll(() => page.locator('header').textContent()).toContain('Signed in as');
+    await signIn(page, secret);
+    // The inbox follows the queue over a WebSocket: the server closes it when the token is revoked.
+    await expect.poll(() => page.locator('.feed').textContent()).toBe('Live');
     await server.gql(ADMIN_TOKEN, 'mutation($id: ID!) { revokeToken(input: { tokenId: $id }) { errors { __typename } } }', { id: tokenId });
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Your session ended');
+    expect(await page.getByLabel('Token').count()).toBe(1);
+    expect(await page.evaluate(() => sessionStorage.getItem('greenlight.token'))).toBeNull();
+
+    // A tab that kept the revoked token is told so on its next load.
+    await page.evaluate((token) => sessionStorage.setItem('greenlight.token', token), secret);
     await page.reload();
     await expect.poll(() => page.getByRole('status').textContent()).toContain('This token was refused');
-    expect(await page.getByLabel('Token').count()).toBe(1);
     await page.context().close();
   });
 

@@ -10,6 +10,8 @@ export interface TcpProxy {
   seen(text: string): Promise<void>;
   /** Destroys every open connection, both sides, as a network failure or a crashed peer would. */
   cutAll(): void;
+  /** While true, new connections are closed as soon as they arrive (the target is unreachable). */
+  refuse(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -19,7 +21,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let accepted = 0;
   let received = '';
   const waiters: { text: string; resolve: () => void }[] = [];
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) return void client.destroy();
     accepted += 1;
     const upstream = connect(targetPort, '127.0.0.1');
     for (const socket of [client, upstream]) {
@@ -50,6 +54,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     cutAll() {
       received = '';
       for (const socket of open) socket.destroy();
+    },
+    refuse(on) {
+      refusing = on;
     },
     close: () =>
       new Promise<void>((resolve) => {

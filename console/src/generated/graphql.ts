@@ -4,6 +4,25 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** What happened when the agent performed an approved action. */
+export type ActionOutcome =
+  /** The action was attempted and failed (say why in `detail`). */
+  | 'FAILED'
+  /** The action was performed and worked. */
+  | 'SUCCEEDED';
+
+/** Narrows `actionRequests`; all given criteria must hold. */
+export type ActionRequestFilter = {
+  /** Only this exact action. */
+  action?: string | null | undefined;
+  /** Only requests by this agent. */
+  agentId?: string | null | undefined;
+  /** Only this exact resource. */
+  resource?: string | null | undefined;
+  /** Only requests in one of these statuses. */
+  statuses?: Array<ActionStatus> | null | undefined;
+};
+
 /** Where an action request is in its lifecycle. Only PENDING ever changes. */
 export type ActionStatus =
   /** The agent may perform the action (allowed by policy or approved by reviewers). */
@@ -19,12 +38,118 @@ export type ActionStatus =
   /** A reviewer said no. */
   | 'REJECTED';
 
+/** Which published version to make active again. */
+export type ActivatePolicyVersionInput = {
+  /** The version you believe is active now; a ConflictError if it changed. */
+  expectedVersion?: number | null | undefined;
+  /** Why, for the audit log (e.g. "v7 blocked every deploy"). */
+  reason?: string | null | undefined;
+  /** The version number to activate. */
+  version: number;
+};
+
 /** How a reviewer's queue changed. */
 export type ApprovalQueueEventKind =
   /** A request you may decide is waiting for review. */
   | 'ADDED'
   /** A request left your queue: decided (by anyone), expired or cancelled. */
-  | 'REMOVED';
+  | 'REMOVED'
+  /** A request in your queue changed while it waits: a review short of quorum (see `reviewRequirements`), params changed by an approval with changes (a new `revision`: earlier approvals no longer count), or a longer deadline. */
+  | 'UPDATED';
+
+/** How the audit log was found broken at `firstBrokenSeq`. */
+export type AuditBreak =
+  /** The checkpoint at this place is not signed by this server's audit key. */
+  | 'BAD_SIGNATURE'
+  /** The event at this place is gone. */
+  | 'DELETED'
+  /** The event was never sealed into the chain: its successor is chained to its predecessor. */
+  | 'INSERTED'
+  /** The event no longer matches its hash, or the chain was rewritten after it so it no longer reaches a signed checkpoint. */
+  | 'MODIFIED'
+  /** The event is intact but chained to another predecessor: events were moved. */
+  | 'REORDERED';
+
+/** Narrows audit events; all given criteria must hold. */
+export type AuditEventFilter = {
+  /** Only events about requests whose action matches this glob: `*` matches any run of characters, `?` one (e.g. `deploy.*`). */
+  action?: string | null | undefined;
+  /** Only events caused by this principal. */
+  actorId?: string | null | undefined;
+  /** Only events about requests of this agent. */
+  agentId?: string | null | undefined;
+  /** Only decision events with one of these outcomes (APPROVED, BLOCKED, REJECTED, EXPIRED, CANCELLED). */
+  decisions?: Array<ActionStatus> | null | undefined;
+  /** Only events about this action request. */
+  requestId?: string | null | undefined;
+  /** Only events about requests whose resource starts with this (e.g. `prod/`). */
+  resourcePrefix?: string | null | undefined;
+  /** Only events at or after this instant. */
+  since?: string | null | undefined;
+  /** Only events of these types. */
+  types?: Array<AuditEventType> | null | undefined;
+  /** Only events before this instant. */
+  until?: string | null | undefined;
+};
+
+/** What kind of state change an audit event records. */
+export type AuditEventType =
+  /** A request was approved, by policy or by reviewers. */
+  | 'ACTION_APPROVED'
+  /** The policy blocked a request. */
+  | 'ACTION_BLOCKED'
+  /** The requesting agent withdrew a pending request. */
+  | 'ACTION_CANCELLED'
+  /** A request was sent to human reviewers, or an escalation step of its review ladder added reviewer groups (`data.step`). */
+  | 'ACTION_ESCALATED'
+  /** Nobody decided a request before its deadline. */
+  | 'ACTION_EXPIRED'
+  /** A reviewer moved a pending request's deadline. */
+  | 'ACTION_EXTENDED'
+  /** A request was rejected: by a reviewer, or by its deadline where the rule says onTimeout REJECT. */
+  | 'ACTION_REJECTED'
+  /** An agent asked to perform an action. */
+  | 'ACTION_REQUESTED'
+  /** An ADMIN decided a pending request outside the review rules (break-glass), with a reason. */
+  | 'DECISION_OVERRIDDEN'
+  /** A human let an agent act on their behalf (`onBehalfOf`) for some actions. */
+  | 'DELEGATION_GRANTED'
+  /** An agent named a human it may not act for (`onBehalfOf`); no request was made. */
+  | 'DELEGATION_REFUSED'
+  /** A delegation was revoked. */
+  | 'DELEGATION_REVOKED'
+  /** The agent reported whether an approved action succeeded. */
+  | 'OUTCOME_REPORTED'
+  /** An earlier policy version was made active again (a rollback). */
+  | 'POLICY_ACTIVATED'
+  /** A new policy version was published and became active. */
+  | 'POLICY_PUBLISHED'
+  /** An agent or human was created. */
+  | 'PRINCIPAL_CREATED'
+  /** An ADMIN disabled a principal: its tokens stopped working and its open connections were closed. */
+  | 'PRINCIPAL_DISABLED'
+  /** An ADMIN enabled a disabled principal again. */
+  | 'PRINCIPAL_ENABLED'
+  /** An ADMIN changed a principal's name, roles, groups, labels or owner (`data.changes`: each field's old and new value). */
+  | 'PRINCIPAL_UPDATED'
+  /** An executing system redeemed the approved request's signed receipt (`redeemReceipt`); a receipt is redeemed once. */
+  | 'RECEIPT_REDEEMED'
+  /** A party to a request (its agent, another agent, its owner, the human it acts for) tried to review it and was refused. */
+  | 'REVIEW_REFUSED'
+  /** A reviewer approved (possibly with changed params) or rejected. */
+  | 'REVIEW_SUBMITTED'
+  /** A reviewer approving a request also approved requests like it (same agent and action, a resource glob, optionally the same params) for a while. */
+  | 'STANDING_APPROVAL_GRANTED'
+  /** A standing approval was revoked, by its reviewer or an ADMIN, before it expired. */
+  | 'STANDING_APPROVAL_REVOKED'
+  /** A standing approval stood in for its reviewer's approval of a new request (the request id is on the event). */
+  | 'STANDING_APPROVAL_USED'
+  /** A named bearer token was issued to a principal (never its secret). */
+  | 'TOKEN_ISSUED'
+  /** A bearer token was revoked: it stopped working and its open connections were closed. */
+  | 'TOKEN_REVOKED'
+  /** The bootstrap administrator's tokens were replaced by a new ADMIN_TOKEN. */
+  | 'TOKEN_ROTATED';
 
 /** One decision of a batch: no changed params and no standing approval, only a verdict and a comment. */
 export type BatchDecisionInput = {
@@ -32,8 +157,26 @@ export type BatchDecisionInput = {
   comment?: string | null | undefined;
   /** The pending request. */
   requestId: string;
+  /** The request's `revision` when you read it: the decision is refused with a ConflictError if another reviewer changed the params since, so you never approve what you did not see. Omit to decide whatever revision is current. */
+  revision?: number | null | undefined;
   /** APPROVE or REJECT. */
   verdict: Verdict;
+};
+
+/** A new agent or human. */
+export type CreatePrincipalInput = {
+  /** Groups, e.g. `["sre"]`; default none (at most 100). */
+  groups?: Array<string> | null | undefined;
+  /** AGENT for software, HUMAN for a person. */
+  kind: PrincipalKind;
+  /** Key/value labels with string values; default `{}` (at most 100). */
+  labels?: unknown;
+  /** Display name: 1-200 letters, digits, spaces or `_ . : @ -`. */
+  name: string;
+  /** For agents: the id of the human responsible for it (who then may never approve its requests). */
+  owner?: string | null | undefined;
+  /** At least one role. AGENT only for agents; REVIEWER and ADMIN only for humans. */
+  roles: Array<Role>;
 };
 
 /** A reviewer's decision on a pending request. */
@@ -44,6 +187,8 @@ export type DecideActionInput = {
   params?: unknown;
   /** The pending request. */
   requestId: string;
+  /** The request's `revision` when you read it: the decision is refused with a ConflictError if another reviewer changed the params since, so you never approve what you did not see. Omit to decide whatever revision is current. */
+  revision?: number | null | undefined;
   /** Only with APPROVE: also approve requests like this one for a while (a standing approval). */
   standing?: StandingApprovalInput | null | undefined;
   /** APPROVE or REJECT. */
@@ -69,6 +214,20 @@ export type DecisionSource =
   /** The review deadline passed. */
   | 'TIMEOUT';
 
+/** The principal to disable, and why. */
+export type DisablePrincipalInput = {
+  /** The principal. */
+  principalId: string;
+  /** Why, for the audit log and other administrators (at most 2000 characters). */
+  reason?: string | null | undefined;
+};
+
+/** The principal to enable again. */
+export type EnablePrincipalInput = {
+  /** A disabled principal. */
+  principalId: string;
+};
+
 /** More time for reviewers to decide a pending request. */
 export type ExtendActionRequestInput = {
   /** Seconds to add to the deadline: 1 to 86400. */
@@ -79,12 +238,86 @@ export type ExtendActionRequestInput = {
   requestId: string;
 };
 
+/** Lets an agent act on a human's behalf for some actions. */
+export type GrantDelegationInput = {
+  /** Action globs it covers, 1 to 20, e.g. `["deploy.*"]`. */
+  actions: Array<string>;
+  /** The agent. */
+  agentId: string;
+  /** When it stops counting (at most 10 years ahead); default never. */
+  expiresAt?: string | null | undefined;
+  /** The human who delegates: default the caller. Another human needs ADMIN. */
+  humanId?: string | null | undefined;
+};
+
+/** A new named token for a principal. */
+export type IssueTokenInput = {
+  /** When it stops working (at most 10 years ahead); default never. */
+  expiresAt?: string | null | undefined;
+  /** What it is for: 1-100 letters, digits or `_ . : @ -`, unique among the principal's live tokens. */
+  name: string;
+  /** Whose token: default the caller. Anyone else's needs ADMIN. */
+  principalId?: string | null | undefined;
+};
+
+/** Which of the agent's earlier requests a rate limit counts. */
+export type LimitScope =
+  /** Every request of the agent that the rule matched. */
+  | 'AGENT'
+  /** Those with the same action. */
+  | 'AGENT_ACTION'
+  /** Those with the same resource. */
+  | 'AGENT_RESOURCE';
+
+/** What a policy decides for a request. Precedence: BLOCK beats ESCALATE beats ALLOW. */
+export type PolicyEffect =
+  /** Approve at once, without a human. */
+  | 'ALLOW'
+  /** Refuse at once; the agent must not perform the action. */
+  | 'BLOCK'
+  /** Hold the request PENDING until reviewers decide. */
+  | 'ESCALATE';
+
+/** Narrows `principals`; all given criteria must hold. */
+export type PrincipalFilter = {
+  /** Only disabled principals (true) or only enabled ones (false). */
+  disabled?: boolean | null | undefined;
+  /** Only principals in one of these groups (at most 100). */
+  groups?: Array<string> | null | undefined;
+  /** Only principals of these kinds. */
+  kinds?: Array<PrincipalKind> | null | undefined;
+  /** Only principals whose name contains this, ignoring case (at most 200 characters). */
+  nameContains?: string | null | undefined;
+  /** Only principals holding one of these roles. */
+  roles?: Array<Role> | null | undefined;
+};
+
 /** Whether a principal is software or a person. */
 export type PrincipalKind =
   /** Software that requests actions: an AI agent, a deploy bot, a configuration agent. */
   | 'AGENT'
   /** A person: reviewers, auditors and administrators are humans. */
   | 'HUMAN';
+
+/** The delegation to revoke. */
+export type RevokeDelegationInput = {
+  /** One you granted, or any for an ADMIN. */
+  delegationId: string;
+};
+
+/** Which standing approval to end, and why. */
+export type RevokeStandingApprovalInput = {
+  /** Why, for the audit log (at most 2000 characters). */
+  reason?: string | null | undefined;
+  /** One of yours (any, for an ADMIN). */
+  standingApprovalId: string;
+};
+
+/** The token to revoke. */
+export type RevokeTokenInput = {
+  /** One of your tokens, or anyone's for an ADMIN. */
+  tokenId: string;
+};
 
 /** What a principal may do. A principal can hold several roles. */
 export type Role =
@@ -107,6 +340,29 @@ export type StandingApprovalInput = {
   sameParams?: boolean | null | undefined;
 };
 
+/** What happens to an escalated request nobody decided before its deadline. */
+export type TimeoutAction =
+  /** The request ends EXPIRED (the default): distinct from a human rejection. */
+  | 'EXPIRE'
+  /** The request ends REJECTED. */
+  | 'REJECT';
+
+/** Changes to a principal; fields left out stay as they are. Its kind never changes. */
+export type UpdatePrincipalInput = {
+  /** The complete new list of groups. */
+  groups?: Array<string> | null | undefined;
+  /** The complete new labels. */
+  labels?: unknown;
+  /** New display name. */
+  name?: string | null | undefined;
+  /** For agents: a human's id, or null to remove the owner. */
+  ownerId?: string | null | undefined;
+  /** The principal to change. */
+  principalId: string;
+  /** The complete new list of roles (as for `createPrincipal`). */
+  roles?: Array<Role> | null | undefined;
+};
+
 /** A reviewer's answer. */
 export type Verdict =
   /** Let the agent perform the action (counts towards the required approvals). */
@@ -114,37 +370,325 @@ export type Verdict =
   /** Refuse; one rejection rejects the request. */
   | 'REJECT';
 
-export type PendingItemFragment = { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null };
+type AdminErrorFields_ConflictError_Fragment = { __typename: 'ConflictError', currentStatus: string | null, message: string };
 
-export type LeftQueueFragment = { id: string, action: string, resource: string, status: ActionStatus, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, decider: { name: string } | null, agent: { name: string } };
+type AdminErrorFields_DelegationRequiredError_Fragment = { __typename: 'DelegationRequiredError', message: string };
 
-export type InboxSnapshotQueryVariables = Exact<{
+type AdminErrorFields_IdempotencyConflictError_Fragment = { __typename: 'IdempotencyConflictError', message: string };
+
+type AdminErrorFields_InvalidInputError_Fragment = { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> };
+
+type AdminErrorFields_InvalidPolicyError_Fragment = { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> };
+
+type AdminErrorFields_InvalidReceiptError_Fragment = { __typename: 'InvalidReceiptError', message: string };
+
+type AdminErrorFields_NotAllowedError_Fragment = { __typename: 'NotAllowedError', message: string };
+
+type AdminErrorFields_NotFoundError_Fragment = { __typename: 'NotFoundError', message: string };
+
+type AdminErrorFields_RateLimitedError_Fragment = { __typename: 'RateLimitedError', message: string };
+
+type AdminErrorFields_SeparationOfDutiesError_Fragment = { __typename: 'SeparationOfDutiesError', message: string };
+
+export type AdminErrorFieldsFragment =
+  | AdminErrorFields_ConflictError_Fragment
+  | AdminErrorFields_DelegationRequiredError_Fragment
+  | AdminErrorFields_IdempotencyConflictError_Fragment
+  | AdminErrorFields_InvalidInputError_Fragment
+  | AdminErrorFields_InvalidPolicyError_Fragment
+  | AdminErrorFields_InvalidReceiptError_Fragment
+  | AdminErrorFields_NotAllowedError_Fragment
+  | AdminErrorFields_NotFoundError_Fragment
+  | AdminErrorFields_RateLimitedError_Fragment
+  | AdminErrorFields_SeparationOfDutiesError_Fragment
+;
+
+export type AdminPrincipalRowFragment = { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null };
+
+export type AdminDelegationRowFragment = { id: string, actions: Array<string>, createdAt: string, expiresAt: string | null, revokedAt: string | null, agent: { id: string, name: string }, human: { id: string, name: string }, grantedBy: { name: string } | null };
+
+export type AdminPrincipalsQueryVariables = Exact<{
+  filter?: PrincipalFilter | null | undefined;
+  first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
 
 
-export type InboxSnapshotQuery = { pendingApprovals: { streamCursor: string | null, edges: Array<{ node: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type AdminPrincipalsQuery = { principals: { edges: Array<{ node: { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type AdminPrincipalQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type AdminPrincipalQuery = { principal: { createdAt: string, disabledAt: string | null, id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null, owner: { id: string, name: string } | null, tokens: Array<{ id: string, name: string, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null }> | null, delegations: Array<{ id: string, actions: Array<string>, createdAt: string, expiresAt: string | null, revokedAt: string | null, agent: { id: string, name: string }, human: { id: string, name: string }, grantedBy: { name: string } | null }> | null } | null };
+
+export type AdminCreatePrincipalMutationVariables = Exact<{
+  input: CreatePrincipalInput;
+}>;
+
+
+export type AdminCreatePrincipalMutation = { createPrincipal: { token: string | null, principal: { id: string, name: string } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminUpdatePrincipalMutationVariables = Exact<{
+  input: UpdatePrincipalInput;
+}>;
+
+
+export type AdminUpdatePrincipalMutation = { updatePrincipal: { principal: { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminDisablePrincipalMutationVariables = Exact<{
+  input: DisablePrincipalInput;
+}>;
+
+
+export type AdminDisablePrincipalMutation = { disablePrincipal: { principal: { id: string, disabled: boolean | null, disabledReason: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminEnablePrincipalMutationVariables = Exact<{
+  input: EnablePrincipalInput;
+}>;
+
+
+export type AdminEnablePrincipalMutation = { enablePrincipal: { principal: { id: string, disabled: boolean | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminIssueTokenMutationVariables = Exact<{
+  input: IssueTokenInput;
+}>;
+
+
+export type AdminIssueTokenMutation = { issueToken: { secret: string | null, token: { id: string, name: string } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminRevokeTokenMutationVariables = Exact<{
+  input: RevokeTokenInput;
+}>;
+
+
+export type AdminRevokeTokenMutation = { revokeToken: { token: { id: string, revokedAt: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminDelegationPartiesQueryVariables = Exact<{
+  kind: PrincipalKind;
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type AdminDelegationPartiesQuery = { principals: { edges: Array<{ node: { id: string, name: string, disabled: boolean | null, delegations: Array<{ id: string, actions: Array<string>, createdAt: string, expiresAt: string | null, revokedAt: string | null, agent: { id: string, name: string }, human: { id: string, name: string }, grantedBy: { name: string } | null }> | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type AdminGrantDelegationMutationVariables = Exact<{
+  input: GrantDelegationInput;
+}>;
+
+
+export type AdminGrantDelegationMutation = { grantDelegation: { delegation: { id: string } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminRevokeDelegationMutationVariables = Exact<{
+  input: RevokeDelegationInput;
+}>;
+
+
+export type AdminRevokeDelegationMutation = { revokeDelegation: { delegation: { id: string, revokedAt: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AdminPolicyVersionsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type AdminPolicyVersionsQuery = { activePolicy: { version: number } | null, policyVersions: { edges: Array<{ cursor: string, node: { id: string, version: number, active: boolean, message: string | null, contentHash: string, createdAt: string, author: { name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type AdminPolicyDocumentQueryVariables = Exact<{
+  after?: string | null | undefined;
+}>;
+
+
+export type AdminPolicyDocumentQuery = { policyVersions: { edges: Array<{ node: { version: number, defaultEffect: PolicyEffect, redact: Array<string>, rules: Array<{ id: string, description: string | null, effect: PolicyEffect, actions: Array<string>, resources: Array<string>, when: string | null, requireReason: boolean, reason: string | null, allowAmend: boolean, validForSeconds: number | null, agents: { ids: Array<string> | null, groups: Array<string> | null, labels: unknown } | null, limit: { count: number, windowSeconds: number, per: LimitScope } | null, review: { groups: Array<string>, approvals: number | null, timeoutSeconds: number | null, onTimeout: TimeoutAction | null, allowStanding: boolean, escalation: Array<{ afterSeconds: number, groups: Array<string> }> } | null }> } }> } };
+
+export type AdminActivatePolicyVersionMutationVariables = Exact<{
+  input: ActivatePolicyVersionInput;
+}>;
+
+
+export type AdminActivatePolicyVersionMutation = { activatePolicyVersion: { policy: { version: number, active: boolean } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export type AuditRowFragment = { id: string, seq: number | null, cursor: string, type: AuditEventType, createdAt: string, requestId: string | null, data: unknown, actor: { id: string, name: string } | null, request: { id: string, action: string, resource: string } | null };
+
+export type AuditHeadQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AuditHeadQuery = { auditEvents: { edges: Array<{ cursor: string }> } };
+
+export type AuditPageQueryVariables = Exact<{
+  filter?: AuditEventFilter | null | undefined;
+  after?: string | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type AuditPageQuery = { auditEvents: { edges: Array<{ cursor: string, node: { id: string, seq: number | null, cursor: string, type: AuditEventType, createdAt: string, requestId: string | null, data: unknown, actor: { id: string, name: string } | null, request: { id: string, action: string, resource: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type AuditTailSubscriptionVariables = Exact<{
+  after?: string | null | undefined;
+  filter?: AuditEventFilter | null | undefined;
+}>;
+
+
+export type AuditTailSubscription = { auditEvents: { id: string, seq: number | null, cursor: string, type: AuditEventType, createdAt: string, requestId: string | null, data: unknown, actor: { id: string, name: string } | null, request: { id: string, action: string, resource: string } | null } };
+
+export type AuditVerifyQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AuditVerifyQuery = { verifyAuditLog: { ok: boolean, fromSeq: number, toSeq: number, lastSeq: number | null, eventsChecked: number, checkpointsChecked: number, lastCheckpointSeq: number | null, firstBrokenSeq: number | null, reason: AuditBreak | null, message: string | null, keyId: string, unsealedEvents: number } };
+
+export type HistoryItemFragment = { id: string, action: string, resource: string, reason: string | null, status: ActionStatus, createdAt: string, decidedAt: string | null, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, outcome: ActionOutcome | null, outcomeDetail: string | null, outcomeReportedAt: string | null, decider: { id: string, name: string } | null, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, reviews: Array<{ id: string, verdict: Verdict, comment: string | null, createdAt: string, revision: number, standingApprovalId: string | null, reviewer: { id: string, name: string } }> };
+
+export type HistoryPageQueryVariables = Exact<{
+  filter?: ActionRequestFilter | null | undefined;
+  after?: string | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type HistoryPageQuery = { actionRequests: { edges: Array<{ cursor: string, node: { id: string, action: string, resource: string, reason: string | null, status: ActionStatus, createdAt: string, decidedAt: string | null, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, outcome: ActionOutcome | null, outcomeDetail: string | null, outcomeReportedAt: string | null, decider: { id: string, name: string } | null, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, reviews: Array<{ id: string, verdict: Verdict, comment: string | null, createdAt: string, revision: number, standingApprovalId: string | null, reviewer: { id: string, name: string } }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type HistoryTrailQueryVariables = Exact<{
+  requestId: string;
+  after?: string | null | undefined;
+}>;
+
+
+export type HistoryTrailQuery = { auditEvents: { edges: Array<{ node: { id: string, seq: number | null, type: AuditEventType, createdAt: string, data: unknown, actor: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type PendingItemFragment = { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null };
+
+export type LeftQueueFragment = { id: string, action: string, resource: string, status: ActionStatus, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, decider: { id: string, name: string } | null, agent: { name: string } };
+
+export type InboxSnapshotQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type InboxSnapshotQuery = { pendingApprovals: { streamCursor: string | null, edges: Array<{ node: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type InboxFeedSubscriptionVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
 
-export type InboxFeedSubscription = { pendingApprovals: { kind: ApprovalQueueEventKind, cursor: string, request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { name: string } | null } } };
+export type InboxFeedSubscription = { pendingApprovals: { kind: ApprovalQueueEventKind, cursor: string, request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } } };
 
 export type InboxItemQueryVariables = Exact<{
   id: string;
 }>;
 
 
-export type InboxItemQuery = { actionRequest: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { name: string } | null } | null };
+export type InboxItemQuery = { actionRequest: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null };
 
 export type InboxDecideMutationVariables = Exact<{
   input: DecideActionInput;
 }>;
 
 
-export type InboxDecideMutation = { decideAction: { request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { name: string } | null } | null, errors: Array<
+export type InboxDecideMutation = { decideAction: { request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null, errors: Array<
       | { __typename: 'ConflictError', currentStatus: string | null, message: string }
       | { __typename: 'DelegationRequiredError', message: string }
       | { __typename: 'IdempotencyConflictError', message: string }
@@ -162,7 +706,7 @@ export type InboxDecideManyMutationVariables = Exact<{
 }>;
 
 
-export type InboxDecideManyMutation = { decideActions: { results: Array<{ requestId: string, request: { id: string, status: ActionStatus } | null, errors: Array<
+export type InboxDecideManyMutation = { decideActions: { results: Array<{ requestId: string, request: { id: string, status: ActionStatus, approvalsReceived: number, requiredApprovals: number } | null, errors: Array<
         | { __typename: 'ConflictError', message: string }
         | { __typename: 'DelegationRequiredError', message: string }
         | { __typename: 'IdempotencyConflictError', message: string }
@@ -198,6 +742,31 @@ export type ConsoleViewerQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type ConsoleViewerQuery = { viewer: { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null } | null };
 
+export type StandingListQueryVariables = Exact<{
+  includeEnded?: boolean | null | undefined;
+}>;
+
+
+export type StandingListQuery = { standingApprovals: Array<{ id: string, action: string, resource: string | null, resourceGlob: string | null, sameParams: boolean, createdAt: string, expiresAt: string, revokedAt: string | null, sourceRequestId: string, agent: { name: string }, reviewer: { id: string, name: string }, revokedBy: { name: string } | null }> };
+
+export type StandingRevokeMutationVariables = Exact<{
+  input: RevokeStandingApprovalInput;
+}>;
+
+
+export type StandingRevokeMutation = { revokeStandingApproval: { errors: Array<
+      | { __typename: 'ConflictError', message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string }
+      | { __typename: 'InvalidPolicyError', message: string }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -216,9 +785,131 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const AdminErrorFieldsFragmentDoc = new TypedDocumentString(`
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}
+    `, {"fragmentName":"AdminErrorFields"}) as unknown as TypedDocumentString<AdminErrorFieldsFragment, unknown>;
+export const AdminPrincipalRowFragmentDoc = new TypedDocumentString(`
+    fragment AdminPrincipalRow on Principal {
+  id
+  kind
+  name
+  roles
+  groups
+  labels
+  disabled
+  disabledReason
+}
+    `, {"fragmentName":"AdminPrincipalRow"}) as unknown as TypedDocumentString<AdminPrincipalRowFragment, unknown>;
+export const AdminDelegationRowFragmentDoc = new TypedDocumentString(`
+    fragment AdminDelegationRow on Delegation {
+  id
+  actions
+  createdAt
+  expiresAt
+  revokedAt
+  agent {
+    id
+    name
+  }
+  human {
+    id
+    name
+  }
+  grantedBy {
+    name
+  }
+}
+    `, {"fragmentName":"AdminDelegationRow"}) as unknown as TypedDocumentString<AdminDelegationRowFragment, unknown>;
+export const AuditRowFragmentDoc = new TypedDocumentString(`
+    fragment AuditRow on AuditEvent {
+  id
+  seq
+  cursor
+  type
+  createdAt
+  requestId
+  data
+  actor {
+    id
+    name
+  }
+  request {
+    id
+    action
+    resource
+  }
+}
+    `, {"fragmentName":"AuditRow"}) as unknown as TypedDocumentString<AuditRowFragment, unknown>;
+export const HistoryItemFragmentDoc = new TypedDocumentString(`
+    fragment HistoryItem on ActionRequest {
+  id
+  action
+  resource
+  reason
+  status
+  createdAt
+  decidedAt
+  decidedBy
+  decisionReason
+  overridden
+  outcome
+  outcomeDetail
+  outcomeReportedAt
+  decider {
+    id
+    name
+  }
+  agent {
+    id
+    name
+  }
+  onBehalfOf {
+    id
+    name
+  }
+  reviews {
+    id
+    verdict
+    comment
+    createdAt
+    revision
+    standingApprovalId
+    reviewer {
+      id
+      name
+    }
+  }
+}
+    `, {"fragmentName":"HistoryItem"}) as unknown as TypedDocumentString<HistoryItemFragment, unknown>;
 export const PendingItemFragmentDoc = new TypedDocumentString(`
     fragment PendingItem on ActionRequest {
   id
+  reviews {
+    reviewer {
+      id
+    }
+    revision
+    verdict
+  }
   action
   resource
   params
@@ -277,6 +968,7 @@ export const LeftQueueFragmentDoc = new TypedDocumentString(`
   decisionReason
   overridden
   decider {
+    id
     name
   }
   agent {
@@ -284,9 +976,659 @@ export const LeftQueueFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"LeftQueue"}) as unknown as TypedDocumentString<LeftQueueFragment, unknown>;
+export const AdminPrincipalsDocument = new TypedDocumentString(`
+    query AdminPrincipals($filter: PrincipalFilter, $first: Int, $after: String) {
+  principals(filter: $filter, first: $first, after: $after) {
+    edges {
+      node {
+        ...AdminPrincipalRow
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment AdminPrincipalRow on Principal {
+  id
+  kind
+  name
+  roles
+  groups
+  labels
+  disabled
+  disabledReason
+}`) as unknown as TypedDocumentString<AdminPrincipalsQuery, AdminPrincipalsQueryVariables>;
+export const AdminPrincipalDocument = new TypedDocumentString(`
+    query AdminPrincipal($id: ID!) {
+  principal(id: $id) {
+    ...AdminPrincipalRow
+    createdAt
+    disabledAt
+    owner {
+      id
+      name
+    }
+    tokens {
+      id
+      name
+      createdAt
+      expiresAt
+      lastUsedAt
+      revokedAt
+    }
+    delegations {
+      ...AdminDelegationRow
+    }
+  }
+}
+    fragment AdminPrincipalRow on Principal {
+  id
+  kind
+  name
+  roles
+  groups
+  labels
+  disabled
+  disabledReason
+}
+fragment AdminDelegationRow on Delegation {
+  id
+  actions
+  createdAt
+  expiresAt
+  revokedAt
+  agent {
+    id
+    name
+  }
+  human {
+    id
+    name
+  }
+  grantedBy {
+    name
+  }
+}`) as unknown as TypedDocumentString<AdminPrincipalQuery, AdminPrincipalQueryVariables>;
+export const AdminCreatePrincipalDocument = new TypedDocumentString(`
+    mutation AdminCreatePrincipal($input: CreatePrincipalInput!) {
+  createPrincipal(input: $input) {
+    principal {
+      id
+      name
+    }
+    token
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminCreatePrincipalMutation, AdminCreatePrincipalMutationVariables>;
+export const AdminUpdatePrincipalDocument = new TypedDocumentString(`
+    mutation AdminUpdatePrincipal($input: UpdatePrincipalInput!) {
+  updatePrincipal(input: $input) {
+    principal {
+      ...AdminPrincipalRow
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}
+fragment AdminPrincipalRow on Principal {
+  id
+  kind
+  name
+  roles
+  groups
+  labels
+  disabled
+  disabledReason
+}`) as unknown as TypedDocumentString<AdminUpdatePrincipalMutation, AdminUpdatePrincipalMutationVariables>;
+export const AdminDisablePrincipalDocument = new TypedDocumentString(`
+    mutation AdminDisablePrincipal($input: DisablePrincipalInput!) {
+  disablePrincipal(input: $input) {
+    principal {
+      id
+      disabled
+      disabledReason
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminDisablePrincipalMutation, AdminDisablePrincipalMutationVariables>;
+export const AdminEnablePrincipalDocument = new TypedDocumentString(`
+    mutation AdminEnablePrincipal($input: EnablePrincipalInput!) {
+  enablePrincipal(input: $input) {
+    principal {
+      id
+      disabled
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminEnablePrincipalMutation, AdminEnablePrincipalMutationVariables>;
+export const AdminIssueTokenDocument = new TypedDocumentString(`
+    mutation AdminIssueToken($input: IssueTokenInput!) {
+  issueToken(input: $input) {
+    secret
+    token {
+      id
+      name
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminIssueTokenMutation, AdminIssueTokenMutationVariables>;
+export const AdminRevokeTokenDocument = new TypedDocumentString(`
+    mutation AdminRevokeToken($input: RevokeTokenInput!) {
+  revokeToken(input: $input) {
+    token {
+      id
+      revokedAt
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminRevokeTokenMutation, AdminRevokeTokenMutationVariables>;
+export const AdminDelegationPartiesDocument = new TypedDocumentString(`
+    query AdminDelegationParties($kind: PrincipalKind!, $first: Int!, $after: String) {
+  principals(filter: {kinds: [$kind]}, first: $first, after: $after) {
+    edges {
+      node {
+        id
+        name
+        disabled
+        delegations {
+          ...AdminDelegationRow
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment AdminDelegationRow on Delegation {
+  id
+  actions
+  createdAt
+  expiresAt
+  revokedAt
+  agent {
+    id
+    name
+  }
+  human {
+    id
+    name
+  }
+  grantedBy {
+    name
+  }
+}`) as unknown as TypedDocumentString<AdminDelegationPartiesQuery, AdminDelegationPartiesQueryVariables>;
+export const AdminGrantDelegationDocument = new TypedDocumentString(`
+    mutation AdminGrantDelegation($input: GrantDelegationInput!) {
+  grantDelegation(input: $input) {
+    delegation {
+      id
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminGrantDelegationMutation, AdminGrantDelegationMutationVariables>;
+export const AdminRevokeDelegationDocument = new TypedDocumentString(`
+    mutation AdminRevokeDelegation($input: RevokeDelegationInput!) {
+  revokeDelegation(input: $input) {
+    delegation {
+      id
+      revokedAt
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminRevokeDelegationMutation, AdminRevokeDelegationMutationVariables>;
+export const AdminPolicyVersionsDocument = new TypedDocumentString(`
+    query AdminPolicyVersions($first: Int, $after: String) {
+  activePolicy {
+    version
+  }
+  policyVersions(first: $first, after: $after) {
+    edges {
+      cursor
+      node {
+        id
+        version
+        active
+        message
+        contentHash
+        createdAt
+        author {
+          name
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AdminPolicyVersionsQuery, AdminPolicyVersionsQueryVariables>;
+export const AdminPolicyDocumentDocument = new TypedDocumentString(`
+    query AdminPolicyDocument($after: String) {
+  policyVersions(first: 1, after: $after) {
+    edges {
+      node {
+        version
+        defaultEffect
+        redact
+        rules {
+          id
+          description
+          effect
+          actions
+          resources
+          when
+          agents {
+            ids
+            groups
+            labels
+          }
+          requireReason
+          reason
+          allowAmend
+          validForSeconds
+          limit {
+            count
+            windowSeconds
+            per
+          }
+          review {
+            groups
+            approvals
+            timeoutSeconds
+            onTimeout
+            allowStanding
+            escalation {
+              afterSeconds
+              groups
+            }
+          }
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AdminPolicyDocumentQuery, AdminPolicyDocumentQueryVariables>;
+export const AdminActivatePolicyVersionDocument = new TypedDocumentString(`
+    mutation AdminActivatePolicyVersion($input: ActivatePolicyVersionInput!) {
+  activatePolicyVersion(input: $input) {
+    policy {
+      version
+      active
+    }
+    errors {
+      ...AdminErrorFields
+    }
+  }
+}
+    fragment AdminErrorFields on Error {
+  __typename
+  message
+  ... on InvalidInputError {
+    problems {
+      field
+      message
+    }
+  }
+  ... on InvalidPolicyError {
+    issues {
+      ruleId
+      field
+      message
+    }
+  }
+  ... on ConflictError {
+    currentStatus
+  }
+}`) as unknown as TypedDocumentString<AdminActivatePolicyVersionMutation, AdminActivatePolicyVersionMutationVariables>;
+export const AuditHeadDocument = new TypedDocumentString(`
+    query AuditHead {
+  auditEvents(first: 1, orderBy: SEQ_DESC) {
+    edges {
+      cursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AuditHeadQuery, AuditHeadQueryVariables>;
+export const AuditPageDocument = new TypedDocumentString(`
+    query AuditPage($filter: AuditEventFilter, $after: String, $first: Int) {
+  auditEvents(filter: $filter, after: $after, first: $first, orderBy: SEQ_DESC) {
+    edges {
+      cursor
+      node {
+        ...AuditRow
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment AuditRow on AuditEvent {
+  id
+  seq
+  cursor
+  type
+  createdAt
+  requestId
+  data
+  actor {
+    id
+    name
+  }
+  request {
+    id
+    action
+    resource
+  }
+}`) as unknown as TypedDocumentString<AuditPageQuery, AuditPageQueryVariables>;
+export const AuditTailDocument = new TypedDocumentString(`
+    subscription AuditTail($after: String, $filter: AuditEventFilter) {
+  auditEvents(after: $after, filter: $filter) {
+    ...AuditRow
+  }
+}
+    fragment AuditRow on AuditEvent {
+  id
+  seq
+  cursor
+  type
+  createdAt
+  requestId
+  data
+  actor {
+    id
+    name
+  }
+  request {
+    id
+    action
+    resource
+  }
+}`) as unknown as TypedDocumentString<AuditTailSubscription, AuditTailSubscriptionVariables>;
+export const AuditVerifyDocument = new TypedDocumentString(`
+    query AuditVerify {
+  verifyAuditLog {
+    ok
+    fromSeq
+    toSeq
+    lastSeq
+    eventsChecked
+    checkpointsChecked
+    lastCheckpointSeq
+    firstBrokenSeq
+    reason
+    message
+    keyId
+    unsealedEvents
+  }
+}
+    `) as unknown as TypedDocumentString<AuditVerifyQuery, AuditVerifyQueryVariables>;
+export const HistoryPageDocument = new TypedDocumentString(`
+    query HistoryPage($filter: ActionRequestFilter, $after: String, $first: Int) {
+  actionRequests(filter: $filter, after: $after, first: $first) {
+    edges {
+      cursor
+      node {
+        ...HistoryItem
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment HistoryItem on ActionRequest {
+  id
+  action
+  resource
+  reason
+  status
+  createdAt
+  decidedAt
+  decidedBy
+  decisionReason
+  overridden
+  outcome
+  outcomeDetail
+  outcomeReportedAt
+  decider {
+    id
+    name
+  }
+  agent {
+    id
+    name
+  }
+  onBehalfOf {
+    id
+    name
+  }
+  reviews {
+    id
+    verdict
+    comment
+    createdAt
+    revision
+    standingApprovalId
+    reviewer {
+      id
+      name
+    }
+  }
+}`) as unknown as TypedDocumentString<HistoryPageQuery, HistoryPageQueryVariables>;
+export const HistoryTrailDocument = new TypedDocumentString(`
+    query HistoryTrail($requestId: ID!, $after: String) {
+  auditEvents(
+    filter: {requestId: $requestId}
+    after: $after
+    first: 50
+    orderBy: SEQ_ASC
+  ) {
+    edges {
+      node {
+        id
+        seq
+        type
+        createdAt
+        data
+        actor {
+          id
+          name
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<HistoryTrailQuery, HistoryTrailQueryVariables>;
 export const InboxSnapshotDocument = new TypedDocumentString(`
-    query InboxSnapshot($after: String) {
-  pendingApprovals(first: 100, after: $after) {
+    query InboxSnapshot($first: Int, $after: String) {
+  pendingApprovals(first: $first, after: $after) {
     streamCursor
     edges {
       node {
@@ -301,6 +1643,13 @@ export const InboxSnapshotDocument = new TypedDocumentString(`
 }
     fragment PendingItem on ActionRequest {
   id
+  reviews {
+    reviewer {
+      id
+    }
+    revision
+    verdict
+  }
   action
   resource
   params
@@ -361,6 +1710,13 @@ export const InboxFeedDocument = new TypedDocumentString(`
 }
     fragment PendingItem on ActionRequest {
   id
+  reviews {
+    reviewer {
+      id
+    }
+    revision
+    verdict
+  }
   action
   resource
   params
@@ -417,6 +1773,7 @@ fragment LeftQueue on ActionRequest {
   decisionReason
   overridden
   decider {
+    id
     name
   }
   agent {
@@ -432,6 +1789,13 @@ export const InboxItemDocument = new TypedDocumentString(`
 }
     fragment PendingItem on ActionRequest {
   id
+  reviews {
+    reviewer {
+      id
+    }
+    revision
+    verdict
+  }
   action
   resource
   params
@@ -488,6 +1852,7 @@ fragment LeftQueue on ActionRequest {
   decisionReason
   overridden
   decider {
+    id
     name
   }
   agent {
@@ -518,6 +1883,13 @@ export const InboxDecideDocument = new TypedDocumentString(`
 }
     fragment PendingItem on ActionRequest {
   id
+  reviews {
+    reviewer {
+      id
+    }
+    revision
+    verdict
+  }
   action
   resource
   params
@@ -574,6 +1946,7 @@ fragment LeftQueue on ActionRequest {
   decisionReason
   overridden
   decider {
+    id
     name
   }
   agent {
@@ -588,6 +1961,8 @@ export const InboxDecideManyDocument = new TypedDocumentString(`
       request {
         id
         status
+        approvalsReceived
+        requiredApprovals
       }
       errors {
         __typename
@@ -629,3 +2004,38 @@ export const ConsoleViewerDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ConsoleViewerQuery, ConsoleViewerQueryVariables>;
+export const StandingListDocument = new TypedDocumentString(`
+    query StandingList($includeEnded: Boolean) {
+  standingApprovals(includeEnded: $includeEnded) {
+    id
+    action
+    resource
+    resourceGlob
+    sameParams
+    createdAt
+    expiresAt
+    revokedAt
+    sourceRequestId
+    agent {
+      name
+    }
+    reviewer {
+      id
+      name
+    }
+    revokedBy {
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<StandingListQuery, StandingListQueryVariables>;
+export const StandingRevokeDocument = new TypedDocumentString(`
+    mutation StandingRevoke($input: RevokeStandingApprovalInput!) {
+  revokeStandingApproval(input: $input) {
+    errors {
+      __typename
+      message
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<StandingRevokeMutation, StandingRevokeMutationVariables>;
