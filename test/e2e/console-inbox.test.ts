@@ -22,19 +22,24 @@ beforeAll(async () => {
   agent = await createActor(server, { kind: 'AGENT', name: 'deploy-bot', roles: ['AGENT'] });
   ada = await createActor(server, { kind: 'HUMAN', name: 'Ada Lovelace', roles: ['REVIEWER'], groups: ['sre'] });
   alan = await createActor(server, { kind: 'HUMAN', name: 'Alan Turing', roles: ['REVIEWER'], groups: ['sre'] });
-  await publishPolicy(server, [
-    { id: 'too-big', effect: 'BLOCK', actions: ['deploy.scale'], resources: ['**'], when: 'params.replicas > 10', reason: 'At most 10' },
-    {
-      id: 'scale',
-      effect: 'ESCALATE',
-      actions: ['deploy.scale'],
-      resources: ['**'],
-      allowAmend: true,
-      reason: 'Scaling production needs a person',
-      review: { groups: ['sre'] },
-    },
-    { id: 'deploys', effect: 'ESCALATE', actions: ['deploy.update'], resources: ['**'], review: { groups: ['sre'] } },
-  ]);
+  await publishPolicy(
+    server,
+    [
+      { id: 'too-big', effect: 'BLOCK', actions: ['deploy.scale'], resources: ['**'], when: 'params.replicas > 10', reason: 'At most 10' },
+      {
+        id: 'scale',
+        effect: 'ESCALATE',
+        actions: ['deploy.scale'],
+        resources: ['**'],
+        allowAmend: true,
+        reason: 'Scaling production needs a person',
+        review: { groups: ['sre'] },
+      },
+      { id: 'deploys', effect: 'ESCALATE', actions: ['deploy.update'], resources: ['**'], review: { groups: ['sre'] } },
+    ],
+    'ESCALATE',
+    { redact: ['params.password'] },
+  );
   browser = await launchBrowser();
 });
 
@@ -160,6 +165,20 @@ describe('the inbox', () => {
     expect(params).not.toContain('\u202e');
     expect(params).not.toContain('\u200b');
     await expectAccessible(page);
+  });
+
+  it('marks look-alike letters, shows redactions as such, and tells a fake redaction marker from a real one', async () => {
+    const page = await inboxOf(ada);
+    // "pаyments" with a Cyrillic а: it reads as Latin.
+    await ask('deploy.update', 'prod/p\u0430yments', { password: 'hunter2', token: '[redacted:hmac-sha256:made-up-by-the-agent]' });
+    const item = page.locator('li.item').filter({ hasText: 'U+0430' });
+    await item.waitFor();
+    expect(await item.getByRole('note').first().textContent()).toContain('1 look-alike letter');
+    expect(await item.locator('h2 mark.flag-lookalike').textContent()).toBe('а⟨U+0430⟩');
+    const params = item.locator('.json');
+    expect(await params.locator('.redacted').textContent()).toBe('redacted');
+    expect(await params.textContent()).not.toContain('hunter2');
+    expect(await params.textContent()).toContain('(not a redaction: the agent wrote this)');
   });
 });
 

@@ -26,13 +26,13 @@ export async function createActor(
   return { id: payload.principal.id, token: payload.token };
 }
 
-export async function publishPolicy(server: TestServer, rules: unknown[], defaultEffect = 'ESCALATE') {
+export async function publishPolicy(server: TestServer, rules: unknown[], defaultEffect = 'ESCALATE', more: Record<string, unknown> = {}) {
   const result = await server.gql(
     ADMIN_TOKEN,
     `mutation($input: PublishPolicyInput!) {
       publishPolicy(input: $input) { policy { id version } errors { __typename message } }
     }`,
-    { input: { rules, defaultEffect } },
+    { input: { rules, defaultEffect, ...more } },
   );
   const payload = result.data?.publishPolicy;
   if (!payload?.policy) throw new Error(`publishPolicy failed: ${JSON.stringify(result)}`);
