@@ -29,6 +29,14 @@ beforeAll(async () => {
     rules: [
       { id: 'one', effect: 'ESCALATE', actions: ['deploy.update'], resources: ['**'], review: { groups: ['sre'] } },
       { id: 'two', effect: 'ESCALATE', actions: ['db.migrate'], resources: ['**'], review: { groups: ['sre'], approvals: 2 } },
+      {
+        id: 'amendable',
+        effect: 'ESCALATE',
+        actions: ['deploy.scale'],
+        resources: ['**'],
+        allowAmend: true,
+        review: { groups: ['sre'], approvals: 2 },
+      },
     ],
   });
 });
@@ -72,6 +80,26 @@ describe('batch decisions (decideActions)', () => {
       .from(reviews)
       .where(sql`${reviews.requestId} in (${a}, ${c}) and ${reviews.comment} = 'batch ok'`);
     expect(written!.n).toBe(2);
+  });
+
+  it('refuses an item whose params changed since the reviewer read it (its revision), writing nothing for it; the others stand', async () => {
+    const [changed] = await pending(1, 'deploy.scale');
+    const [other] = await pending(1);
+    const amended = await decideAction(app.deps, grace, { requestId: changed!, verdict: 'APPROVE', params: { replicas: 1 } });
+    expect(amended.revision).toBe(1);
+    const results = await decideActions(app.deps, ada, {
+      decisions: [
+        { requestId: changed!, verdict: 'APPROVE', revision: 0 },
+        { requestId: other!, verdict: 'APPROVE', revision: 0 },
+      ],
+    });
+    expect(results.map(outcome)).toEqual(['ConflictError', 'APPROVED']);
+    expect(results[0]!.error!.message).toContain('revision 1 is current');
+    const [written] = await app.deps.db
+      .select({ n: count() })
+      .from(reviews)
+      .where(sql`${reviews.requestId} = ${changed} and ${reviews.reviewerId} = ${ada.id}`);
+    expect(written!.n).toBe(0);
   });
 
   it('counts a batch approval as one person towards quorum, like decideAction', async () => {
