@@ -27,6 +27,8 @@ export interface FollowHandlers<R> {
   next(data: R): void;
   /** True when the socket dropped (the subscription will resume), false once it is back. */
   reconnecting(dropped: boolean): void;
+  /** The server ended the stream. */
+  completed(): void;
   /** The stream failed for good: a GraphQL error, or the server refused the session. */
   failed(error: GreenlightError, sessionRefused: boolean): void;
 }
@@ -76,7 +78,7 @@ export function follow<R, V extends { after?: string | null }>(
         false,
       );
     },
-    complete: () => {},
+    complete: () => handlers.completed(),
   });
   return () => {
     offClosed();

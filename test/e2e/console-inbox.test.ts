@@ -170,7 +170,7 @@ describe('the inbox', () => {
   it('marks look-alike letters, shows redactions as such, and tells a fake redaction marker from a real one', async () => {
     const page = await inboxOf(ada);
     // "pаyments" with a Cyrillic а: it reads as Latin.
-    await ask('deploy.update', 'prod/p\u0430yments', { password: 'hunter2', token: '[redacted:hmac-sha256:made-up-by-the-agent]' });
+    await ask('deploy.update', 'prod/p\u0430yments', { password: 'hunter2', token: `[redacted:hmac-sha256:${'A'.repeat(43)}]` });
     const item = page.locator('li.item').filter({ hasText: 'U+0430' });
     await item.waitFor();
     expect(await item.getByRole('note').first().textContent()).toContain('1 look-alike letter');
@@ -192,7 +192,8 @@ describe('keyboard', () => {
       .locator('li.item')
       .evaluateAll((items) => items.findIndex((item) => item.textContent!.includes('prod/keys-one')));
     await page.locator('body').click({ position: { x: 1, y: 1 } });
-    for (let i = 0; i < index; i++) await page.keyboard.press('j');
+    // The first j brings the focus to the first request, each next one moves down.
+    for (let i = 0; i <= index; i++) await page.keyboard.press('j');
     await page.keyboard.press('x');
     await expect.poll(() => itemOf(page, 'prod/keys-one').locator('input.select').isChecked()).toBe(true);
     await page.keyboard.press('c');
@@ -211,7 +212,7 @@ describe('standing approvals', () => {
     const item = itemOf(page, 'prod/standing-1');
     await item.getByLabel('Also approve requests like this one for a while').check();
     expect(await item.locator('.scope').textContent()).toContain(
-      'every request by deploy-bot to deploy.update on exactly prod/standing-1 (no other resource), with any params, for the next 15 min 0 s',
+      'each new request by deploy-bot acting for nobody to deploy.update on exactly prod/standing-1 (no other resource), with any params, escalated only by rule deploys.',
     );
     await item.getByRole('button', { name: 'Approve and save standing approval' }).click();
     await item.waitFor({ state: 'detached' });
@@ -242,8 +243,11 @@ describe('standing approvals', () => {
     await row.waitFor();
     await expectAccessible(page);
     await screenshot(page, 'standing-approvals');
-    page.once('dialog', (dialog) => void dialog.accept());
     await row.getByRole('button', { name: 'Revoke' }).click();
+    expect(await row.getByRole('group').textContent()).toContain(
+      'Revoke the standing approval for deploy.update by deploy-bot acting for nobody',
+    );
+    await row.getByRole('button', { name: 'Yes, revoke' }).click();
     await row.getByRole('button', { name: 'Revoke' }).waitFor({ state: 'detached' });
     const after = await requestAction(server, agent.token, {
       action: 'deploy.update',

@@ -27,6 +27,20 @@ describe('fidelity of agent text', () => {
     expect(inspect('ｐａｙ').every((segment) => segment.flag === 'lookalike')).toBe(true);
   });
 
+  it('flags every default-ignorable or format character, blanks, and combining marks on Latin or stacked', () => {
+    for (const char of ['\u2800', '\u206a', '\ufff9', '\u{1d173}', '\u{1bca0}', '\u00ad', '\u{e0041}'])
+      expect(inspect(`a${char}b`).filter((segment) => segment.flag)).toEqual([expect.objectContaining({ flag: 'invisible' })]);
+    expect(inspect('a\u0338').filter((segment) => segment.flag)).toEqual([expect.objectContaining({ flag: 'combining' })]);
+    expect(inspect('\u0915\u093f').some((segment) => segment.flag)).toBe(false);
+    expect(inspect('\u0915\u093f\u0301\u0301').filter((segment) => segment.flag)).toHaveLength(2);
+  });
+
+  it('flags every look-alike letter in an identifier, even with no Latin letter beside it', () => {
+    expect(inspect('\u0430\u0440\u0440\u04cf\u0435.\u0441\u043e\u043c').some((segment) => segment.flag)).toBe(false);
+    expect(inspect('\u0430\u0440\u0440\u04cf\u0435.\u0441\u043e\u043c', true).filter((segment) => segment.flag)).toHaveLength(8);
+    expect(inspect('\u0261it', false).filter((segment) => segment.flag)).toHaveLength(1);
+  });
+
   it('counts flags across a JSON value, keys included, and stops at a bounded depth', () => {
     const counts = flagsIn({ 'k\u200d': ['x\u2066', { y: 'z\u202e' }] });
     expect(Object.fromEntries(counts)).toEqual({ invisible: 1, bidi: 2 });
@@ -61,6 +75,10 @@ describe('the params diff', () => {
       { path: 'params.extra', kind: 'added', after: true },
     ]);
     expect(diffJson({ a: 1 }, { a: 1 })).toEqual([]);
+    // Keys named like Object.prototype's are keys like any other.
+    expect(
+      diffJson({ x: 1 }, JSON.parse('{ "x": 1, "constructor": "evil", "toString": 1, "__proto__": { "a": 1 } }')).map((c) => c.path),
+    ).toEqual(['params.constructor', 'params.toString', 'params.__proto__']);
   });
 
   it('stops at its limit', () => {
@@ -116,13 +134,32 @@ describe('the live queue', () => {
 });
 
 describe('a standing approval in words', () => {
-  it('says the narrowest scope by default, and what widening covers', () => {
-    const choice = { agent: 'bot', action: 'deploy', resource: 'prod/web', resources: '', sameParams: false, forSeconds: 900 };
-    expect(describeScope(choice, 0)).toContain(
-      'every request by bot to deploy on exactly prod/web (no other resource), with any params, for the next 15 min 0 s',
+  const choice = {
+    agent: 'bot',
+    onBehalfOf: null,
+    action: 'deploy',
+    resource: 'prod/web',
+    rules: ['deploys'],
+    resources: '',
+    sameParams: false,
+    amended: false,
+    forSeconds: 900,
+  };
+
+  it('says the narrowest scope by default, and every condition the server applies', () => {
+    const words = describeScope(choice, 0);
+    expect(words).toContain(
+      'your approval will also count for each new request by bot acting for nobody to deploy on exactly prod/web (no other resource), with any params, escalated only by rule deploys.',
     );
-    expect(describeScope({ ...choice, resources: 'prod/*', sameParams: true }, 0)).toContain(
-      'any resource matching prod/*, with exactly these params',
-    );
+    expect(words).toContain('For the next 15 min 0 s');
+    expect(words).toContain('Requests already waiting are not covered.');
+  });
+
+  it('says what a glob covers, the human, several rules, and the params after a change of params', () => {
+    const words = describeScope({ ...choice, resources: 'prod/*', onBehalfOf: 'Hal', rules: ['a', 'b'], amended: true }, 0);
+    expect(words).toContain('acting for Hal');
+    expect(words).toContain('any resource matching the glob prod/* (* is any characters within one /-separated segment');
+    expect(words).toContain('with exactly the params shown, escalated only by rules a, b (or some of them)');
+    expect(describeScope({ ...choice, rules: [] }, 0)).toContain("escalated by the policy's default");
   });
 });

@@ -2,7 +2,7 @@ import { useSession } from '../session.js';
 import { AdminRevokeDelegationDocument, type AdminDelegationRowFragment } from '../generated/graphql.js';
 import { Text } from '../ui/text.js';
 import { when } from '../ui/time.js';
-import { ConfirmButton } from './confirm.js';
+import { ConfirmButton } from '../ui/confirm.js';
 import { isPast } from './fields.js';
 import { Outcome, useMutation } from './mutation.js';
 

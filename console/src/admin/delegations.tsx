@@ -3,7 +3,8 @@ import { useSession } from '../session.js';
 import { AdminGrantDelegationDocument } from '../generated/graphql.js';
 import { Problem } from '../ui/problem.js';
 import { DelegationTable } from './delegation-table.js';
-import { instantOf, isPast, listOf, plainLabel, valueOf } from './fields.js';
+import { plainLabel } from '../ui/fidelity.js';
+import { instantOf, isPast, listOf, valueOf } from './fields.js';
 import { Outcome, useMutation } from './mutation.js';
 import { useParties, type Party } from './parties.js';
 

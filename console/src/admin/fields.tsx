@@ -1,5 +1,4 @@
 import type { Role } from '../generated/graphql.js';
-import { codePointLabel, inspect } from '../ui/fidelity.js';
 
 export const ROLES: readonly Role[] = ['ADMIN', 'AGENT', 'AUDITOR', 'REVIEWER'];
 
@@ -12,15 +11,6 @@ export const listOf = (text: string): string[] =>
 
 /** A `datetime-local` field's value (the reader's time zone) as an ISO instant; undefined when empty. */
 export const instantOf = (local: string): string | undefined => (local ? new Date(local).toISOString() : undefined);
-
-/**
- * A name for a place that only takes plain text (an `<option>`): invisible, bidi and control
- * characters written as their code points, so a name cannot pass for another there either.
- */
-export const plainLabel = (text: string): string =>
-  inspect(text)
-    .map((segment) => (segment.flag && segment.flag !== 'lookalike' ? `⟨${codePointLabel(segment.codePoint!)}⟩` : segment.text))
-    .join('');
 
 /** Whether an instant has passed. */
 export const isPast = (iso: string | null) => iso !== null && Date.parse(iso) <= Date.now();

@@ -4,7 +4,7 @@ import { AdminActivatePolicyVersionDocument, AdminPolicyVersionsDocument, type A
 import { Problem } from '../ui/problem.js';
 import { Text } from '../ui/text.js';
 import { when } from '../ui/time.js';
-import { ConfirmButton } from './confirm.js';
+import { ConfirmButton } from '../ui/confirm.js';
 import { valueOf } from './fields.js';
 import { Outcome, useMutation } from './mutation.js';
 import { PolicyDiff } from './policy-diff.js';

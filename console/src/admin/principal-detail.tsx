@@ -11,7 +11,7 @@ import {
 import { Problem } from '../ui/problem.js';
 import { Text } from '../ui/text.js';
 import { when } from '../ui/time.js';
-import { ConfirmButton } from './confirm.js';
+import { ConfirmButton } from '../ui/confirm.js';
 import { DelegationTable } from './delegation-table.js';
 import { listOf, RolePicker, valueOf } from './fields.js';
 import { useLoad } from './load.js';

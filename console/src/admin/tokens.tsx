@@ -3,7 +3,7 @@ import { useSession } from '../session.js';
 import { AdminIssueTokenDocument, AdminRevokeTokenDocument } from '../generated/graphql.js';
 import { Text } from '../ui/text.js';
 import { when } from '../ui/time.js';
-import { ConfirmButton } from './confirm.js';
+import { ConfirmButton } from '../ui/confirm.js';
 import { instantOf, isPast, valueOf } from './fields.js';
 import { Outcome, useMutation } from './mutation.js';
 import type { PrincipalInFull } from './principal-detail.js';

@@ -105,6 +105,11 @@ export function useAuditLog(filter: AuditEventFilter, live: boolean): AuditLog {
         setEvents((shown) => merge(shown, [data.auditEvents], 'top'));
       },
       reconnecting: (dropped) => !stopped && setTail(dropped ? 'reconnecting' : 'live'),
+      completed() {
+        if (stopped) return;
+        setTail('failed');
+        setTailError(new Error('The server ended the live tail.'));
+      },
       failed(failure, sessionRefused) {
         if (stopped) return;
         setTail('failed');

@@ -4,9 +4,9 @@ import { useSession } from '../session.js';
 import { Problem } from '../ui/problem.js';
 import { AmendEditor } from './amend.js';
 import { ExtendForm } from './extend.js';
-import { errorText } from './outcome.js';
+import { errorText } from '../ui/errors.js';
 import type { Item } from './queue.js';
-import { STANDING_DURATIONS, type StandingChoice } from './scope.js';
+import { DURATIONS, type StandingChoice } from './scope.js';
 import { StandingOptions } from './standing-options.js';
 import type { Queue } from './use-queue.js';
 
@@ -30,11 +30,14 @@ export function DecidePanel({ item, queue }: Props) {
   const [standingOn, setStandingOn] = useState(false);
   const [standing, setStanding] = useState<StandingChoice>({
     agent: item.agent.name,
+    onBehalfOf: item.onBehalfOf?.name ?? null,
     action: item.action,
     resource: item.resource,
+    rules: item.evaluation.decidingRules,
     resources: '',
-    sameParams: false,
-    forSeconds: STANDING_DURATIONS[0]!.seconds,
+    sameParams: item.amendedParams != null,
+    amended: item.amendedParams != null,
+    forSeconds: DURATIONS[0]!.seconds,
   });
   const you = session.viewer.id;
   const reviewed = item.reviews.find((review) => review.reviewer.id === you && review.revision === item.revision);
@@ -72,7 +75,8 @@ export function DecidePanel({ item, queue }: Props) {
       const refused = errorText(extendActionRequest.errors);
       if (refused) setProblem(new Error(refused));
       else if (extendActionRequest.request) {
-        queue.settle({ ...item, ...extendActionRequest.request });
+        const { expiresAt, extensions } = extendActionRequest.request;
+        queue.patch(item.id, { expiresAt, extensions });
         setMode('decide');
       }
     } catch (error) {

@@ -10,7 +10,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** A warning above a request holding characters that hide or disguise text, counted by kind. */
 export function FlagSummary({ item }: { item: Item }) {
-  const counts = flagsIn([item.action, item.resource, item.reason, item.params, item.amendedParams, item.context, item.agent.name]);
+  const counts = flagsIn([item.action, item.resource], new Map(), true);
+  flagsIn([item.reason, item.params, item.amendedParams, item.context, item.agent.name, item.onBehalfOf?.name ?? ''], counts);
   if (counts.size === 0) return null;
   const parts = [...counts].map(([kind, n]) => plural(n, FLAG_LABELS[kind as FlagKind]));
   return (
@@ -89,6 +90,10 @@ export function Details({ item }: { item: Item }) {
   return (
     <>
       <dl class="facts">
+        <dt>Resource</dt>
+        <dd>
+          <Text value={item.resource} limit={1000} strict />
+        </dd>
         <dt>Agent</dt>
         <dd>
           <Text value={item.agent.name} />

@@ -1,11 +1,5 @@
 import { useState } from 'preact/hooks';
-
-const BY = [
-  { seconds: 15 * 60, label: '15 minutes' },
-  { seconds: 60 * 60, label: '1 hour' },
-  { seconds: 4 * 60 * 60, label: '4 hours' },
-  { seconds: 24 * 60 * 60, label: '24 hours' },
-];
+import { DURATIONS as BY } from './scope.js';
 
 interface Props {
   id: string;

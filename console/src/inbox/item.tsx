@@ -23,11 +23,14 @@ export function InboxItem({ item, queue, current, selected, onSelect, onFocus }:
           type="checkbox"
           class="select"
           checked={selected}
-          aria-label={`Select ${item.action} on ${item.resource} for a batch decision`}
+          aria-labelledby={`${title}-select ${title}`}
           onChange={(event) => onSelect((event.target as HTMLInputElement).checked)}
         />
+        <span id={`${title}-select`} class="visually-hidden">
+          Select for a batch decision:
+        </span>
         <h2 id={title}>
-          <Text value={item.action} limit={80} /> <span class="muted">on</span> <Text value={item.resource} limit={120} />
+          <Text value={item.action} limit={80} strict /> <span class="muted">on</span> <Text value={item.resource} limit={120} strict />
         </h2>
         <Countdown item={item} />
       </div>

@@ -24,10 +24,10 @@ export function diffJson(before: unknown, after: unknown, path = 'params', limit
     if (changes.length >= limit) return;
     if (isObject(a) && isObject(b) && depth < 64) {
       for (const key of Object.keys(a)) {
-        if (!(key in b)) changes.push({ path: child(at, key), kind: 'removed', before: a[key] });
+        if (!Object.hasOwn(b, key)) changes.push({ path: child(at, key), kind: 'removed', before: a[key] });
         else walk(a[key], b[key], child(at, key), depth + 1);
       }
-      for (const key of Object.keys(b)) if (!(key in a)) changes.push({ path: child(at, key), kind: 'added', after: b[key] });
+      for (const key of Object.keys(b)) if (!Object.hasOwn(a, key)) changes.push({ path: child(at, key), kind: 'added', after: b[key] });
       return;
     }
     if (Array.isArray(a) && Array.isArray(b) && depth < 64) {

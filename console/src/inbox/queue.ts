@@ -31,7 +31,7 @@ export function departureText(request: LeftQueueFragment, you: string): string {
     case 'APPROVED':
     case 'REJECTED': {
       const verdict = request.status === 'APPROVED' ? 'approved' : 'rejected';
-      if (request.overridden) return `${what} was ${verdict} by an administrator's override (${who})${why}.`;
+      if (request.overridden) return `${what} was ${verdict} by an administrator's override${who ? ` (${who})` : ''}${why}.`;
       if (yours) return `You ${verdict} ${what}.`;
       if (request.decidedBy === 'TIMEOUT') return `${what} was rejected: its deadline passed.`;
       return `${what} was ${verdict} by ${who ?? 'another reviewer'}${why}.`;

@@ -1,4 +1,6 @@
-import { describeScope, STANDING_DURATIONS, type StandingChoice } from './scope.js';
+import { plainLabel } from '../ui/fidelity.js';
+import { Text } from '../ui/text.js';
+import { describeScope, DURATIONS, type StandingChoice } from './scope.js';
 
 interface Props {
   id: string;
@@ -18,17 +20,18 @@ export function StandingOptions({ id, choice, onChange }: Props) {
       <input
         id={`${id}-resources`}
         value={choice.resources}
-        placeholder={choice.resource}
+        placeholder={plainLabel(choice.resource)}
         maxLength={256}
         onInput={(event) => onChange({ ...choice, resources: (event.target as HTMLInputElement).value })}
       />
       <label class="inline">
         <input
           type="checkbox"
-          checked={choice.sameParams}
+          checked={choice.sameParams || choice.amended}
+          disabled={choice.amended}
           onChange={(event) => onChange({ ...choice, sameParams: (event.target as HTMLInputElement).checked })}
         />{' '}
-        Only with the same params
+        Only with the same params{choice.amended ? ' (always, after a change of params)' : ''}
       </label>
       <label for={`${id}-for`}>For</label>
       <select
@@ -36,14 +39,14 @@ export function StandingOptions({ id, choice, onChange }: Props) {
         value={String(choice.forSeconds)}
         onChange={(event) => onChange({ ...choice, forSeconds: Number((event.target as HTMLSelectElement).value) })}
       >
-        {STANDING_DURATIONS.map((option) => (
+        {DURATIONS.map((option) => (
           <option key={option.seconds} value={String(option.seconds)}>
             {option.label}
           </option>
         ))}
       </select>
       <p class="scope" role="note">
-        {describeScope(choice)}
+        <Text value={describeScope(choice)} limit={2000} />
       </p>
     </fieldset>
   );

@@ -26,6 +26,8 @@ export interface Queue extends QueueState {
   reload(): void;
   /** Puts the server's latest view of a request in place: refreshed while it waits, else taken out with a note. */
   settle(request: Item | (LeftQueueFragment & Partial<Item>)): void;
+  /** Changes some fields of a request still in the inbox (as it is now, not as a panel last rendered it). */
+  patch(id: string, fields: Partial<Item>): void;
   /** Reads a request again (after a refusal) and settles it. */
   refresh(id: string): Promise<void>;
 }
@@ -70,6 +72,11 @@ export function useQueue(): Queue {
       stop = follow(session.transport, InboxFeedDocument, { after: streamCursor }, (data) => data.pendingApprovals.cursor, {
         next: (data) => setState((current) => applyEvent(current, data.pendingApprovals, you)),
         reconnecting: (dropped) => setFeed(dropped ? 'reconnecting' : 'live'),
+        // The server ended the stream (it does not, while the session stands): stop showing it as live.
+        completed: () => {
+          setError(new Error('The server ended the queue stream.'));
+          setFeed('failed');
+        },
         failed: (failure, sessionRefused) => {
           if (sessionRefused) session.recheck();
           setError(failure);
@@ -101,6 +108,11 @@ export function useQueue(): Queue {
     truncated,
     reload: () => setAttempt((n) => n + 1),
     settle,
+    patch: (id, fields) =>
+      setState((current) => {
+        const item = current.items.find((candidate) => candidate.id === id);
+        return item ? upsert(current, { ...item, ...fields }) : current;
+      }),
     async refresh(id) {
       const { actionRequest } = await session.run(InboxItemDocument, { id });
       if (actionRequest) settle(actionRequest);

@@ -1,17 +1,21 @@
 import { useEffect, useState } from 'preact/hooks';
 import { StandingListDocument, StandingRevokeDocument, type StandingListQuery } from '../generated/graphql.js';
-import { errorText } from '../inbox/outcome.js';
+import { errorText } from '../ui/errors.js';
 import { useSession } from '../session.js';
+import { ConfirmButton } from '../ui/confirm.js';
 import { Problem } from '../ui/problem.js';
 import { Text } from '../ui/text.js';
 import { duration, useNow, when } from '../ui/time.js';
 
 type Standing = StandingListQuery['standingApprovals'][number];
 
-/** A standing approval's scope in words. */
+/** A standing approval's scope in words: what the server covers with it. */
 function scopeOf(standing: Standing): string {
   const where = standing.resourceGlob ? `resources matching ${standing.resourceGlob}` : `exactly ${standing.resource}`;
-  return `${standing.action} by ${standing.agent.name} on ${where}, ${standing.sameParams ? 'with the same params only' : 'with any params'}`;
+  const forWhom = standing.onBehalfOf ? `acting for ${standing.onBehalfOf.name}` : 'acting for nobody';
+  const rules = standing.ruleIds.length ? `escalated only by ${standing.ruleIds.join(', ')}` : "escalated by the policy's default";
+  const params = standing.sameParams ? 'with the same params only' : 'with any params';
+  return `${standing.action} by ${standing.agent.name} ${forWhom} on ${where}, ${params}, ${rules}`;
 }
 
 /** Standing approvals: yours (everyone's for an ADMIN), each revocable until it ends. */
@@ -29,7 +33,6 @@ export function StandingView() {
   }, [includeEnded, attempt]);
 
   async function revoke(standing: Standing) {
-    if (!window.confirm(`Revoke the standing approval for ${scopeOf(standing)}?`)) return;
     setProblem(null);
     try {
       const { revokeStandingApproval } = await session.run(StandingRevokeDocument, { input: { standingApprovalId: standing.id } });
@@ -78,17 +81,27 @@ export function StandingView() {
                     <Text value={standing.reviewer.name} />
                   </td>
                   <td>
-                    {standing.revokedAt
-                      ? `revoked ${when(standing.revokedAt)}${standing.revokedBy ? ` by ${standing.revokedBy.name}` : ''}`
-                      : ended
-                        ? `expired ${when(standing.expiresAt)}`
-                        : `in ${duration(Date.parse(standing.expiresAt) - now)} (${when(standing.expiresAt)})`}
+                    {standing.revokedAt ? (
+                      <Text value={`revoked ${when(standing.revokedAt)}${standing.revokedBy ? ` by ${standing.revokedBy.name}` : ''}`} />
+                    ) : ended ? (
+                      `expired ${when(standing.expiresAt)}`
+                    ) : (
+                      `in ${duration(Date.parse(standing.expiresAt) - now)} (${when(standing.expiresAt)})`
+                    )}
                   </td>
                   <td>
                     {!ended && (
-                      <button type="button" class="danger" onClick={() => revoke(standing)}>
-                        Revoke
-                      </button>
+                      <ConfirmButton
+                        label="Revoke"
+                        confirmLabel="Yes, revoke"
+                        question={
+                          <>
+                            Revoke the standing approval for <Text value={scopeOf(standing)} />? Matching requests will wait for reviewers
+                            again.
+                          </>
+                        }
+                        onConfirm={() => revoke(standing)}
+                      />
                     )}
                   </td>
                 </tr>

@@ -4,7 +4,7 @@
  * being something else. Each string is split into plain runs and flagged characters, one code point
  * at a time (no pattern that could backtrack on hostile input).
  */
-export type FlagKind = 'invisible' | 'bidi' | 'control' | 'lookalike';
+export type FlagKind = 'invisible' | 'bidi' | 'control' | 'lookalike' | 'combining';
 
 export interface Segment {
   text: string;
@@ -18,21 +18,20 @@ export const FLAG_LABELS: Record<FlagKind, string> = {
   bidi: 'bidirectional control',
   control: 'control character',
   lookalike: 'look-alike letter',
+  combining: 'combining mark',
 };
 
 const BIDI = new Set([0x061c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]);
-const INVISIBLE_SINGLES = new Set([0x00ad, 0x034f, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180e, 0x3164, 0xfeff, 0xffa0, 0x2028, 0x2029]);
+// Blank-looking characters Unicode does not list as ignorable or as formats: Hangul fillers,
+// Braille blank, Khmer inherent vowels, Mongolian vowel separator.
+const BLANK = new Set([0x115f, 0x1160, 0x17b4, 0x17b5, 0x180e, 0x2800, 0x3164, 0xffa0]);
+// Each test looks at one code point's string, so no pattern here can backtrack.
+const IGNORABLE = /^[\p{Default_Ignorable_Code_Point}\p{Cf}]$/u;
+const MARK = /^\p{M}$/u;
 
+/** Invisible: default-ignorable code points (zero-width, joiners, variation selectors, tags…), formats, blanks. */
 function isInvisible(cp: number): boolean {
-  return (
-    INVISIBLE_SINGLES.has(cp) ||
-    (cp >= 0x200b && cp <= 0x200d) || // zero-width space, non-joiner, joiner
-    (cp >= 0x2060 && cp <= 0x2064) || // word joiner, invisible operators
-    (cp >= 0x180b && cp <= 0x180d) || // Mongolian variation selectors
-    (cp >= 0xfe00 && cp <= 0xfe0f) || // variation selectors
-    (cp >= 0xe0000 && cp <= 0xe007f) || // tag characters
-    (cp >= 0xe0100 && cp <= 0xe01ef) // variation selectors supplement
-  );
+  return BLANK.has(cp) || cp === 0x2028 || cp === 0x2029 || IGNORABLE.test(String.fromCodePoint(cp));
 }
 
 /** C0 and C1 controls and DEL; tab and newline are escaped in JSON anyway and are not flagged. */
@@ -40,14 +39,20 @@ function isControl(cp: number): boolean {
   return (cp < 0x20 && cp !== 0x09 && cp !== 0x0a) || (cp >= 0x7f && cp <= 0x9f);
 }
 
-/** Scripts whose letters pass for Latin ones (а, е, о, р, с in Cyrillic; ο, ν in Greek; …), and styled Latin. */
+/** Scripts whose letters pass for Latin ones (а, е, о, р, с in Cyrillic; ο, ν in Greek; ɡ in IPA; …). */
 function isLookalikeScript(cp: number): boolean {
   return (
+    (cp >= 0x0250 && cp <= 0x02af) || // IPA extensions
     (cp >= 0x0370 && cp <= 0x03ff) || // Greek
-    (cp >= 0x0400 && cp <= 0x052f) || // Cyrillic
+    (cp >= 0x0400 && cp <= 0x052f) || // Cyrillic and its supplement
     (cp >= 0x0530 && cp <= 0x058f) || // Armenian
     (cp >= 0x13a0 && cp <= 0x13ff) || // Cherokee
-    (cp >= 0x1d00 && cp <= 0x1dbf) // phonetic extensions (small capitals)
+    (cp >= 0x1c80 && cp <= 0x1c8f) || // Cyrillic extended C
+    (cp >= 0x1d00 && cp <= 0x1dbf) || // phonetic extensions (small capitals)
+    (cp >= 0x1f00 && cp <= 0x1fff) || // Greek extended
+    (cp >= 0x2de0 && cp <= 0x2dff) || // Cyrillic extended A
+    (cp >= 0xa4d0 && cp <= 0xa4ff) || // Lisu
+    (cp >= 0xa640 && cp <= 0xa69f) // Cyrillic extended B
   );
 }
 
@@ -58,23 +63,34 @@ function isStyledLatin(cp: number): boolean {
 
 const isAsciiLetter = (cp: number) => (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
 
-/** Splits `text` into plain runs and flagged characters. */
-export function inspect(text: string): Segment[] {
+/**
+ * Splits `text` into plain runs and flagged characters. `strict` is for identifiers (action,
+ * resource, param keys), where any letter of a look-alike script is flagged; elsewhere Greek or
+ * Cyrillic prose is fine on its own and flagged only mixed with Latin letters. A combining mark is
+ * flagged after an ASCII character (it changes a Latin letter) and when marks stack.
+ */
+export function inspect(text: string, strict = false): Segment[] {
   const codePoints = Array.from(text, (char) => char.codePointAt(0)!);
-  // Greek or Cyrillic prose is fine on its own; mixed with Latin letters, it is how look-alikes hide.
-  const mixesLatin = codePoints.some(isAsciiLetter) && codePoints.some(isLookalikeScript);
+  const mixesLatin = strict || (codePoints.some(isAsciiLetter) && codePoints.some(isLookalikeScript));
   const segments: Segment[] = [];
   let plain = '';
+  let previous = -1;
+  let previousWasMark = false;
   for (const cp of codePoints) {
+    const mark = MARK.test(String.fromCodePoint(cp));
     const flag: FlagKind | null = BIDI.has(cp)
       ? 'bidi'
-      : isInvisible(cp)
-        ? 'invisible'
-        : isControl(cp)
-          ? 'control'
-          : isStyledLatin(cp) || (mixesLatin && isLookalikeScript(cp))
-            ? 'lookalike'
-            : null;
+      : isControl(cp)
+        ? 'control'
+        : isInvisible(cp)
+          ? 'invisible'
+          : mark && (previous < 0x80 || previousWasMark)
+            ? 'combining'
+            : isStyledLatin(cp) || (mixesLatin && isLookalikeScript(cp))
+              ? 'lookalike'
+              : null;
+    previous = cp;
+    previousWasMark = mark;
     if (!flag) {
       plain += String.fromCodePoint(cp);
       continue;
@@ -91,9 +107,9 @@ export function inspect(text: string): Segment[] {
 export const codePointLabel = (cp: number) => `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** Every flag found in a JSON value's strings (keys included), counted by kind. */
-export function flagsIn(value: unknown, counts: Map<FlagKind, number> = new Map()): Map<FlagKind, number> {
-  const visit = (text: string) => {
-    for (const segment of inspect(text)) if (segment.flag) counts.set(segment.flag, (counts.get(segment.flag) ?? 0) + 1);
+export function flagsIn(value: unknown, counts: Map<FlagKind, number> = new Map(), strict = false): Map<FlagKind, number> {
+  const visit = (text: string, asIdentifier = strict) => {
+    for (const segment of inspect(text, asIdentifier)) if (segment.flag) counts.set(segment.flag, (counts.get(segment.flag) ?? 0) + 1);
   };
   const walk = (node: unknown, depth: number): void => {
     if (depth > 64) return;
@@ -101,10 +117,21 @@ export function flagsIn(value: unknown, counts: Map<FlagKind, number> = new Map(
     else if (Array.isArray(node)) node.forEach((item) => walk(item, depth + 1));
     else if (node && typeof node === 'object')
       for (const [key, item] of Object.entries(node)) {
-        visit(key);
+        visit(key, true);
         walk(item, depth + 1);
       }
   };
   walk(value, 0);
   return counts;
 }
+
+/**
+ * A string for a place that only takes plain text (an `<option>`, an `aria-label`, a confirmation):
+ * flagged characters written as their code points, so it cannot pass for another there either.
+ */
+export const plainLabel = (text: string): string =>
+  inspect(text)
+    .map((segment) =>
+      segment.flag ? `${segment.flag === 'lookalike' ? segment.text : ''}⟨${codePointLabel(segment.codePoint!)}⟩` : segment.text,
+    )
+    .join('');

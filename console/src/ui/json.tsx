@@ -6,7 +6,8 @@ interface Props {
   value: unknown;
   /** Where the value sits (`['params']`), to recognise the policy's redaction paths. */
   path?: readonly string[];
-  redactPaths?: readonly string[];
+  /** The request's redaction paths; when unknown (an audit event's data), a well-formed marker is taken as a redaction. */
+  redactPaths?: readonly string[] | undefined;
 }
 
 /**
@@ -14,16 +15,14 @@ interface Props {
  * characters escaped, long strings folded. A value at a redacted path shows as a redaction; a
  * string that only looks like a redaction marker elsewhere is said to be one the agent wrote.
  */
-export function Json({ value, path = [], redactPaths = [] }: Props) {
+export function Json({ value, path = [], redactPaths }: Props) {
   return <pre class="json">{node(value, path, redactPaths, '')}</pre>;
 }
 
-function node(value: unknown, path: readonly string[], redactPaths: readonly string[], indent: string): ComponentChildren {
+function node(value: unknown, path: readonly string[], redactPaths: readonly string[] | undefined, indent: string): ComponentChildren {
   if (isMarker(value)) {
-    return isRedactedPath(path, redactPaths) ? (
-      <span class="redacted" title={value}>
-        redacted
-      </span>
+    return redactPaths === undefined || isRedactedPath(path, redactPaths) ? (
+      <span class="redacted">redacted</span>
     ) : (
       <>
         <Text value={value} json />
@@ -59,7 +58,7 @@ function node(value: unknown, path: readonly string[], redactPaths: readonly str
         <>
           {inner}
           <span class="key">
-            <Text value={key} json />
+            <Text value={key} json strict />
           </span>
           {': '}
           {node(item, [...path, key], redactPaths, inner)}

@@ -10,6 +10,8 @@ interface Props {
   json?: boolean;
   /** Characters shown before the rest is folded away. */
   limit?: number;
+  /** An identifier (action, resource, key): every letter of a look-alike script is flagged. */
+  strict?: boolean;
 }
 
 const escapeJson = (text: string) => text.replace(/[\\"\n\t]/g, (char) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t' })[char]!);
@@ -19,7 +21,7 @@ const escapeJson = (text: string) => text.replace(/[\\"\n\t]/g, (char) => ({ '\\
  * controls appear as their code point (never applied), look-alike letters are marked, and a long
  * value has a button to show it whole.
  */
-export function Text({ value, json = false, limit = LONG_TEXT }: Props) {
+export function Text({ value, json = false, limit = LONG_TEXT, strict = false }: Props) {
   const [whole, setWhole] = useState(false);
   const chars = Array.from(value);
   const long = chars.length > limit;
@@ -27,7 +29,7 @@ export function Text({ value, json = false, limit = LONG_TEXT }: Props) {
   return (
     <span class="text">
       {json && '"'}
-      {inspect(shown).map((segment, i) =>
+      {inspect(shown, strict).map((segment, i) =>
         segment.flag ? (
           <mark key={i} class={`flag flag-${segment.flag}`} title={`${FLAG_LABELS[segment.flag]} ${codePointLabel(segment.codePoint!)}`}>
             {segment.flag === 'lookalike' ? segment.text : ''}

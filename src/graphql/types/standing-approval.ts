@@ -36,6 +36,16 @@ export const StandingApprovalRef = builder.objectRef<StandingApprovalRow>('Stand
       description: 'The agent it covers.',
       resolve: async (s, _args, ctx) => (await ctx.loaders.principal.load(s.agentId))!,
     }),
+    onBehalfOf: t.field({
+      type: PrincipalRef,
+      nullable: true,
+      description: 'The human the covered requests must be made for; null when only requests made for nobody are covered.',
+      resolve: (s, _args, ctx) => (s.onBehalfOfId ? ctx.loaders.principal.load(s.onBehalfOfId) : null),
+    }),
+    ruleIds: t.exposeStringList('ruleIds', {
+      description:
+        'The rules that escalated the request it was granted on: it covers only requests whose every escalating rule is among these (empty: only requests the default effect escalated).',
+    }),
     action: t.exposeString('action', { description: 'The action it covers, exactly.' }),
     resource: t.exposeString('resource', { nullable: true, description: 'The exact resource it covers; null when it covers a glob.' }),
     resourceGlob: t.exposeString('resourceGlob', {
