@@ -84,12 +84,17 @@ export function createRedactor(key: Buffer): Redactor {
     if (own.length === 0 || !isContainer(value)) return { value, redacted: [] };
     const copy = structuredClone(value);
     const redacted: RedactedValue[] = [];
+    // Places already redacted, by path: two paths may name one place. Judged by place, never by
+    // content, so a value an agent wrote to look like a marker is redacted like any other.
+    const done = new Set<string>();
     // Shorter paths first: once an ancestor is a marker (a string), nothing below it matches,
     // so no taken-out value holds another's marker.
     for (const { segments } of [...own].sort((a, b) => a.segments.length - b.segments.length)) {
       visitMatches(copy, segments, at, (container, key, path) => {
+        const place = JSON.stringify(path);
+        if (done.has(place)) return;
+        done.add(place);
         const found = (container as Record<string | number, unknown>)[key];
-        if (typeof found === 'string' && found.startsWith(REDACTION_MARKER_PREFIX)) return; // two paths, one place
         redacted.push({ path, value: found });
         setOwn(container, key, marker(found));
       });

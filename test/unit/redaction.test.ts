@@ -120,6 +120,13 @@ describe('the redactor', () => {
     expect(redacted).toEqual([{ path: ['params', 'a'], value: { b: 1, c: 2 } }]);
   });
 
+  it('redacts a value that only looks like a marker like any other: judged by place, never by content', () => {
+    const forged = `${REDACTION_MARKER_PREFIX}${'A'.repeat(43)}]`;
+    const { value, redacted } = redactor.redact({ password: forged }, 'params', parseRedactionPaths(['params.password']), ['params']);
+    expect(value).toEqual({ password: m(forged) });
+    expect(redacted).toEqual([{ path: ['params', 'password'], value: forged }]);
+  });
+
   it('handles a key named __proto__ as data, never as the prototype', () => {
     const params = JSON.parse('{"__proto__": {"polluted": "yes"}}') as Record<string, unknown>;
     const { value, redacted } = redactor.redact(params, 'params', parseRedactionPaths(['params.*']), ['params']);

@@ -44,28 +44,8 @@ export function PolicyDiff({ edges, onStale }: { edges: VersionEdge[]; onStale()
         Each version is shown as the JSON document it was published as (default effect, redacted paths, rules), fields left unset omitted.
       </p>
       <div class="inline">
-        <div class="field">
-          <label for="diff-from">From version</label>
-          <select id="diff-from" value={from} onChange={(event) => setFrom(Number(valueOf(event)))}>
-            {edges.map(({ node }) => (
-              <option key={node.version} value={node.version}>
-                v{node.version}
-                {node.active ? ' (active)' : ''}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="diff-to">To version</label>
-          <select id="diff-to" value={to} onChange={(event) => setTo(Number(valueOf(event)))}>
-            {edges.map(({ node }) => (
-              <option key={node.version} value={node.version}>
-                v{node.version}
-                {node.active ? ' (active)' : ''}
-              </option>
-            ))}
-          </select>
-        </div>
+        <VersionPicker id="diff-from" label="From version" value={from} versions={edges.map(({ node }) => node)} onChange={setFrom} />
+        <VersionPicker id="diff-to" label="To version" value={to} versions={edges.map(({ node }) => node)} onChange={setTo} />
       </div>
       <Problem error={texts.error} prefix="The versions could not be compared" />
       {stale && (
@@ -87,5 +67,28 @@ export function PolicyDiff({ edges, onStale }: { edges: VersionEdge[]; onStale()
         />
       )}
     </section>
+  );
+}
+
+/** One side of the comparison: a labelled select of the versions loaded. */
+function VersionPicker(props: {
+  id: string;
+  label: string;
+  value: number;
+  versions: { version: number; active: boolean }[];
+  onChange: (version: number) => void;
+}) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(event) => props.onChange(Number(valueOf(event)))}>
+        {props.versions.map((node) => (
+          <option key={node.version} value={node.version}>
+            v{node.version}
+            {node.active ? ' (active)' : ''}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
