@@ -2,10 +2,11 @@ import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { loadAuditKeyring, loadSigningKey, trustedJwk } from './audit/keys.js';
 import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
+import { startNotifier, type Notifier } from './notifications/notifier.js';
 import { untrustedSigners } from './audit/verify-log.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { ensureAdministrator } from './auth/bootstrap.js';
-import type { Config } from './config.js';
+import { defaultWebhookConfig, type Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
 import { waitForDatabase } from './db/reachability.js';
 import type { Deps } from './deps.js';
@@ -88,7 +89,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ),
     );
     const receipts = createReceiptSigner(receiptKey, config.receipts.trustedKeys.map(trustedJwk), config.receipts.issuer);
-    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts };
+    const webhooks =
+      config.webhooks ??
+      defaultWebhookConfig({ publicUrl: config.receipts.issuer.startsWith('http') ? config.receipts.issuer : undefined });
+    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts, webhooks };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     await hub.start();
     hubStarted = hub;
@@ -117,6 +121,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let started = false;
     let sweeper: Sweeper | undefined;
     let sealer: Sealer | undefined;
+    let notifier: Notifier | undefined;
     let stopped: Promise<void> | null = null;
     return {
       deps,
@@ -138,6 +143,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           },
           (error) => logError('sealer', error),
         );
+        notifier = startNotifier(deps, (error) => logError('webhooks', error));
         started = true;
         return url;
       },
@@ -146,6 +152,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           if (started) await http.close();
           await sweeper?.stop();
           await sealer?.stop();
+          await notifier?.stop();
           await hub.stop();
           await auth.stop();
           await database.close();

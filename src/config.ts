@@ -63,6 +63,14 @@ const ConfigSchema = z.object({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://greenlight.example.com' })
     .transform((url) => url.replace(/\/+$/, ''))
     .optional(),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  WEBHOOK_RETRY_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400),
+  WEBHOOK_ALLOW_PRIVATE: booleanSetting.optional(),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   MAX_SOCKETS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -152,6 +160,8 @@ export interface Config {
   audit: AuditConfig;
   receipts: ReceiptConfig;
   security: SecurityConfig;
+  /** Webhook delivery; the defaults when absent. */
+  webhooks?: WebhookConfig;
   /** How long start-up waits for a PostgreSQL server that refuses connections (milliseconds). */
   databaseWaitMs: number;
 }
@@ -213,8 +223,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graphiql: value.GRAPHIQL ?? value.NODE_ENV !== 'production',
       introspection: value.INTROSPECTION ?? value.NODE_ENV !== 'production',
     },
+    webhooks: defaultWebhookConfig({
+      retryBaseMs: value.WEBHOOK_RETRY_BASE_MS,
+      retryWindowMs: value.WEBHOOK_RETRY_WINDOW_SECONDS * 1_000,
+      allowPrivate: value.WEBHOOK_ALLOW_PRIVATE ?? false,
+      publicUrl: value.PUBLIC_URL,
+    }),
     databaseWaitMs: value.DATABASE_WAIT_SECONDS * 1_000,
   };
+}
+
+/** Webhook delivery settings. */
+export interface WebhookConfig {
+  /** The first retry's delay; each next one doubles (with jitter), up to an hour. */
+  retryBaseMs: number;
+  /** How long a delivery is retried before it is dead-lettered (24 h by default). */
+  retryWindowMs: number;
+  /** Let webhooks reach loopback, private and link-local addresses (for tests and private networks). */
+  allowPrivate: boolean;
+  /** The console's base URL for the links in deliveries; none when unset. */
+  publicUrl: string | undefined;
+  /** How often each instance moves sealed events into deliveries and sends what is due. */
+  intervalMs: number;
+}
+
+/** The webhook settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */
+export function defaultWebhookConfig(overrides: Partial<WebhookConfig> = {}): WebhookConfig {
+  return { retryBaseMs: 30_000, retryWindowMs: 86_400_000, allowPrivate: false, publicUrl: undefined, intervalMs: 250, ...overrides };
 }
 
 /** The audit settings' defaults, for callers that build a `Config` by hand (tests, benchmarks). */

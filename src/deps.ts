@@ -1,3 +1,4 @@
+import type { WebhookConfig } from './config.js';
 import type { AuditKeyring } from './audit/keys.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { Redactor } from './audit/redaction.js';
@@ -26,4 +27,6 @@ export interface Deps {
   quotas: Quotas;
   /** Signs approval receipts and checks the ones presented for redemption (the JWK Set). */
   receipts: ReceiptSigner;
+  /** Webhook delivery settings (retries, private targets, the console's URL for links). */
+  webhooks: WebhookConfig;
 }

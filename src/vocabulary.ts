@@ -96,6 +96,14 @@ export const AuditEventType = {
   /** A standing approval stood in for its reviewer's approval of a new request. */
   STANDING_APPROVAL_USED: 'STANDING_APPROVAL_USED',
   STANDING_APPROVAL_REVOKED: 'STANDING_APPROVAL_REVOKED',
+  /** An ADMIN registered a webhook endpoint (never its secret). */
+  WEBHOOK_CREATED: 'WEBHOOK_CREATED',
+  WEBHOOK_UPDATED: 'WEBHOOK_UPDATED',
+  WEBHOOK_DELETED: 'WEBHOOK_DELETED',
+  /** A webhook's signing secret was replaced; the old one signs alongside until the grace period ends. */
+  WEBHOOK_SECRET_ROTATED: 'WEBHOOK_SECRET_ROTATED',
+  /** An ADMIN asked for a webhook delivery to be sent again. */
+  WEBHOOK_REDELIVERED: 'WEBHOOK_REDELIVERED',
 } as const;
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 
@@ -116,6 +124,38 @@ export const DECISION_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set([
   AuditEventType.ACTION_EXPIRED,
   AuditEventType.ACTION_CANCELLED,
 ]);
+
+/** The events a webhook may subscribe to (or `*` for all), each from audit events of these types. */
+export const WebhookEvent = {
+  'action.requested': ['ACTION_REQUESTED'],
+  'action.escalated': ['ACTION_ESCALATED'],
+  'action.approved': ['ACTION_APPROVED'],
+  'action.rejected': ['ACTION_REJECTED'],
+  'action.blocked': ['ACTION_BLOCKED'],
+  'action.expired': ['ACTION_EXPIRED'],
+  'action.cancelled': ['ACTION_CANCELLED'],
+  'action.outcome_reported': ['OUTCOME_REPORTED'],
+  'policy.published': ['POLICY_PUBLISHED', 'POLICY_ACTIVATED'],
+  'principal.changed': [
+    'PRINCIPAL_CREATED',
+    'PRINCIPAL_UPDATED',
+    'PRINCIPAL_DISABLED',
+    'PRINCIPAL_ENABLED',
+    'TOKEN_ISSUED',
+    'TOKEN_REVOKED',
+    'TOKEN_ROTATED',
+  ],
+} as const satisfies Record<string, readonly AuditEventType[]>;
+export type WebhookEvent = keyof typeof WebhookEvent;
+export const WEBHOOK_EVENTS = Object.keys(WebhookEvent) as WebhookEvent[];
+
+/** What a webhook sends: signed Standard Webhooks JSON, or a Slack incoming-webhook message. */
+export const WebhookFormat = { JSON: 'JSON', SLACK: 'SLACK' } as const;
+export type WebhookFormat = (typeof WebhookFormat)[keyof typeof WebhookFormat];
+
+/** Where a webhook delivery stands. */
+export const DeliveryStatus = { PENDING: 'PENDING', DELIVERED: 'DELIVERED', DEAD: 'DEAD' } as const;
+export type DeliveryStatus = (typeof DeliveryStatus)[keyof typeof DeliveryStatus];
 
 export function values<T extends Record<string, string>>(vocabulary: T): [T[keyof T], ...T[keyof T][]] {
   return Object.values(vocabulary) as [T[keyof T], ...T[keyof T][]];

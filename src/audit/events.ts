@@ -109,6 +109,12 @@ export interface AuditEventData {
     revokedById: string;
     reason: string | null;
   };
+  /** Webhook events never carry the secret. */
+  WEBHOOK_CREATED: { webhookId: string; url: string; events: string[]; format: string; description: string | null };
+  WEBHOOK_UPDATED: { webhookId: string; changes: Record<string, { from: unknown; to: unknown }> };
+  WEBHOOK_DELETED: { webhookId: string; url: string };
+  WEBHOOK_SECRET_ROTATED: { webhookId: string; previousSecretUntil: string };
+  WEBHOOK_REDELIVERED: { webhookId: string; deliveryId: string; eventType: string };
   REVIEW_SUBMITTED: {
     agentId: string;
     reviewerId: string;

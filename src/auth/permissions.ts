@@ -38,6 +38,8 @@ export const Permission = {
   ManageOwnTokens: 'tokens.own',
   /** `grantDelegation` for oneself: let an agent act on one's behalf. */
   DelegateOwnActions: 'delegations.own',
+  /** `createWebhook` and the rest: endpoints, their secrets and deliveries. */
+  ManageWebhooks: 'webhooks.manage',
 } as const;
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
@@ -62,6 +64,7 @@ const GRANTS: Record<Permission, (principal: Principal) => boolean> = {
   [Permission.ManagePrincipals]: admin,
   [Permission.ManageOwnTokens]: () => true,
   [Permission.DelegateOwnActions]: isHuman,
+  [Permission.ManageWebhooks]: admin,
 };
 
 const REFUSALS: Record<Permission, string> = {
@@ -80,6 +83,7 @@ const REFUSALS: Record<Permission, string> = {
   [Permission.ManagePrincipals]: 'Managing principals needs the ADMIN role.',
   [Permission.ManageOwnTokens]: 'Authenticate to manage your own tokens.',
   [Permission.DelegateOwnActions]: 'Only a human can let an agent act on their behalf.',
+  [Permission.ManageWebhooks]: 'Managing webhooks needs the ADMIN role.',
 };
 
 /** Whether `principal` holds `permission`. A disabled principal holds none. */

@@ -60,6 +60,10 @@ function createPostgres(connectionString: string, max: number): DatabaseHandle {
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout simply opens a new connection.
   pool.on('error', (error) => console.error('[db] idle connection error:', error.message));
+  // A checked-out client has no pool listener (pg-pool removes it at checkout): a connection lost
+  // mid-transaction would emit an unhandled 'error' and crash the process. Its queries fail with
+  // the error anyway, and the pool drops the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzlePg(pool, { schema });
   return {
     db: db as unknown as Database,

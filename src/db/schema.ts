@@ -371,3 +371,4 @@ export type PolicyVersionRow = typeof policyVersions.$inferSelect;
 export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;
 
 export * from './schema-grants.js';
+export * from './schema-notifications.js';

@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
  * Opaque cursors: a kind prefix and a keyset position, base64url-encoded. The prefix stops a
  * cursor of one list from being used, by mistake, on another.
  */
-export type CursorKind = 'request' | 'audit' | 'chain' | 'policy' | 'event' | 'principal';
+export type CursorKind = 'request' | 'audit' | 'chain' | 'policy' | 'event' | 'principal' | 'delivery';
 
 /** The cursor is not one this field returned. It is not echoed back: it is the caller's text. */
 export function invalidCursor(): GraphQLError {

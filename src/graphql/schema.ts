@@ -24,6 +24,7 @@ import './types/outcome.js';
 import './types/approval-queue.js';
 import './types/audit-event.js';
 import './types/audit-verification.js';
+import './types/webhook.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -28,6 +28,8 @@ let spareToken: string; // another token of the agent
 let delegation: string; // granted by insider to the agent
 let target: string; // a principal only the ADMIN's mutations touch
 let replayCursor: string; // a stream position before the requests above
+let webhook: string; // an ADMIN's webhook (to a public address, for an event the matrix never causes)
+let doomedWebhook: string; // another, for deleteWebhook
 
 interface Row {
   /** Query.x, Mutation.x or Subscription.x */
@@ -219,6 +221,51 @@ const ROWS: Row[] = [
     allowed: ['insider', 'admin'],
   },
   {
+    field: 'Query.webhooks',
+    document: '{ webhooks { id url } }',
+    allowed: ['admin'],
+    check: (_caller, data) => expect(data.webhooks.map((w: { id: string }) => w.id)).toContain(webhook),
+  },
+  {
+    field: 'Query.webhookDeliveries',
+    document: 'query($id: ID!) { webhookDeliveries(webhookId: $id) { edges { node { id } } } }',
+    variables: () => ({ id: webhook }),
+    allowed: ['admin'],
+  },
+  {
+    field: 'Mutation.createWebhook',
+    document:
+      'mutation { createWebhook(input: { url: "https://8.8.4.4/matrix", events: ["action.expired"] }) { webhook { id } secret errors { __typename message } } }',
+    allowed: ['admin'],
+  },
+  {
+    field: 'Mutation.updateWebhook',
+    document:
+      'mutation($id: ID!) { updateWebhook(input: { webhookId: $id, description: "touched" }) { webhook { id } errors { __typename message } } }',
+    variables: () => ({ id: webhook }),
+    allowed: ['admin'],
+  },
+  {
+    field: 'Mutation.rotateWebhookSecret',
+    document:
+      'mutation($id: ID!) { rotateWebhookSecret(input: { webhookId: $id }) { webhook { id } secret errors { __typename message } } }',
+    variables: () => ({ id: webhook }),
+    allowed: ['admin'],
+  },
+  {
+    field: 'Mutation.deleteWebhook',
+    document: 'mutation($id: ID!) { deleteWebhook(webhookId: $id) { webhook { id } errors { __typename message } } }',
+    variables: () => ({ id: doomedWebhook }),
+    allowed: ['admin'],
+  },
+  {
+    field: 'Mutation.redeliverWebhook',
+    document:
+      'mutation { redeliverWebhook(deliveryId: "00000000-0000-4000-8000-000000000000") { delivery { id } errors { __typename message } } }',
+    // No such delivery: everyone is told so (the ADMIN by a NotFoundError, the others are not allowed).
+    allowed: [],
+  },
+  {
     field: 'Mutation.publishPolicy',
     document: 'mutation { publishPolicy(input: { rules: [] }) { policy { version } errors { __typename message } } }',
     allowed: ['admin'],
@@ -293,6 +340,15 @@ beforeAll(async () => {
   const admin = (await server.gql(ADMIN_TOKEN, '{ viewer { id } }')).data.viewer.id;
   actor.admin = { id: admin, token: ADMIN_TOKEN };
   target = (await createActor(server, { kind: 'AGENT', name: 'matrix-target', roles: ['AGENT'] })).id;
+  const createWebhook = async () =>
+    (
+      await server.gql(
+        ADMIN_TOKEN,
+        'mutation { createWebhook(input: { url: "https://8.8.8.8/matrix", events: ["action.expired"] }) { webhook { id } errors { __typename message } } }',
+      )
+    ).data.createWebhook.webhook.id as string;
+  webhook = await createWebhook();
+  doomedWebhook = await createWebhook();
   for (const caller of ['agent', 'otherAgent', 'outsider', 'insider', 'auditor', 'admin', 'disabled'] as const)
     token[caller] = actor[caller].token;
   token.anonymous = null;

@@ -8,10 +8,14 @@ import codegenConfig from '../../codegen.js';
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
 describe('the SDK package (greenlight/client)', () => {
-  it('types its documents from schema/operations with the checked-in codegen output (run `npm run codegen` after changing them)', async () => {
-    const [output] = (await generate({ ...codegenConfig, cwd: root('.'), silent: true }, false)) as { filename: string; content: string }[];
-    expect(output!.filename).toMatch(/src\/client\/generated\/graphql\.ts$/);
-    expect(readFileSync(root('src/client/generated/graphql.ts'), 'utf8')).toBe(output!.content);
+  it('types its documents, and the console ones, with the checked-in codegen output (run `npm run codegen` after changing them)', async () => {
+    const outputs = (await generate({ ...codegenConfig, cwd: root('.'), silent: true }, false)) as { filename: string; content: string }[];
+    expect(outputs.map((output) => output.filename.replace(/^.*?((console\/)?src\/)/, '$1'))).toEqual([
+      'src/client/generated/graphql.ts',
+      'console/src/generated/graphql.ts',
+    ]);
+    for (const output of outputs)
+      expect(readFileSync(root(output.filename.replace(/^.*?((console\/)?src\/)/, '$1')), 'utf8'), output.filename).toBe(output.content);
   });
 
   it('bundles for the browser with no Node built-ins and no ws', async () => {

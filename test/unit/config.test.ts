@@ -28,6 +28,7 @@ describe('loadConfig', () => {
         graphiql: true,
         introspection: true,
       },
+      webhooks: { retryBaseMs: 30_000, retryWindowMs: 86_400_000, allowPrivate: false, publicUrl: undefined, intervalMs: 250 },
       databaseWaitMs: 30_000,
     });
   });
@@ -50,6 +51,9 @@ describe('loadConfig', () => {
         RECEIPT_SIGNING_KEY_FILE: '/run/secrets/receipts.pem',
         RECEIPT_TRUSTED_KEYS: '[{"kty": "OKP", "crv": "Ed25519", "x": "Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY"}]',
         PUBLIC_URL: 'https://greenlight.example.com/',
+        WEBHOOK_RETRY_BASE_MS: '1000',
+        WEBHOOK_RETRY_WINDOW_SECONDS: '3600',
+        WEBHOOK_ALLOW_PRIVATE: 'true',
         DATABASE_WAIT_SECONDS: '5',
         RATE_LIMIT_PER_MINUTE: '0',
         MAX_SOCKETS_PER_PRINCIPAL: '3',
@@ -88,6 +92,13 @@ describe('loadConfig', () => {
         corsOrigins: ['https://console.example.com', 'http://localhost:5173'],
         graphiql: false,
         introspection: true,
+      },
+      webhooks: {
+        retryBaseMs: 1_000,
+        retryWindowMs: 3_600_000,
+        allowPrivate: true,
+        publicUrl: 'https://greenlight.example.com',
+        intervalMs: 250,
       },
       databaseWaitMs: 5_000,
     });

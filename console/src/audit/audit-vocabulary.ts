@@ -33,6 +33,11 @@ const TYPE_GROUPS: Record<AuditEventType, string> = {
   DELEGATION_REFUSED: 'Delegations',
   POLICY_PUBLISHED: 'Policies',
   POLICY_ACTIVATED: 'Policies',
+  WEBHOOK_CREATED: 'Webhooks',
+  WEBHOOK_UPDATED: 'Webhooks',
+  WEBHOOK_DELETED: 'Webhooks',
+  WEBHOOK_SECRET_ROTATED: 'Webhooks',
+  WEBHOOK_REDELIVERED: 'Webhooks',
 };
 
 /** The types grouped for the filter, in the order above. */

@@ -149,7 +149,17 @@ export type AuditEventType =
   /** A bearer token was revoked: it stopped working and its open connections were closed. */
   | 'TOKEN_REVOKED'
   /** The bootstrap administrator's tokens were replaced by a new ADMIN_TOKEN. */
-  | 'TOKEN_ROTATED';
+  | 'TOKEN_ROTATED'
+  /** An ADMIN registered a webhook endpoint (its URL, events and format; never its secret). */
+  | 'WEBHOOK_CREATED'
+  /** An ADMIN deleted a webhook: nothing more is sent to it; its deliveries stay listed. */
+  | 'WEBHOOK_DELETED'
+  /** An ADMIN asked for a webhook delivery to be sent again. */
+  | 'WEBHOOK_REDELIVERED'
+  /** A webhook's signing secret was replaced; the old one signs alongside the new one until `previousSecretUntil`. */
+  | 'WEBHOOK_SECRET_ROTATED'
+  /** An ADMIN changed a webhook's URL, events, format or description. */
+  | 'WEBHOOK_UPDATED';
 
 /** One decision of a batch: no changed params and no standing approval, only a verdict and a comment. */
 export type BatchDecisionInput = {
@@ -370,33 +380,25 @@ export type Verdict =
   /** Refuse; one rejection rejects the request. */
   | 'REJECT';
 
-type AdminErrorFields_ConflictError_Fragment = { __typename: 'ConflictError'; currentStatus: string | null; message: string };
+type AdminErrorFields_ConflictError_Fragment = { __typename: 'ConflictError', currentStatus: string | null, message: string };
 
-type AdminErrorFields_DelegationRequiredError_Fragment = { __typename: 'DelegationRequiredError'; message: string };
+type AdminErrorFields_DelegationRequiredError_Fragment = { __typename: 'DelegationRequiredError', message: string };
 
-type AdminErrorFields_IdempotencyConflictError_Fragment = { __typename: 'IdempotencyConflictError'; message: string };
+type AdminErrorFields_IdempotencyConflictError_Fragment = { __typename: 'IdempotencyConflictError', message: string };
 
-type AdminErrorFields_InvalidInputError_Fragment = {
-  __typename: 'InvalidInputError';
-  message: string;
-  problems: Array<{ field: string; message: string }>;
-};
+type AdminErrorFields_InvalidInputError_Fragment = { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> };
 
-type AdminErrorFields_InvalidPolicyError_Fragment = {
-  __typename: 'InvalidPolicyError';
-  message: string;
-  issues: Array<{ ruleId: string | null; field: string; message: string }>;
-};
+type AdminErrorFields_InvalidPolicyError_Fragment = { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> };
 
-type AdminErrorFields_InvalidReceiptError_Fragment = { __typename: 'InvalidReceiptError'; message: string };
+type AdminErrorFields_InvalidReceiptError_Fragment = { __typename: 'InvalidReceiptError', message: string };
 
-type AdminErrorFields_NotAllowedError_Fragment = { __typename: 'NotAllowedError'; message: string };
+type AdminErrorFields_NotAllowedError_Fragment = { __typename: 'NotAllowedError', message: string };
 
-type AdminErrorFields_NotFoundError_Fragment = { __typename: 'NotFoundError'; message: string };
+type AdminErrorFields_NotFoundError_Fragment = { __typename: 'NotFoundError', message: string };
 
-type AdminErrorFields_RateLimitedError_Fragment = { __typename: 'RateLimitedError'; message: string };
+type AdminErrorFields_RateLimitedError_Fragment = { __typename: 'RateLimitedError', message: string };
 
-type AdminErrorFields_SeparationOfDutiesError_Fragment = { __typename: 'SeparationOfDutiesError'; message: string };
+type AdminErrorFields_SeparationOfDutiesError_Fragment = { __typename: 'SeparationOfDutiesError', message: string };
 
 export type AdminErrorFieldsFragment =
   | AdminErrorFields_ConflictError_Fragment
@@ -408,29 +410,12 @@ export type AdminErrorFieldsFragment =
   | AdminErrorFields_NotAllowedError_Fragment
   | AdminErrorFields_NotFoundError_Fragment
   | AdminErrorFields_RateLimitedError_Fragment
-  | AdminErrorFields_SeparationOfDutiesError_Fragment;
+  | AdminErrorFields_SeparationOfDutiesError_Fragment
+;
 
-export type AdminPrincipalRowFragment = {
-  id: string;
-  kind: PrincipalKind;
-  name: string;
-  roles: Array<Role> | null;
-  groups: Array<string> | null;
-  labels: unknown;
-  disabled: boolean | null;
-  disabledReason: string | null;
-};
+export type AdminPrincipalRowFragment = { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null };
 
-export type AdminDelegationRowFragment = {
-  id: string;
-  actions: Array<string>;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  agent: { id: string; name: string };
-  human: { id: string; name: string };
-  grantedBy: { name: string } | null;
-};
+export type AdminDelegationRowFragment = { id: string, actions: Array<string>, createdAt: string, expiresAt: string | null, revokedAt: string | null, agent: { id: string, name: string }, human: { id: string, name: string }, grantedBy: { name: string } | null };
 
 export type AdminPrincipalsQueryVariables = Exact<{
   filter?: PrincipalFilter | null | undefined;
@@ -438,204 +423,123 @@ export type AdminPrincipalsQueryVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
-export type AdminPrincipalsQuery = {
-  principals: {
-    edges: Array<{
-      node: {
-        id: string;
-        kind: PrincipalKind;
-        name: string;
-        roles: Array<Role> | null;
-        groups: Array<string> | null;
-        labels: unknown;
-        disabled: boolean | null;
-        disabledReason: string | null;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type AdminPrincipalsQuery = { principals: { edges: Array<{ node: { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type AdminPrincipalQueryVariables = Exact<{
   id: string;
 }>;
 
-export type AdminPrincipalQuery = {
-  principal: {
-    createdAt: string;
-    disabledAt: string | null;
-    id: string;
-    kind: PrincipalKind;
-    name: string;
-    roles: Array<Role> | null;
-    groups: Array<string> | null;
-    labels: unknown;
-    disabled: boolean | null;
-    disabledReason: string | null;
-    owner: { id: string; name: string } | null;
-    tokens: Array<{
-      id: string;
-      name: string;
-      createdAt: string;
-      expiresAt: string | null;
-      lastUsedAt: string | null;
-      revokedAt: string | null;
-    }> | null;
-    delegations: Array<{
-      id: string;
-      actions: Array<string>;
-      createdAt: string;
-      expiresAt: string | null;
-      revokedAt: string | null;
-      agent: { id: string; name: string };
-      human: { id: string; name: string };
-      grantedBy: { name: string } | null;
-    }> | null;
-  } | null;
-};
+
+export type AdminPrincipalQuery = { principal: { createdAt: string, disabledAt: string | null, id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null, owner: { id: string, name: string } | null, tokens: Array<{ id: string, name: string, createdAt: string, expiresAt: string | null, lastUsedAt: string | null, revokedAt: string | null }> | null, delegations: Array<{ id: string, actions: Array<string>, createdAt: string, expiresAt: string | null, revokedAt: string | null, agent: { id: string, name: string }, human: { id: string, name: string }, grantedBy: { name: string } | null }> | null } | null };
 
 export type AdminCreatePrincipalMutationVariables = Exact<{
   input: CreatePrincipalInput;
 }>;
 
-export type AdminCreatePrincipalMutation = {
-  createPrincipal: {
-    token: string | null;
-    principal: { id: string; name: string } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminCreatePrincipalMutation = { createPrincipal: { token: string | null, principal: { id: string, name: string } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminUpdatePrincipalMutationVariables = Exact<{
   input: UpdatePrincipalInput;
 }>;
 
-export type AdminUpdatePrincipalMutation = {
-  updatePrincipal: {
-    principal: {
-      id: string;
-      kind: PrincipalKind;
-      name: string;
-      roles: Array<Role> | null;
-      groups: Array<string> | null;
-      labels: unknown;
-      disabled: boolean | null;
-      disabledReason: string | null;
-    } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminUpdatePrincipalMutation = { updatePrincipal: { principal: { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null, labels: unknown, disabled: boolean | null, disabledReason: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminDisablePrincipalMutationVariables = Exact<{
   input: DisablePrincipalInput;
 }>;
 
-export type AdminDisablePrincipalMutation = {
-  disablePrincipal: {
-    principal: { id: string; disabled: boolean | null; disabledReason: string | null } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminDisablePrincipalMutation = { disablePrincipal: { principal: { id: string, disabled: boolean | null, disabledReason: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminEnablePrincipalMutationVariables = Exact<{
   input: EnablePrincipalInput;
 }>;
 
-export type AdminEnablePrincipalMutation = {
-  enablePrincipal: {
-    principal: { id: string; disabled: boolean | null } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminEnablePrincipalMutation = { enablePrincipal: { principal: { id: string, disabled: boolean | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminIssueTokenMutationVariables = Exact<{
   input: IssueTokenInput;
 }>;
 
-export type AdminIssueTokenMutation = {
-  issueToken: {
-    secret: string | null;
-    token: { id: string; name: string } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminIssueTokenMutation = { issueToken: { secret: string | null, token: { id: string, name: string } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminRevokeTokenMutationVariables = Exact<{
   input: RevokeTokenInput;
 }>;
 
-export type AdminRevokeTokenMutation = {
-  revokeToken: {
-    token: { id: string; revokedAt: string | null } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminRevokeTokenMutation = { revokeToken: { token: { id: string, revokedAt: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminDelegationPartiesQueryVariables = Exact<{
   kind: PrincipalKind;
@@ -643,170 +547,82 @@ export type AdminDelegationPartiesQueryVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
-export type AdminDelegationPartiesQuery = {
-  principals: {
-    edges: Array<{
-      node: {
-        id: string;
-        name: string;
-        disabled: boolean | null;
-        delegations: Array<{
-          id: string;
-          actions: Array<string>;
-          createdAt: string;
-          expiresAt: string | null;
-          revokedAt: string | null;
-          agent: { id: string; name: string };
-          human: { id: string; name: string };
-          grantedBy: { name: string } | null;
-        }> | null;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type AdminDelegationPartiesQuery = { principals: { edges: Array<{ node: { id: string, name: string, disabled: boolean | null, delegations: Array<{ id: string, actions: Array<string>, createdAt: string, expiresAt: string | null, revokedAt: string | null, agent: { id: string, name: string }, human: { id: string, name: string }, grantedBy: { name: string } | null }> | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type AdminGrantDelegationMutationVariables = Exact<{
   input: GrantDelegationInput;
 }>;
 
-export type AdminGrantDelegationMutation = {
-  grantDelegation: {
-    delegation: { id: string } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminGrantDelegationMutation = { grantDelegation: { delegation: { id: string } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminRevokeDelegationMutationVariables = Exact<{
   input: RevokeDelegationInput;
 }>;
 
-export type AdminRevokeDelegationMutation = {
-  revokeDelegation: {
-    delegation: { id: string; revokedAt: string | null } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type AdminRevokeDelegationMutation = { revokeDelegation: { delegation: { id: string, revokedAt: string | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type AdminPolicyVersionsQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
 
-export type AdminPolicyVersionsQuery = {
-  activePolicy: { version: number } | null;
-  policyVersions: {
-    edges: Array<{
-      cursor: string;
-      node: {
-        id: string;
-        version: number;
-        active: boolean;
-        message: string | null;
-        contentHash: string;
-        createdAt: string;
-        author: { name: string } | null;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type AdminPolicyVersionsQuery = { activePolicy: { version: number } | null, policyVersions: { edges: Array<{ cursor: string, node: { id: string, version: number, active: boolean, message: string | null, contentHash: string, createdAt: string, author: { name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type AdminPolicyDocumentQueryVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
-export type AdminPolicyDocumentQuery = {
-  policyVersions: {
-    edges: Array<{
-      node: {
-        version: number;
-        defaultEffect: PolicyEffect;
-        redact: Array<string>;
-        rules: Array<{
-          id: string;
-          description: string | null;
-          effect: PolicyEffect;
-          actions: Array<string>;
-          resources: Array<string>;
-          when: string | null;
-          requireReason: boolean;
-          reason: string | null;
-          allowAmend: boolean;
-          validForSeconds: number | null;
-          agents: { ids: Array<string> | null; groups: Array<string> | null; labels: unknown } | null;
-          limit: { count: number; windowSeconds: number; per: LimitScope } | null;
-          review: {
-            groups: Array<string>;
-            approvals: number | null;
-            timeoutSeconds: number | null;
-            onTimeout: TimeoutAction | null;
-            allowStanding: boolean;
-            escalation: Array<{ afterSeconds: number; groups: Array<string> }>;
-          } | null;
-        }>;
-      };
-    }>;
-  };
-};
+
+export type AdminPolicyDocumentQuery = { policyVersions: { edges: Array<{ node: { version: number, defaultEffect: PolicyEffect, redact: Array<string>, rules: Array<{ id: string, description: string | null, effect: PolicyEffect, actions: Array<string>, resources: Array<string>, when: string | null, requireReason: boolean, reason: string | null, allowAmend: boolean, validForSeconds: number | null, agents: { ids: Array<string> | null, groups: Array<string> | null, labels: unknown } | null, limit: { count: number, windowSeconds: number, per: LimitScope } | null, review: { groups: Array<string>, approvals: number | null, timeoutSeconds: number | null, onTimeout: TimeoutAction | null, allowStanding: boolean, escalation: Array<{ afterSeconds: number, groups: Array<string> }> } | null }> } }> } };
 
 export type AdminActivatePolicyVersionMutationVariables = Exact<{
   input: ActivatePolicyVersionInput;
 }>;
 
-export type AdminActivatePolicyVersionMutation = {
-  activatePolicyVersion: {
-    policy: { version: number; active: boolean } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string; issues: Array<{ ruleId: string | null; field: string; message: string }> }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
 
-export type AuditRowFragment = {
-  id: string;
-  seq: number | null;
-  cursor: string;
-  type: AuditEventType;
-  createdAt: string;
-  requestId: string | null;
-  data: unknown;
-  actor: { id: string; name: string } | null;
-  request: { id: string; action: string; resource: string } | null;
-};
+export type AdminActivatePolicyVersionMutation = { activatePolicyVersion: { policy: { version: number, active: boolean } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string, issues: Array<{ ruleId: string | null, field: string, message: string }> }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
-export type AuditHeadQueryVariables = Exact<{ [key: string]: never }>;
+export type AuditRowFragment = { id: string, seq: number | null, cursor: string, type: AuditEventType, createdAt: string, requestId: string | null, data: unknown, actor: { id: string, name: string } | null, request: { id: string, action: string, resource: string } | null };
+
+export type AuditHeadQueryVariables = Exact<{ [key: string]: never; }>;
+
 
 export type AuditHeadQuery = { auditEvents: { edges: Array<{ cursor: string }> } };
 
@@ -816,91 +632,23 @@ export type AuditPageQueryVariables = Exact<{
   first?: number | null | undefined;
 }>;
 
-export type AuditPageQuery = {
-  auditEvents: {
-    edges: Array<{
-      cursor: string;
-      node: {
-        id: string;
-        seq: number | null;
-        cursor: string;
-        type: AuditEventType;
-        createdAt: string;
-        requestId: string | null;
-        data: unknown;
-        actor: { id: string; name: string } | null;
-        request: { id: string; action: string; resource: string } | null;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type AuditPageQuery = { auditEvents: { edges: Array<{ cursor: string, node: { id: string, seq: number | null, cursor: string, type: AuditEventType, createdAt: string, requestId: string | null, data: unknown, actor: { id: string, name: string } | null, request: { id: string, action: string, resource: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type AuditTailSubscriptionVariables = Exact<{
   after?: string | null | undefined;
   filter?: AuditEventFilter | null | undefined;
 }>;
 
-export type AuditTailSubscription = {
-  auditEvents: {
-    id: string;
-    seq: number | null;
-    cursor: string;
-    type: AuditEventType;
-    createdAt: string;
-    requestId: string | null;
-    data: unknown;
-    actor: { id: string; name: string } | null;
-    request: { id: string; action: string; resource: string } | null;
-  };
-};
 
-export type AuditVerifyQueryVariables = Exact<{ [key: string]: never }>;
+export type AuditTailSubscription = { auditEvents: { id: string, seq: number | null, cursor: string, type: AuditEventType, createdAt: string, requestId: string | null, data: unknown, actor: { id: string, name: string } | null, request: { id: string, action: string, resource: string } | null } };
 
-export type AuditVerifyQuery = {
-  verifyAuditLog: {
-    ok: boolean;
-    fromSeq: number;
-    toSeq: number;
-    lastSeq: number | null;
-    eventsChecked: number;
-    checkpointsChecked: number;
-    lastCheckpointSeq: number | null;
-    firstBrokenSeq: number | null;
-    reason: AuditBreak | null;
-    message: string | null;
-    keyId: string;
-    unsealedEvents: number;
-  };
-};
+export type AuditVerifyQueryVariables = Exact<{ [key: string]: never; }>;
 
-export type HistoryItemFragment = {
-  id: string;
-  action: string;
-  resource: string;
-  reason: string | null;
-  status: ActionStatus;
-  createdAt: string;
-  decidedAt: string | null;
-  decidedBy: DecisionSource | null;
-  decisionReason: string | null;
-  overridden: boolean;
-  outcome: ActionOutcome | null;
-  outcomeDetail: string | null;
-  outcomeReportedAt: string | null;
-  decider: { id: string; name: string } | null;
-  agent: { id: string; name: string };
-  onBehalfOf: { id: string; name: string } | null;
-  reviews: Array<{
-    id: string;
-    verdict: Verdict;
-    comment: string | null;
-    createdAt: string;
-    revision: number;
-    standingApprovalId: string | null;
-    reviewer: { id: string; name: string };
-  }>;
-};
+
+export type AuditVerifyQuery = { verifyAuditLog: { ok: boolean, fromSeq: number, toSeq: number, lastSeq: number | null, eventsChecked: number, checkpointsChecked: number, lastCheckpointSeq: number | null, firstBrokenSeq: number | null, reason: AuditBreak | null, message: string | null, keyId: string, unsealedEvents: number } };
+
+export type HistoryItemFragment = { id: string, action: string, resource: string, reason: string | null, status: ActionStatus, createdAt: string, decidedAt: string | null, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, outcome: ActionOutcome | null, outcomeDetail: string | null, outcomeReportedAt: string | null, decider: { id: string, name: string } | null, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, reviews: Array<{ id: string, verdict: Verdict, comment: string | null, createdAt: string, revision: number, standingApprovalId: string | null, reviewer: { id: string, name: string } }> };
 
 export type HistoryPageQueryVariables = Exact<{
   filter?: ActionRequestFilter | null | undefined;
@@ -908,429 +656,131 @@ export type HistoryPageQueryVariables = Exact<{
   first?: number | null | undefined;
 }>;
 
-export type HistoryPageQuery = {
-  actionRequests: {
-    edges: Array<{
-      cursor: string;
-      node: {
-        id: string;
-        action: string;
-        resource: string;
-        reason: string | null;
-        status: ActionStatus;
-        createdAt: string;
-        decidedAt: string | null;
-        decidedBy: DecisionSource | null;
-        decisionReason: string | null;
-        overridden: boolean;
-        outcome: ActionOutcome | null;
-        outcomeDetail: string | null;
-        outcomeReportedAt: string | null;
-        decider: { id: string; name: string } | null;
-        agent: { id: string; name: string };
-        onBehalfOf: { id: string; name: string } | null;
-        reviews: Array<{
-          id: string;
-          verdict: Verdict;
-          comment: string | null;
-          createdAt: string;
-          revision: number;
-          standingApprovalId: string | null;
-          reviewer: { id: string; name: string };
-        }>;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type HistoryPageQuery = { actionRequests: { edges: Array<{ cursor: string, node: { id: string, action: string, resource: string, reason: string | null, status: ActionStatus, createdAt: string, decidedAt: string | null, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, outcome: ActionOutcome | null, outcomeDetail: string | null, outcomeReportedAt: string | null, decider: { id: string, name: string } | null, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, reviews: Array<{ id: string, verdict: Verdict, comment: string | null, createdAt: string, revision: number, standingApprovalId: string | null, reviewer: { id: string, name: string } }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type HistoryTrailQueryVariables = Exact<{
   requestId: string;
   after?: string | null | undefined;
 }>;
 
-export type HistoryTrailQuery = {
-  auditEvents: {
-    edges: Array<{
-      node: {
-        id: string;
-        seq: number | null;
-        type: AuditEventType;
-        createdAt: string;
-        data: unknown;
-        actor: { id: string; name: string } | null;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
 
-export type PendingItemFragment = {
-  id: string;
-  action: string;
-  resource: string;
-  params: unknown;
-  context: unknown;
-  reason: string | null;
-  status: ActionStatus;
-  createdAt: string;
-  expiresAt: string | null;
-  nextEscalationAt: string | null;
-  extensions: number;
-  revision: number;
-  amendedParams: unknown;
-  approvalsReceived: number;
-  requiredApprovals: number;
-  redactPaths: Array<string>;
-  reviews: Array<{ revision: number; verdict: Verdict; reviewer: { id: string } }>;
-  reviewRequirements: Array<{
-    ruleId: string | null;
-    groups: Array<string>;
-    approvals: number;
-    approvalsReceived: number;
-    met: boolean;
-    escalationStepsReached: number;
-    escalation: Array<{ afterSeconds: number; groups: Array<string> }>;
-    approvers: Array<{ id: string; name: string }>;
-  }>;
-  evaluation: {
-    decidingRules: Array<string>;
-    explanation: string;
-    amendable: boolean;
-    standingAllowed: boolean;
-    policyVersion: number | null;
-  };
-  agent: { id: string; name: string };
-  onBehalfOf: { id: string; name: string } | null;
-};
+export type HistoryTrailQuery = { auditEvents: { edges: Array<{ node: { id: string, seq: number | null, type: AuditEventType, createdAt: string, data: unknown, actor: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
-export type LeftQueueFragment = {
-  id: string;
-  action: string;
-  resource: string;
-  status: ActionStatus;
-  decidedBy: DecisionSource | null;
-  decisionReason: string | null;
-  overridden: boolean;
-  decider: { id: string; name: string } | null;
-  agent: { name: string };
-};
+export type PendingItemFragment = { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null };
+
+export type LeftQueueFragment = { id: string, action: string, resource: string, status: ActionStatus, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, decider: { id: string, name: string } | null, agent: { name: string } };
 
 export type InboxSnapshotQueryVariables = Exact<{
   first?: number | null | undefined;
   after?: string | null | undefined;
 }>;
 
-export type InboxSnapshotQuery = {
-  pendingApprovals: {
-    streamCursor: string | null;
-    edges: Array<{
-      node: {
-        id: string;
-        action: string;
-        resource: string;
-        params: unknown;
-        context: unknown;
-        reason: string | null;
-        status: ActionStatus;
-        createdAt: string;
-        expiresAt: string | null;
-        nextEscalationAt: string | null;
-        extensions: number;
-        revision: number;
-        amendedParams: unknown;
-        approvalsReceived: number;
-        requiredApprovals: number;
-        redactPaths: Array<string>;
-        reviews: Array<{ revision: number; verdict: Verdict; reviewer: { id: string } }>;
-        reviewRequirements: Array<{
-          ruleId: string | null;
-          groups: Array<string>;
-          approvals: number;
-          approvalsReceived: number;
-          met: boolean;
-          escalationStepsReached: number;
-          escalation: Array<{ afterSeconds: number; groups: Array<string> }>;
-          approvers: Array<{ id: string; name: string }>;
-        }>;
-        evaluation: {
-          decidingRules: Array<string>;
-          explanation: string;
-          amendable: boolean;
-          standingAllowed: boolean;
-          policyVersion: number | null;
-        };
-        agent: { id: string; name: string };
-        onBehalfOf: { id: string; name: string } | null;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type InboxSnapshotQuery = { pendingApprovals: { streamCursor: string | null, edges: Array<{ node: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type InboxFeedSubscriptionVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
-export type InboxFeedSubscription = {
-  pendingApprovals: {
-    kind: ApprovalQueueEventKind;
-    cursor: string;
-    request: {
-      id: string;
-      action: string;
-      resource: string;
-      params: unknown;
-      context: unknown;
-      reason: string | null;
-      status: ActionStatus;
-      createdAt: string;
-      expiresAt: string | null;
-      nextEscalationAt: string | null;
-      extensions: number;
-      revision: number;
-      amendedParams: unknown;
-      approvalsReceived: number;
-      requiredApprovals: number;
-      redactPaths: Array<string>;
-      decidedBy: DecisionSource | null;
-      decisionReason: string | null;
-      overridden: boolean;
-      reviews: Array<{ revision: number; verdict: Verdict; reviewer: { id: string } }>;
-      reviewRequirements: Array<{
-        ruleId: string | null;
-        groups: Array<string>;
-        approvals: number;
-        approvalsReceived: number;
-        met: boolean;
-        escalationStepsReached: number;
-        escalation: Array<{ afterSeconds: number; groups: Array<string> }>;
-        approvers: Array<{ id: string; name: string }>;
-      }>;
-      evaluation: {
-        decidingRules: Array<string>;
-        explanation: string;
-        amendable: boolean;
-        standingAllowed: boolean;
-        policyVersion: number | null;
-      };
-      agent: { id: string; name: string };
-      onBehalfOf: { id: string; name: string } | null;
-      decider: { id: string; name: string } | null;
-    };
-  };
-};
+
+export type InboxFeedSubscription = { pendingApprovals: { kind: ApprovalQueueEventKind, cursor: string, request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } } };
 
 export type InboxItemQueryVariables = Exact<{
   id: string;
 }>;
 
-export type InboxItemQuery = {
-  actionRequest: {
-    id: string;
-    action: string;
-    resource: string;
-    params: unknown;
-    context: unknown;
-    reason: string | null;
-    status: ActionStatus;
-    createdAt: string;
-    expiresAt: string | null;
-    nextEscalationAt: string | null;
-    extensions: number;
-    revision: number;
-    amendedParams: unknown;
-    approvalsReceived: number;
-    requiredApprovals: number;
-    redactPaths: Array<string>;
-    decidedBy: DecisionSource | null;
-    decisionReason: string | null;
-    overridden: boolean;
-    reviews: Array<{ revision: number; verdict: Verdict; reviewer: { id: string } }>;
-    reviewRequirements: Array<{
-      ruleId: string | null;
-      groups: Array<string>;
-      approvals: number;
-      approvalsReceived: number;
-      met: boolean;
-      escalationStepsReached: number;
-      escalation: Array<{ afterSeconds: number; groups: Array<string> }>;
-      approvers: Array<{ id: string; name: string }>;
-    }>;
-    evaluation: {
-      decidingRules: Array<string>;
-      explanation: string;
-      amendable: boolean;
-      standingAllowed: boolean;
-      policyVersion: number | null;
-    };
-    agent: { id: string; name: string };
-    onBehalfOf: { id: string; name: string } | null;
-    decider: { id: string; name: string } | null;
-  } | null;
-};
+
+export type InboxItemQuery = { actionRequest: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null };
 
 export type InboxDecideMutationVariables = Exact<{
   input: DecideActionInput;
 }>;
 
-export type InboxDecideMutation = {
-  decideAction: {
-    request: {
-      id: string;
-      action: string;
-      resource: string;
-      params: unknown;
-      context: unknown;
-      reason: string | null;
-      status: ActionStatus;
-      createdAt: string;
-      expiresAt: string | null;
-      nextEscalationAt: string | null;
-      extensions: number;
-      revision: number;
-      amendedParams: unknown;
-      approvalsReceived: number;
-      requiredApprovals: number;
-      redactPaths: Array<string>;
-      decidedBy: DecisionSource | null;
-      decisionReason: string | null;
-      overridden: boolean;
-      reviews: Array<{ revision: number; verdict: Verdict; reviewer: { id: string } }>;
-      reviewRequirements: Array<{
-        ruleId: string | null;
-        groups: Array<string>;
-        approvals: number;
-        approvalsReceived: number;
-        met: boolean;
-        escalationStepsReached: number;
-        escalation: Array<{ afterSeconds: number; groups: Array<string> }>;
-        approvers: Array<{ id: string; name: string }>;
-      }>;
-      evaluation: {
-        decidingRules: Array<string>;
-        explanation: string;
-        amendable: boolean;
-        standingAllowed: boolean;
-        policyVersion: number | null;
-      };
-      agent: { id: string; name: string };
-      onBehalfOf: { id: string; name: string } | null;
-      decider: { id: string; name: string } | null;
-    } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; currentStatus: string | null; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
+
+export type InboxDecideMutation = { decideAction: { request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null, errors: Array<
+      | { __typename: 'ConflictError', currentStatus: string | null, message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
 export type InboxDecideManyMutationVariables = Exact<{
   input: DecideActionsInput;
 }>;
 
-export type InboxDecideManyMutation = {
-  decideActions: {
-    results: Array<{
-      requestId: string;
-      request: { id: string; status: ActionStatus; approvalsReceived: number; requiredApprovals: number } | null;
-      errors: Array<
-        | { __typename: 'ConflictError'; message: string }
-        | { __typename: 'DelegationRequiredError'; message: string }
-        | { __typename: 'IdempotencyConflictError'; message: string }
-        | { __typename: 'InvalidInputError'; message: string }
-        | { __typename: 'InvalidPolicyError'; message: string }
-        | { __typename: 'InvalidReceiptError'; message: string }
-        | { __typename: 'NotAllowedError'; message: string }
-        | { __typename: 'NotFoundError'; message: string }
-        | { __typename: 'RateLimitedError'; message: string }
-        | { __typename: 'SeparationOfDutiesError'; message: string }
-      >;
-    }>;
-  };
-};
+
+export type InboxDecideManyMutation = { decideActions: { results: Array<{ requestId: string, request: { id: string, status: ActionStatus, approvalsReceived: number, requiredApprovals: number } | null, errors: Array<
+        | { __typename: 'ConflictError', message: string }
+        | { __typename: 'DelegationRequiredError', message: string }
+        | { __typename: 'IdempotencyConflictError', message: string }
+        | { __typename: 'InvalidInputError', message: string }
+        | { __typename: 'InvalidPolicyError', message: string }
+        | { __typename: 'InvalidReceiptError', message: string }
+        | { __typename: 'NotAllowedError', message: string }
+        | { __typename: 'NotFoundError', message: string }
+        | { __typename: 'RateLimitedError', message: string }
+        | { __typename: 'SeparationOfDutiesError', message: string }
+      > }> } };
 
 export type InboxExtendMutationVariables = Exact<{
   input: ExtendActionRequestInput;
 }>;
 
-export type InboxExtendMutation = {
-  extendActionRequest: {
-    request: { id: string; expiresAt: string | null; extensions: number } | null;
-    errors: Array<
-      | { __typename: 'ConflictError'; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string; problems: Array<{ field: string; message: string }> }
-      | { __typename: 'InvalidPolicyError'; message: string }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
 
-export type ConsoleViewerQueryVariables = Exact<{ [key: string]: never }>;
+export type InboxExtendMutation = { extendActionRequest: { request: { id: string, expiresAt: string | null, extensions: number } | null, errors: Array<
+      | { __typename: 'ConflictError', message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string, problems: Array<{ field: string, message: string }> }
+      | { __typename: 'InvalidPolicyError', message: string }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
 
-export type ConsoleViewerQuery = {
-  viewer: { id: string; kind: PrincipalKind; name: string; roles: Array<Role> | null; groups: Array<string> | null } | null;
-};
+export type ConsoleViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ConsoleViewerQuery = { viewer: { id: string, kind: PrincipalKind, name: string, roles: Array<Role> | null, groups: Array<string> | null } | null };
 
 export type StandingListQueryVariables = Exact<{
   includeEnded?: boolean | null | undefined;
 }>;
 
-export type StandingListQuery = {
-  standingApprovals: Array<{
-    id: string;
-    action: string;
-    resource: string | null;
-    resourceGlob: string | null;
-    sameParams: boolean;
-    createdAt: string;
-    expiresAt: string;
-    revokedAt: string | null;
-    sourceRequestId: string;
-    ruleIds: Array<string>;
-    agent: { name: string };
-    onBehalfOf: { name: string } | null;
-    reviewer: { id: string; name: string };
-    revokedBy: { name: string } | null;
-  }>;
-};
+
+export type StandingListQuery = { standingApprovals: Array<{ id: string, action: string, resource: string | null, resourceGlob: string | null, sameParams: boolean, createdAt: string, expiresAt: string, revokedAt: string | null, sourceRequestId: string, ruleIds: Array<string>, agent: { name: string }, onBehalfOf: { name: string } | null, reviewer: { id: string, name: string }, revokedBy: { name: string } | null }> };
 
 export type StandingRevokeMutationVariables = Exact<{
   input: RevokeStandingApprovalInput;
 }>;
 
-export type StandingRevokeMutation = {
-  revokeStandingApproval: {
-    errors: Array<
-      | { __typename: 'ConflictError'; message: string }
-      | { __typename: 'DelegationRequiredError'; message: string }
-      | { __typename: 'IdempotencyConflictError'; message: string }
-      | { __typename: 'InvalidInputError'; message: string }
-      | { __typename: 'InvalidPolicyError'; message: string }
-      | { __typename: 'InvalidReceiptError'; message: string }
-      | { __typename: 'NotAllowedError'; message: string }
-      | { __typename: 'NotFoundError'; message: string }
-      | { __typename: 'RateLimitedError'; message: string }
-      | { __typename: 'SeparationOfDutiesError'; message: string }
-    >;
-  };
-};
 
-export class TypedDocumentString<TResult, TVariables> extends String implements DocumentTypeDecoration<TResult, TVariables> {
+export type StandingRevokeMutation = { revokeStandingApproval: { errors: Array<
+      | { __typename: 'ConflictError', message: string }
+      | { __typename: 'DelegationRequiredError', message: string }
+      | { __typename: 'IdempotencyConflictError', message: string }
+      | { __typename: 'InvalidInputError', message: string }
+      | { __typename: 'InvalidPolicyError', message: string }
+      | { __typename: 'InvalidReceiptError', message: string }
+      | { __typename: 'NotAllowedError', message: string }
+      | { __typename: 'NotFoundError', message: string }
+      | { __typename: 'RateLimitedError', message: string }
+      | { __typename: 'SeparationOfDutiesError', message: string }
+    > } };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
   __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
   private value: string;
   public __meta__?: Record<string, any> | undefined;
@@ -1345,8 +795,7 @@ export class TypedDocumentString<TResult, TVariables> extends String implements 
     return this.value;
   }
 }
-export const AdminErrorFieldsFragmentDoc = new TypedDocumentString(
-  `
+export const AdminErrorFieldsFragmentDoc = new TypedDocumentString(`
     fragment AdminErrorFields on Error {
   __typename
   message
@@ -1367,11 +816,8 @@ export const AdminErrorFieldsFragmentDoc = new TypedDocumentString(
     currentStatus
   }
 }
-    `,
-  { fragmentName: 'AdminErrorFields' },
-) as unknown as TypedDocumentString<AdminErrorFieldsFragment, unknown>;
-export const AdminPrincipalRowFragmentDoc = new TypedDocumentString(
-  `
+    `, {"fragmentName":"AdminErrorFields"}) as unknown as TypedDocumentString<AdminErrorFieldsFragment, unknown>;
+export const AdminPrincipalRowFragmentDoc = new TypedDocumentString(`
     fragment AdminPrincipalRow on Principal {
   id
   kind
@@ -1382,11 +828,8 @@ export const AdminPrincipalRowFragmentDoc = new TypedDocumentString(
   disabled
   disabledReason
 }
-    `,
-  { fragmentName: 'AdminPrincipalRow' },
-) as unknown as TypedDocumentString<AdminPrincipalRowFragment, unknown>;
-export const AdminDelegationRowFragmentDoc = new TypedDocumentString(
-  `
+    `, {"fragmentName":"AdminPrincipalRow"}) as unknown as TypedDocumentString<AdminPrincipalRowFragment, unknown>;
+export const AdminDelegationRowFragmentDoc = new TypedDocumentString(`
     fragment AdminDelegationRow on Delegation {
   id
   actions
@@ -1405,11 +848,8 @@ export const AdminDelegationRowFragmentDoc = new TypedDocumentString(
     name
   }
 }
-    `,
-  { fragmentName: 'AdminDelegationRow' },
-) as unknown as TypedDocumentString<AdminDelegationRowFragment, unknown>;
-export const AuditRowFragmentDoc = new TypedDocumentString(
-  `
+    `, {"fragmentName":"AdminDelegationRow"}) as unknown as TypedDocumentString<AdminDelegationRowFragment, unknown>;
+export const AuditRowFragmentDoc = new TypedDocumentString(`
     fragment AuditRow on AuditEvent {
   id
   seq
@@ -1428,11 +868,8 @@ export const AuditRowFragmentDoc = new TypedDocumentString(
     resource
   }
 }
-    `,
-  { fragmentName: 'AuditRow' },
-) as unknown as TypedDocumentString<AuditRowFragment, unknown>;
-export const HistoryItemFragmentDoc = new TypedDocumentString(
-  `
+    `, {"fragmentName":"AuditRow"}) as unknown as TypedDocumentString<AuditRowFragment, unknown>;
+export const HistoryItemFragmentDoc = new TypedDocumentString(`
     fragment HistoryItem on ActionRequest {
   id
   action
@@ -1472,11 +909,8 @@ export const HistoryItemFragmentDoc = new TypedDocumentString(
     }
   }
 }
-    `,
-  { fragmentName: 'HistoryItem' },
-) as unknown as TypedDocumentString<HistoryItemFragment, unknown>;
-export const PendingItemFragmentDoc = new TypedDocumentString(
-  `
+    `, {"fragmentName":"HistoryItem"}) as unknown as TypedDocumentString<HistoryItemFragment, unknown>;
+export const PendingItemFragmentDoc = new TypedDocumentString(`
     fragment PendingItem on ActionRequest {
   id
   reviews {
@@ -1533,11 +967,8 @@ export const PendingItemFragmentDoc = new TypedDocumentString(
     name
   }
 }
-    `,
-  { fragmentName: 'PendingItem' },
-) as unknown as TypedDocumentString<PendingItemFragment, unknown>;
-export const LeftQueueFragmentDoc = new TypedDocumentString(
-  `
+    `, {"fragmentName":"PendingItem"}) as unknown as TypedDocumentString<PendingItemFragment, unknown>;
+export const LeftQueueFragmentDoc = new TypedDocumentString(`
     fragment LeftQueue on ActionRequest {
   id
   action
@@ -1554,9 +985,7 @@ export const LeftQueueFragmentDoc = new TypedDocumentString(
     name
   }
 }
-    `,
-  { fragmentName: 'LeftQueue' },
-) as unknown as TypedDocumentString<LeftQueueFragment, unknown>;
+    `, {"fragmentName":"LeftQueue"}) as unknown as TypedDocumentString<LeftQueueFragment, unknown>;
 export const AdminPrincipalsDocument = new TypedDocumentString(`
     query AdminPrincipals($filter: PrincipalFilter, $first: Int, $after: String) {
   principals(filter: $filter, first: $first, after: $after) {

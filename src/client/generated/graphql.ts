@@ -159,7 +159,17 @@ export type AuditEventType =
   /** A bearer token was revoked: it stopped working and its open connections were closed. */
   | 'TOKEN_REVOKED'
   /** The bootstrap administrator's tokens were replaced by a new ADMIN_TOKEN. */
-  | 'TOKEN_ROTATED';
+  | 'TOKEN_ROTATED'
+  /** An ADMIN registered a webhook endpoint (its URL, events and format; never its secret). */
+  | 'WEBHOOK_CREATED'
+  /** An ADMIN deleted a webhook: nothing more is sent to it; its deliveries stay listed. */
+  | 'WEBHOOK_DELETED'
+  /** An ADMIN asked for a webhook delivery to be sent again. */
+  | 'WEBHOOK_REDELIVERED'
+  /** A webhook's signing secret was replaced; the old one signs alongside the new one until `previousSecretUntil`. */
+  | 'WEBHOOK_SECRET_ROTATED'
+  /** An ADMIN changed a webhook's URL, events, format or description. */
+  | 'WEBHOOK_UPDATED';
 
 /** One decision of a batch: no changed params and no standing approval, only a verdict and a comment. */
 export type BatchDecisionInput = {

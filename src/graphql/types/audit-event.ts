@@ -49,6 +49,11 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
     'A reviewer approving a request also approved requests like it (same agent and action, a resource glob, optionally the same params) for a while.',
   STANDING_APPROVAL_USED: "A standing approval stood in for its reviewer's approval of a new request (the request id is on the event).",
   STANDING_APPROVAL_REVOKED: 'A standing approval was revoked, by its reviewer or an ADMIN, before it expired.',
+  WEBHOOK_CREATED: 'An ADMIN registered a webhook endpoint (its URL, events and format; never its secret).',
+  WEBHOOK_UPDATED: "An ADMIN changed a webhook's URL, events, format or description.",
+  WEBHOOK_DELETED: 'An ADMIN deleted a webhook: nothing more is sent to it; its deliveries stay listed.',
+  WEBHOOK_SECRET_ROTATED: "A webhook's signing secret was replaced; the old one signs alongside the new one until `previousSecretUntil`.",
+  WEBHOOK_REDELIVERED: 'An ADMIN asked for a webhook delivery to be sent again.',
 };
 
 const AuditEventTypeEnum = builder.enumType('AuditEventType', {
