@@ -67,7 +67,8 @@ function counter(summary: ExportSummary) {
         lastLine = carry;
       }
       try {
-        const seq = (JSON.parse(lastLine) as { seq?: unknown }).seq;
+        const last = JSON.parse(lastLine) as { seq?: unknown; chainseq?: unknown };
+        const seq = last.seq ?? last.chainseq;
         summary.lastSeq = typeof seq === 'number' ? seq : null;
       } catch {
         summary.lastSeq = null;
@@ -82,10 +83,17 @@ function counter(summary: ExportSummary) {
  * read only as fast as the destination drains. Throws a `ServerError` for a refusal or a broken
  * connection (an interrupted export leaves a partial file; resume with `--after` its last seq).
  */
-export async function exportAudit(server: ServerOptions, after: number, out: string | undefined): Promise<ExportSummary> {
+export async function exportAudit(
+  server: ServerOptions,
+  after: number,
+  out: string | undefined,
+  format: 'ndjson' | 'cloudevents' = 'ndjson',
+): Promise<ExportSummary> {
   let response: Response;
   try {
-    response = await fetch(`${base(server.url)}${EXPORT_PATH}?after=${after}`, { headers: { authorization: `Bearer ${server.token}` } });
+    response = await fetch(`${base(server.url)}${EXPORT_PATH}?after=${after}&format=${format}`, {
+      headers: { authorization: `Bearer ${server.token}` },
+    });
   } catch (error) {
     throw new ServerError(`Cannot reach Greenlight at ${server.url}: ${(error as Error).message}`);
   }

@@ -18,7 +18,7 @@ import { runPolicyTests } from './policy-test.js';
 
 const USAGE = `Usage: npm run cli -- policy <command> FILE [options]
        npm run cli -- audit verify [--from N] [--to N]
-       npm run cli -- audit export [--after N] [--out FILE]
+       npm run cli -- audit export [--after N] [--out FILE] [--format cloudevents]
        npm run cli -- audit verify --file FILE [--key JWK_FILE] [--checkpoint SEQ:HASH]
 
 Policy commands:
@@ -38,6 +38,7 @@ Audit commands:
                          GREENLIGHT_TOKEN of an AUDITOR or ADMIN), streamed to FILE or stdout;
                          a summary goes to stderr. Resume an interrupted export with --after.
                          --after N  (the last seq you have, default 0)  --out FILE
+                         --format cloudevents  (one CloudEvents 1.0 JSON event per line instead)
   verify --file FILE     Verify an export offline: recompute its hash chain and check its signed
                          checkpoints; exits 1 when it is broken or nothing trusted vouches for it.
                          --key JWK_FILE        trusted public key(s): one JWK as served at
@@ -146,8 +147,10 @@ async function auditVerify(range: { from?: number | undefined; to?: number | und
   return result.ok ? EXIT.ok : EXIT.failed;
 }
 
-async function auditExport(options: { after: number; out?: string | undefined }): Promise<number> {
-  const summary = await exportAudit(server('an AUDITOR or ADMIN'), options.after, options.out);
+async function auditExport(options: { after: number; out?: string | undefined; format?: string | undefined }): Promise<number> {
+  const format = options.format ?? 'ndjson';
+  if (format !== 'ndjson' && format !== 'cloudevents') throw new ConfigError('--format must be ndjson or cloudevents');
+  const summary = await exportAudit(server('an AUDITOR or ADMIN'), options.after, options.out, format);
   const resume = summary.lastSeq === null ? 'no sealed events after seq ' + options.after : `last seq ${summary.lastSeq}`;
   console.error(
     `✓ exported ${summary.lines} line${summary.lines === 1 ? '' : 's'} (${summary.bytes} bytes) to ${options.out ?? 'stdout'}; ${resume}`,
@@ -180,14 +183,14 @@ function integer(value: string | undefined, name: string): number | undefined {
 }
 
 const POLICY_OPTIONS = ['message', 'expected-version', 'since', 'until', 'limit'] as const;
-const AUDIT_OPTIONS = ['from', 'to', 'after', 'out', 'file', 'key', 'checkpoint'] as const;
+const AUDIT_OPTIONS = ['from', 'to', 'after', 'out', 'format', 'file', 'key', 'checkpoint'] as const;
 type AuditOption = (typeof AUDIT_OPTIONS)[number];
 
 /** Which audit options each form of an audit command takes. */
 const AUDIT_FORMS: Record<string, { takes: readonly AuditOption[]; hint: string }> = {
   verify: { takes: ['from', 'to'], hint: 'only --from N and --to N (or --file FILE to verify an export)' },
   'verify --file': { takes: ['file', 'key', 'checkpoint'], hint: 'only --key JWK_FILE and --checkpoint SEQ:HASH' },
-  export: { takes: ['after', 'out'], hint: 'only --after N and --out FILE' },
+  export: { takes: ['after', 'out', 'format'], hint: 'only --after N, --out FILE and --format ndjson|cloudevents' },
 };
 
 /** `audit verify [--from N] [--to N]`, `audit export`, `audit verify --file`; other options are refused. */
@@ -212,7 +215,7 @@ function audit(
     console.error(`audit ${form} takes no ${stray.join(', ')}; ${hint}.\n\n${USAGE}`);
     return EXIT.usage;
   }
-  if (form === 'export') return auditExport({ after: afterOption(values.after), out: values.out });
+  if (form === 'export') return auditExport({ after: afterOption(values.after), out: values.out, format: values.format });
   if (form === 'verify --file') return auditVerifyFile(values.file!, { key: values.key, checkpoint: values.checkpoint });
   return auditVerify({ from: seqOption(values.from, 'from'), to: seqOption(values.to, 'to') });
 }
@@ -231,6 +234,7 @@ export async function main(argv: string[]): Promise<number> {
       to: { type: 'string' },
       after: { type: 'string' },
       out: { type: 'string' },
+      format: { type: 'string' },
       file: { type: 'string' },
       key: { type: 'string' },
       checkpoint: { type: 'string' },

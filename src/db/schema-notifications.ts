@@ -59,6 +59,8 @@ export const webhookDeliveries = pgTable(
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
     /** Held by an instance sending it until then; a crash frees it when the lease runs out. */
     leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** Set with each lease: only the holder of this lease may record the try's outcome. */
+    leaseToken: uuid('lease_token'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
   },

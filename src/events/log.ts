@@ -41,12 +41,18 @@ const XID_EPOCH = sql.raw(String(2 ** 32));
 export const SEALER_APPLICATION_NAME = 'greenlight-audit-sealer';
 
 /**
+ * `application_name` of the webhook consumer's and dispatcher's transactions: like the sealer's,
+ * they write no audit event (only deliveries and their attempts), so they are not waited for.
+ */
+export const NOTIFIER_APPLICATION_NAME = 'greenlight-webhooks';
+
+/**
  * The transaction id below which every transaction that could write to this database has ended,
  * read in a statement of its own *before* the events are read (so everything it vouches for is
  * visible to that later read). It is the lowest of:
  * - the snapshot's xmax: transactions that got their id since are still to be waited for;
  * - the ids of transactions running in THIS database, from `pg_stat_activity`, except the audit
- *   sealer's (see `SEALER_APPLICATION_NAME`);
+ *   sealer's and the webhook notifier's (see `SEALER_APPLICATION_NAME`);
  * - the cluster-wide xmin, but only when some client session of this database is hidden from this
  *   role (another role without `pg_read_all_stats`), whose transactions could not be seen.
  * Transactions ids are cluster-wide, so the plain xmin would make a long transaction of any other
@@ -59,7 +65,7 @@ export async function settledBelow(db: Executor): Promise<number> {
       SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
     ), ours AS (
       SELECT backend_xid::text::bigint AS xid32, query = '<insufficient privilege>' AS hidden,
-        application_name = ${SEALER_APPLICATION_NAME} AS sealer
+        application_name IN (${SEALER_APPLICATION_NAME}, ${NOTIFIER_APPLICATION_NAME}) AS sealer
       FROM pg_stat_activity
       -- A session the role may not see shows no backend_type: a client's still shows its user.
       WHERE datname = current_database() AND (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))

@@ -6,7 +6,7 @@ import { BlockList, isIP } from 'node:net';
  * carrier-grade NAT, link-local (cloud metadata services live at 169.254.169.254 and
  * fd00:ec2::254), multicast, reserved and unspecified ranges, and IPv4 written inside IPv6.
  */
-const FORBIDDEN = new BlockList();
+const FORBIDDEN_V4 = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -23,9 +23,17 @@ for (const [network, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  FORBIDDEN.addSubnet(network, prefix, 'ipv4');
+  FORBIDDEN_V4.addSubnet(network, prefix, 'ipv4');
 }
+// Apart from the IPv4 list: a BlockList holding IPv6 ranges of mapped addresses would match every
+// IPv4 address checked against it. IPv4 carried in IPv6 is taken out and checked as IPv4 instead.
+const FORBIDDEN_V6 = new BlockList();
 for (const [network, prefix] of [
+  // IPv4-translated, local-use NAT64, 6to4 and discard-only: forms that reach IPv4 or nowhere.
+  ['::ffff:0:0:0', 96],
+  ['64:ff9b:1::', 48],
+  ['2002::', 16],
+  ['100::', 64],
   ['::', 128],
   ['::1', 128],
   ['fc00::', 7],
@@ -34,15 +42,15 @@ for (const [network, prefix] of [
   ['ff00::', 8],
   ['2001:db8::', 32],
 ] as const) {
-  FORBIDDEN.addSubnet(network, prefix, 'ipv6');
+  FORBIDDEN_V6.addSubnet(network, prefix, 'ipv6');
 }
 
-/** IPv4 inside IPv6 (`::ffff:127.0.0.1`, `::127.0.0.1`, NAT64 `64:ff9b::7f00:1`): the IPv4 address it carries. */
+/** IPv4 inside IPv6 (`::ffff:127.0.0.1`, `::127.0.0.1` = `::7f00:1`, NAT64 `64:ff9b::7f00:1`): the IPv4 address it carries. */
 function embeddedIpv4(address: string): string | null {
   const lower = address.toLowerCase();
   const dotted = /^(?:::ffff:|::|64:ff9b::)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
   if (dotted) return dotted[1]!;
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  const hex = /^(?:::ffff:|::|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
   if (!hex) return null;
   const high = parseInt(hex[1]!, 16);
   const low = parseInt(hex[2]!, 16);
@@ -52,11 +60,11 @@ function embeddedIpv4(address: string): string | null {
 /** Whether a webhook may not connect to `address` (an IP literal) when private addresses are refused. */
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
-  if (family === 4) return FORBIDDEN.check(address, 'ipv4');
+  if (family === 4) return FORBIDDEN_V4.check(address, 'ipv4');
   if (family !== 6) return true;
   const inner = embeddedIpv4(address);
   if (inner !== null) return isForbiddenAddress(inner);
-  return FORBIDDEN.check(address, 'ipv6');
+  return FORBIDDEN_V6.check(address, 'ipv6');
 }
 
 export class ForbiddenAddressError extends Error {

@@ -1,13 +1,17 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import type { WebhookConfig } from '../config.js';
 import type { Database } from '../db/client.js';
 import { webhookAttempts, webhookDeliveries } from '../db/schema.js';
+import { notifierTransaction } from './outbox.js';
 import { slackMessage, type WebhookBody } from './payload.js';
 import { send, type SendResult } from './sender.js';
 
-/** How long a claimed delivery is held by the instance sending it (well past the 10 s send timeout). */
-const LEASE_SECONDS = 60;
+/**
+ * How long a claimed delivery is held by the instance sending it: three times the 10 s send
+ * timeout. A sender that dies mid-send frees it when the lease runs out, and another sends it.
+ */
+const LEASE_SECONDS = 30;
 /** The longest wait between two tries. */
 const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
 /** Deliveries one endpoint may have in flight from one instance: a slow endpoint holds at most these. */
@@ -16,6 +20,8 @@ export const PER_ENDPOINT_IN_FLIGHT = 2;
 /** A delivery claimed for sending, with what is needed to send it. */
 export interface ClaimedDelivery {
   id: string;
+  /** This claim's lease: the outcome is recorded only while it still holds. */
+  leaseToken: string;
   webhookId: string;
   url: string;
   format: string;
@@ -36,7 +42,9 @@ export interface ClaimedDelivery {
  */
 export async function claimDeliveries(db: Database, busy: readonly string[], limit: number): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
-  const result = (await db.execute(sql`
+  const result = (await db.transaction(async (tx) => {
+    await notifierTransaction(tx);
+    return tx.execute(sql`
     WITH candidates AS (
       SELECT d.id, row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.event_seq) AS rank
       FROM webhook_deliveries d
@@ -52,24 +60,29 @@ export async function claimDeliveries(db: Database, busy: readonly string[], lim
         )
     ),
     claimed AS (
-      UPDATE webhook_deliveries SET lease_until = now() + make_interval(secs => ${LEASE_SECONDS})
+      UPDATE webhook_deliveries SET lease_until = now() + make_interval(secs => ${LEASE_SECONDS}), lease_token = gen_random_uuid()
       WHERE id IN (
+        -- The lease is checked again on the locked row: another instance may have claimed it
+        -- between this statement's snapshot and the lock (PostgreSQL re-checks only this WHERE).
         SELECT id FROM webhook_deliveries
         WHERE id IN (SELECT id FROM candidates WHERE rank <= ${PER_ENDPOINT_IN_FLIGHT})
+          AND status = 'PENDING' AND (lease_until IS NULL OR lease_until < now())
         ORDER BY next_attempt_at
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       )
-      RETURNING id, webhook_id, payload, attempts, created_at
+      RETURNING id, webhook_id, payload, attempts, created_at, lease_token
     )
-    SELECT c.id, c.webhook_id, c.payload, c.attempts,
+    SELECT c.id, c.webhook_id, c.payload, c.attempts, c.lease_token,
            (extract(epoch FROM now() - c.created_at) * 1000)::float8 AS age_ms,
            w.url, w.format, w.secret,
            CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret
     FROM claimed c JOIN webhooks w ON w.id = c.webhook_id
-  `)) as unknown as {
+  `);
+  })) as unknown as {
     rows: {
       id: string;
+      lease_token: string;
       webhook_id: string;
       payload: WebhookBody;
       attempts: number;
@@ -82,6 +95,7 @@ export async function claimDeliveries(db: Database, busy: readonly string[], lim
   };
   return result.rows.map((row) => ({
     id: row.id,
+    leaseToken: row.lease_token,
     webhookId: row.webhook_id,
     url: row.url,
     format: row.format,
@@ -123,23 +137,27 @@ export async function deliver(db: Database, config: WebhookConfig, delivery: Cla
   const failures = delivery.attempts + 1;
   const delay = retryDelayMs(config.retryBaseMs, failures);
   const dead = result.error !== null && delivery.ageMs + delay > config.retryWindowMs;
+  const attempts = sql`${webhookDeliveries.attempts} + 1`;
   await db.transaction(async (tx) => {
+    await notifierTransaction(tx);
     await tx.insert(webhookAttempts).values({
       deliveryId: delivery.id,
       statusCode: result.statusCode,
       latencyMs: result.latencyMs,
       error: result.error?.slice(0, 500) ?? null,
     });
+    // Only the lease that sent it records the outcome: a lease that ran out (and was taken by
+    // another instance, or reset by a redelivery) leaves the delivery to its new holder.
     await tx
       .update(webhookDeliveries)
       .set(
         result.error === null
-          ? { status: 'DELIVERED', attempts: failures, deliveredAt: sql`now()`, leaseUntil: null }
+          ? { status: 'DELIVERED', attempts, deliveredAt: sql`now()`, leaseUntil: null, leaseToken: null }
           : dead
-            ? { status: 'DEAD', attempts: failures, leaseUntil: null }
-            : { attempts: failures, nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`, leaseUntil: null },
+            ? { status: 'DEAD', attempts, leaseUntil: null, leaseToken: null }
+            : { attempts, nextAttemptAt: sql`now() + make_interval(secs => ${delay / 1000})`, leaseUntil: null, leaseToken: null },
       )
-      .where(eq(webhookDeliveries.id, delivery.id));
+      .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.leaseToken, delivery.leaseToken)));
   });
   return result;
 }

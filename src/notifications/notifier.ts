@@ -25,11 +25,16 @@ export function startNotifier(deps: Pick<Deps, 'db' | 'redactor' | 'webhooks'>, 
   const total = () => [...inFlight.values()].reduce((sum, n) => sum + n, 0);
 
   const tick = async () => {
+    // Enqueueing and sending fail apart: a consumer stuck on a bad batch must not stop retries.
     try {
       while (!stopped && (await enqueueDeliveries({ ...deps, publicUrl: deps.webhooks.publicUrl })) === OUTBOX_BATCH) {
         // A full batch: more sealed events are waiting.
       }
-      if (stopped) return;
+    } catch (error) {
+      if (!stopped) onError(error);
+    }
+    if (stopped) return;
+    try {
       const busy = [...inFlight].filter(([, n]) => n >= PER_ENDPOINT_IN_FLIGHT).map(([id]) => id);
       for (const delivery of await claimDeliveries(deps.db, busy, MAX_IN_FLIGHT - total())) {
         inFlight.set(delivery.webhookId, (inFlight.get(delivery.webhookId) ?? 0) + 1);

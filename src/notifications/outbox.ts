@@ -1,7 +1,8 @@
-import { and, asc, eq, gt, inArray, isNotNull, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Redactor } from '../audit/redaction.js';
 import type { Database, Executor } from '../db/client.js';
 import { actionRequests, auditEvents, consumerPositions, webhookDeliveries, webhooks } from '../db/schema.js';
+import { NOTIFIER_APPLICATION_NAME } from '../events/log.js';
 import { WebhookEvent, type AuditEventType } from '../vocabulary.js';
 import { requestView, webhookBody } from './payload.js';
 
@@ -9,6 +10,8 @@ import { requestView, webhookBody } from './payload.js';
 export const WEBHOOK_CONSUMER = 'webhooks';
 /** Sealed events read per transaction. */
 export const OUTBOX_BATCH = 500;
+/** Delivery rows per INSERT. */
+const INSERT_CHUNK = 2_000;
 
 /** Which webhook event an audit event is, if any. */
 const EVENT_OF = new Map<AuditEventType, WebhookEvent>(
@@ -16,6 +19,15 @@ const EVENT_OF = new Map<AuditEventType, WebhookEvent>(
     types.map((type) => [type, name] as const),
   ),
 );
+
+/**
+ * Marks a transaction of the notifier's (it writes no audit event), so live delivery does not
+ * wait for it to end (see `settledBelow`): the consumer's lock waits would otherwise hold every
+ * subscriber back.
+ */
+export async function notifierTransaction(tx: Executor): Promise<void> {
+  await tx.execute(sql`SELECT set_config('application_name', ${NOTIFIER_APPLICATION_NAME}, true)`);
+}
 
 /**
  * The consumer's position, its row locked until the transaction ends: consumers take turns, and
@@ -40,8 +52,27 @@ export const webhookEventOf = (type: AuditEventType): WebhookEvent | undefined =
  * Returns how many events it read (OUTBOX_BATCH means more may be waiting).
  */
 export async function enqueueDeliveries(deps: { db: Database; redactor: Redactor; publicUrl: string | undefined }): Promise<number> {
+  // Most ticks find nothing new: say so without a write transaction or a lock.
+  const [state] = (
+    (await deps.db.execute(sql`
+      SELECT (SELECT last_seq FROM consumer_positions WHERE name = ${WEBHOOK_CONSUMER}) AS position,
+             (SELECT max(seq) FROM audit_events) AS head
+    `)) as unknown as { rows: { position: string | number | null; head: string | number | null }[] }
+  ).rows;
+  if (state && state.position !== null && Number(state.head ?? 0) <= Number(state.position)) return 0;
   return deps.db.transaction(async (tx) => {
+    await notifierTransaction(tx);
     const position = await lockPosition(tx);
+    const endpoints = await tx.select().from(webhooks).where(isNull(webhooks.deletedAt));
+    if (endpoints.length === 0) {
+      // Nobody listens: move to the head. A webhook created meanwhile waits for this lock and
+      // starts from the new position, so it misses nothing it should hear.
+      await tx
+        .update(consumerPositions)
+        .set({ lastSeq: sql`GREATEST(${consumerPositions.lastSeq}, (SELECT coalesce(max(seq), 0) FROM audit_events))` })
+        .where(eq(consumerPositions.name, WEBHOOK_CONSUMER));
+      return 0;
+    }
     const events = await tx
       .select()
       .from(auditEvents)
@@ -49,9 +80,8 @@ export async function enqueueDeliveries(deps: { db: Database; redactor: Redactor
       .orderBy(asc(auditEvents.seq))
       .limit(OUTBOX_BATCH);
     if (events.length === 0) return 0;
-    const endpoints = await tx.select().from(webhooks).where(isNull(webhooks.deletedAt));
     const wanted = events.filter((event) => webhookEventOf(event.type) !== undefined);
-    if (endpoints.length > 0 && wanted.length > 0) {
+    if (wanted.length > 0) {
       const requestIds = [...new Set(wanted.flatMap((event) => (event.requestId ? [event.requestId] : [])))];
       const requests = requestIds.length ? await tx.select().from(actionRequests).where(inArray(actionRequests.id, requestIds)) : [];
       const byId = new Map(requests.map((request) => [request.id, requestView(deps.redactor, request)]));
@@ -75,7 +105,13 @@ export async function enqueueDeliveries(deps: { db: Database; redactor: Redactor
           payload: body as unknown as Record<string, unknown>,
         }));
       });
-      if (rows.length > 0) await tx.insert(webhookDeliveries).values(rows).onConflictDoNothing();
+      // In chunks: one statement may bind at most 65,535 parameters (five per row here).
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        await tx
+          .insert(webhookDeliveries)
+          .values(rows.slice(i, i + INSERT_CHUNK))
+          .onConflictDoNothing();
+      }
     }
     await tx
       .update(consumerPositions)

@@ -73,9 +73,19 @@ export function webhookBody(
   };
 }
 
-/** Slack's mrkdwn treats `&`, `<` and `>` as markup (links, @channel): an agent's text must not be. */
-const escapeSlack = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${escapeSlack(value).slice(0, 1_900)}` });
+/**
+ * Slack's mrkdwn treats `&`, `<` and `>` as markup (links, @channel) and a newline as a new
+ * line: an agent's text gets none of that (escaped, on one line), and every text object is
+ * `verbatim`, so Slack neither links URLs nor parses mentions in it.
+ */
+const escapeSlack = (text: string) =>
+  text
+    .replace(/[\r\n\u2028\u2029]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text, verbatim: true });
+const field = (label: string, value: string) => mrkdwn(`*${label}*\n${escapeSlack(value).slice(0, 1_900)}`);
 
 /** A Slack incoming-webhook message for a delivery: what, where, who, why, deadline, and a button to the console. */
 export function slackMessage(body: WebhookBody): Record<string, unknown> {

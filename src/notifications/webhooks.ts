@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
@@ -69,6 +69,15 @@ export const RotateWebhookSecretInput = z.object({
 /** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
 export const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
+/**
+ * A webhook URL as the audit log keeps it: its origin and a SHA-256 of the whole. Paths and
+ * queries often hold credentials (a Slack incoming-webhook URL is one), and auditors, exports
+ * and other webhooks read the log.
+ */
+export function loggableUrl(url: string): string {
+  return `${new URL(url).origin}/… (sha256:${createHash('sha256').update(url).digest('hex').slice(0, 16)})`;
+}
+
 async function assertReachable(url: URL, allowPrivate: boolean): Promise<void> {
   const problem = await targetProblem(url, allowPrivate);
   if (problem) throw InvalidInputError.of('url', `is refused: ${problem} (set WEBHOOK_ALLOW_PRIVATE=true to allow private targets)`);
@@ -127,7 +136,7 @@ export async function createWebhook(
     const { id, url, events, format, description } = webhook!;
     return {
       result: { webhook: webhook!, secret },
-      events: [{ type: 'WEBHOOK_CREATED', actorId: actor.id, data: { webhookId: id, url, events, format, description } }],
+      events: [{ type: 'WEBHOOK_CREATED', actorId: actor.id, data: { webhookId: id, url: loggableUrl(url), events, format, description } }],
     };
   });
 }
@@ -138,6 +147,8 @@ export async function updateWebhook(deps: Deps, actor: Principal, rawInput: z.in
   const input = parseInput(UpdateWebhookInput, rawInput);
   if (input.url) await assertReachable(input.url, deps.webhooks.allowPrivate);
   return commit(deps, async (tx) => {
+    // Changes wait for a consumer batch under way, which read the endpoints as they were.
+    await lockPosition(tx);
     const before = await locked(tx, input.webhookId);
     const next = {
       url: input.url?.href ?? before.url,
@@ -148,7 +159,9 @@ export async function updateWebhook(deps: Deps, actor: Principal, rawInput: z.in
     const changes = Object.fromEntries(
       (Object.keys(next) as (keyof typeof next)[])
         .filter((key) => JSON.stringify(next[key]) !== JSON.stringify(before[key]))
-        .map((key) => [key, { from: before[key], to: next[key] }]),
+        .map((key) =>
+          key === 'url' ? [key, { from: loggableUrl(before.url), to: loggableUrl(next.url) }] : [key, { from: before[key], to: next[key] }],
+        ),
     );
     const [updated] = await tx
       .update(webhooks)
@@ -163,6 +176,8 @@ export async function updateWebhook(deps: Deps, actor: Principal, rawInput: z.in
 export async function deleteWebhook(deps: Deps, actor: Principal, webhookId: string): Promise<WebhookRow> {
   authorize(actor, Permission.ManageWebhooks);
   return commit(deps, async (tx) => {
+    // After this, the consumer's next batch no longer sees the endpoint: none of its rows is left PENDING.
+    await lockPosition(tx);
     const before = await locked(tx, webhookId);
     const [deleted] = await tx
       .update(webhooks)
@@ -173,7 +188,10 @@ export async function deleteWebhook(deps: Deps, actor: Principal, webhookId: str
       .update(webhookDeliveries)
       .set({ status: 'DEAD', leaseUntil: null })
       .where(and(eq(webhookDeliveries.webhookId, before.id), eq(webhookDeliveries.status, 'PENDING')));
-    return { result: deleted!, events: [{ type: 'WEBHOOK_DELETED', actorId: actor.id, data: { webhookId: before.id, url: before.url } }] };
+    return {
+      result: deleted!,
+      events: [{ type: 'WEBHOOK_DELETED', actorId: actor.id, data: { webhookId: before.id, url: loggableUrl(before.url) } }],
+    };
   });
 }
 
@@ -227,11 +245,22 @@ export async function redeliverWebhook(deps: Deps, actor: Principal, deliveryId:
       : [];
     if (!delivery) throw new NotFoundError('WebhookDelivery', deliveryId);
     await locked(tx, delivery.webhookId);
-    if (delivery.status === 'PENDING' && delivery.leaseUntil !== null && delivery.attempts === 0)
-      throw new ConflictError('The delivery is being sent for the first time.', 'PENDING');
+    const [{ sending }] = (await tx
+      .select({ sending: sql<boolean>`${webhookDeliveries.leaseUntil} > now()` })
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.id, delivery.id))) as [{ sending: boolean | null }];
+    if (sending) throw new ConflictError('The delivery is being sent right now: wait for this try to end.', 'SENDING');
     const [updated] = await tx
       .update(webhookDeliveries)
-      .set({ status: 'PENDING', attempts: 0, nextAttemptAt: sql`now()`, createdAt: sql`now()`, leaseUntil: null, deliveredAt: null })
+      .set({
+        status: 'PENDING',
+        attempts: 0,
+        nextAttemptAt: sql`now()`,
+        createdAt: sql`now()`,
+        leaseUntil: null,
+        leaseToken: null,
+        deliveredAt: null,
+      })
       .where(eq(webhookDeliveries.id, delivery.id))
       .returning();
     return {

@@ -1,3 +1,4 @@
+import { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExportLine } from '../../src/audit/export.js';
 import { verifyExport } from '../../src/audit/verify-export.js';
@@ -39,6 +40,43 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+});
+
+describe('GET /audit/export?format=cloudevents', () => {
+  it('emits each sealed event (and checkpoint) as a CloudEvents 1.0 JSON line that the CloudEvents SDK accepts', async () => {
+    const ndjson = (await exportLines(auditor.token)).filter((line) => line.kind === 'event');
+    const response = await fetch(`${server.url}/audit/export?format=cloudevents`, {
+      headers: { authorization: `Bearer ${auditor.token}` },
+    });
+    expect(response.status).toBe(200);
+    const lines = (await response.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, any>);
+    const events = lines.filter((line) => line['type'] !== 'dev.greenlight.audit.checkpoint');
+    expect(events.map((event) => event['chainseq'])).toEqual(ndjson.map((event) => event.seq));
+    for (const [i, event] of events.entries()) {
+      const sealed = ndjson[i] as Extract<ExportLine, { kind: 'event' }>;
+      expect(() => new CloudEvent(event as never).validate()).not.toThrow();
+      expect(event).toMatchObject({
+        specversion: '1.0',
+        id: String(sealed.id),
+        source: '/audit/export',
+        time: new Date(sealed.createdAt).toISOString(),
+        chainhash: sealed.hash,
+        chainprevhash: sealed.prevHash,
+        datacontenttype: 'application/json',
+      });
+      expect(event['subject']).toBe(sealed.requestId ?? undefined);
+    }
+    expect(events.find((event) => event['data'].auditType === 'ACTION_REQUESTED')!['type']).toBe('dev.greenlight.action.requested');
+    expect(events.find((event) => event['data'].auditType === 'PRINCIPAL_CREATED')!['type']).toBe('dev.greenlight.principal.created');
+    const checkpoint = lines.find((line) => line['type'] === 'dev.greenlight.audit.checkpoint')!;
+    expect(() => new CloudEvent(checkpoint as never).validate()).not.toThrow();
+    expect(checkpoint['data']).toMatchObject({ seq: checkpoint['chainseq'], signature: expect.any(String) });
+    const refused = await fetch(`${server.url}/audit/export?format=xml`, { headers: { authorization: `Bearer ${auditor.token}` } });
+    expect(refused.status).toBe(400);
+  });
 });
 
 describe('GET /audit/export', () => {

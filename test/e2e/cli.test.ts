@@ -224,6 +224,17 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
         // Resuming after the last seq brings nothing new; to stdout.
         const resumed = await cli(['audit', 'export', '--after', String(events.at(-1)!.seq)], env);
         expect(resumed).toMatchObject({ code: 0, stdout: '' });
+
+        // As CloudEvents: one per line, the summary naming the same last seq.
+        const asCloudEvents = await cli(['audit', 'export', '--format', 'cloudevents'], env);
+        expect(asCloudEvents.code).toBe(0);
+        const cloudEvents = asCloudEvents.stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { specversion: string; type: string; chainseq: number });
+        expect(cloudEvents.every((event) => event.specversion === '1.0' && event.type.startsWith('dev.greenlight.'))).toBe(true);
+        expect(asCloudEvents.stderr).toContain(`last seq ${events.at(-1)!.seq}`);
+        expect(await cli(['audit', 'export', '--format', 'xml'], env)).toMatchObject({ code: 2 });
       } finally {
         await server.stop();
       }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
@@ -53,7 +54,7 @@ const RULES = [
 ];
 
 beforeAll(async () => {
-  server = await startTestServer({ sweepIntervalMs: 100, webhooks: { allowPrivate: true, retryBaseMs: 50 } });
+  server = await startTestServer({ sweepIntervalMs: 100, webhooks: { allowPrivate: true, retryBaseMs: 50, intervalMs: 50 } });
   agent = await createActor(server, { kind: 'AGENT', name: 'hook-bot', roles: ['AGENT'] });
   reviewer = await createActor(server, { kind: 'HUMAN', name: 'Rita', roles: ['REVIEWER'], groups: ['ops'] });
   await publishPolicy(server, RULES);
@@ -173,9 +174,72 @@ describe('webhooks', () => {
     expect(() => new Webhook(old).verify(delivery.raw, headers)).not.toThrow();
     expect(() => new Webhook(fresh).verify(delivery.raw, headers)).not.toThrow();
 
-    await server.gql(ADMIN_TOKEN, ROTATE, { input: { webhookId: id, graceSeconds: 0 } });
-    const newest = (await server.gql(ADMIN_TOKEN, '{ webhooks { id } }')).data.webhooks;
-    expect(newest.map((w: { id: string }) => w.id)).toContain(id);
+    // Rotated again without grace: only the newest secret signs.
+    const newest = (await server.gql(ADMIN_TOKEN, ROTATE, { input: { webhookId: id, graceSeconds: 0 } })).data.rotateWebhookSecret.secret;
+    receiver.secrets = [newest];
+    const after = await ask('db.drop', 'hooks/rotated');
+    await receiver.until((received) => received.some((r) => r.body.data.request?.id === after.id));
+    const alone = receiver.received.find((r) => r.body.data.request?.id === after.id)!;
+    expect((alone.headers['webhook-signature'] as string).split(' ')).toHaveLength(1);
+    expect(() => new Webhook(fresh).verify(alone.raw, alone.headers as Record<string, string>)).toThrow();
+  });
+
+  it('updates, deletes (pending deliveries become DEAD) and redelivers, and keeps the URL out of the audit log', async () => {
+    const { receiver, id } = await receiverWithWebhook(['action.blocked']);
+    const UPDATE =
+      'mutation($input: UpdateWebhookInput!) { updateWebhook(input: $input) { webhook { events description } errors { __typename } } }';
+    const updated = await server.gql(ADMIN_TOKEN, UPDATE, {
+      input: { webhookId: id, events: ['action.blocked', 'action.requested'], description: 'ops' },
+    });
+    expect(updated.data.updateWebhook).toEqual({
+      webhook: { events: ['action.blocked', 'action.requested'], description: 'ops' },
+      errors: [],
+    });
+    receiver.failNext(Number.MAX_SAFE_INTEGER);
+    const failing = await ask('db.drop', 'hooks/deleted');
+    await receiver.untilAttempted();
+    const deleted = await server.gql(
+      ADMIN_TOKEN,
+      'mutation($id: ID!) { deleteWebhook(webhookId: $id) { webhook { id } errors { __typename } } }',
+      { id },
+    );
+    expect(deleted.data.deleteWebhook.errors).toEqual([]);
+    const deliveryOf = async () =>
+      (await server.gql(ADMIN_TOKEN, DELIVERIES, { id })).data.webhookDeliveries.edges
+        .map((edge: { node: { id: string; requestId: string; status: string; eventType: string } }) => edge.node)
+        .filter((node: { requestId: string }) => node.requestId === failing.id);
+    await expect.poll(async () => (await deliveryOf()).map((d: { status: string }) => d.status)).toEqual(['DEAD', 'DEAD']);
+    // Deleted: it cannot be redelivered; the audit log names the endpoint by origin and hash only.
+    const [dead] = await deliveryOf();
+    const REDELIVER = 'mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { delivery { status } errors { __typename } } }';
+    expect((await server.gql(ADMIN_TOKEN, REDELIVER, { id: dead.id })).data.redeliverWebhook.errors).toEqual([
+      { __typename: 'NotFoundError' },
+    ]);
+    const log = await server.gql(
+      ADMIN_TOKEN,
+      '{ auditEvents(first: 100, orderBy: SEQ_DESC, filter: { types: [WEBHOOK_CREATED, WEBHOOK_DELETED] }) { edges { node { data } } } }',
+    );
+    const urls = log.data.auditEvents.edges.map((edge: { node: { data: { url: string } } }) => edge.node.data.url);
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/… \(sha256:[0-9a-f]{16}\)$/);
+  });
+
+  it('redelivers a dead delivery, with the same webhook-id', async () => {
+    const { receiver, id } = await receiverWithWebhook(['action.blocked']);
+    receiver.failNext(Number.MAX_SAFE_INTEGER);
+    const blocked = await ask('db.drop', 'hooks/redelivered');
+    await receiver.untilAttempted();
+    // Give up on it by hand: the retry window is a day.
+    const [delivery] = (await server.gql(ADMIN_TOKEN, DELIVERIES, { id })).data.webhookDeliveries.edges.map(
+      (e: { node: { id: string } }) => e.node,
+    );
+    await server.app.deps.db.execute(sql`UPDATE webhook_deliveries SET status = 'DEAD', lease_until = NULL WHERE id = ${delivery.id}`);
+    receiver.failNext(0);
+    const REDELIVER = 'mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { delivery { id status } errors { __typename } } }';
+    const again = await server.gql(ADMIN_TOKEN, REDELIVER, { id: delivery.id });
+    expect(again.data.redeliverWebhook).toEqual({ delivery: { id: delivery.id, status: 'PENDING' }, errors: [] });
+    await receiver.until((received) => received.some((r) => r.body.data.request?.id === blocked.id));
+    expect(receiver.received.find((r) => r.body.data.request?.id === blocked.id)!.id).toBe(delivery.id);
   });
 
   it('refuses bad input with typed errors, and non-admins', async () => {
@@ -192,7 +256,7 @@ describe('webhooks with two instances', () => {
     // On PostgreSQL a second instance joins the same database (its own pool, consumer and
     // dispatcher); on PGlite there is one instance, and the same scenario checks it alone.
     const second = onPostgres
-      ? await startTestServer({ database: server.database, sweepIntervalMs: 100, webhooks: { allowPrivate: true, retryBaseMs: 50 } })
+      ? await startTestServer({ database: server.database, sweepIntervalMs: 100, webhooks: { allowPrivate: true, retryBaseMs: 50, intervalMs: 50 } })
       : server;
     try {
       const { receiver } = await receiverWithWebhook(['action.blocked']);

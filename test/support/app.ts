@@ -38,7 +38,7 @@ export interface TestServer {
 
 export interface TestServerOptions {
   sweepIntervalMs?: number;
-  /** Webhook settings over the defaults (which already tick every 50 ms). */
+  /** Webhook settings over the defaults. */
   webhooks?: Partial<WebhookConfig>;
   audit?: Partial<AuditConfig>;
   /** Another instance's database (on PostgreSQL): this server joins it and leaves it in place when it stops. */
@@ -64,8 +64,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       receipts: defaultReceiptConfig({ signingKey: generateSigningKeyPem(), ...options.receipts }),
       // Every test client comes from 127.0.0.1: tests of bad tokens must not lock each other out.
       security: defaultSecurityConfig({ authFailuresPerMinute: 0, ...options.security }),
-      // Webhook tests receive on loopback, and need not wait long between ticks.
-      webhooks: defaultWebhookConfig({ intervalMs: 50, ...options.webhooks }),
+      // Webhook tests set their own (loopback receivers, short intervals).
+      webhooks: defaultWebhookConfig(options.webhooks),
       databaseWaitMs: 0,
     },
     { logging: 'error', websocket: options.websocket },

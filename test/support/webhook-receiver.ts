@@ -27,6 +27,8 @@ export interface WebhookReceiver {
   /** Hold every answer until `release()` (a hung endpoint). */
   hold(): void;
   release(): void;
+  /** Resolves once any delivery arrived with a valid signature, answered or not (a failing attempt counts). */
+  untilAttempted(): Promise<void>;
   /** Resolves once `predicate` holds for what was received. */
   until(predicate: (received: Received[]) => boolean): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   let holding = false;
   const held: ServerResponse[] = [];
   const waiters = new Set<() => void>();
+  let attempted = 0;
   const state = {
     received: [] as Received[],
     rejected: 0,
@@ -61,6 +64,8 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         res.writeHead(401).end();
         return;
       }
+      attempted++;
+      for (const wake of [...waiters]) wake();
       if (failures > 0) {
         failures--;
         res.writeHead(500).end('not now');
@@ -93,6 +98,17 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     release() {
       holding = false;
       for (const res of held.splice(0)) res.writeHead(204).end();
+    },
+    untilAttempted() {
+      if (attempted > 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const check = () => {
+          if (attempted === 0) return;
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+      });
     },
     until(predicate) {
       if (predicate(state.received)) return Promise.resolve();

@@ -46,6 +46,11 @@ describe('webhook targets', () => {
     ['::ffff:127.0.0.1', true],
     ['::ffff:7f00:1', true],
     ['64:ff9b::a9fe:a9fe', true],
+    ['::7f00:1', true],
+    ['::a9fe:a9fe', true],
+    ['::ffff:0:7f00:1', true],
+    ['64:ff9b:1::7f00:1', true],
+    ['2002:7f00:1::', true],
     ['not-an-address', true],
     ['8.8.8.8', false],
     ['2606:4700:4700::1111', false],
@@ -126,6 +131,15 @@ describe('Slack messages', () => {
     expect(text).not.toContain('<https://evil');
     expect(text).toContain('&lt;!channel&gt;');
     expect(text).toContain('a &amp; b');
+    // Nothing of the agent's text makes a new line (a forged field), and Slack parses none of it.
+    expect(text).not.toContain('evil\\n');
+    expect(
+      JSON.stringify(
+        slackMessage({ ...body, data: { ...body.data, request: { ...body.data.request!, reason: 'x\n*Status*\nAPPROVED' } } }),
+      ),
+    ).toContain('x *Status* APPROVED');
+    expect(text).not.toContain('"verbatim":false');
+    expect(text).toContain('"verbatim":true');
     expect(text).toContain('"url":"https://greenlight.example/console/#inbox"');
   });
 });
