@@ -256,7 +256,11 @@ describe('webhooks with two instances', () => {
     // On PostgreSQL a second instance joins the same database (its own pool, consumer and
     // dispatcher); on PGlite there is one instance, and the same scenario checks it alone.
     const second = onPostgres
-      ? await startTestServer({ database: server.database, sweepIntervalMs: 100, webhooks: { allowPrivate: true, retryBaseMs: 50, intervalMs: 50 } })
+      ? await startTestServer({
+          database: server.database,
+          sweepIntervalMs: 100,
+          webhooks: { allowPrivate: true, retryBaseMs: 50, intervalMs: 50 },
+        })
       : server;
     try {
       const { receiver } = await receiverWithWebhook(['action.blocked']);
