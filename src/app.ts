@@ -3,6 +3,7 @@ import { loadAuditKeyring, loadSigningKey, trustedJwk } from './audit/keys.js';
 import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
 import { startNotifier, type Notifier } from './notifications/notifier.js';
+import { countingPublishes, createMetrics } from './observability/metrics.js';
 import { untrustedSigners } from './audit/verify-log.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import { ensureAdministrator } from './auth/bootstrap.js';
@@ -64,7 +65,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const signals = config.databaseUrl
       ? createPgSignal(config.databaseUrl, database.db, (error) => logError('events', error, 'listener'))
       : createLocalSignal();
-    const hub = createEventHub(database.db, signals);
+    const metrics = createMetrics(database.db, { position: () => hub.position() });
+    // Every batch of events committed here is counted as it is published (once, on this instance).
+    const hub = countingPublishes(createEventHub(database.db, signals), metrics);
     const policies = createPolicyStore();
     await policies.reload(database.db);
     const warnAudit = (message: string) => console.warn(`[audit] ${message}`);
@@ -92,7 +95,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const webhooks =
       config.webhooks ??
       defaultWebhookConfig({ publicUrl: config.receipts.issuer.startsWith('http') ? config.receipts.issuer : undefined });
-    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts, webhooks };
+    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts, webhooks, metrics };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     await hub.start();
     hubStarted = hub;
@@ -114,6 +117,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const fanout: FanoutStats = { executions: 0 };
     const yoga = createGreenlightYoga(deps, { ...options, http: config.security, fanoutStats: fanout });
     const http = createHttpServer(yoga, deps, () => checkReadiness(database, hub), {
+      metricsToken: config.metricsToken,
       maxSocketsPerPrincipal: config.security.socketsPerPrincipal,
       trustProxy: config.security.trustProxy,
       ...options.websocket,

@@ -71,6 +71,7 @@ const ConfigSchema = z.object({
     .max(30 * 86_400)
     .default(86_400),
   WEBHOOK_ALLOW_PRIVATE: booleanSetting.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   MAX_SOCKETS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -162,6 +163,8 @@ export interface Config {
   security: SecurityConfig;
   /** Webhook delivery; the defaults when absent. */
   webhooks?: WebhookConfig;
+  /** A bearer token `/metrics` asks for; open when unset. */
+  metricsToken?: string | undefined;
   /** How long start-up waits for a PostgreSQL server that refuses connections (milliseconds). */
   databaseWaitMs: number;
 }
@@ -229,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowPrivate: value.WEBHOOK_ALLOW_PRIVATE ?? false,
       publicUrl: value.PUBLIC_URL,
     }),
+    metricsToken: value.METRICS_TOKEN,
     databaseWaitMs: value.DATABASE_WAIT_SECONDS * 1_000,
   };
 }

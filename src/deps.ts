@@ -1,4 +1,5 @@
 import type { WebhookConfig } from './config.js';
+import type { Metrics } from './observability/metrics.js';
 import type { AuditKeyring } from './audit/keys.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { Redactor } from './audit/redaction.js';
@@ -29,4 +30,6 @@ export interface Deps {
   receipts: ReceiptSigner;
   /** Webhook delivery settings (retries, private targets, the console's URL for links). */
   webhooks: WebhookConfig;
+  /** This app's Prometheus registry and the hooks that move it. */
+  metrics: Metrics;
 }

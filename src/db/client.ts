@@ -65,6 +65,7 @@ function createPostgres(connectionString: string, max: number): DatabaseHandle {
   // the error anyway, and the pool drops the client when it is released.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = drizzlePg(pool, { schema });
+  guardTransactions(db as unknown as Database, pool);
   return {
     db: db as unknown as Database,
     driver: 'postgres',
@@ -92,6 +93,31 @@ function createPostgres(connectionString: string, max: number): DatabaseHandle {
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Makes `db.transaction` give its connection back to the pool whatever fails. drizzle-orm's own
+ * (0.45) sends BEGIN before its try/finally: when BEGIN fails on a lost connection, the client is
+ * never released, the pool leaks it and `pool.end()` waits forever. Here the client is checked
+ * out and released around drizzle's transaction over that one client (pg-pool drops a client whose
+ * connection broke). One drizzle instance per pooled connection, built on its first transaction.
+ */
+function guardTransactions(db: Database, pool: pg.Pool): void {
+  const overClient = new WeakMap<pg.PoolClient, Database>();
+  const transaction: Database['transaction'] = async (run, config) => {
+    const client = await pool.connect();
+    try {
+      let single = overClient.get(client);
+      if (!single) {
+        single = drizzlePg(client, { schema }) as unknown as Database;
+        overClient.set(client, single);
+      }
+      return await single.transaction(run, config);
+    } finally {
+      client.release();
+    }
+  };
+  db.transaction = transaction;
 }
 
 function createPglite(dataDir: string): DatabaseHandle {

@@ -130,7 +130,11 @@ export function retryDelayMs(baseMs: number, failures: number, random = Math.ran
 }
 
 /** Sends one claimed delivery (JSON signed, or a Slack message) and records the attempt. */
-export async function deliver(db: Database, config: WebhookConfig, delivery: ClaimedDelivery): Promise<SendResult> {
+export async function deliver(
+  db: Database,
+  config: WebhookConfig,
+  delivery: ClaimedDelivery,
+): Promise<SendResult & { outcome: 'delivered' | 'failed' | 'dead' }> {
   const body = JSON.stringify(delivery.format === 'SLACK' ? slackMessage(delivery.payload) : delivery.payload);
   const headers = delivery.format === 'SLACK' ? {} : signedHeaders(delivery, body);
   const result = await send(delivery.url, headers, body, config.allowPrivate);
@@ -159,5 +163,5 @@ export async function deliver(db: Database, config: WebhookConfig, delivery: Cla
       )
       .where(and(eq(webhookDeliveries.id, delivery.id), eq(webhookDeliveries.leaseToken, delivery.leaseToken)));
   });
-  return result;
+  return { ...result, outcome: result.error === null ? 'delivered' : dead ? 'dead' : 'failed' };
 }

@@ -16,7 +16,7 @@ export interface Notifier {
  * without waiting for them: a slow endpoint holds its own slots (at most two per endpoint), never
  * the tick, so other endpoints keep being served.
  */
-export function startNotifier(deps: Pick<Deps, 'db' | 'redactor' | 'webhooks'>, onError: (error: unknown) => void): Notifier {
+export function startNotifier(deps: Pick<Deps, 'db' | 'redactor' | 'webhooks' | 'metrics'>, onError: (error: unknown) => void): Notifier {
   const inFlight = new Map<string, number>();
   const sending = new Set<Promise<unknown>>();
   let stopped = false;
@@ -39,6 +39,7 @@ export function startNotifier(deps: Pick<Deps, 'db' | 'redactor' | 'webhooks'>, 
       for (const delivery of await claimDeliveries(deps.db, busy, MAX_IN_FLIGHT - total())) {
         inFlight.set(delivery.webhookId, (inFlight.get(delivery.webhookId) ?? 0) + 1);
         const sent = deliver(deps.db, deps.webhooks, delivery)
+          .then((result) => deps.metrics.observeDelivery(result.outcome))
           .catch(onError)
           .finally(() => {
             const left = (inFlight.get(delivery.webhookId) ?? 1) - 1;

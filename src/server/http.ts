@@ -6,6 +6,7 @@ import { createMcpRoute, MCP_PATH } from '../mcp/http.js';
 import { AUTHZEN_EVALUATION_PATH, handleAuthzenEvaluation } from './authzen.js';
 import { CONSOLE_PATH, serveConsole } from './console.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
+import { handleMetrics, METRICS_PATH } from './metrics-route.js';
 import type { Readiness } from './health.js';
 import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
 import type { GreenlightYoga } from './yoga.js';
@@ -30,14 +31,14 @@ export interface HttpServer {
 
 /**
  * Yoga on `node:http` with graphql-ws on the same port and path, plus the health endpoints
- * (`/health/live`; `/health/ready`, and `/health` as its alias), the audit key, the receipts' JWK Set
+ * (`/health/live`; `/health/ready`, and `/health` as its alias), `/metrics`, the audit key, the receipts' JWK Set
  * the MCP server (`/mcp`), the AuthZEN evaluation endpoint and the reviewer console (`/console`).
  */
 export function createHttpServer(
   yoga: GreenlightYoga,
   deps: Deps,
   readiness: () => Promise<Readiness>,
-  websocket: WebSocketOptions = {},
+  websocket: WebSocketOptions & { metricsToken?: string | undefined } = {},
 ): HttpServer {
   let stopping = false;
   const mcp = createMcpRoute(deps, async (url, init) => yoga.fetch(url, init), {
@@ -89,6 +90,7 @@ export function createHttpServer(
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Unexpected error."}');
         else res.destroy();
       });
+    if (path === METRICS_PATH && reading) return serve('metrics', handleMetrics(deps.metrics, websocket.metricsToken, req, res));
     if (path === AUDIT_EXPORT_PATH && reading) return serve('export', handleAuditExport(deps, req, res, trustProxy));
     if (path === AUTHZEN_EVALUATION_PATH) return serve('authzen', handleAuthzenEvaluation(deps, req, res, trustProxy));
     if (path === MCP_PATH) return serve('mcp', mcp(req, res));

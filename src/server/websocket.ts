@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type OperationDefinitionNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
@@ -102,6 +102,20 @@ function limitBeforeInit(socket: WebSocket, raw: Socket): () => void {
   return stop;
 }
 
+/** The schema's subscription root fields: the only labels `greenlight_subscriptions` takes. */
+export const SUBSCRIPTION_KINDS = new Set(['pendingApprovals', 'actionDecided', 'auditEvents']);
+
+/** The root field a subscription operation subscribes to, or null for a query or mutation. */
+function subscriptionKind(document: ExecutionArgs['document'], operationName: string | null | undefined): string | null {
+  const operation = document.definitions.find(
+    (definition): definition is OperationDefinitionNode =>
+      definition.kind === Kind.OPERATION_DEFINITION && (!operationName || definition.name?.value === operationName),
+  );
+  if (operation?.operation !== 'subscription') return null;
+  const [first] = operation.selectionSet.selections;
+  return first?.kind === Kind.FIELD ? first.name.value : null;
+}
+
 /**
  * graphql-ws on the HTTP server's `/graphql` path. The token in `connectionParams.authorization`
  * is checked in `connection_init` (a missing or bad token closes the socket with 4403), then again
@@ -124,6 +138,20 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
   const stopWatchingDatabase = deps.hub.onLost(() => {
     for (const socket of wsServer.clients)
       socket.close(CloseCodes.DatabaseUnavailable, 'The database is unreachable: reconnect and resume from your last cursor');
+  });
+  // What /metrics reports: open connections, and open subscriptions by root field.
+  const admitted = new Set<{ subscriptions: Record<string, unknown> }>();
+  const kinds = new WeakMap<object, Map<string, string>>();
+  deps.metrics.watchSockets(() => {
+    const subscriptions: Record<string, number> = {};
+    for (const ctx of admitted) {
+      const ofContext = kinds.get(ctx);
+      for (const id of Object.keys(ctx.subscriptions)) {
+        const kind = ofContext?.get(id);
+        if (kind) subscriptions[kind] = (subscriptions[kind] ?? 0) + 1;
+      }
+    }
+    return { connections: wsServer.clients.size, subscriptions };
   });
   wsServer.on('connection', (socket, request) => {
     keepAlive.add(socket);
@@ -154,9 +182,11 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         }
         beforeInit.get(socket)?.();
         ctx.extra.session = session;
+        admitted.add(ctx);
+        socket.once('close', () => admitted.delete(ctx));
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has registered this one already.
         if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
           return [
@@ -179,6 +209,12 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
           // A syntax error (or a token limit hit while parsing) fails this operation only; thrown,
           // it would close the whole socket with 4500.
           return [error instanceof GraphQLError ? error : new GraphQLError('The operation could not be parsed.')];
+        }
+        const kind = subscriptionKind(document, payload.operationName);
+        if (kind && SUBSCRIPTION_KINDS.has(kind)) {
+          let ofContext = kinds.get(ctx);
+          if (!ofContext) kinds.set(ctx, (ofContext = new Map()));
+          ofContext.set(id, kind);
         }
         // The token may have been revoked, or the principal disabled, since the socket opened. A
         // mutation reads its token afresh: it changes state, so another instance's revocation must
@@ -210,6 +246,9 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         return errors.length > 0 ? [...errors] : args;
       },
       // A shared subscription is written to the socket by `deliverDirectly`, not by graphql-ws's loop.
+      onComplete: (ctx, id) => {
+        kinds.get(ctx)?.delete(id);
+      },
       onOperation: (ctx, id, _payload, args) => {
         const shared = sharedStreamOf(args.contextValue);
         return shared ? deliverDirectly(ctx.extra.socket, id, shared) : undefined;

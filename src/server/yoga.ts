@@ -14,6 +14,7 @@ import { buildSchema } from '../graphql/schema.js';
 import { safeLogger } from '../logging.js';
 import { clientAddress } from './client-address.js';
 import { useHttpLimits } from './http-limits.js';
+import { useOperationMetrics } from './operation-metrics.js';
 import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions.js';
 
 /** What the transports put into Yoga's initial context; WebSocket connections authenticate once. */
@@ -78,6 +79,7 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
       ...(http.introspection ? [] : [useDisableIntrospection()]),
       EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }),
       useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask),
+      useOperationMetrics(deps.metrics),
     ],
     context: async (initial) => {
       if (initial.session) return createContext(deps, initial.session);

@@ -40,6 +40,8 @@ export interface TestServerOptions {
   sweepIntervalMs?: number;
   /** Webhook settings over the defaults. */
   webhooks?: Partial<WebhookConfig>;
+  /** The bearer token /metrics asks for (open when unset). */
+  metricsToken?: string;
   audit?: Partial<AuditConfig>;
   /** Another instance's database (on PostgreSQL): this server joins it and leaves it in place when it stops. */
   database?: TestDatabase;
@@ -66,6 +68,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       security: defaultSecurityConfig({ authFailuresPerMinute: 0, ...options.security }),
       // Webhook tests set their own (loopback receivers, short intervals).
       webhooks: defaultWebhookConfig(options.webhooks),
+      metricsToken: options.metricsToken,
       databaseWaitMs: 0,
     },
     { logging: 'error', websocket: options.websocket },

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
         introspection: true,
       },
       webhooks: { retryBaseMs: 30_000, retryWindowMs: 86_400_000, allowPrivate: false, publicUrl: undefined, intervalMs: 250 },
+      metricsToken: undefined,
       databaseWaitMs: 30_000,
     });
   });
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
         WEBHOOK_RETRY_BASE_MS: '1000',
         WEBHOOK_RETRY_WINDOW_SECONDS: '3600',
         WEBHOOK_ALLOW_PRIVATE: 'true',
+        METRICS_TOKEN: 'a-long-enough-metrics-token',
         DATABASE_WAIT_SECONDS: '5',
         RATE_LIMIT_PER_MINUTE: '0',
         MAX_SOCKETS_PER_PRINCIPAL: '3',
@@ -100,6 +102,7 @@ describe('loadConfig', () => {
         publicUrl: 'https://greenlight.example.com',
         intervalMs: 250,
       },
+      metricsToken: 'a-long-enough-metrics-token',
       databaseWaitMs: 5_000,
     });
   });
