@@ -2,6 +2,7 @@ import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { loadAuditKeyring, loadSigningKey, trustedJwk } from './audit/keys.js';
 import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
+import { startAuditWatch } from './audit/watch.js';
 import { startNotifier, type Notifier } from './notifications/notifier.js';
 import { countingPublishes, createMetrics } from './observability/metrics.js';
 import { untrustedSigners } from './audit/verify-log.js';
@@ -20,6 +21,7 @@ import { createQuotas } from './quotas/quotas.js';
 import { createReceiptSigner } from './receipts/signer.js';
 import { checkReadiness } from './server/health.js';
 import { createHttpServer } from './server/http.js';
+import type { Periodic } from './periodic.js';
 import { ensurePortFree } from './server/port.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
@@ -126,6 +128,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let sweeper: Sweeper | undefined;
     let sealer: Sealer | undefined;
     let notifier: Notifier | undefined;
+    let auditWatch: Periodic | undefined;
     let stopped: Promise<void> | null = null;
     return {
       deps,
@@ -147,6 +150,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           },
           (error) => logError('sealer', error),
         );
+        if (config.audit.verifyIntervalMs > 0) {
+          const leader = () => sealer?.isLeader() === true;
+          auditWatch = startAuditWatch(deps, leader, config.audit.verifyIntervalMs, (error) => logError('audit-watch', error));
+        }
         notifier = startNotifier(deps, (error) => logError('webhooks', error));
         started = true;
         return url;
@@ -155,6 +162,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         stopped ??= (async () => {
           if (started) await http.close();
           await sweeper?.stop();
+          await auditWatch?.stop();
           await sealer?.stop();
           await notifier?.stop();
           await hub.stop();

@@ -56,6 +56,7 @@ const ConfigSchema = z.object({
   AUDIT_SEAL_INTERVAL_MS: z.coerce.number().int().min(10).max(1_000).default(250),
   AUDIT_CHECKPOINT_EVENTS: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+  AUDIT_VERIFY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(604_800).default(3_600),
   RECEIPT_SIGNING_KEY: privateKeySetting.optional(),
   RECEIPT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   RECEIPT_TRUSTED_KEYS: trustedKeysSetting,
@@ -110,6 +111,11 @@ export interface AuditConfig {
   checkpointEvents: number;
   /** ...or when this long passed since it and anything new was sealed (milliseconds). */
   checkpointIntervalMs: number;
+  /**
+   * How often the sealing instance verifies the whole log and records a break it finds
+   * (AUDIT_VERIFICATION_FAILED, `audit.verification_failed`), in milliseconds; 0 never.
+   */
+  verifyIntervalMs: number;
 }
 
 /** How signed approval receipts are made: the key, the keys published beside it, the issuer. */
@@ -207,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sealIntervalMs: value.AUDIT_SEAL_INTERVAL_MS,
       checkpointEvents: value.AUDIT_CHECKPOINT_EVENTS,
       checkpointIntervalMs: value.AUDIT_CHECKPOINT_INTERVAL_MS,
+      verifyIntervalMs: value.AUDIT_VERIFY_INTERVAL_SECONDS * 1_000,
     },
     receipts: {
       signingKey: value.RECEIPT_SIGNING_KEY,
@@ -265,6 +272,7 @@ export function defaultAuditConfig(overrides: Partial<AuditConfig> = {}): AuditC
     sealIntervalMs: 250,
     checkpointEvents: 1_000,
     checkpointIntervalMs: 60_000,
+    verifyIntervalMs: 3_600_000,
     ...overrides,
   };
 }

@@ -83,6 +83,8 @@ export const AuditEventType = {
   REVIEW_REFUSED: 'REVIEW_REFUSED',
   /** A reviewer moved the review deadline. */
   ACTION_EXTENDED: 'ACTION_EXTENDED',
+  /** A pending request reached its reminder (`review.remindAt` of its timeout): its deadline is near. */
+  ACTION_EXPIRING: 'ACTION_EXPIRING',
   /** An ADMIN decided a pending request outside the review rules (break-glass). */
   DECISION_OVERRIDDEN: 'DECISION_OVERRIDDEN',
   ACTION_REJECTED: 'ACTION_REJECTED',
@@ -104,6 +106,8 @@ export const AuditEventType = {
   WEBHOOK_SECRET_ROTATED: 'WEBHOOK_SECRET_ROTATED',
   /** An ADMIN asked for a webhook delivery to be sent again. */
   WEBHOOK_REDELIVERED: 'WEBHOOK_REDELIVERED',
+  /** A check of the audit log's hash chain and signed checkpoints found it broken. */
+  AUDIT_VERIFICATION_FAILED: 'AUDIT_VERIFICATION_FAILED',
 } as const;
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 
@@ -134,6 +138,7 @@ export const WebhookEvent = {
   'action.blocked': ['ACTION_BLOCKED'],
   'action.expired': ['ACTION_EXPIRED'],
   'action.cancelled': ['ACTION_CANCELLED'],
+  'action.expiring': ['ACTION_EXPIRING'],
   'action.outcome_reported': ['OUTCOME_REPORTED'],
   'policy.published': ['POLICY_PUBLISHED', 'POLICY_ACTIVATED'],
   'principal.changed': [
@@ -145,6 +150,7 @@ export const WebhookEvent = {
     'TOKEN_REVOKED',
     'TOKEN_ROTATED',
   ],
+  'audit.verification_failed': ['AUDIT_VERIFICATION_FAILED'],
 } as const satisfies Record<string, readonly AuditEventType[]>;
 export type WebhookEvent = keyof typeof WebhookEvent;
 export const WEBHOOK_EVENTS = Object.keys(WebhookEvent) as WebhookEvent[];

@@ -50,6 +50,8 @@ export async function extendActionRequest(deps: Deps, reviewer: Principal, rawIn
       .set({
         expiresAt: sql`${actionRequests.expiresAt} + make_interval(secs => ${input.bySeconds})`,
         extensions: sql`${actionRequests.extensions} + 1`,
+        // A reminder not yet sent moves with the deadline; one already sent is not sent again.
+        remindAt: sql`${actionRequests.remindAt} + make_interval(secs => ${input.bySeconds})`,
       })
       .where(eq(actionRequests.id, current.id))
       .returning();

@@ -12,7 +12,13 @@ import { isUniqueViolation } from '../db/errors.js';
 import { actionRequests, principals, type ActionRequestRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { DelegationRequiredError, IdempotencyConflictError, InvalidInputError } from '../errors.js';
-import { DEFAULT_VALID_FOR_SECONDS, parseRedactionPaths, type Evaluation } from '../policy/index.js';
+import {
+  DEFAULT_REMIND_AT,
+  DEFAULT_VALID_FOR_SECONDS,
+  parseRedactionPaths,
+  type Evaluation,
+  type ReviewRequirement,
+} from '../policy/index.js';
 import { isUuid, jsonValueProblem, parseInput, storableText } from '../validation.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
 import { initialRequirements, nextStepAfter, requiredApprovals, reviewerGroups, summarize } from './requirements.js';
@@ -135,10 +141,14 @@ function decisionColumns(evaluation: Evaluation) {
         // Database time, like every deadline: instances' clocks may disagree, the database's is one.
         expiresAt: sql`now() + make_interval(secs => ${evaluation.review!.timeoutSeconds})`,
         nextEscalationAt: firstStep === null ? null : sql`now() + make_interval(secs => ${firstStep})`,
+        remindAt: sql`now() + make_interval(secs => ${remindAfterSeconds(evaluation.review!)})`,
       };
     }
   }
 }
+
+/** Seconds from the request to its reminder: the policy's share of its timeout. */
+const remindAfterSeconds = (review: ReviewRequirement): number => review.timeoutSeconds * (review.remindAt ?? DEFAULT_REMIND_AT);
 
 function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAuditEvent {
   const base = { actorId: null, requestId: request.id };

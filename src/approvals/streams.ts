@@ -22,8 +22,8 @@ export interface ApprovalQueueEvent {
   request: ActionRequestRow;
 }
 
-/** Events that change a pending request a reviewer is looking at without deciding it: a review short of quorum (or with changed params), a longer deadline. */
-const UPDATE_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set(['REVIEW_SUBMITTED', 'ACTION_EXTENDED']);
+/** Events that change a pending request a reviewer is looking at without deciding it: a review short of quorum (or with changed params), a longer deadline, a reminder that the deadline is near. */
+const UPDATE_EVENT_TYPES: ReadonlySet<AuditEventType> = new Set(['REVIEW_SUBMITTED', 'ACTION_EXTENDED', 'ACTION_EXPIRING']);
 
 const QUEUE_EVENT_TYPES: AuditEventType[] = ['ACTION_ESCALATED', ...UPDATE_EVENT_TYPES, ...DECISION_EVENT_TYPES];
 

@@ -1,18 +1,22 @@
 import type { Deps } from '../deps.js';
+import { every, type Periodic } from '../periodic.js';
 import { escalateDueRequests } from './escalate.js';
 import { expireOverdueRequests, SWEEP_BATCH } from './expire.js';
+import { remindDueRequests } from './remind.js';
 
-export interface Sweeper {
-  stop(): Promise<void>;
-}
+export type Sweeper = Periodic;
 
 /**
- * Ends overdue requests, then applies due escalation steps, until neither has a full batch left.
- * Expiry goes first: a request past its deadline needs no more reviewers.
+ * Ends overdue requests, then sends due reminders and applies due escalation steps, until none has
+ * a full batch left. Expiry goes first: a request past its deadline needs no reminder and no more
+ * reviewers.
  */
 export async function sweepOnce(deps: Deps): Promise<void> {
   while ((await expireOverdueRequests(deps)).length === SWEEP_BATCH) {
     // A full batch: more may be due; go on without waiting for the next tick.
+  }
+  while ((await remindDueRequests(deps)).length === SWEEP_BATCH) {
+    // Likewise.
   }
   while ((await escalateDueRequests(deps)).length === SWEEP_BATCH) {
     // Likewise.
@@ -24,29 +28,5 @@ export async function sweepOnce(deps: Deps): Promise<void> {
  * keep them from doing the same work).
  */
 export function startSweeper(deps: Deps, intervalMs: number, onError: (error: unknown) => void): Sweeper {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
-  const sweep = async () => {
-    try {
-      if (!stopped) await sweepOnce(deps);
-    } catch (error) {
-      onError(error);
-    }
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = sweep().then(schedule);
-    }, intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return every(intervalMs, () => sweepOnce(deps), onError);
 }

@@ -138,6 +138,17 @@ export interface AuditEventData {
     extensions: number;
     reason: string | null;
   };
+  /** The reminder: `secondsLeft` before `expiresAt` when it was sent. */
+  ACTION_EXPIRING: { agentId: string; expiresAt: string; secondsLeft: number };
+  /** What a verification found (`checkedById` is null when the service's own periodic check ran it). */
+  AUDIT_VERIFICATION_FAILED: {
+    checkedById: string | null;
+    fromSeq: number;
+    toSeq: number;
+    firstBrokenSeq: number | null;
+    reason: string | null;
+    message: string | null;
+  };
   DECISION_OVERRIDDEN: { agentId: string; adminId: string; verdict: Verdict; reason: string; approvalsReceived: number };
 }
 

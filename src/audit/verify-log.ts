@@ -8,6 +8,7 @@ import { InvalidInputError } from '../errors.js';
 import type { SealedEvent } from './chain.js';
 import { checkedEventsPg, defaultReaderThreads, nodePostgresOf } from './checked-events-pg.js';
 import type { AuditKeyring } from './keys.js';
+import { recordVerificationFailure } from './verification-alarm.js';
 import { chainHead, sealedColumns } from './seal.js';
 import { GENESIS_HASH, verifyChain, type CheckpointRecord, type VerificationReport } from './verify.js';
 
@@ -59,10 +60,11 @@ async function* sealedEvents(db: Executor, fromSeq: number, toSeq: number): Asyn
 
 /**
  * `verifyAuditLog` for a viewer who may read the log (AUDITOR, ADMIN). A range whose start is
- * after its end is refused (InvalidInputError): it would report an empty range as intact.
+ * after its end is refused (InvalidInputError): it would report an empty range as intact. A break
+ * found is recorded (AUDIT_VERIFICATION_FAILED, once per break) with the viewer as its finder.
  */
 export async function verifyAuditLogAs(
-  deps: Pick<Deps, 'db' | 'auditKeys'>,
+  deps: Pick<Deps, 'db' | 'auditKeys' | 'hub'>,
   viewer: Principal,
   range: { from?: number | null | undefined; to?: number | null | undefined },
 ): Promise<AuditLogVerification> {
@@ -73,7 +75,9 @@ export async function verifyAuditLogAs(
       throw InvalidInputError.of(field, 'must be a seq: a whole number from 1');
   }
   if (range.from != null && range.to != null && range.from > range.to) throw InvalidInputError.of('to', 'must not be before from');
-  return verifyAuditLog(deps.db, deps.auditKeys, range);
+  const report = await verifyAuditLog(deps.db, deps.auditKeys, range);
+  await recordVerificationFailure(deps, report, viewer.id);
+  return report;
 }
 
 /**

@@ -193,6 +193,10 @@ export const actionRequests = pgTable(
     /** When the next escalation step of any requirement is due; null when none is left. */
     nextEscalationAt: timestamp('next_escalation_at', { withTimezone: true }),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** When reviewers are to be reminded (`action.expiring`); null once they were, or for requests never pending. */
+    remindAt: timestamp('remind_at', { withTimezone: true }),
+    /** When reviewers were reminded that the deadline is near (ACTION_EXPIRING); null before. */
+    remindedAt: timestamp('reminded_at', { withTimezone: true }),
     /** How many times reviewers extended the deadline. */
     extensions: integer('extensions').notNull().default(0),
     /** Bumped by each approve-with-changes: only approvals of the current revision count. */
@@ -238,6 +242,10 @@ export const actionRequests = pgTable(
     index('action_requests_pending_escalation_idx')
       .on(t.nextEscalationAt)
       .where(sql`${t.status} = 'PENDING'`),
+    // The reminder scan: pending requests whose reminder is due.
+    index('action_requests_pending_reminder_idx')
+      .on(t.remindAt)
+      .where(sql`${t.status} = 'PENDING' AND ${t.remindAt} IS NOT NULL`),
     check('action_requests_decided_check', sql`(${t.status} = 'PENDING') = (${t.decidedAt} IS NULL)`),
   ],
 );

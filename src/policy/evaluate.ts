@@ -81,8 +81,8 @@ function reviewRequirements(deciding: readonly CompiledRule[]): RuleReviewRequir
 
 /**
  * Merges the requirements of every deciding ESCALATE rule into one summary: groups are united,
- * the shortest timeout wins, REJECT on timeout wins over EXPIRE, and escalation steps are pooled
- * in time order. `approvals` is the sum over `requirements`: each must be met on its own and a
+ * the shortest timeout wins, REJECT on timeout wins over EXPIRE, the earliest reminder wins, and
+ * escalation steps are pooled in time order. `approvals` is the sum over `requirements`: each must be met on its own and a
  * person counts once, so that is the least number of distinct people needed.
  */
 function mergeReviews(rules: readonly CompiledRule[], requirements: readonly RuleReviewRequirement[]): ReviewRequirement {
@@ -90,6 +90,7 @@ function mergeReviews(rules: readonly CompiledRule[], requirements: readonly Rul
   const approvals = requirements.reduce((sum, requirement) => sum + requirement.approvals, 0);
   let timeoutSeconds: number | undefined;
   let onTimeout: TimeoutAction | undefined;
+  let remindAt: number | undefined;
   const escalation: EscalationStep[] = [];
   for (const { rule } of rules) {
     const review = rule.review;
@@ -98,6 +99,7 @@ function mergeReviews(rules: readonly CompiledRule[], requirements: readonly Rul
     if (review.timeoutSeconds !== undefined) timeoutSeconds = Math.min(timeoutSeconds ?? review.timeoutSeconds, review.timeoutSeconds);
     if (review.onTimeout !== undefined && onTimeout !== 'REJECT') onTimeout = review.onTimeout;
     if (review.escalation) escalation.push(...review.escalation);
+    if (review.remindAt !== undefined) remindAt = Math.min(remindAt ?? review.remindAt, review.remindAt);
   }
   const merged: ReviewRequirement = {
     groups: [...groups].sort(),
@@ -105,6 +107,7 @@ function mergeReviews(rules: readonly CompiledRule[], requirements: readonly Rul
     timeoutSeconds: timeoutSeconds ?? DEFAULT_REVIEW.timeoutSeconds,
   };
   if (onTimeout !== undefined) merged.onTimeout = onTimeout;
+  if (remindAt !== undefined) merged.remindAt = remindAt;
   // Steps at the same time keep policy order.
   if (escalation.length > 0) merged.escalation = sortedSteps(escalation);
   return merged;

@@ -21,7 +21,7 @@ const FIELDS = {
   ],
   agents: ['ids', 'groups', 'labels'],
   limit: ['count', 'windowSeconds', 'per'],
-  review: ['groups', 'approvals', 'timeoutSeconds', 'onTimeout', 'escalation', 'allowStanding'],
+  review: ['groups', 'approvals', 'timeoutSeconds', 'onTimeout', 'escalation', 'allowStanding', 'remindAt'],
   escalation: ['afterSeconds', 'groups'],
 } as const;
 

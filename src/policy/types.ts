@@ -51,6 +51,11 @@ export interface ReviewRequirement {
   escalation?: EscalationStep[] | undefined;
   /** On a rule: whether a reviewer's standing approval may stand in for a review (default true). */
   allowStanding?: boolean | undefined;
+  /**
+   * The share of the timeout after which reviewers are reminded (`action.expiring`), between 0 and
+   * 1 exclusive (default `DEFAULT_REMIND_AT`). In a merged requirement: the earliest of the rules'.
+   */
+  remindAt?: number | undefined;
 }
 
 /** One ESCALATE rule's review requirement, defaults filled in. */
@@ -216,6 +221,9 @@ export interface Evaluation {
 
 /** How long an approval stays valid when no deciding rule says otherwise: 15 minutes. */
 export const DEFAULT_VALID_FOR_SECONDS = 900;
+
+/** When reviewers are reminded of a pending request when no deciding rule says: at 80 % of its timeout. */
+export const DEFAULT_REMIND_AT = 0.8;
 
 export const DEFAULT_REVIEW: ReviewRequirement = {
   groups: [],

@@ -138,11 +138,14 @@ function validateLimit(limit: unknown, report: Report): void {
 function validateReview(review: unknown, effect: unknown, report: Report): void {
   if (effect !== 'ESCALATE') report('review', 'is only allowed on ESCALATE rules');
   if (!isObject(review)) {
-    report('review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout, escalation and/or allowStanding');
+    report('review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout, escalation, allowStanding and/or remindAt');
     return;
   }
-  const { groups, approvals, timeoutSeconds, onTimeout, escalation, allowStanding } = review;
+  const { groups, approvals, timeoutSeconds, onTimeout, escalation, allowStanding, remindAt } = review;
   if (present(allowStanding) && typeof allowStanding !== 'boolean') report('review.allowStanding', 'must be true or false');
+  if (present(remindAt) && !(typeof remindAt === 'number' && remindAt > 0 && remindAt < 1)) {
+    report('review.remindAt', 'must be a number between 0 and 1 (exclusive): the share of the timeout after which reviewers are reminded');
+  }
   if (present(groups)) validateGroups(groups, 'review.groups', report, false);
   if (present(approvals) && !isWhole(approvals, 1, POLICY_LIMITS.maxApprovals)) {
     report('review.approvals', `must be a whole number from 1 to ${POLICY_LIMITS.maxApprovals}`);

@@ -1,5 +1,7 @@
 import type { Browser, Locator, Page } from 'playwright-core';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actionRequests } from '../../src/db/schema.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { launchBrowser } from '../support/browser.js';
 import { expectAccessible, openConsole, PHONE, screenshot } from '../support/console.js';
@@ -132,6 +134,20 @@ describe('the inbox', () => {
     const after = await statusOf(extended);
     expect(after.extensions).toBe(1);
     expect(Date.parse(after.expiresAt) - Date.parse(before)).toBe(3_600_000);
+  });
+
+  it('marks a request live once reviewers were reminded that its deadline is near (action.expiring)', async () => {
+    const page = await inboxOf(ada);
+    const id = await ask('deploy.update', 'prod/remind-me');
+    await itemOf(page, 'prod/remind-me').waitFor();
+    expect(await itemOf(page, 'prod/remind-me').locator('.expiring').count()).toBe(0);
+    // Its reminder falls due now, as the database sees time; the sweeper sends it.
+    await server.app.deps.db
+      .update(actionRequests)
+      .set({ remindAt: sql`now()` })
+      .where(eq(actionRequests.id, id));
+    await expect.poll(() => itemOf(page, 'prod/remind-me').locator('.countdown .expiring').textContent()).toBe('Expiring soon');
+    expect(await itemOf(page, 'prod/remind-me').getAttribute('class')).toContain('expiring');
   });
 
   it('resumes after a dropped connection, showing reconnecting, and a request escalated meanwhile appears', async () => {

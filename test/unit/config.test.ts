@@ -17,6 +17,7 @@ describe('loadConfig', () => {
         sealIntervalMs: 250,
         checkpointEvents: 1_000,
         checkpointIntervalMs: 60_000,
+        verifyIntervalMs: 3_600_000,
       },
       receipts: { signingKey: undefined, signingKeyFile: './.data/receipt-signing-key.pem', trustedKeys: [], issuer: 'greenlight' },
       security: {
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
         AUDIT_SEAL_INTERVAL_MS: '100',
         AUDIT_CHECKPOINT_EVENTS: '500',
         AUDIT_CHECKPOINT_INTERVAL_MS: '30000',
+        AUDIT_VERIFY_INTERVAL_SECONDS: '0',
         RECEIPT_SIGNING_KEY_FILE: '/run/secrets/receipts.pem',
         RECEIPT_TRUSTED_KEYS: '[{"kty": "OKP", "crv": "Ed25519", "x": "Cr1XkTaCibiSINvkt6uFeqslSp22cjlRMdoGu7HhKZY"}]',
         PUBLIC_URL: 'https://greenlight.example.com/',
@@ -79,6 +81,7 @@ describe('loadConfig', () => {
         sealIntervalMs: 100,
         checkpointEvents: 500,
         checkpointIntervalMs: 30_000,
+        verifyIntervalMs: 0,
       },
       receipts: {
         signingKey: undefined,

@@ -819,7 +819,7 @@ describe('validatePolicy: review timeouts and escalation', () => {
       'review.escalation',
       'must list at most 10 steps',
     ],
-    ['soon', 'review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout, escalation and/or allowStanding'],
+    ['soon', 'review', 'must be an object with groups, approvals, timeoutSeconds, onTimeout, escalation, allowStanding and/or remindAt'],
   ])('rejects %j', (review, field, message) => {
     expect(validatePolicy(doc([escalate(review)]))).toEqual([{ ruleId: 'rule-1', field, message }]);
   });

@@ -10,6 +10,7 @@ const TYPE_GROUPS: Record<AuditEventType, string> = {
   ACTION_BLOCKED: 'Requests',
   ACTION_ESCALATED: 'Requests',
   ACTION_EXTENDED: 'Requests',
+  ACTION_EXPIRING: 'Requests',
   ACTION_REJECTED: 'Requests',
   ACTION_EXPIRED: 'Requests',
   ACTION_CANCELLED: 'Requests',
@@ -38,6 +39,7 @@ const TYPE_GROUPS: Record<AuditEventType, string> = {
   WEBHOOK_DELETED: 'Webhooks',
   WEBHOOK_SECRET_ROTATED: 'Webhooks',
   WEBHOOK_REDELIVERED: 'Webhooks',
+  AUDIT_VERIFICATION_FAILED: 'Audit log',
 };
 
 /** The types grouped for the filter, in the order above. */

@@ -104,12 +104,16 @@ export type AuditEventType =
   | 'ACTION_ESCALATED'
   /** Nobody decided a request before its deadline. */
   | 'ACTION_EXPIRED'
+  /** A pending request reached its reminder (the policy's `review.remindAt` share of its timeout, default 0.8): its deadline is near. Sent once per request; webhooks see it as `action.expiring`. */
+  | 'ACTION_EXPIRING'
   /** A reviewer moved a pending request's deadline. */
   | 'ACTION_EXTENDED'
   /** A request was rejected: by a reviewer, or by its deadline where the rule says onTimeout REJECT. */
   | 'ACTION_REJECTED'
   /** An agent asked to perform an action. */
   | 'ACTION_REQUESTED'
+  /** A check of the audit log (`verifyAuditLog`, `greenlight audit verify`, or the periodic check) found its hash chain or signed checkpoints broken: `data.firstBrokenSeq`, `data.reason`. Recorded once per break found; webhooks see it as `audit.verification_failed`. */
+  | 'AUDIT_VERIFICATION_FAILED'
   /** An ADMIN decided a pending request outside the review rules (break-glass), with a reason. */
   | 'DECISION_OVERRIDDEN'
   /** A human let an agent act on their behalf (`onBehalfOf`) for some actions. */
@@ -667,7 +671,7 @@ export type HistoryTrailQueryVariables = Exact<{
 
 export type HistoryTrailQuery = { auditEvents: { edges: Array<{ node: { id: string, seq: number | null, type: AuditEventType, createdAt: string, data: unknown, actor: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
-export type PendingItemFragment = { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null };
+export type PendingItemFragment = { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, remindedAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null };
 
 export type LeftQueueFragment = { id: string, action: string, resource: string, status: ActionStatus, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, decider: { id: string, name: string } | null, agent: { name: string } };
 
@@ -677,28 +681,28 @@ export type InboxSnapshotQueryVariables = Exact<{
 }>;
 
 
-export type InboxSnapshotQuery = { pendingApprovals: { streamCursor: string | null, edges: Array<{ node: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type InboxSnapshotQuery = { pendingApprovals: { streamCursor: string | null, edges: Array<{ node: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, remindedAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type InboxFeedSubscriptionVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
 
-export type InboxFeedSubscription = { pendingApprovals: { kind: ApprovalQueueEventKind, cursor: string, request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } } };
+export type InboxFeedSubscription = { pendingApprovals: { kind: ApprovalQueueEventKind, cursor: string, request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, remindedAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } } };
 
 export type InboxItemQueryVariables = Exact<{
   id: string;
 }>;
 
 
-export type InboxItemQuery = { actionRequest: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null };
+export type InboxItemQuery = { actionRequest: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, remindedAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null };
 
 export type InboxDecideMutationVariables = Exact<{
   input: DecideActionInput;
 }>;
 
 
-export type InboxDecideMutation = { decideAction: { request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null, errors: Array<
+export type InboxDecideMutation = { decideAction: { request: { id: string, action: string, resource: string, params: unknown, context: unknown, reason: string | null, status: ActionStatus, createdAt: string, expiresAt: string | null, remindedAt: string | null, nextEscalationAt: string | null, extensions: number, revision: number, amendedParams: unknown, approvalsReceived: number, requiredApprovals: number, redactPaths: Array<string>, decidedBy: DecisionSource | null, decisionReason: string | null, overridden: boolean, reviews: Array<{ revision: number, verdict: Verdict, reviewer: { id: string } }>, reviewRequirements: Array<{ ruleId: string | null, groups: Array<string>, approvals: number, approvalsReceived: number, met: boolean, escalationStepsReached: number, escalation: Array<{ afterSeconds: number, groups: Array<string> }>, approvers: Array<{ id: string, name: string }> }>, evaluation: { decidingRules: Array<string>, explanation: string, amendable: boolean, standingAllowed: boolean, policyVersion: number | null }, agent: { id: string, name: string }, onBehalfOf: { id: string, name: string } | null, decider: { id: string, name: string } | null } | null, errors: Array<
       | { __typename: 'ConflictError', currentStatus: string | null, message: string }
       | { __typename: 'DelegationRequiredError', message: string }
       | { __typename: 'IdempotencyConflictError', message: string }
@@ -928,6 +932,7 @@ export const PendingItemFragmentDoc = new TypedDocumentString(`
   status
   createdAt
   expiresAt
+  remindedAt
   nextEscalationAt
   extensions
   revision
@@ -1668,6 +1673,7 @@ export const InboxSnapshotDocument = new TypedDocumentString(`
   status
   createdAt
   expiresAt
+  remindedAt
   nextEscalationAt
   extensions
   revision
@@ -1735,6 +1741,7 @@ export const InboxFeedDocument = new TypedDocumentString(`
   status
   createdAt
   expiresAt
+  remindedAt
   nextEscalationAt
   extensions
   revision
@@ -1814,6 +1821,7 @@ export const InboxItemDocument = new TypedDocumentString(`
   status
   createdAt
   expiresAt
+  remindedAt
   nextEscalationAt
   extensions
   revision
@@ -1908,6 +1916,7 @@ export const InboxDecideDocument = new TypedDocumentString(`
   status
   createdAt
   expiresAt
+  remindedAt
   nextEscalationAt
   extensions
   revision

@@ -22,7 +22,7 @@ export function FlagSummary({ item }: { item: Item }) {
   );
 }
 
-/** Time left before the deadline, and the next escalation step, ticking. */
+/** Time left before the deadline, and the next escalation step, ticking; marked once reviewers were reminded. */
 export function Countdown({ item }: { item: Item }) {
   const now = useNow();
   const parts: string[] = [];
@@ -38,6 +38,11 @@ export function Countdown({ item }: { item: Item }) {
   if (parts.length === 0) return null;
   return (
     <p class="countdown" title={item.expiresAt ? `Deadline ${when(item.expiresAt)}` : undefined}>
+      {item.remindedAt ? (
+        <strong class="expiring" title={`Reminder sent ${when(item.remindedAt)}`}>
+          Expiring soon
+        </strong>
+      ) : null}{' '}
       {parts.join('; ')}
       {item.extensions > 0 ? ` (extended ${plural(item.extensions, 'time')})` : ''}
     </p>

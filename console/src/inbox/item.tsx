@@ -17,7 +17,13 @@ interface Props {
 export function InboxItem({ item, queue, current, selected, onSelect, onFocus }: Props) {
   const title = `item-${item.id}-title`;
   return (
-    <li class={`item card${current ? ' current' : ''}`} data-item={item.id} tabIndex={-1} aria-labelledby={title} onFocusIn={onFocus}>
+    <li
+      class={`item card${current ? ' current' : ''}${item.remindedAt ? ' expiring' : ''}`}
+      data-item={item.id}
+      tabIndex={-1}
+      aria-labelledby={title}
+      onFocusIn={onFocus}
+    >
       <div class="item-head">
         <input
           type="checkbox"

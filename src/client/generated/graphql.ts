@@ -114,12 +114,16 @@ export type AuditEventType =
   | 'ACTION_ESCALATED'
   /** Nobody decided a request before its deadline. */
   | 'ACTION_EXPIRED'
+  /** A pending request reached its reminder (the policy's `review.remindAt` share of its timeout, default 0.8): its deadline is near. Sent once per request; webhooks see it as `action.expiring`. */
+  | 'ACTION_EXPIRING'
   /** A reviewer moved a pending request's deadline. */
   | 'ACTION_EXTENDED'
   /** A request was rejected: by a reviewer, or by its deadline where the rule says onTimeout REJECT. */
   | 'ACTION_REJECTED'
   /** An agent asked to perform an action. */
   | 'ACTION_REQUESTED'
+  /** A check of the audit log (`verifyAuditLog`, `greenlight audit verify`, or the periodic check) found its hash chain or signed checkpoints broken: `data.firstBrokenSeq`, `data.reason`. Recorded once per break found; webhooks see it as `audit.verification_failed`. */
+  | 'AUDIT_VERIFICATION_FAILED'
   /** An ADMIN decided a pending request outside the review rules (break-glass), with a reason. */
   | 'DECISION_OVERRIDDEN'
   /** A human let an agent act on their behalf (`onBehalfOf`) for some actions. */
@@ -497,6 +501,8 @@ export type ReviewRequirementInput = {
   groups?: Array<string> | null | undefined;
   /** What a timeout does (default EXPIRE). */
   onTimeout?: TimeoutAction | null | undefined;
+  /** The share of the timeout after which reviewers are reminded with `action.expiring`, between 0 and 1 exclusive (default 0.8). */
+  remindAt?: number | null | undefined;
   /** Seconds before the request times out, up to 30 days (default 3600). */
   timeoutSeconds?: number | null | undefined;
 };

@@ -130,6 +130,12 @@ export const ActionRequestRef = builder.objectRef<ActionRequestRow>('ActionReque
       nullable: true,
       description: 'For escalated requests: when the review deadline passes (database time); reviewers may extend it.',
     }),
+    remindedAt: t.expose('remindedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        "When reviewers were reminded that the deadline is near (`action.expiring`, at the policy's `review.remindAt` share of the timeout); null before, and for requests never pending.",
+    }),
     extensions: t.exposeInt('extensions', { description: 'How many times reviewers extended the deadline (`extendActionRequest`).' }),
     nextEscalationAt: t.expose('nextEscalationAt', {
       type: 'DateTime',

@@ -39,6 +39,8 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   REVIEW_SUBMITTED: 'A reviewer approved (possibly with changed params) or rejected.',
   REVIEW_REFUSED: 'A party to a request (its agent, another agent, its owner, the human it acts for) tried to review it and was refused.',
   ACTION_EXTENDED: "A reviewer moved a pending request's deadline.",
+  ACTION_EXPIRING:
+    "A pending request reached its reminder (the policy's `review.remindAt` share of its timeout, default 0.8): its deadline is near. Sent once per request; webhooks see it as `action.expiring`.",
   DECISION_OVERRIDDEN: 'An ADMIN decided a pending request outside the review rules (break-glass), with a reason.',
   ACTION_REJECTED: 'A request was rejected: by a reviewer, or by its deadline where the rule says onTimeout REJECT.',
   ACTION_EXPIRED: 'Nobody decided a request before its deadline.',
@@ -54,6 +56,8 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   WEBHOOK_DELETED: 'An ADMIN deleted a webhook: nothing more is sent to it; its deliveries stay listed.',
   WEBHOOK_SECRET_ROTATED: "A webhook's signing secret was replaced; the old one signs alongside the new one until `previousSecretUntil`.",
   WEBHOOK_REDELIVERED: 'An ADMIN asked for a webhook delivery to be sent again.',
+  AUDIT_VERIFICATION_FAILED:
+    'A check of the audit log (`verifyAuditLog`, `greenlight audit verify`, or the periodic check) found its hash chain or signed checkpoints broken: `data.firstBrokenSeq`, `data.reason`. Recorded once per break found; webhooks see it as `audit.verification_failed`.',
 };
 
 const AuditEventTypeEnum = builder.enumType('AuditEventType', {

@@ -23,6 +23,11 @@ const ReviewRequirementInput = builder.inputType('ReviewRequirementInput', {
       required: false,
       description: "Whether a reviewer's standing approval may stand in for a review of these requests (default true).",
     }),
+    remindAt: t.float({
+      required: false,
+      description:
+        'The share of the timeout after which reviewers are reminded with `action.expiring`, between 0 and 1 exclusive (default 0.8).',
+    }),
   }),
 });
 
@@ -114,6 +119,7 @@ export function toPolicyDocument(
             onTimeout: rule.review.onTimeout ?? undefined,
             escalation: rule.review.escalation ?? undefined,
             allowStanding: rule.review.allowStanding ?? undefined,
+            remindAt: rule.review.remindAt ?? undefined,
           }
         : undefined,
     })),

@@ -1,5 +1,5 @@
 import type { AgentSelector, EscalationStep, PolicyRule, RateLimit, ReviewRequirement, RuleReviewRequirement } from '../../policy/index.js';
-import { LimitScope, TimeoutAction } from '../../policy/index.js';
+import { DEFAULT_REMIND_AT, LimitScope, TimeoutAction } from '../../policy/index.js';
 import { builder } from '../builder.js';
 import { PolicyEffectEnum } from './enums.js';
 
@@ -57,6 +57,11 @@ export const ReviewRequirementRef = builder.objectRef<Partial<ReviewRequirement>
     allowStanding: t.boolean({
       description: "Whether a reviewer's standing approval may stand in for a review (false only where the rule forbids it).",
       resolve: (r) => r.allowStanding !== false,
+    }),
+    remindAt: t.float({
+      description:
+        "The share of the timeout after which reviewers are reminded with `action.expiring` (default 0.8; in an evaluation's merged requirement, the earliest of the deciding rules').",
+      resolve: (r) => r.remindAt ?? DEFAULT_REMIND_AT,
     }),
   }),
 });
