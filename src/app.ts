@@ -15,7 +15,7 @@ import type { Deps } from './deps.js';
 import { createEventHub, type EventHub } from './events/hub.js';
 import { createPgSignal } from './events/pg-signal.js';
 import { createLocalSignal } from './events/signal.js';
-import { logError } from './logging.js';
+import { createLogger, logError } from './observability/logger.js';
 import { createPolicyStore } from './policies/store.js';
 import { createQuotas } from './quotas/quotas.js';
 import { createReceiptSigner } from './receipts/signer.js';
@@ -23,6 +23,7 @@ import { checkReadiness } from './server/health.js';
 import { createHttpServer } from './server/http.js';
 import type { Periodic } from './periodic.js';
 import { ensurePortFree } from './server/port.js';
+import { createRequestLog } from './server/request-log.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
 import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';
@@ -59,20 +60,21 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Settings that point at something unusable fail here, each with one line naming the setting.
   await ensurePortFree(config.host, config.port);
   if (config.databaseUrl) await waitForDatabase(config.databaseUrl, config.databaseWaitMs);
-  const database = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const log = options.logger ?? createLogger({ level: options.logging ?? 'info' });
+  const database = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   let hubStarted: EventHub | undefined;
   try {
     await database.migrate();
     // Instances on one PostgreSQL wake each other with LISTEN/NOTIFY; PGlite is one process.
     const signals = config.databaseUrl
-      ? createPgSignal(config.databaseUrl, database.db, (error) => logError('events', error, 'listener'))
+      ? createPgSignal(config.databaseUrl, database.db, (error) => logError(log, 'events', error, 'listener'))
       : createLocalSignal();
     const metrics = createMetrics(database.db, { position: () => hub.position() });
     // Every batch of events committed here is counted as it is published (once, on this instance).
     const hub = countingPublishes(createEventHub(database.db, signals), metrics);
     const policies = createPolicyStore();
     await policies.reload(database.db);
-    const warnAudit = (message: string) => console.warn(`[audit] ${message}`);
+    const warnAudit = (message: string) => log.warn({ scope: 'audit' }, message);
     const auditKeys = loadAuditKeyring(
       { pem: config.audit.signingKey, file: config.audit.signingKeyFile, trusted: config.audit.trustedKeys.map(trustedJwk) },
       warnAudit,
@@ -85,19 +87,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const redactor = createRedactor(await loadRedactionKey(database.db));
     const auth = createAuthenticator(database.db, {
       failuresPerMinute: config.security.authFailuresPerMinute,
-      onError: (error) => logError('auth', error),
+      onError: (error) => logError(log, 'auth', error),
     });
     const quotas = createQuotas({ requestsPerMinute: config.security.requestsPerMinute });
     const receiptKey = loadSigningKey({ pem: config.receipts.signingKey, file: config.receipts.signingKeyFile }, () =>
-      console.warn(
-        '[receipts] No receipt signing key configured (RECEIPT_SIGNING_KEY or RECEIPT_SIGNING_KEY_FILE): receipts are signed with a key that dies with this process.',
+      log.warn(
+        { scope: 'receipts' },
+        'No receipt signing key configured (RECEIPT_SIGNING_KEY or RECEIPT_SIGNING_KEY_FILE): receipts are signed with a key that dies with this process.',
       ),
     );
     const receipts = createReceiptSigner(receiptKey, config.receipts.trustedKeys.map(trustedJwk), config.receipts.issuer);
     const webhooks =
       config.webhooks ??
       defaultWebhookConfig({ publicUrl: config.receipts.issuer.startsWith('http') ? config.receipts.issuer : undefined });
-    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts, webhooks, metrics };
+    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts, webhooks, metrics, log };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     await hub.start();
     hubStarted = hub;
@@ -107,18 +110,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // (each request checks the active version anyway; this keeps `current()` fresh between requests).
     hub.listen((event) => {
       if (event.type === 'POLICY_PUBLISHED' || event.type === 'POLICY_ACTIVATED') {
-        policies.reload(database.db).catch((error) => logError('policies', error, 'reload failed'));
+        policies.reload(database.db).catch((error) => logError(log, 'policies', error, 'reload failed'));
       }
       // A principal or token changed, here or on another instance: forget what is cached of it,
       // close its sockets whose session no longer stands, let its subscriptions follow its groups.
       if (AUTH_EVENT_TYPES.has(event.type)) {
-        auth.principalChanged(String(event.data['principalId'])).catch((error) => logError('auth', error, 'refresh failed'));
+        auth.principalChanged(String(event.data['principalId'])).catch((error) => logError(log, 'auth', error, 'refresh failed'));
       }
     });
 
     const fanout: FanoutStats = { executions: 0 };
-    const yoga = createGreenlightYoga(deps, { ...options, http: config.security, fanoutStats: fanout });
+    const requestLog = createRequestLog(log);
+    const yoga = createGreenlightYoga(deps, { ...options, http: config.security, fanoutStats: fanout, requestLog });
     const http = createHttpServer(yoga, deps, () => checkReadiness(database, hub), {
+      requestLog,
       metricsToken: config.metricsToken,
       maxSocketsPerPrincipal: config.security.socketsPerPrincipal,
       trustProxy: config.security.trustProxy,
@@ -139,7 +144,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       fanout,
       async start() {
         const url = await http.listen(config.port, config.host);
-        sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => logError('sweeper', error));
+        sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => logError(log, 'sweeper', error));
         sealer = startSealer(
           database,
           auditKeys,
@@ -148,13 +153,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
             everyEvents: config.audit.checkpointEvents,
             everyMs: config.audit.checkpointIntervalMs,
           },
-          (error) => logError('sealer', error),
+          (error) => logError(log, 'sealer', error),
         );
         if (config.audit.verifyIntervalMs > 0) {
           const leader = () => sealer?.isLeader() === true;
-          auditWatch = startAuditWatch(deps, leader, config.audit.verifyIntervalMs, (error) => logError('audit-watch', error));
+          auditWatch = startAuditWatch(deps, leader, config.audit.verifyIntervalMs, (error) => logError(log, 'audit-watch', error));
         }
-        notifier = startNotifier(deps, (error) => logError('webhooks', error));
+        notifier = startNotifier(deps, (error) => logError(log, 'webhooks', error));
         started = true;
         return url;
       },

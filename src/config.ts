@@ -73,6 +73,8 @@ const ConfigSchema = z.object({
     .default(86_400),
   WEBHOOK_ALLOW_PRIVATE: booleanSetting.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters long').optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   MAX_SOCKETS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -171,6 +173,8 @@ export interface Config {
   webhooks?: WebhookConfig;
   /** A bearer token `/metrics` asks for; open when unset. */
   metricsToken?: string | undefined;
+  /** The server's log: the least severe level written, and JSON lines or human-readable ones (default: human-readable on a terminal). */
+  log?: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent'; format: 'json' | 'pretty' | undefined };
   /** How long start-up waits for a PostgreSQL server that refuses connections (milliseconds). */
   databaseWaitMs: number;
 }
@@ -240,6 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       publicUrl: value.PUBLIC_URL,
     }),
     metricsToken: value.METRICS_TOKEN,
+    log: { level: value.LOG_LEVEL, format: value.LOG_FORMAT },
     databaseWaitMs: value.DATABASE_WAIT_SECONDS * 1_000,
   };
 }

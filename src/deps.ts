@@ -1,4 +1,5 @@
 import type { WebhookConfig } from './config.js';
+import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { AuditKeyring } from './audit/keys.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -32,4 +33,6 @@ export interface Deps {
   webhooks: WebhookConfig;
   /** This app's Prometheus registry and the hooks that move it. */
   metrics: Metrics;
+  /** This app's structured logger (pino): never given a secret, a bind parameter or a redacted value. */
+  log: Logger;
 }

@@ -32,20 +32,3 @@ const countOf = (params: unknown) => (Array.isArray(params) ? params.length : 0)
 
 /** Drizzle's message for a failed statement ends with its parameters: whatever carries it, they are cut. */
 const withoutParams = (message: string) => message.replace(/\nparams: [\s\S]*$/, '\n(parameters not logged)');
-
-/** Logs an unexpected error of one part of the service (`[scope]`), made loggable first. */
-export function logError(scope: string, error: unknown, context?: string): void {
-  console.error(`[${scope}]${context ? ` ${context}:` : ''}`, loggableError(error));
-}
-
-/** A Yoga logger whose arguments are made loggable (Yoga logs the unexpected errors it masks). */
-export function safeLogger(level: 'debug' | 'info' | 'warn' | 'error' | false) {
-  const order = ['debug', 'info', 'warn', 'error'];
-  const enabled = (at: string) => level !== false && order.indexOf(at) >= order.indexOf(level);
-  const write =
-    (at: 'debug' | 'info' | 'warn' | 'error') =>
-    (...args: unknown[]) => {
-      if (enabled(at)) console[at === 'debug' ? 'debug' : at](...args.map((arg) => loggableError(arg)));
-    };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
-}

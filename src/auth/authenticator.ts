@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { principals, tokens } from '../db/schema.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
-import { logError } from '../logging.js';
+import { createLogger, logError } from '../observability/logger.js';
 import { TokenBuckets } from '../quotas/token-buckets.js';
 import type { Principal } from './roles.js';
 import { hashToken } from './tokens.js';
@@ -72,7 +72,7 @@ const MAX_CACHED_TOKENS = 50_000;
 
 export function createAuthenticator(db: Executor, options: AuthenticatorOptions): Authenticator {
   const cacheTtlMs = options.cacheTtlMs ?? 300_000; // 5 minutes
-  const onError = options.onError ?? ((error) => logError('auth', error));
+  const onError = options.onError ?? ((error) => logError(createLogger(), 'auth', error));
   const failures = options.failuresPerMinute > 0 ? new TokenBuckets({ capacity: options.failuresPerMinute, periodMs: 60_000 }) : null;
   const cached = new Map<string, CachedToken>();
   const live = new Map<string, Principal>();

@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { createLogger, type Logger } from '../observability/logger.js';
 import { claimDataDir } from './data-dir.js';
 import { ADVISORY_LOCKS } from './locks.js';
 import * as schema from './schema.js';
@@ -47,19 +48,21 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Pool size for node-postgres. */
   maxConnections?: number;
+  /** Where lost connections are reported (default: a logger of its own on standard output). */
+  log?: Logger;
 }
 
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
-  if (options.databaseUrl) return createPostgres(options.databaseUrl, options.maxConnections ?? 10);
+  if (options.databaseUrl) return createPostgres(options.databaseUrl, options.maxConnections ?? 10, options.log ?? createLogger());
   return createPglite(options.dataDir);
 }
 
-function createPostgres(connectionString: string, max: number): DatabaseHandle {
+function createPostgres(connectionString: string, max: number, log: Logger): DatabaseHandle {
   // A server that does not answer fails a checkout after 5 s instead of holding requests forever.
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout simply opens a new connection.
-  pool.on('error', (error) => console.error('[db] idle connection error:', error.message));
+  pool.on('error', (error) => log.warn({ scope: 'db', reason: error.message }, 'idle connection lost'));
   // A checked-out client has no pool listener (pg-pool removes it at checkout): a connection lost
   // mid-transaction would emit an unhandled 'error' and crash the process. Its queries fail with
   // the error anyway, and the pool drops the client when it is released.
@@ -87,7 +90,7 @@ function createPostgres(connectionString: string, max: number): DatabaseHandle {
     async openSession() {
       const client = new pg.Client({ connectionString });
       // A dropped session connection must not crash the process; its user sees the next query fail.
-      client.on('error', (error) => console.error('[db] session connection error:', error.message));
+      client.on('error', (error) => log.warn({ scope: 'db', reason: error.message }, 'session connection lost'));
       await client.connect();
       return { db: drizzlePg(client, { schema }) as unknown as Database, close: () => client.end() };
     },

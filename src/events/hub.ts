@@ -1,6 +1,6 @@
 import type { Executor } from '../db/client.js';
 import type { AuditEventRow } from '../db/schema.js';
-import { logError } from '../logging.js';
+import { createLogger, logError } from '../observability/logger.js';
 import { positionOf, readSettled, settledHead, START_POSITION, type EventPosition } from './log.js';
 import type { SignalTransport } from './signal.js';
 
@@ -75,7 +75,7 @@ const HELD_RETRY_MIN_MS = 2;
 /** This instance's hub over `db`, woken by `transport` (LISTEN/NOTIFY, or in-process on PGlite). */
 export function createEventHub(db: Executor, transport: SignalTransport, options: EventHubOptions = {}): EventHub {
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
-  const onError = options.onError ?? ((error) => logError('events', error));
+  const onError = options.onError ?? ((error) => logError(createLogger(), 'events', error));
   const listeners = new Set<AuditEventListener>();
   const preparers = new Set<AuditEventPreparer>();
   let position = START_POSITION;

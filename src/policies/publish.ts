@@ -140,7 +140,7 @@ export async function publishPolicy(deps: Deps, author: Principal, input: Publis
     ]);
     return { policy: policy!, events };
   });
-  deps.policies.install(published.policy);
+  deps.policies.installPublished(published.policy);
   deps.hub.publish(published.events);
   return published;
 }

@@ -14,6 +14,12 @@ export interface PolicyStore {
   current(): CompiledPolicy;
   /** Installs a version this instance just published or activated (after its commit). */
   install(row: PolicyVersionRow): void;
+  /**
+   * Installs a version just published, unless a newer one is installed already: publishing
+   * always makes the highest version active, so concurrent publishes finishing out of order keep
+   * the newest.
+   */
+  installPublished(row: PolicyVersionRow): void;
   /** Reads the active version from the database, e.g. at start-up; returns what it installed. */
   reload(db: Executor): Promise<CompiledPolicy>;
   /**
@@ -76,6 +82,10 @@ export function createPolicyStore(): PolicyStore {
     current: () => snapshot,
     install(row) {
       snapshot = compiledOnce(row);
+    },
+    installPublished(row) {
+      // Publishes that finish out of order must not leave an older one installed.
+      if (snapshot.version === null || row.version > snapshot.version) snapshot = compiledOnce(row);
     },
     async reload(db) {
       const row = await getActivePolicyVersion(db);

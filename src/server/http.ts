@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
-import { logError } from '../logging.js';
+import { logError } from '../observability/logger.js';
+import type { RequestLog } from './request-log.js';
 import { createMcpRoute, MCP_PATH } from '../mcp/http.js';
 import { AUTHZEN_EVALUATION_PATH, handleAuthzenEvaluation } from './authzen.js';
 import { CONSOLE_PATH, serveConsole } from './console.js';
@@ -38,7 +39,7 @@ export function createHttpServer(
   yoga: GreenlightYoga,
   deps: Deps,
   readiness: () => Promise<Readiness>,
-  websocket: WebSocketOptions & { metricsToken?: string | undefined } = {},
+  websocket: WebSocketOptions & { metricsToken?: string | undefined; requestLog?: RequestLog } = {},
 ): HttpServer {
   let stopping = false;
   const mcp = createMcpRoute(deps, async (url, init) => yoga.fetch(url, init), {
@@ -46,6 +47,7 @@ export function createHttpServer(
     maxInFlightPerPrincipal: websocket.maxSocketsPerPrincipal ?? 20,
   });
   const server: Server = createServer((req, res) => {
+    websocket.requestLog?.begin(req, res);
     const reading = req.method === 'GET' || req.method === 'HEAD';
     const path = req.url?.split('?')[0];
     if (path === '/health/live' && reading) {
@@ -63,7 +65,7 @@ export function createHttpServer(
       readiness().then(
         (result) => answer(result.ready ? 200 : 503, { status: result.ready ? 'ok' : 'unavailable', ...result.checks }),
         (error: unknown) => {
-          logError('health', error);
+          logError(deps.log, 'health', error);
           answer(503, { status: 'unavailable' });
         },
       );
@@ -86,7 +88,7 @@ export function createHttpServer(
     // A route that fails unexpectedly answers 500 (or is cut, once its answer has begun); the log says which.
     const serve = (area: string, handling: Promise<void>) =>
       void handling.catch((error: unknown) => {
-        logError(area, error);
+        logError(deps.log, area, error);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Unexpected error."}');
         else res.destroy();
       });

@@ -1,6 +1,6 @@
 import type { Authenticator, Session } from '../auth/authenticator.js';
 import { UnauthenticatedError } from '../errors.js';
-import { logError } from '../logging.js';
+import { logError, type Logger } from '../observability/logger.js';
 
 /** What this module needs of a WebSocket. */
 export interface ClosableSocket {
@@ -25,9 +25,11 @@ export class SocketSessions {
   readonly #maxPerPrincipal: number;
   readonly #byPrincipal = new Map<string, Set<{ session: Session; socket: ClosableSocket }>>();
   readonly #stopWatching: () => void;
+  readonly #log: Logger;
 
-  constructor(auth: Authenticator, maxPerPrincipal: number) {
+  constructor(auth: Authenticator, maxPerPrincipal: number, log: Logger) {
     this.#auth = auth;
+    this.#log = log;
     this.#maxPerPrincipal = maxPerPrincipal;
     this.#stopWatching = auth.onChange((principalId) => this.#recheck(principalId));
   }
@@ -64,7 +66,7 @@ export class SocketSessions {
     this.#auth.verify(entry.session).catch((error: unknown) => {
       // A database that does not answer is no reason to drop a session; only a refusal is.
       if (error instanceof UnauthenticatedError) entry.socket.close(FORBIDDEN, `Forbidden: ${error.message}`.slice(0, 120));
-      else logError('websocket', error, 'session check failed');
+      else logError(this.#log, 'websocket', error, 'session check failed');
     });
   }
 

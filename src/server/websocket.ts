@@ -130,7 +130,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
     perMessageDeflate: false,
     maxPayload: MAX_MESSAGE_BYTES,
   });
-  const sessions = new SocketSessions(deps.auth, options.maxSocketsPerPrincipal ?? 20);
+  const sessions = new SocketSessions(deps.auth, options.maxSocketsPerPrincipal ?? 20, deps.log);
   // Bytes each socket sent before it was let in; forgotten once it is.
   const beforeInit = new WeakMap<WebSocket, () => void>();
   const keepAlive = createKeepAlive(options.keepAliveMs ?? 12_000);

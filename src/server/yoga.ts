@@ -11,7 +11,8 @@ import type { Deps } from '../deps.js';
 import { DomainError, RateLimitedError, UnauthenticatedError } from '../errors.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
-import { safeLogger } from '../logging.js';
+import { yogaLogger, type Logger, type LogLevel } from '../observability/logger.js';
+import type { RequestLog } from './request-log.js';
 import { clientAddress } from './client-address.js';
 import { useHttpLimits } from './http-limits.js';
 import { useOperationMetrics } from './operation-metrics.js';
@@ -28,12 +29,16 @@ export interface ServerContext {
 export type GreenlightYoga = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export interface YogaOptions {
-  /** Yoga's log level; unexpected (masked) errors are logged at `error`, without bind parameters. */
-  logging?: 'debug' | 'info' | 'warn' | 'error' | false;
+  /** The app's log level (default info) when no `logger` is given; unexpected (masked) errors are logged at `error`, without bind parameters. */
+  logging?: LogLevel | false;
+  /** The app's logger (default: one on standard output, JSON, human-readable on a terminal). */
+  logger?: Logger;
   /** CORS origins, GraphiQL and introspection (see SecurityConfig); default: none, on, on. */
   http?: Partial<Pick<SecurityConfig, 'corsOrigins' | 'graphiql' | 'introspection' | 'trustProxy'>>;
   /** Counts subscription payload executions (see `useSharedSubscriptions`). */
   fanoutStats?: FanoutStats;
+  /** Notes each operation's name and caller on its HTTP request's log line. */
+  requestLog?: RequestLog;
 }
 
 const UNEXPECTED = 'Unexpected error.';
@@ -71,7 +76,7 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     // domain errors that escape outside a mutation payload (e.g. from a subscription stream) keep
     // their message, with their code in `extensions.code`.
     maskedErrors: { maskError: exposeDomainErrors, errorMessage: UNEXPECTED },
-    logging: safeLogger(options.logging ?? 'info'),
+    logging: yogaLogger(deps.log),
     // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
     // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).
     plugins: [
@@ -80,6 +85,7 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
       EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }),
       useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask),
       useOperationMetrics(deps.metrics),
+      ...(options.requestLog ? [options.requestLog.plugin()] : []),
     ],
     context: async (initial) => {
       if (initial.session) return createContext(deps, initial.session);

@@ -1,9 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
+import { Writable } from 'node:stream';
 import { runInNewContext } from 'node:vm';
 import { count } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { actionRequests, auditEvents, policyVersions } from '../../src/db/schema.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
 import { createActor, type Actor } from '../support/fixtures.js';
 import { rawSocket } from '../support/raw-socket.js';
@@ -17,7 +19,14 @@ const logged: string[] = [];
 const SECRET = 'sentinel-secret-value-31337';
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The server's log at its most talkative, kept for the checks after each test.
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logged.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  server = await startTestServer({ logger: createLogger({ level: 'debug', destination: sink, pretty: false }) });
   agent = await createActor(server, { kind: 'AGENT', name: 'fuzzed-bot', roles: ['AGENT'] });
   const publish = await server.gql(
     ADMIN_TOKEN,
@@ -40,7 +49,8 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  // Whatever was logged meanwhile holds no token and no value sent to be redacted.
+  // Whatever was logged meanwhile (at least each request's line) holds no token and no value sent to be redacted.
+  expect(logged.length).toBeGreaterThan(0);
   for (const line of logged) {
     expect(line).not.toContain(agent.token);
     expect(line).not.toContain(ADMIN_TOKEN);

@@ -227,9 +227,12 @@ describe('the timeout ladder, run by the server', () => {
     const added = (await securityQueue.next()).data!.pendingApprovals;
     expect(added).toMatchObject({ kind: 'ADDED', request: { id } });
     expect(added.request.requiredGroups).toEqual(['security', 'sre']);
-    // Nobody decides: the deadline ends it, and each queue hears REMOVED once (sre got no second ADDED).
+    // Nobody decides: at 80 % of the timeout both queues hear the reminder (UPDATED), then the
+    // deadline ends it, and each queue hears REMOVED once (sre got no second ADDED).
     expect((await decided.next()).data!.actionDecided).toMatchObject({ id, status: 'EXPIRED', decidedBy: 'TIMEOUT' });
-    expect((await sreQueue.next()).data!.pendingApprovals).toMatchObject({ kind: 'REMOVED', request: { id } });
-    expect((await securityQueue.next()).data!.pendingApprovals).toMatchObject({ kind: 'REMOVED', request: { id } });
+    for (const queue of [sreQueue, securityQueue]) {
+      expect((await queue.next()).data!.pendingApprovals).toMatchObject({ kind: 'UPDATED', request: { id } });
+      expect((await queue.next()).data!.pendingApprovals).toMatchObject({ kind: 'REMOVED', request: { id } });
+    }
   });
 });

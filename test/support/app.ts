@@ -2,6 +2,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { WebSocketOptions } from '../../src/server/websocket.js';
 import { buildApp, type App } from '../../src/app.js';
+import type { Logger } from '../../src/observability/logger.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
 import {
   defaultAuditConfig,
@@ -48,6 +49,8 @@ export interface TestServerOptions {
   websocket?: WebSocketOptions;
   security?: Partial<SecurityConfig>;
   receipts?: Partial<ReceiptConfig>;
+  /** The app's logger (default: errors only, on standard output). */
+  logger?: Logger;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -71,7 +74,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       metricsToken: options.metricsToken,
       databaseWaitMs: 0,
     },
-    { logging: 'error', websocket: options.websocket },
+    { logging: 'error', logger: options.logger, websocket: options.websocket },
   );
   const url = await app.start();
   const wsUrl = `${url.replace(/^http/, 'ws')}/graphql`;

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       },
       webhooks: { retryBaseMs: 30_000, retryWindowMs: 86_400_000, allowPrivate: false, publicUrl: undefined, intervalMs: 250 },
       metricsToken: undefined,
+      log: { level: 'info', format: undefined },
       databaseWaitMs: 30_000,
     });
   });
@@ -58,6 +59,8 @@ describe('loadConfig', () => {
         WEBHOOK_RETRY_WINDOW_SECONDS: '3600',
         WEBHOOK_ALLOW_PRIVATE: 'true',
         METRICS_TOKEN: 'a-long-enough-metrics-token',
+        LOG_LEVEL: 'warn',
+        LOG_FORMAT: 'json',
         DATABASE_WAIT_SECONDS: '5',
         RATE_LIMIT_PER_MINUTE: '0',
         MAX_SOCKETS_PER_PRINCIPAL: '3',
@@ -106,6 +109,7 @@ describe('loadConfig', () => {
         intervalMs: 250,
       },
       metricsToken: 'a-long-enough-metrics-token',
+      log: { level: 'warn', format: 'json' },
       databaseWaitMs: 5_000,
     });
   });
