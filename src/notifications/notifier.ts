@@ -1,4 +1,5 @@
 import type { Deps } from '../deps.js';
+import { every } from '../periodic.js';
 import { claimDeliveries, deliver, PER_ENDPOINT_IN_FLIGHT } from './dispatcher.js';
 import { enqueueDeliveries, OUTBOX_BATCH } from './outbox.js';
 
@@ -20,8 +21,6 @@ export function startNotifier(deps: Pick<Deps, 'db' | 'redactor' | 'webhooks' | 
   const inFlight = new Map<string, number>();
   const sending = new Set<Promise<unknown>>();
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let ticking: Promise<void> = Promise.resolve();
   const total = () => [...inFlight.values()].reduce((sum, n) => sum + n, 0);
 
   const tick = async () => {
@@ -54,20 +53,12 @@ export function startNotifier(deps: Pick<Deps, 'db' | 'redactor' | 'webhooks' | 
     }
   };
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      ticking = tick().finally(schedule);
-    }, deps.webhooks.intervalMs);
-    timer.unref();
-  };
-  schedule();
+  const ticks = every(deps.webhooks.intervalMs, tick, onError);
 
   return {
     async stop() {
       stopped = true;
-      clearTimeout(timer);
-      await ticking;
+      await ticks.stop();
       await Promise.allSettled([...sending]);
     },
   };
