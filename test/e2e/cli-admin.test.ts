@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/app.js';
@@ -198,6 +199,42 @@ describe('greenlight', { timeout: 180_000 }, () => {
     }
     const one = await greenlight(['webhook', 'deliveries', '--help']);
     expect(one).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: greenlight webhook deliveries WEBHOOK_ID') });
+  });
+
+  it('prints --json for the policy and audit commands too', async () => {
+    const file = join(dir, 'valid.json');
+    writeFileSync(file, JSON.stringify({ defaultEffect: 'ALLOW', rules: RULES }));
+    expect(await json(['policy', 'validate', file])).toMatchObject({ ok: true, rules: 1, defaultEffect: 'ALLOW', issues: [] });
+    const broken = join(dir, 'broken.json');
+    writeFileSync(
+      broken,
+      JSON.stringify({ defaultEffect: 'ALLOW', rules: [{ id: 'x', effect: 'MAYBE', actions: ['*'], resources: ['**'] }] }),
+    );
+    const invalid = await greenlight(['policy', 'validate', broken, '--json']);
+    expect(invalid.code).toBe(1);
+    expect(JSON.parse(invalid.stdout)).toMatchObject({ ok: false, issues: [{ ruleId: 'x', field: 'effect' }] });
+    expect(await json(['audit', 'verify'])).toMatchObject({ ok: true, firstBrokenSeq: null });
+  });
+
+  it('serves: `greenlight serve` starts the server, which answers and stops on SIGTERM', async () => {
+    const inherited = { ...process.env };
+    for (const name of ['DATABASE_URL', 'DATA_DIR', 'ADMIN_TOKEN', 'PORT', 'HOST']) delete inherited[name];
+    const child = spawn(process.execPath, ['bin/greenlight.mjs', 'serve'], {
+      cwd: ROOT,
+      env: { ...inherited, PORT: '0', HOST: '127.0.0.1', DATA_DIR: 'memory://', ADMIN_TOKEN, LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const ready = /ready at (http:\/\/[^\s"]+)\/graphql/.exec(line);
+        if (ready) resolve(ready[1]!);
+      });
+      void exited.then((code) => reject(new Error(`exited with ${String(code)} before ready`)));
+    });
+    expect((await fetch(`${url}/health/live`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it('runs as `npx greenlight` in the checkout', async () => {
