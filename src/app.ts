@@ -2,6 +2,7 @@ import { startSweeper, type Sweeper } from './approvals/sweeper.js';
 import { loadAuditKeyring, loadSigningKey, trustedJwk } from './audit/keys.js';
 import { createRedactor, loadRedactionKey } from './audit/redaction.js';
 import { startSealer, type Sealer } from './audit/sealer.js';
+import { createAuditAlarm } from './audit/verification-alarm.js';
 import { startAuditWatch } from './audit/watch.js';
 import { startNotifier, type Notifier } from './notifications/notifier.js';
 import { countingPublishes, createMetrics } from './observability/metrics.js';
@@ -71,7 +72,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       : createLocalSignal();
     const metrics = createMetrics(database.db, { position: () => hub.position() });
     // Every batch of events committed here is counted as it is published (once, on this instance).
-    const hub = countingPublishes(createEventHub(database.db, signals), metrics);
+    const hub = countingPublishes(createEventHub(database.db, signals, { onError: (error) => logError(log, 'events', error) }), metrics);
     const policies = createPolicyStore();
     await policies.reload(database.db);
     const warnAudit = (message: string) => log.warn({ scope: 'audit' }, message);
@@ -100,7 +101,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const webhooks =
       config.webhooks ??
       defaultWebhookConfig({ publicUrl: config.receipts.issuer.startsWith('http') ? config.receipts.issuer : undefined });
-    const deps: Deps = { db: database.db, hub, policies, auditKeys, redactor, auth, quotas, receipts, webhooks, metrics, log };
+    const deps: Deps = {
+      db: database.db,
+      hub,
+      policies,
+      auditKeys,
+      redactor,
+      auth,
+      quotas,
+      receipts,
+      webhooks,
+      metrics,
+      log,
+      auditAlarm: createAuditAlarm({ db: database.db, hub }, config.audit.verifyIntervalMs || 3_600_000),
+    };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
     await hub.start();
     hubStarted = hub;

@@ -2,6 +2,7 @@ import type { WebhookConfig } from './config.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { AuditKeyring } from './audit/keys.js';
+import type { AuditAlarm } from './audit/verification-alarm.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { Redactor } from './audit/redaction.js';
 import type { Database } from './db/client.js';
@@ -33,6 +34,8 @@ export interface Deps {
   webhooks: WebhookConfig;
   /** This app's Prometheus registry and the hooks that move it. */
   metrics: Metrics;
+  /** Records a broken audit log as AUDIT_VERIFICATION_FAILED (`audit.verification_failed`). */
+  auditAlarm: AuditAlarm;
   /** This app's structured logger (pino): never given a secret, a bind parameter or a redacted value. */
   log: Logger;
 }

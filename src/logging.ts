@@ -10,14 +10,17 @@ const SAFE_FIELDS = ['code', 'severity', 'constraint', 'table', 'column', 'routi
 
 /** A copy of `error` fit for a log: messages and statement text, never bind parameters or values. */
 export function loggableError(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error) || depth > 5) return error;
+  // Past five causes, or a thrown non-error (an object could hold anything): named, not written.
+  if (depth > 5) return new Error('(further causes not logged)');
+  if (!(error instanceof Error))
+    return typeof error === 'string' ? withoutParams(error) : new Error(`A thrown ${typeof error} (not logged)`);
   const record = error as Error & { query?: unknown; params?: unknown; cause?: unknown; originalError?: unknown };
   // A GraphQL error wrapping a failed statement repeats its message: the wrapped error is logged instead.
   if (record.originalError instanceof Error) return loggableError(record.originalError, depth + 1);
   const message =
     typeof record.query === 'string' && 'params' in record
       ? `Failed query: ${record.query} (${countOf(record.params)} parameters not logged)`
-      : withoutParams(error.message);
+      : dataErrorText(record as { code?: unknown }, withoutParams(error.message));
   const safe = new Error(message) as Error & Record<string, unknown>;
   safe.name = error.name;
   // The stack's frames only: its first lines repeat the original message, parameters included.
@@ -27,6 +30,13 @@ export function loggableError(error: unknown, depth = 0): unknown {
   if (record.cause !== undefined) safe.cause = loggableError(record.cause, depth + 1);
   return safe;
 }
+
+/**
+ * PostgreSQL's data errors (SQLSTATE class 22: invalid input syntax, value out of range…) quote
+ * the value they refused: the quoted part is cut.
+ */
+const dataErrorText = (error: { code?: unknown }, message: string) =>
+  typeof error.code === 'string' && error.code.startsWith('22') ? message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"') : message;
 
 const countOf = (params: unknown) => (Array.isArray(params) ? params.length : 0);
 

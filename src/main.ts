@@ -1,6 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, StartupError } from './config.js';
-import { createLogger } from './observability/logger.js';
+import { loggableError } from './logging.js';
+import { createLogger, type Logger } from './observability/logger.js';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -12,13 +15,7 @@ async function main(): Promise<void> {
   });
   const app = await buildApp(config, { logger: log });
   const url = await app.start();
-  if (app.generatedAdminToken) {
-    // Shown to the operator once, on the terminal, never through the log.
-    process.stderr.write(
-      `\nNo administrator existed, so one was created. Its token is shown only this once:\n\n  ${app.generatedAdminToken}\n\n` +
-        'Keep it safe, or set ADMIN_TOKEN to choose your own.\n\n',
-    );
-  }
+  if (app.generatedAdminToken) showAdminToken(app.generatedAdminToken, config.dataDir, log);
   const database = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite (${config.dataDir})`;
   const startMs = Math.round(performance.now() - startedAt);
   log.info({ url, database, startMs }, `Greenlight ready at ${url}/graphql on ${database} in ${startMs} ms`);
@@ -40,7 +37,26 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/**
+ * The administrator token generated on a first start reaches the operator once, never the log: on
+ * a terminal it is shown; otherwise (a container, a service manager: standard error is a log
+ * there) it is written to a file only this user can read, and the log says where.
+ */
+function showAdminToken(token: string, dataDir: string, log: Logger): void {
+  const intro = 'No administrator existed, so one was created.';
+  if (process.stderr.isTTY || dataDir.startsWith('memory://')) {
+    process.stderr.write(
+      `\n${intro} Its token is shown only this once:\n\n  ${token}\n\nKeep it safe, or set ADMIN_TOKEN to choose your own.\n\n`,
+    );
+    return;
+  }
+  const file = join(dataDir, 'initial-admin-token');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  log.warn({ file }, `${intro} Its token is in ${file} (readable by this user only): store it, then delete the file.`);
+}
+
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError || error instanceof StartupError ? error.message : error);
+  // Start-up failures can come from statements (the bootstrap's, the redaction key's): made loggable first.
+  console.error(error instanceof ConfigError || error instanceof StartupError ? error.message : loggableError(error));
   process.exit(1);
 });

@@ -1,54 +1,57 @@
-import { and, eq, sql } from 'drizzle-orm';
-import { auditEvents } from '../db/schema.js';
-import { ADVISORY_LOCKS } from '../db/locks.js';
 import type { Deps } from '../deps.js';
 import { appendAuditEvents } from './append.js';
 import type { AuditLogVerification } from './verify-log.js';
 
+/** Raises AUDIT_VERIFICATION_FAILED for a broken audit log, from `createAuditAlarm`. */
+export interface AuditAlarm {
+  /**
+   * Records a failed check of the whole log (from seq 1) as AUDIT_VERIFICATION_FAILED, which
+   * webhooks send as `audit.verification_failed`, unless this instance recorded the same break
+   * (first broken seq and reason) within the quiet period. Returns whether it recorded it.
+   */
+  raise(report: AuditLogVerification, checkedById: string | null): Promise<boolean>;
+}
+
+/** Breaks remembered at most: a log broken in more places than this is alarmed about anyway. */
+const REMEMBERED = 100;
+
 /**
- * Records a failed check of the audit log as AUDIT_VERIFICATION_FAILED (webhooks send it as
- * `audit.verification_failed`), once per break: a break already recorded (same first broken seq
- * and reason) is not recorded again, whoever finds it and however often. The check runs under a
- * transaction lock, so instances finding the same break at once record it once. Returns whether
- * this call recorded it.
+ * The alarm's memory is this instance's, not the log's: a row in a log someone rewrote cannot be
+ * trusted to say "already reported", so a planted one silences nothing. A ranged check is never
+ * recorded: where it starts changes the seq it names, so a caller could raise one alarm per start.
+ * A break still there after the quiet period (the periodic check's interval) is recorded again.
  */
-export async function recordVerificationFailure(
-  deps: Pick<Deps, 'db' | 'hub'>,
-  report: AuditLogVerification,
-  checkedById: string | null,
-): Promise<boolean> {
-  if (report.ok) return false;
-  const firstBrokenSeq = report.firstBrokenSeq === null ? null : String(report.firstBrokenSeq);
-  const events = await deps.db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCKS.verificationAlarm})`);
-    const [known] = await tx
-      .select({ id: auditEvents.id })
-      .from(auditEvents)
-      .where(
-        and(
-          eq(auditEvents.type, 'AUDIT_VERIFICATION_FAILED'),
-          sql`${auditEvents.data} ->> 'firstBrokenSeq' IS NOT DISTINCT FROM ${firstBrokenSeq}`,
-          sql`${auditEvents.data} ->> 'reason' IS NOT DISTINCT FROM ${report.reason}`,
-        ),
-      )
-      .limit(1);
-    if (known) return [];
-    return appendAuditEvents(tx, [
-      {
-        type: 'AUDIT_VERIFICATION_FAILED',
-        actorId: checkedById,
-        requestId: null,
-        data: {
-          checkedById,
-          fromSeq: report.fromSeq,
-          toSeq: report.toSeq,
-          firstBrokenSeq: report.firstBrokenSeq,
-          reason: report.reason,
-          message: report.message,
-        },
-      },
-    ]);
-  });
-  deps.hub.publish(events);
-  return events.length > 0;
+export function createAuditAlarm(deps: Pick<Deps, 'db' | 'hub'>, quietMs: number): AuditAlarm {
+  const raised = new Map<string, number>();
+  return {
+    async raise(report, checkedById) {
+      if (report.ok || report.fromSeq !== 1) return false;
+      const key = `${report.firstBrokenSeq}:${report.reason}`;
+      const now = performance.now();
+      const last = raised.get(key);
+      if (last !== undefined && now - last < quietMs) return false;
+      raised.delete(key);
+      raised.set(key, now);
+      if (raised.size > REMEMBERED) raised.delete(raised.keys().next().value!);
+      const events = await deps.db.transaction((tx) =>
+        appendAuditEvents(tx, [
+          {
+            type: 'AUDIT_VERIFICATION_FAILED',
+            actorId: checkedById,
+            requestId: null,
+            data: {
+              checkedById,
+              fromSeq: report.fromSeq,
+              toSeq: report.toSeq,
+              firstBrokenSeq: report.firstBrokenSeq,
+              reason: report.reason,
+              message: report.message,
+            },
+          },
+        ]),
+      );
+      deps.hub.publish(events);
+      return true;
+    },
+  };
 }

@@ -8,7 +8,6 @@ import { InvalidInputError } from '../errors.js';
 import type { SealedEvent } from './chain.js';
 import { checkedEventsPg, defaultReaderThreads, nodePostgresOf } from './checked-events-pg.js';
 import type { AuditKeyring } from './keys.js';
-import { recordVerificationFailure } from './verification-alarm.js';
 import { chainHead, sealedColumns } from './seal.js';
 import { GENESIS_HASH, verifyChain, type CheckpointRecord, type VerificationReport } from './verify.js';
 
@@ -61,10 +60,10 @@ async function* sealedEvents(db: Executor, fromSeq: number, toSeq: number): Asyn
 /**
  * `verifyAuditLog` for a viewer who may read the log (AUDITOR, ADMIN). A range whose start is
  * after its end is refused (InvalidInputError): it would report an empty range as intact. A break
- * found is recorded (AUDIT_VERIFICATION_FAILED, once per break) with the viewer as its finder.
+ * a check of the whole log finds raises the alarm (`AuditAlarm`) with the viewer as its finder.
  */
 export async function verifyAuditLogAs(
-  deps: Pick<Deps, 'db' | 'auditKeys' | 'hub'>,
+  deps: Pick<Deps, 'db' | 'auditKeys' | 'auditAlarm'>,
   viewer: Principal,
   range: { from?: number | null | undefined; to?: number | null | undefined },
 ): Promise<AuditLogVerification> {
@@ -76,7 +75,7 @@ export async function verifyAuditLogAs(
   }
   if (range.from != null && range.to != null && range.from > range.to) throw InvalidInputError.of('to', 'must not be before from');
   const report = await verifyAuditLog(deps.db, deps.auditKeys, range);
-  await recordVerificationFailure(deps, report, viewer.id);
+  await deps.auditAlarm.raise(report, viewer.id);
   return report;
 }
 

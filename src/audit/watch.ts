@@ -1,16 +1,15 @@
 import type { Deps } from '../deps.js';
 import { every, type Periodic } from '../periodic.js';
-import { recordVerificationFailure } from './verification-alarm.js';
 import { verifyAuditLog } from './verify-log.js';
 
 /**
  * The service's own check of its audit log: every `intervalMs`, the instance that seals (`isLeader`)
- * verifies the whole sealed log against the checkpoints it trusts, and records a break it finds
- * as AUDIT_VERIFICATION_FAILED (once per break), which webhooks send as `audit.verification_failed`.
+ * verifies the whole sealed log against the checkpoints it trusts and raises the alarm for a break
+ * it finds (AUDIT_VERIFICATION_FAILED, which webhooks send as `audit.verification_failed`).
  * Other instances skip their turn, so the log is read by one instance per interval.
  */
 export function startAuditWatch(
-  deps: Pick<Deps, 'db' | 'hub' | 'auditKeys'>,
+  deps: Pick<Deps, 'db' | 'auditKeys' | 'auditAlarm'>,
   isLeader: () => boolean,
   intervalMs: number,
   onError: (error: unknown) => void,
@@ -19,7 +18,7 @@ export function startAuditWatch(
     intervalMs,
     async () => {
       if (!isLeader()) return;
-      await recordVerificationFailure(deps, await verifyAuditLog(deps.db, deps.auditKeys), null);
+      await deps.auditAlarm.raise(await verifyAuditLog(deps.db, deps.auditKeys), null);
     },
     onError,
   );

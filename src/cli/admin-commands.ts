@@ -1,5 +1,5 @@
 import type { CliCommand } from './command.js';
-import { ServerError } from './graphql-client.js';
+import { RefusedError } from './graphql-client.js';
 import { ERRORS, labels, list, mutate, query, required, table, text, whole, type PayloadErrors } from './command.js';
 
 // `greenlight principal|token|delegation|webhook …`: thin translations of the public GraphQL API
@@ -171,8 +171,8 @@ export const TOKEN_COMMANDS: Record<string, CliCommand> = {
         json,
         (data) => {
           if (!id && !data.viewer)
-            throw new ServerError('The server does not accept GREENLIGHT_TOKEN (unknown, revoked, expired, or its principal disabled).');
-          if (id && !data.principal) throw new ServerError(`No principal ${id} that this token may see.`);
+            throw new RefusedError('The server does not accept GREENLIGHT_TOKEN (unknown, revoked, expired, or its principal disabled).');
+          if (id && !data.principal) throw new RefusedError(`No principal ${id} that this token may see.`);
           return (id ? data.principal?.tokens : data.viewer?.tokens) ?? [];
         },
         (rows) =>

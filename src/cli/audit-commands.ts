@@ -30,9 +30,11 @@ async function auditExport(
   const format = options.format ?? 'ndjson';
   if (format !== 'ndjson' && format !== 'cloudevents') throw new ConfigError('--format must be ndjson or cloudevents');
   const summary = await exportAudit(server('an AUDITOR or ADMIN'), options.after, options.out, format);
-  // The summary goes to standard error: standard output may be carrying the export itself.
+  // Without --out, standard output carries the export itself: the summary goes to standard error.
   if (json) {
-    console.error(JSON.stringify({ ...summary, out: options.out ?? null, format }));
+    const line = JSON.stringify({ ...summary, out: options.out ?? null, format });
+    if (options.out) console.log(line);
+    else console.error(line);
     return EXIT.ok;
   }
   const resume = summary.lastSeq === null ? 'no sealed events after seq ' + options.after : `last seq ${summary.lastSeq}`;

@@ -10,6 +10,11 @@ export class ServerError extends Error {
   override name = 'ServerError';
 }
 
+/** The server answered and refused (GraphQL errors: not allowed, not found, invalid): exit 1, not 2. */
+export class RefusedError extends ServerError {
+  override name = 'RefusedError';
+}
+
 export async function callGraphQL<T>(server: ServerOptions, query: string, variables: Record<string, unknown>): Promise<T> {
   let response: Response;
   try {
@@ -23,6 +28,6 @@ export async function callGraphQL<T>(server: ServerOptions, query: string, varia
   }
   const body = (await response.json().catch(() => null)) as { data?: T; errors?: { message: string }[] } | null;
   if (!body) throw new ServerError(`Greenlight answered ${response.status} without a GraphQL response.`);
-  if (body.errors?.length) throw new ServerError(body.errors.map((e) => e.message).join('; '));
+  if (body.errors?.length) throw new RefusedError(body.errors.map((e) => e.message).join('; '));
   return body.data as T;
 }

@@ -3,7 +3,7 @@ import { ConfigError } from '../config.js';
 import { DELEGATION_COMMANDS, PRINCIPAL_COMMANDS, TOKEN_COMMANDS, WEBHOOK_COMMANDS } from './admin-commands.js';
 import { audit, AUDIT_OPTIONS, POLICY_OPTIONS } from './audit-commands.js';
 import { EXIT, type CliCommand } from './command.js';
-import { ServerError } from './graphql-client.js';
+import { RefusedError, ServerError } from './graphql-client.js';
 import { POLICY_COMMANDS } from './policy-commands.js';
 
 /** Every area but `audit` (whose forms share their options) and `serve`: commands with their own help and options. */
@@ -35,8 +35,8 @@ const COMMON = `Every command talks to the server at GREENLIGHT_URL (default htt
 GREENLIGHT_TOKEN, except policy validate, policy test and serve. --json prints the result as JSON;
 --help shows a command's help.
 
-Exit codes: 0 success, 1 refused or failed (a policy, a test, the audit log, an export file, a
-mutation's errors, or a diff that found changes), 2 usage or connection problem.`;
+Exit codes: 0 success, 1 refused or failed (the server refusing the caller, a policy, a test, the
+audit log, an export file, a mutation's errors, or a diff that found changes), 2 usage or connection problem.`;
 
 const line = (area: string, name: string, command: CliCommand) =>
   `  ${`${area} ${name} ${command.usage}`.trimEnd()}\n${' '.repeat(25)}${command.summary}`;
@@ -109,9 +109,13 @@ async function runAudit(argv: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [area, ...rest] = argv;
-  if (area === undefined || area === '--help' || area === '-h' || area === 'help') {
+  if (area === undefined) {
+    console.error(usage());
+    return EXIT.usage;
+  }
+  if (area === '--help' || area === '-h' || area === 'help') {
     console.log(usage());
-    return area === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
   }
   if (area === 'serve') {
     if (rest.includes('--help') || rest.includes('-h')) {
@@ -119,6 +123,10 @@ export async function main(argv: string[]): Promise<number> {
         'Usage: greenlight serve\n\nStarts the server (the API and the console), as npm start does. Configured by its environment (see the README).',
       );
       return EXIT.ok;
+    }
+    if (rest.length > 0) {
+      console.error('greenlight serve takes no arguments: it is configured by its environment (PORT, DATABASE_URL…; see the README).');
+      return EXIT.usage;
     }
     // The server runs until a signal stops it (it exits the process itself).
     await import('../main.js');
@@ -134,6 +142,10 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const code = (error as { code?: string }).code;
+    if (error instanceof RefusedError) {
+      console.error(`✗ refused: ${error.message}`);
+      process.exit(EXIT.failed);
+    }
     if (error instanceof ConfigError || error instanceof ServerError || code?.startsWith('ERR_PARSE_ARGS') || code === 'ENOENT') {
       console.error((error as Error).message);
     } else {

@@ -118,7 +118,7 @@ async function replay(
 
 async function diff(file: string, version: number | undefined, json: boolean): Promise<number> {
   const valid = refuseInvalid(file, json);
-  if (!valid) return EXIT.usage;
+  if (!valid) return EXIT.failed;
   const result = await diffPolicy(server(EDITOR), valid.document, version);
   if (json) print(result);
   else for (const line of formatPolicyDiff(file, result)) console.log(line);

@@ -19,6 +19,4 @@ export const ADVISORY_LOCKS = {
    * administrators demoting or disabling each other at once cannot leave no enabled ADMIN.
    */
   principalChanges: 7_318_244_006,
-  /** Transaction lock: a broken audit log is recorded once (AUDIT_VERIFICATION_FAILED), however many check it. */
-  verificationAlarm: 7_318_244_007,
 } as const;

@@ -17,25 +17,12 @@ export interface LoggerOptions {
 }
 
 /**
- * Fields that may hold a credential or a value a policy redacts, wherever they appear in what
- * is logged: replaced before a line is written. Nothing logs them on purpose (errors pass through
+ * Fields that may hold a credential or a value a policy redacts, at the top of a line's fields or
+ * up to two levels down: replaced before a line is written. Nothing logs them on purpose (errors pass through
  * `loggableError`, requests are logged by their facts only); this is the second line.
  */
-const REDACTED_PATHS = [
-  'authorization',
-  'token',
-  'secret',
-  'password',
-  'params',
-  '*.authorization',
-  '*.token',
-  '*.secret',
-  '*.password',
-  '*.params',
-  'headers.authorization',
-  '*.headers.authorization',
-  '*.headers.cookie',
-];
+const SECRET_NAMES = ['authorization', 'cookie', 'token', 'tokenHash', 'adminToken', 'secret', 'signingKey', 'password', 'params'];
+const REDACTED_PATHS = [...SECRET_NAMES, ...SECRET_NAMES.map((name) => `*.${name}`), ...SECRET_NAMES.map((name) => `*.*.${name}`)];
 
 /**
  * A logger writing one JSON object per line (`time`, `level`, `msg` and the fields given), or

@@ -1,3 +1,4 @@
+import { logError } from '../observability/logger.js';
 import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type OperationDefinitionNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server as HttpServer } from 'node:http';
@@ -157,11 +158,24 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
     keepAlive.add(socket);
     beforeInit.set(socket, limitBeforeInit(socket, request.socket));
   });
+  // graphql-ws prints what these callbacks throw, whole, with console.error, and (outside
+  // production) puts its message in the close reason: a failed statement would show its bind
+  // parameters. Unexpected errors are logged here, made loggable, and a bare one goes on.
+  const guarded =
+    <A extends unknown[], R>(what: string, callback: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await callback(...args);
+      } catch (error) {
+        logError(deps.log, 'websocket', error, what);
+        throw new Error('Internal server error');
+      }
+    };
   const disposable = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      onConnect: async (ctx) => {
+      onConnect: guarded('connection check failed', async (ctx) => {
         const socket = ctx.extra.socket;
         const secret = tokenFrom(ctx.connectionParams);
         let session: Session;
@@ -185,8 +199,8 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         admitted.add(ctx);
         socket.once('close', () => admitted.delete(ctx));
         return true;
-      },
-      onSubscribe: async (ctx, id, payload) => {
+      }),
+      onSubscribe: guarded('subscribe failed', async (ctx, id, payload) => {
         // graphql-ws has registered this one already.
         if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
           return [
@@ -244,7 +258,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
           errors = [error];
         }
         return errors.length > 0 ? [...errors] : args;
-      },
+      }),
       // A shared subscription is written to the socket by `deliverDirectly`, not by graphql-ws's loop.
       onComplete: (ctx, id) => {
         kinds.get(ctx)?.delete(id);

@@ -88,7 +88,7 @@ describe('greenlight', { timeout: 180_000 }, () => {
     const disabled = await json(['principal', 'disable', id, '--reason', 'retired']);
     expect(disabled.principal.disabled).toBe(true);
     const refused = await greenlight(['token', 'list'], created.token);
-    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('does not accept GREENLIGHT_TOKEN') });
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('does not accept GREENLIGHT_TOKEN') });
   });
 
   it('grants and revokes a delegation', async () => {
@@ -167,6 +167,11 @@ describe('greenlight', { timeout: 180_000 }, () => {
     expect(extra).toMatchObject({ code: 2, stderr: expect.stringContaining('takes no arguments') });
     const badRole = await greenlight(['principal', 'create', '--kind', 'AGENT', '--name', 'x', '--role', 'KING']);
     expect(badRole.code).not.toBe(0);
+    const agent = await createActor(server, { kind: 'AGENT', name: 'nosy-bot', roles: ['AGENT'] });
+    const forbidden = await greenlight(['principal', 'list'], agent.token);
+    expect(forbidden).toMatchObject({ code: 1, stderr: expect.stringContaining('✗ refused') });
+    const serveWithArgs = await greenlight(['serve', '--port', '5000']);
+    expect(serveWithArgs).toMatchObject({ code: 2, stderr: expect.stringContaining('takes no arguments') });
     const notFound = await greenlight(['token', 'revoke', '00000000-0000-4000-8000-000000000000']);
     expect(notFound).toMatchObject({ code: 1, stderr: expect.stringContaining('NotFoundError') });
 

@@ -135,7 +135,8 @@ describe('npm run cli -- audit verify', { timeout: CLI_TIMEOUT }, () => {
 
       const agent = await createActor(server, { kind: 'AGENT', name: 'not-an-auditor', roles: ['AGENT'] });
       const denied = await cli(['audit', 'verify'], { ...env, GREENLIGHT_TOKEN: agent.token });
-      expect(denied).toMatchObject({ code: 2, stderr: expect.stringContaining('Not allowed') });
+      // Refused by the server: exit 1 (2 is for usage and connection problems).
+      expect(denied).toMatchObject({ code: 1, stderr: expect.stringContaining('Not allowed') });
     } finally {
       await server.stop();
     }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -67,15 +67,20 @@ describe('the server process started with npm start', () => {
   const PROCESS_TEST_TIMEOUT = 180_000; // 3 minutes
 
   it(
-    'prints an administrator token on first start only, keeps data across restarts and stops cleanly on SIGTERM',
+    'hands over an administrator token on first start only (in a file, not the log), keeps data across restarts and stops cleanly on SIGTERM',
     { timeout: PROCESS_TEST_TIMEOUT },
     async () => {
       // DATA_DIR also holds the audit signing key when the database is PostgreSQL.
       const env: Record<string, string> = { DATA_DIR: dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) };
       const first = await startProcess(env);
-      const tokenLine = first.output.find((line) => /^\s+gl_/.test(line));
-      expect(tokenLine).toBeDefined();
-      const adminToken = tokenLine!.trim();
+      // Not on a terminal: the token is in a file only its owner may read, and never in the output.
+      const tokenFile = join(dataDir, 'initial-admin-token');
+      expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+      const adminToken = readFileSync(tokenFile, 'utf8').trim();
+      expect(adminToken).toMatch(/^gl_/);
+      expect(first.output.join('\n')).not.toContain(adminToken);
+      expect(first.output.join('\n')).toContain(tokenFile);
+      rmSync(tokenFile);
       expect((await fetch(`${first.url}/health`)).status).toBe(200);
       // The checkpoint signing key was generated on first start and kept, readable by its owner only.
       const keyFile = join(dataDir, 'audit-signing-key.pem');
@@ -99,7 +104,8 @@ describe('the server process started with npm start', () => {
 
       const second = await startProcess(env);
       try {
-        expect(second.output.some((line) => /^\s+gl_/.test(line))).toBe(false);
+        expect(second.output.some((line) => /gl_/.test(line))).toBe(false);
+        expect(existsSync(join(dataDir, 'initial-admin-token'))).toBe(false);
         const viewer = await gql(second.url, adminToken, `{ viewer { name roles } actionRequests { edges { node { id status } } } }`);
         expect(viewer.data.viewer).toEqual({ name: 'admin', roles: ['ADMIN'] });
         expect(viewer.data.actionRequests.edges).toEqual([{ node: response.data.requestAction.request }]);

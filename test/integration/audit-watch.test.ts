@@ -1,12 +1,13 @@
 import { count, eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { recordVerificationFailure } from '../../src/audit/verification-alarm.js';
-import { verifyAuditLog } from '../../src/audit/verify-log.js';
+import { appendAuditEvents } from '../../src/audit/append.js';
+import { verifyAuditLog, verifyAuditLogAs } from '../../src/audit/verify-log.js';
 import { startAuditWatch } from '../../src/audit/watch.js';
 import { auditEvents } from '../../src/db/schema.js';
 import type { Periodic } from '../../src/periodic.js';
 import { startSealedLog, tamper } from '../support/audit-log.js';
+import { insertPrincipalFor } from '../support/services.js';
 
 // The service's own periodic check of its audit log: run by the sealing instance only, and a
 // break it finds recorded once as AUDIT_VERIFICATION_FAILED (webhooks: audit.verification_failed).
@@ -56,7 +57,7 @@ describe('the periodic audit check', () => {
     expect(alarm).toMatchObject({ actorId: null, requestId: null });
     expect(alarm!.data).toMatchObject({ checkedById: null, firstBrokenSeq: 5, fromSeq: 1 });
     // A check by someone else finds the same break: nothing new.
-    expect(await recordVerificationFailure(app.deps, await verifyAuditLog(app.deps.db, app.deps.auditKeys), null)).toBe(false);
+    expect(await app.deps.auditAlarm.raise(await verifyAuditLog(app.deps.db, app.deps.auditKeys), null)).toBe(false);
     expect(await alarms(app)).toBe(1);
   });
 
@@ -72,12 +73,40 @@ describe('the periodic audit check', () => {
     expect(await alarms(app)).toBe(0);
   });
 
+  it('is not silenced by an alarm row someone wrote into the log, and ranged checks record nothing', async () => {
+    const app = await tamperedLog();
+    // A forger's "already reported" row, with exactly the data the real alarm would carry.
+    await app.deps.db.transaction((tx) =>
+      appendAuditEvents(tx, [
+        {
+          type: 'AUDIT_VERIFICATION_FAILED',
+          actorId: null,
+          requestId: null,
+          data: { checkedById: null, fromSeq: 1, toSeq: 12, firstBrokenSeq: 5, reason: 'MODIFIED', message: null },
+        },
+      ]),
+    );
+    const auditor = await insertPrincipalFor(app, { kind: 'HUMAN', name: 'Audrey', roles: ['AUDITOR'] });
+    // Where a ranged check starts changes the seq it names: it is reported, never recorded.
+    for (const from of [2, 3, 4]) expect((await verifyAuditLogAs(app.deps, auditor, { from })).ok).toBe(false);
+    expect(await alarms(app)).toBe(1);
+    const whole = await verifyAuditLogAs(app.deps, auditor, {});
+    expect(whole).toMatchObject({ ok: false, firstBrokenSeq: 5 });
+    expect(await alarms(app)).toBe(2);
+    const [, real] = await app.deps.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.type, 'AUDIT_VERIFICATION_FAILED'))
+      .orderBy(auditEvents.id);
+    expect(real).toMatchObject({ actorId: auditor.id, data: { checkedById: auditor.id, firstBrokenSeq: 5 } });
+  });
+
   it('records nothing for an intact log', async () => {
     const test = await startSealedLog(6);
     running.push(test);
     const report = await verifyAuditLog(test.app.deps.db, test.app.deps.auditKeys);
     expect(report.ok).toBe(true);
-    expect(await recordVerificationFailure(test.app.deps, report, null)).toBe(false);
+    expect(await test.app.deps.auditAlarm.raise(report, null)).toBe(false);
     expect(await alarms(test.app)).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { appendAuditEvents } from '../../src/audit/append.js';
@@ -7,6 +8,7 @@ import type { NewAuditEvent } from '../../src/audit/events.js';
 import { STREAM_BUFFER_LIMIT, streamAuditEvents } from '../../src/audit/stream.js';
 import type { AuditEventRow } from '../../src/db/schema.js';
 import { SlowConsumerError } from '../../src/errors.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { comparePositions, positionOf, SEALER_APPLICATION_NAME, settledBelow } from '../../src/events/log.js';
 import { onPostgres } from '../support/database.js';
 import { startTestApp, type TestApp } from '../support/services.js';
@@ -14,9 +16,17 @@ import { startTestApp, type TestApp } from '../support/services.js';
 // The hub and the audit stream on a real database: live order, seams, bounded buffers.
 
 let test: TestApp;
+/** What the app logged. */
+const logged: string[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    logged.push(chunk.toString('utf8'));
+    done();
+  },
+});
 
 beforeAll(async () => {
-  test = await startTestApp();
+  test = await startTestApp({ logger: createLogger({ level: 'error', destination: sink, pretty: false }) });
 });
 
 afterAll(async () => {
@@ -74,9 +84,7 @@ describe('the audit stream', () => {
     const removeBad = hub.prepare(async () => {
       throw new Error('this preparer fails');
     });
-    const errors: unknown[] = [];
-    const consoleError = console.error;
-    console.error = (...args: unknown[]) => void errors.push(args);
+    const reported = logged.length;
     const unprepared: number[] = [];
     const heard: number[] = [];
     let done: () => void = () => undefined;
@@ -94,12 +102,12 @@ describe('the audit stream', () => {
       stop();
       removeGood();
       removeBad();
-      console.error = consoleError;
     }
     expect(unprepared).toEqual([]);
     expect(calls).toBeGreaterThan(0);
     expect(calls).toBeLessThanOrEqual(5);
-    expect(errors.length).toBeGreaterThan(0);
+    // The failure was reported to the app's log.
+    await vi.waitFor(() => expect(logged.slice(reported).some((line) => line.includes('this preparer fails'))).toBe(true));
   });
 
   it('lets other work run during a long delivery, and calls only the listeners that are there', async () => {

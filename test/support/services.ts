@@ -1,3 +1,4 @@
+import type { Logger } from '../../src/observability/logger.js';
 import { buildApp, type App } from '../../src/app.js';
 import { generateSigningKeyPem } from '../../src/audit/keys.js';
 import { defaultAuditConfig, defaultReceiptConfig, defaultSecurityConfig } from '../../src/config.js';
@@ -40,10 +41,10 @@ export interface TestApp {
 }
 
 /** An app instance without a listening socket, for tests that call services directly. */
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(options: { logger?: Logger } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const signingKey = generateSigningKeyPem();
-  const app = await buildApp(configFor(database, signingKey), { logging: 'error' });
+  const app = await buildApp(configFor(database, signingKey), { logging: 'error', logger: options.logger });
   const others: App[] = [];
   const hubs: EventHub[] = [];
   const secondApp = async (): Promise<Pick<App, 'deps' | 'database'>> => {

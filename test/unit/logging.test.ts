@@ -35,8 +35,21 @@ describe('loggableError', () => {
     expect((loggableError(new Error(failed.message)) as Error).message).toBe('Failed query: select $1\n(parameters not logged)');
   });
 
-  it('passes what is not an Error through unchanged', () => {
+  it('keeps a thrown string (without parameters) and names any other thrown value without writing it', () => {
     expect(loggableError('text')).toBe('text');
-    expect(loggableError(42)).toBe(42);
+    expect((loggableError({ token: 'gl_secret-token-value' }) as Error).message).toBe('A thrown object (not logged)');
+    expect((loggableError(42) as Error).message).toBe('A thrown number (not logged)');
+  });
+
+  it('stops at five causes, and cuts the value a data error quotes', () => {
+    let deep: Error = new Error('params: gl_secret-token-value');
+    for (let i = 0; i < 8; i++) deep = new Error(`level ${i}`, { cause: deep });
+    const logged = JSON.stringify(loggableError(deep), (key, value) =>
+      value instanceof Error ? { message: value.message, cause: value.cause } : value,
+    );
+    expect(logged).not.toContain('gl_secret-token-value');
+    expect(logged).toContain('further causes not logged');
+    const invalid = Object.assign(new Error('invalid input syntax for type uuid: "gl_secret-token-value"'), { code: '22P02' });
+    expect((loggableError(invalid) as Error).message).toBe('invalid input syntax for type uuid: "…"');
   });
 });

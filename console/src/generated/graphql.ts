@@ -112,7 +112,7 @@ export type AuditEventType =
   | 'ACTION_REJECTED'
   /** An agent asked to perform an action. */
   | 'ACTION_REQUESTED'
-  /** A check of the audit log (`verifyAuditLog`, `greenlight audit verify`, or the periodic check) found its hash chain or signed checkpoints broken: `data.firstBrokenSeq`, `data.reason`. Recorded once per break found; webhooks see it as `audit.verification_failed`. */
+  /** A check of the whole audit log (`verifyAuditLog`, `greenlight audit verify`, or the periodic check) found its hash chain or signed checkpoints broken: `data.firstBrokenSeq`, `data.reason`. An instance records the same break at most once per `AUDIT_VERIFY_INTERVAL_SECONDS`; webhooks see it as `audit.verification_failed`. */
   | 'AUDIT_VERIFICATION_FAILED'
   /** An ADMIN decided a pending request outside the review rules (break-glass), with a reason. */
   | 'DECISION_OVERRIDDEN'

@@ -57,7 +57,7 @@ const AUDIT_TYPE_DESCRIPTIONS: Record<AuditEventType, string> = {
   WEBHOOK_SECRET_ROTATED: "A webhook's signing secret was replaced; the old one signs alongside the new one until `previousSecretUntil`.",
   WEBHOOK_REDELIVERED: 'An ADMIN asked for a webhook delivery to be sent again.',
   AUDIT_VERIFICATION_FAILED:
-    'A check of the audit log (`verifyAuditLog`, `greenlight audit verify`, or the periodic check) found its hash chain or signed checkpoints broken: `data.firstBrokenSeq`, `data.reason`. Recorded once per break found; webhooks see it as `audit.verification_failed`.',
+    'A check of the whole audit log (`verifyAuditLog`, `greenlight audit verify`, or the periodic check) found its hash chain or signed checkpoints broken: `data.firstBrokenSeq`, `data.reason`. An instance records the same break at most once per `AUDIT_VERIFY_INTERVAL_SECONDS`; webhooks see it as `audit.verification_failed`.',
 };
 
 const AuditEventTypeEnum = builder.enumType('AuditEventType', {
