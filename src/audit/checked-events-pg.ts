@@ -37,7 +37,10 @@ export function defaultReaderThreads(): number {
 }
 
 // Plain JavaScript that registers tsx in the thread, then loads chain-reader-worker.ts.
-const READER_THREAD = new URL('./chain-reader-boot.mjs', import.meta.url);
+const READER_THREAD = import.meta.url.endsWith('.ts')
+  ? new URL('./chain-reader-boot.mjs', import.meta.url)
+  : // Compiled (lib/): the worker is JavaScript already.
+    new URL('./chain-reader-worker.js', import.meta.url);
 
 /** A reader thread with a connection of its own to `connectionString`. */
 function startChainReader(connectionString: string): ChainReader {
