@@ -62,7 +62,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await ensurePortFree(config.host, config.port);
   if (config.databaseUrl) await waitForDatabase(config.databaseUrl, config.databaseWaitMs);
   const log = options.logger ?? createLogger({ level: options.logging ?? 'info' });
-  const database = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const database = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log, pool: config.databasePool });
   let hubStarted: EventHub | undefined;
   try {
     await database.migrate();

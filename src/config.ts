@@ -76,6 +76,8 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   DATABASE_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(10),
+  DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   MAX_SOCKETS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(20),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(30),
@@ -177,6 +179,18 @@ export interface Config {
   log?: { level: 'debug' | 'info' | 'warn' | 'error' | 'silent'; format: 'json' | 'pretty' | undefined };
   /** How long start-up waits for a PostgreSQL server that refuses connections (milliseconds). */
   databaseWaitMs: number;
+  /** The PostgreSQL connection pool (default: 10 connections, 5 s to get one). */
+  databasePool?: Partial<DatabasePoolConfig>;
+}
+
+/** The PostgreSQL connection pool: its size, and how long a query waits for a connection. */
+export interface DatabasePoolConfig {
+  size: number;
+  /**
+   * Past this, a query waiting for a free connection (or a connection to a server that does not
+   * answer) fails, and the caller gets `UNAVAILABLE` instead of waiting in an ever longer queue.
+   */
+  acquireTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -246,6 +260,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: value.METRICS_TOKEN,
     log: { level: value.LOG_LEVEL, format: value.LOG_FORMAT },
     databaseWaitMs: value.DATABASE_WAIT_SECONDS * 1_000,
+    databasePool: { size: value.DATABASE_POOL_SIZE, acquireTimeoutMs: value.DATABASE_ACQUIRE_TIMEOUT_MS },
   };
 }
 

@@ -108,6 +108,19 @@ export class InvalidReceiptError extends DomainError {
   }
 }
 
+/**
+ * The database could not be reached in time: every connection was busy past the pool's timeout,
+ * or the server is down or restarting. Nothing about the input was wrong; retry later. A write
+ * that failed this way may or may not have committed, so retry it with the same idempotency key.
+ */
+export class UnavailableError extends DomainError {
+  override name = 'UnavailableError';
+  readonly code = 'UNAVAILABLE';
+  constructor() {
+    super('The service cannot reach its database right now; retry shortly (retry a write with the same idempotencyKey).');
+  }
+}
+
 /** The same idempotency key was used before with a different request. */
 export class IdempotencyConflictError extends DomainError {
   override name = 'IdempotencyConflictError';

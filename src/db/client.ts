@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { DatabasePoolConfig } from '../config.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { claimDataDir } from './data-dir.js';
 import { ADVISORY_LOCKS } from './locks.js';
@@ -46,20 +47,24 @@ const MIGRATION_LOCK_KEY = ADVISORY_LOCKS.migration;
 export interface DatabaseOptions {
   databaseUrl: string | undefined;
   dataDir: string;
-  /** Pool size for node-postgres. */
-  maxConnections?: number;
+  /** The node-postgres pool (default: 10 connections, 5 s to get one). */
+  pool?: Partial<DatabasePoolConfig>;
   /** Where lost connections are reported (default: a logger of its own on standard output). */
   log?: Logger;
 }
 
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
-  if (options.databaseUrl) return createPostgres(options.databaseUrl, options.maxConnections ?? 10, options.log ?? createLogger());
+  if (options.databaseUrl) {
+    const pool = { size: 10, acquireTimeoutMs: 5_000, ...options.pool };
+    return createPostgres(options.databaseUrl, pool, options.log ?? createLogger());
+  }
   return createPglite(options.dataDir);
 }
 
-function createPostgres(connectionString: string, max: number, log: Logger): DatabaseHandle {
-  // A server that does not answer fails a checkout after 5 s instead of holding requests forever.
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000 });
+function createPostgres(connectionString: string, settings: DatabasePoolConfig, log: Logger): DatabaseHandle {
+  // A checkout that waits too long, for a free connection or for a server that does not answer,
+  // fails (callers get UNAVAILABLE) instead of holding requests forever.
+  const pool = new pg.Pool({ connectionString, max: settings.size, connectionTimeoutMillis: settings.acquireTimeoutMs });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout simply opens a new connection.
   pool.on('error', (error) => log.warn({ scope: 'db', reason: error.message }, 'idle connection lost'));

@@ -8,7 +8,8 @@ import type { Session } from '../auth/authenticator.js';
 import { parseBearer } from '../auth/tokens.js';
 import type { SecurityConfig } from '../config.js';
 import type { Deps } from '../deps.js';
-import { DomainError, RateLimitedError, UnauthenticatedError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { DomainError, RateLimitedError, UnauthenticatedError, UnavailableError } from '../errors.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { buildSchema } from '../graphql/schema.js';
 import { yogaLogger, type Logger, type LogLevel } from '../observability/logger.js';
@@ -49,6 +50,12 @@ function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): E
   if (error instanceof GraphQLError && error.originalError instanceof DomainError) return error;
   // A domain error thrown by a subscription's stream reaches here unwrapped.
   if (error instanceof DomainError) return new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
+  // The database out of reach is no bug: the caller is told to retry, in a code it can act on.
+  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (isDatabaseUnavailable(cause)) {
+    const unavailable = new UnavailableError();
+    return new GraphQLError(unavailable.message, { originalError: unavailable, extensions: unavailable.extensions });
+  }
   return maskError(error, message, isDev);
 }
 

@@ -42,6 +42,13 @@ describe('losing the database', () => {
     expect(down.body).toMatchObject({ status: 'unavailable', database: expect.stringContaining('unreachable') });
     // Liveness stays: the process answers, restarting it would not bring the database back.
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+    // A write is refused with a code a client can act on (retry), not as an unexpected error.
+    const refused = await server.gql(
+      agent.token,
+      'mutation { requestAction(input: { action: "read.x", resource: "a/b" }) { request { id } } }',
+    );
+    expect(refused.data).toBeNull();
+    expect(refused.errors?.[0]?.extensions?.['code']).toBe('UNAVAILABLE');
 
     await cluster.start();
     await vi.waitFor(async () => expect(await readiness()).toEqual({ status: 200, body: { status: 'ok', database: 'ok', events: 'ok' } }), {

@@ -10,6 +10,7 @@ import {
   defaultSecurityConfig,
   defaultWebhookConfig,
   type AuditConfig,
+  type DatabasePoolConfig,
   type ReceiptConfig,
   type SecurityConfig,
   type WebhookConfig,
@@ -51,6 +52,8 @@ export interface TestServerOptions {
   receipts?: Partial<ReceiptConfig>;
   /** The app's logger (default: errors only, on standard output). */
   logger?: Logger;
+  /** The PostgreSQL pool (default: 10 connections, 5 s to get one). */
+  databasePool?: Partial<DatabasePoolConfig>;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -73,6 +76,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       webhooks: defaultWebhookConfig(options.webhooks),
       metricsToken: options.metricsToken,
       databaseWaitMs: 0,
+      databasePool: options.databasePool,
     },
     { logging: 'error', logger: options.logger, websocket: options.websocket },
   );

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       metricsToken: undefined,
       log: { level: 'info', format: undefined },
       databaseWaitMs: 30_000,
+      databasePool: { size: 10, acquireTimeoutMs: 5_000 },
     });
   });
 
@@ -62,6 +63,8 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'warn',
         LOG_FORMAT: 'json',
         DATABASE_WAIT_SECONDS: '5',
+        DATABASE_POOL_SIZE: '20',
+        DATABASE_ACQUIRE_TIMEOUT_MS: '2000',
         RATE_LIMIT_PER_MINUTE: '0',
         MAX_SOCKETS_PER_PRINCIPAL: '3',
         AUTH_FAILURES_PER_MINUTE: '10',
@@ -111,6 +114,7 @@ describe('loadConfig', () => {
       metricsToken: 'a-long-enough-metrics-token',
       log: { level: 'warn', format: 'json' },
       databaseWaitMs: 5_000,
+      databasePool: { size: 20, acquireTimeoutMs: 2_000 },
     });
   });
 
