@@ -7,7 +7,7 @@ import { actionRequests, reviews, type ActionRequestRow } from '../db/schema.js'
 import type { Deps } from '../deps.js';
 import { ConflictError, SeparationOfDutiesError } from '../errors.js';
 import type { RequestParty, Verdict } from '../vocabulary.js';
-import { approvalWindowEnd } from './request-action.js';
+import { approvalWindowEnd } from './request-decision.js';
 import { tallyQuorum, type QuorumTally } from './requirements.js';
 
 /**

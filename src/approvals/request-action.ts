@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { appendAuditEvents } from '../audit/append.js';
@@ -13,15 +13,17 @@ import { actionRequests, principals, type ActionRequestRow } from '../db/schema.
 import type { Deps } from '../deps.js';
 import { DelegationRequiredError, IdempotencyConflictError, InvalidInputError } from '../errors.js';
 import {
-  DEFAULT_REMIND_AT,
-  DEFAULT_VALID_FOR_SECONDS,
+  evaluatePolicy,
+  limitedRuleIds,
   parseRedactionPaths,
+  type CompiledPolicy,
   type Evaluation,
-  type ReviewRequirement,
+  type EvaluationInput,
 } from '../policy/index.js';
 import { isUuid, jsonValueProblem, parseInput, storableText } from '../validation.js';
 import { evaluateRequest, evaluationInputFor } from './evaluation.js';
-import { initialRequirements, nextStepAfter, requiredApprovals, reviewerGroups, summarize } from './requirements.js';
+import { decisionColumns, decisionEvent, decisionFields, type DecisionFields } from './request-decision.js';
+import { insertRequestInOneStatement, type NewRequest, type RequestEvent } from './request-statement.js';
 import { applyStandingApprovals } from './standing.js';
 
 const MAX_PARAMS_BYTES = 64 * 1_024; // 64 KiB of JSON
@@ -108,84 +110,10 @@ async function loadHuman(db: Executor, id: string): Promise<Principal> {
   return row;
 }
 
-/** The end of an approval's window, in database time. */
-export function approvalWindowEnd(evaluation: Pick<Evaluation, 'validForSeconds'>) {
-  return sql`now() + make_interval(secs => ${evaluation.validForSeconds ?? DEFAULT_VALID_FOR_SECONDS})`;
-}
-
-function decisionColumns(evaluation: Evaluation) {
-  switch (evaluation.effect) {
-    case 'ALLOW':
-      return {
-        status: 'APPROVED' as const,
-        decidedAt: sql`now()`,
-        decidedBy: 'POLICY' as const,
-        decisionReason: evaluation.reason,
-        validUntil: approvalWindowEnd(evaluation),
-      };
-    case 'BLOCK':
-      return {
-        status: 'BLOCKED' as const,
-        decidedAt: sql`now()`,
-        decidedBy: 'POLICY' as const,
-        decisionReason: evaluation.reason ?? evaluation.explanation,
-      };
-    case 'ESCALATE': {
-      const requirements = initialRequirements(evaluation.requirements);
-      const firstStep = nextStepAfter(requirements);
-      return {
-        status: 'PENDING' as const,
-        reviewRequirements: requirements,
-        requiredGroups: reviewerGroups(requirements),
-        requiredApprovals: requiredApprovals(requirements),
-        // Database time, like every deadline: instances' clocks may disagree, the database's is one.
-        expiresAt: sql`now() + make_interval(secs => ${evaluation.review!.timeoutSeconds})`,
-        nextEscalationAt: firstStep === null ? null : sql`now() + make_interval(secs => ${firstStep})`,
-        remindAt: sql`now() + make_interval(secs => ${remindAfterSeconds(evaluation.review!)})`,
-      };
-    }
-  }
-}
-
-/** Seconds from the request to its reminder: the policy's share of its timeout. */
-const remindAfterSeconds = (review: ReviewRequirement): number => review.timeoutSeconds * (review.remindAt ?? DEFAULT_REMIND_AT);
-
-function decisionEvent(request: ActionRequestRow, evaluation: Evaluation): NewAuditEvent {
-  const base = { actorId: null, requestId: request.id };
-  if (request.status === 'PENDING') {
-    return {
-      ...base,
-      type: 'ACTION_ESCALATED',
-      data: {
-        agentId: request.agentId,
-        policyVersion: evaluation.policyVersion,
-        matchedRules: evaluation.matchedRules,
-        errors: evaluation.errors,
-        requiredGroups: request.requiredGroups,
-        requiredApprovals: request.requiredApprovals,
-        requirements: summarize(request.reviewRequirements),
-        expiresAt: request.expiresAt!.toISOString(),
-      },
-    };
-  }
-  return {
-    ...base,
-    type: request.status === 'APPROVED' ? 'ACTION_APPROVED' : 'ACTION_BLOCKED',
-    data: {
-      agentId: request.agentId,
-      status: request.status,
-      decidedBy: 'POLICY',
-      reason: request.decisionReason,
-      policyVersion: evaluation.policyVersion,
-      matchedRules: evaluation.matchedRules,
-      errors: evaluation.errors,
-    },
-  };
-}
-
 /**
  * An agent asks to perform an action. The active policy decides in memory; the request and its
- * audit events are written in one transaction; subscribers hear of it after the commit.
+ * audit events are written together, in one statement where that suffices, else in one
+ * transaction; subscribers hear of it after the commit.
  */
 export async function requestAction(deps: Deps, agent: Principal, rawInput: RequestActionInput): Promise<RequestActionResult> {
   authorize(agent, Permission.RequestAction);
@@ -212,12 +140,118 @@ async function refuseDelegation(
   throw new DelegationRequiredError(human.id);
 }
 
+type ParsedInput = z.output<typeof RequestActionInput>;
+
+/** What both write paths share: the request's columns and events, from the policy's evaluation. */
+interface Decided {
+  request: NewRequest;
+  fields: DecisionFields;
+  requested: RequestEvent;
+}
+
+function decide(deps: Deps, agent: Principal, input: ParsedInput, hash: string, policy: CompiledPolicy, evaluation: Evaluation): Decided {
+  if (evaluation.reasonRequiredBy.length > 0 && !input.reason?.trim()) {
+    const rules = evaluation.reasonRequiredBy.map((id) => `"${id}"`).join(', ');
+    throw InvalidInputError.of('reason', `is required for this action by rule ${rules}: say why the agent needs it`);
+  }
+  const fields = decisionFields(evaluation);
+  const redactPaths = policy.document.redact ?? [];
+  // The log keeps markers where the policy redacts; the values go beside it, for ADMIN.
+  const paths = parseRedactionPaths(redactPaths);
+  const params = deps.redactor.redact(input.params ?? null, 'params', paths, ['params']);
+  const context = deps.redactor.redact(input.context ?? {}, 'context', paths, ['context']);
+  const request: NewRequest = {
+    agentId: agent.id,
+    onBehalfOfId: input.onBehalfOf ?? null,
+    ownerId: agent.ownerId,
+    action: input.action,
+    resource: input.resource,
+    params: input.params ?? null,
+    reason: input.reason ?? null,
+    context: input.context ?? {},
+    idempotencyKey: input.idempotencyKey ?? null,
+    payloadHash: hash,
+    redactPaths,
+    effect: evaluation.effect,
+    evaluation,
+    matchedRules: evaluation.matchedRules,
+    ...fields,
+  };
+  const requested: RequestEvent = {
+    type: 'ACTION_REQUESTED',
+    actorId: agent.id,
+    data: {
+      agentId: agent.id,
+      action: input.action,
+      resource: input.resource,
+      params: params.value,
+      context: context.value,
+      onBehalfOfId: input.onBehalfOf ?? null,
+      idempotencyKey: request.idempotencyKey,
+      reason: input.reason ?? null,
+    },
+    redacted: [...params.redacted, ...context.redacted],
+  };
+  return { request, fields, requested };
+}
+
+// A publish racing the one-statement write makes it try again with the new version; after this
+// many tries the transaction path decides.
+const STATEMENT_TRIES = 3;
+
+/**
+ * The common case in one statement: no rate limit to count (so no lock to hold), no standing
+ * approval to apply. Null when the transaction path must decide instead.
+ */
+async function requestInOneStatement(
+  deps: Deps,
+  agent: Principal,
+  input: ParsedInput,
+  hash: string,
+  evaluationInput: EvaluationInput,
+): Promise<RequestActionResult | null> {
+  const key = input.idempotencyKey ?? null;
+  let policy = deps.policies.current();
+  for (let tries = 0; tries < STATEMENT_TRIES; tries++) {
+    if (limitedRuleIds(policy, evaluationInput).length > 0) return null;
+    const evaluation = evaluatePolicy(policy, evaluationInput);
+    let decided: Decided;
+    try {
+      decided = decide(deps, agent, input, hash, policy, evaluation);
+    } catch (error) {
+      // A retry is answered with what was recorded, even if the policy now asks for more.
+      const existing = key && (await findByIdempotencyKey(deps.db, agent.id, key));
+      if (existing) return idempotentResult(existing, hash);
+      throw error;
+    }
+    const { request, fields, requested } = decided;
+    const outcome = await insertRequestInOneStatement(deps, policy.version, request, [
+      requested,
+      decisionEvent(agent.id, fields, evaluation, null),
+    ]);
+    if (outcome.written) {
+      deps.hub.publish(outcome.events);
+      return { request: outcome.request, created: true };
+    }
+    if (outcome.reason === 'IDEMPOTENCY_KEY_TAKEN') {
+      const existing = await findByIdempotencyKey(deps.db, agent.id, key!);
+      if (existing) return idempotentResult(existing, hash);
+      return null;
+    }
+    if (outcome.reason === 'STANDING_APPROVALS') return null;
+    policy = await deps.policies.fresh(deps.db);
+  }
+  return null;
+}
+
 async function decideRequest(deps: Deps, agent: Principal, rawInput: RequestActionInput): Promise<RequestActionResult> {
   const input = parseInput(RequestActionInput, rawInput);
   const hash = payloadHash(input);
   const key = input.idempotencyKey ?? null;
 
-  if (key) {
+  // An agent acting for a human is answered from its first request's record on a retry, before
+  // the delegation is checked again.
+  if (key && input.onBehalfOf) {
     const existing = await findByIdempotencyKey(deps.db, agent.id, key);
     if (existing) return idempotentResult(existing, hash);
   }
@@ -225,59 +259,43 @@ async function decideRequest(deps: Deps, agent: Principal, rawInput: RequestActi
   if (onBehalfOf && !(await mayActFor(deps.db, agent, onBehalfOf, input.action))) await refuseDelegation(deps, agent, onBehalfOf, input);
   const evaluationInput = evaluationInputFor(agent, onBehalfOf, input, new Date());
 
+  const written = await requestInOneStatement(deps, agent, input, hash, evaluationInput);
+  if (written) return written;
+  return requestInTransaction(deps, agent, input, hash, evaluationInput);
+}
+
+/**
+ * The general case, in one transaction: rate-limited rules count the agent's recent requests
+ * under its lock, and an escalation may be settled at once by reviewers' standing approvals.
+ */
+async function requestInTransaction(
+  deps: Deps,
+  agent: Principal,
+  input: ParsedInput,
+  hash: string,
+  evaluationInput: EvaluationInput,
+): Promise<RequestActionResult> {
+  const key = input.idempotencyKey ?? null;
+  if (key) {
+    const existing = await findByIdempotencyKey(deps.db, agent.id, key);
+    if (existing) return idempotentResult(existing, hash);
+  }
   try {
     const { request, events } = await deps.db.transaction(
       async (tx) => {
         const policy = await deps.policies.fresh(tx);
         const evaluation = await evaluateRequest(tx, policy, evaluationInput, { lock: true });
-        if (evaluation.reasonRequiredBy.length > 0 && !input.reason?.trim()) {
-          const rules = evaluation.reasonRequiredBy.map((id) => `"${id}"`).join(', ');
-          throw InvalidInputError.of('reason', `is required for this action by rule ${rules}: say why the agent needs it`);
-        }
+        const { request: values, fields, requested } = decide(deps, agent, input, hash, policy, evaluation);
+        const { validForSeconds, expiresInSeconds, nextEscalationInSeconds, remindInSeconds, ...columns } = values;
         const [request] = await tx
           .insert(actionRequests)
-          .values({
-            agentId: agent.id,
-            onBehalfOfId: input.onBehalfOf ?? null,
-            ownerId: agent.ownerId,
-            action: input.action,
-            resource: input.resource,
-            params: input.params ?? null,
-            reason: input.reason ?? null,
-            context: input.context ?? {},
-            idempotencyKey: key,
-            payloadHash: hash,
-            redactPaths: policy.document.redact ?? [],
-            effect: evaluation.effect,
-            evaluation,
-            matchedRules: evaluation.matchedRules,
-            ...decisionColumns(evaluation),
-          })
+          .values({ ...columns, ...decisionColumns(fields) })
           .returning();
-        // The log keeps markers where the policy redacts; the values go beside it, for ADMIN.
-        const paths = parseRedactionPaths(request!.redactPaths);
-        const params = deps.redactor.redact(input.params ?? null, 'params', paths, ['params']);
-        const context = deps.redactor.redact(input.context ?? {}, 'context', paths, ['context']);
         // Reviewers' standing approvals covering it stand in for their reviews at once.
         const standing = evaluation.effect === 'ESCALATE' ? await applyStandingApprovals(tx, request!) : { request: request!, events: [] };
         const events = await appendAuditEvents(tx, [
-          {
-            type: 'ACTION_REQUESTED',
-            actorId: agent.id,
-            requestId: request!.id,
-            data: {
-              agentId: agent.id,
-              action: input.action,
-              resource: input.resource,
-              params: params.value,
-              context: context.value,
-              onBehalfOfId: input.onBehalfOf ?? null,
-              idempotencyKey: key,
-              reason: input.reason ?? null,
-            },
-            redacted: [...params.redacted, ...context.redacted],
-          },
-          decisionEvent(request!, evaluation),
+          { ...requested, requestId: request!.id } as NewAuditEvent,
+          { ...decisionEvent(agent.id, fields, evaluation, request!.expiresAt), requestId: request!.id } as NewAuditEvent,
           ...standing.events,
         ]);
         return { request: standing.request, events };

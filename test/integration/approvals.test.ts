@@ -57,6 +57,35 @@ describe('requestAction', () => {
     expect(events[1]!.data).toMatchObject({ status: 'APPROVED', decidedBy: 'POLICY', matchedRules: ['staging'] });
   });
 
+  it('returns the request and events exactly as stored, the escalation carrying its deadline in database time', async () => {
+    const heard: AuditEventRow[] = [];
+    const stopListening = app.deps.hub.listen((event) => void heard.push(event));
+    try {
+      for (const input of [
+        { action: 'deploy.update', resource: 'staging/web', params: { v: '2' }, idempotencyKey: `key-${randomUUID()}` },
+        { action: 'deploy.update', resource: 'prod/web', reason: 'hotfix', context: { ticket: 'OPS-1' } },
+      ]) {
+        const { request } = await requestAction(app.deps, agent, input);
+        const [stored] = await app.deps.db.select().from(actionRequests).where(eq(actionRequests.id, request.id));
+        expect(request).toEqual(stored);
+        const events = await app.deps.db.select().from(auditEvents).where(eq(auditEvents.requestId, request.id)).orderBy(auditEvents.id);
+        await expect
+          .poll(() => heard.filter((event) => event.requestId === request.id))
+          .toEqual(events.map((e) => expect.objectContaining({ id: e.id, type: e.type, data: e.data, txId: e.txId })));
+        if (request.status === 'PENDING') {
+          expect(events[1]!.type).toBe('ACTION_ESCALATED');
+          expect(events[1]!.data['expiresAt']).toBe(request.expiresAt!.toISOString());
+          expect(request.remindAt!.getTime()).toBeLessThan(request.expiresAt!.getTime());
+        } else {
+          expect(request.validUntil!.getTime()).toBeGreaterThan(request.createdAt.getTime());
+          expect(request.decidedAt).toEqual(request.createdAt);
+        }
+      }
+    } finally {
+      stopListening();
+    }
+  });
+
   it('writes nothing when the transaction fails half-way', async () => {
     // A principal that is not in the database makes the request insert violate its foreign key.
     const ghost: Principal = { ...agent, id: randomUUID() };

@@ -1,0 +1,36 @@
+import { PGlite } from '@electric-sql/pglite';
+import { getTableColumns, type InferSelectModel, type Table } from 'drizzle-orm';
+import type pg from 'pg';
+import type { Database } from './client.js';
+
+/**
+ * A statement written once, for the hottest paths: its text is not rebuilt per call, and on
+ * PostgreSQL each pooled connection parses and plans it once (a named prepared statement).
+ * Parameters are `$1…$n`; pass JSON as strings and cast in the text (`$3::jsonb`), so that both
+ * drivers send the same thing.
+ */
+export interface Statement {
+  /** Unique per text: node-postgres prepares it under this name on each connection. */
+  name: string;
+  text: string;
+}
+
+/** Runs `statement` outside any transaction (it commits on its own); rows as the driver parses them. */
+export async function runStatement<Row>(db: Database, statement: Statement, values: unknown[]): Promise<Row[]> {
+  const client = (db as unknown as { $client: PGlite | pg.Pool }).$client;
+  if (client instanceof PGlite) return (await client.query<Row>(statement.text, values)).rows;
+  return (await client.query<Row & pg.QueryResultRow>({ name: statement.name, text: statement.text, values })).rows;
+}
+
+/**
+ * A table's row from its `to_jsonb(row)` form (keys are column names): each column mapped as
+ * drizzle maps the driver's value, so the result equals what a drizzle select returns.
+ */
+export function rowFromJson<T extends Table>(table: T, json: Record<string, unknown>): InferSelectModel<T> {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = json[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as InferSelectModel<T>;
+}
