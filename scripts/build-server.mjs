@@ -1,7 +1,13 @@
-// Compiles the server (src/**/*.ts) to plain JavaScript in lib/, file for file, so that `npm start`
-// runs node on JavaScript instead of compiling TypeScript at every start (tsx). lib/ sits at the
-// same depth as src/, so the paths the code finds from its own location (drizzle/, console/dist,
-// package.json) are the same in both. Run by `npm install` (the prepare script) and before tests.
+// Compiles the server (src/**/*.ts) to plain JavaScript in lib/, so that `npm start` runs node on
+// JavaScript instead of compiling TypeScript at every start (tsx). Two forms:
+// - lib/**: file for file, for tools that import single modules;
+// - lib/bundle/: what `npm start` runs. The server and its dependencies in one module (plus the
+//   audit reader thread's, and chunks loaded on first use, such as the MCP SDK), so a start reads
+//   and compiles a few files instead of hundreds. PGlite (it finds its WebAssembly files beside its
+//   own module) and pino (its transports load files by name) stay in node_modules.
+// Both sit two levels below the root, as src/*/ does, so the paths the code finds from its own
+// location (drizzle/, console/dist, package.json) hold in all three. Run by `npm install` (the
+// prepare script) and by `npm start` when a source file is newer than the build.
 import { build } from 'esbuild';
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +35,21 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+
+await build({
+  entryPoints: { main: join(source, 'main.ts'), 'chain-reader-worker': join(source, 'audit', 'chain-reader-worker.ts') },
+  outdir: join(out, 'bundle'),
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['@electric-sql/pglite', 'pino', 'pino-pretty', 'pg-native'],
+  // Bundled CommonJS dependencies call require(): give the module one.
+  banner: { js: "import { createRequire as __greenlightRequire } from 'node:module'; const require = __greenlightRequire(import.meta.url);" },
   sourcemap: 'linked',
   logLevel: 'warning',
 });

@@ -1,4 +1,5 @@
-// `npm start`: runs the compiled server (lib/main.js), so no TypeScript is compiled at start-up.
+// `npm start`: runs the compiled, bundled server (lib/bundle/main.js), so no TypeScript is compiled
+// and few files are read at start-up.
 // lib/ is built by `npm install`; when it is missing, or a file under src/ changed since it was
 // built (a checkout being worked on), it is built again first (esbuild: under a second).
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -20,4 +21,4 @@ function newest(dir) {
 }
 
 if (!existsSync(stamp) || newest(join(root, 'src')) > statSync(stamp).mtimeMs) await import('./build-server.mjs');
-await import('../lib/main.js');
+await import('../lib/bundle/main.js');

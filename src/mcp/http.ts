@@ -1,10 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createGreenlightClient } from '../client/client.js';
 import type { Deps } from '../deps.js';
 import { authenticateRequest, BodyError, readJsonBody, refuseBody } from '../server/bearer.js';
-import { createMcpServer } from './tools.js';
 import { PACKAGE_VERSION } from './version.js';
+
+/**
+ * The MCP SDK, the tools and the client they call, loaded on the first `/mcp` request: a server
+ * nobody asks over MCP does not pay for them at start-up (the module system keeps them after).
+ */
+const loadRuntime = async () => {
+  const [{ StreamableHTTPServerTransport }, { createMcpServer }, { createGreenlightClient }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('./tools.js'),
+    import('../client/client.js'),
+  ]);
+  return { StreamableHTTPServerTransport, createMcpServer, createGreenlightClient };
+};
 
 export const MCP_PATH = '/mcp';
 
@@ -74,6 +84,10 @@ export function createMcpRoute(
       else inFlight.delete(principalId);
     };
 
+    const { StreamableHTTPServerTransport, createMcpServer, createGreenlightClient } = await loadRuntime().catch((error: unknown) => {
+      release();
+      throw error;
+    });
     const token = req.headers.authorization!.replace(/^\s*bearer\s+/i, '').trim();
     const client = createGreenlightClient({
       url: IN_PROCESS_URL,

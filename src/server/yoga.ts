@@ -1,6 +1,5 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
@@ -76,7 +75,8 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     landingPage: false,
     // GraphiQL from the installed package (no script from a CDN), or none.
     graphiql: http.graphiql,
-    renderGraphiQL: http.graphiql ? renderGraphiQL : undefined,
+    // Loaded on the first visit to the page: its bundle is large and most servers never show it.
+    renderGraphiQL: http.graphiql ? async (opts) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(opts) : undefined,
     // Browsers on other origins are refused unless listed; no credentials: tokens travel in a header.
     cors: http.corsOrigins.length > 0 ? { origin: http.corsOrigins, credentials: false, methods: ['GET', 'POST'] } : false,
     // Unexpected errors reach clients as "Unexpected error." and are logged in full here. Expected
