@@ -49,7 +49,9 @@ await build({
   target: 'node20',
   external: ['@electric-sql/pglite', 'pino', 'pino-pretty', 'pg-native'],
   // Bundled CommonJS dependencies call require(): give the module one.
-  banner: { js: "import { createRequire as __greenlightRequire } from 'node:module'; const require = __greenlightRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __greenlightRequire } from 'node:module'; const require = __greenlightRequire(import.meta.url);",
+  },
   sourcemap: 'linked',
   logLevel: 'warning',
 });
