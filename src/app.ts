@@ -11,6 +11,7 @@ import { createAuthenticator } from './auth/authenticator.js';
 import { ensureAdministrator } from './auth/bootstrap.js';
 import { defaultWebhookConfig, type Config } from './config.js';
 import { createDatabase, type DatabaseHandle } from './db/client.js';
+import { createDatabaseClock, DATABASE_CLOCK_SYNC_MS } from './db/clock.js';
 import { waitForDatabase } from './db/reachability.js';
 import type { Deps } from './deps.js';
 import { createEventHub, type EventHub } from './events/hub.js';
@@ -22,7 +23,7 @@ import { createQuotas } from './quotas/quotas.js';
 import { createReceiptSigner } from './receipts/signer.js';
 import { checkReadiness } from './server/health.js';
 import { createHttpServer } from './server/http.js';
-import type { Periodic } from './periodic.js';
+import { every, type Periodic } from './periodic.js';
 import { ensurePortFree } from './server/port.js';
 import { createRequestLog } from './server/request-log.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
@@ -86,7 +87,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       );
     }
     const redactor = createRedactor(await loadRedactionKey(database.db));
+    // What this instance judges in memory (token expiry, approval windows) follows the database's clock.
+    const clock = createDatabaseClock(database.db);
+    await clock.sync();
     const auth = createAuthenticator(database.db, {
+      clock,
       failuresPerMinute: config.security.authFailuresPerMinute,
       onError: (error) => logError(log, 'auth', error),
     });
@@ -113,6 +118,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       webhooks,
       metrics,
       log,
+      clock,
       auditAlarm: createAuditAlarm({ db: database.db, hub }, config.audit.verifyIntervalMs || 3_600_000),
     };
     const bootstrap = await ensureAdministrator(database.db, config.adminToken);
@@ -148,6 +154,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let sealer: Sealer | undefined;
     let notifier: Notifier | undefined;
     let auditWatch: Periodic | undefined;
+    let clockSync: Periodic | undefined;
     let stopped: Promise<void> | null = null;
     return {
       deps,
@@ -174,6 +181,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           auditWatch = startAuditWatch(deps, leader, config.audit.verifyIntervalMs, (error) => logError(log, 'audit-watch', error));
         }
         notifier = startNotifier(deps, (error) => logError(log, 'webhooks', error));
+        clockSync = every(
+          DATABASE_CLOCK_SYNC_MS,
+          () => clock.sync(),
+          (error) => logError(log, 'clock', error),
+        );
         started = true;
         return url;
       },
@@ -182,6 +194,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           if (started) await http.close();
           await sweeper?.stop();
           await auditWatch?.stop();
+          await clockSync?.stop();
           await sealer?.stop();
           await notifier?.stop();
           await hub.stop();

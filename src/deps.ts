@@ -6,6 +6,7 @@ import type { AuditAlarm } from './audit/verification-alarm.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { Redactor } from './audit/redaction.js';
 import type { Database } from './db/client.js';
+import type { DatabaseClock } from './db/clock.js';
 import type { EventHub } from './events/hub.js';
 import type { PolicyStore } from './policies/store.js';
 import type { Quotas } from './quotas/quotas.js';
@@ -36,6 +37,8 @@ export interface Deps {
   metrics: Metrics;
   /** Records a broken audit log as AUDIT_VERIFICATION_FAILED (`audit.verification_failed`). */
   auditAlarm: AuditAlarm;
+  /** The database's time as this instance reckons it: for what is judged in memory (see DatabaseClock). */
+  clock: DatabaseClock;
   /** This app's structured logger (pino): never given a secret, a bind parameter or a redacted value. */
   log: Logger;
 }

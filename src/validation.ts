@@ -54,12 +54,15 @@ export function jsonValueProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): str
 
 const MAX_LIFETIME_MS = 10 * 365 * 24 * 3_600_000; // 10 years
 
-/** When something granted stops working (a token, a delegation): in the future, at most ten years ahead. */
-export const futureExpiry = () =>
-  z.date().refine((at) => {
-    const ms = at.getTime() - Date.now();
-    return ms > 0 && ms <= MAX_LIFETIME_MS;
-  }, 'must be in the future, at most 10 years ahead');
+/**
+ * When something granted stops working (a token, a delegation) must be in the future, at most ten
+ * years ahead, by `now`: the database's time (`deps.clock`), so every instance judges alike.
+ */
+export function requireFutureExpiry(field: string, at: Date | null | undefined, now: Date): void {
+  if (!at) return;
+  const ms = at.getTime() - now.getTime();
+  if (!(ms > 0 && ms <= MAX_LIFETIME_MS)) throw InvalidInputError.of(field, 'must be in the future, at most 10 years ahead');
+}
 
 /** Parses a service's input, or throws the typed invalid-input error naming every bad field. */
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {

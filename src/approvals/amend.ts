@@ -34,7 +34,7 @@ export async function amendRequest(
 
   const people = await getPrincipalsByIds(tx, [request.agentId, ...(request.onBehalfOfId ? [request.onBehalfOfId] : [])]);
   const find = (id: string | null) => people.find((p) => p.id === id) ?? null;
-  const input = evaluationInputFor(find(request.agentId)!, find(request.onBehalfOfId), { ...request, params }, new Date());
+  const input = evaluationInputFor(find(request.agentId)!, find(request.onBehalfOfId), { ...request, params }, deps.clock.now());
   const policy = await deps.policies.fresh(tx);
   const evaluation = await evaluateRequest(tx, policy, input, { lock: false });
   if (evaluation.effect === 'BLOCK') {

@@ -257,7 +257,7 @@ async function decideRequest(deps: Deps, agent: Principal, rawInput: RequestActi
   }
   const onBehalfOf = input.onBehalfOf ? await loadHuman(deps.db, input.onBehalfOf) : null;
   if (onBehalfOf && !(await mayActFor(deps.db, agent, onBehalfOf, input.action))) await refuseDelegation(deps, agent, onBehalfOf, input);
-  const evaluationInput = evaluationInputFor(agent, onBehalfOf, input, new Date());
+  const evaluationInput = evaluationInputFor(agent, onBehalfOf, input, deps.clock.now());
 
   const written = await requestInOneStatement(deps, agent, input, hash, evaluationInput);
   if (written) return written;

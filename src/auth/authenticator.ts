@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import type { DatabaseClock } from '../db/clock.js';
 import { principals, tokens } from '../db/schema.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
 import { createLogger, logError } from '../observability/logger.js';
@@ -44,6 +45,8 @@ export interface Authenticator {
   onChange(listener: (principalId: string) => void): () => void;
   /** When a token last authenticated on this instance, if not yet written to the database. */
   lastUsedAt(tokenId: string): Date | null;
+  /** The time tokens are judged by (the database's, when given its clock). */
+  now(): Date;
   /** Writes the `lastUsedAt` times gathered since the last write. */
   flush(): Promise<void>;
   /** Writes pending `lastUsedAt` times and stops the periodic write. */
@@ -53,6 +56,8 @@ export interface Authenticator {
 export interface AuthenticatorOptions {
   /** Failed authentications allowed per remote address and minute before it is refused for a while (0: no limit). */
   failuresPerMinute: number;
+  /** Whose time judges a token's expiry: the database's (default: this instance's own clock). */
+  clock?: Pick<DatabaseClock, 'now'>;
   /** How long a cached token is trusted without a change event (a safety net; default 5 minutes). */
   cacheTtlMs?: number;
   /** How often `lastUsedAt` is written (default 60 s). */
@@ -72,6 +77,7 @@ const MAX_CACHED_TOKENS = 50_000;
 
 export function createAuthenticator(db: Executor, options: AuthenticatorOptions): Authenticator {
   const cacheTtlMs = options.cacheTtlMs ?? 300_000; // 5 minutes
+  const now = () => options.clock?.now() ?? new Date();
   const onError = options.onError ?? ((error) => logError(createLogger(), 'auth', error));
   const failures = options.failuresPerMinute > 0 ? new TokenBuckets({ capacity: options.failuresPerMinute, periodMs: 60_000 }) : null;
   const cached = new Map<string, CachedToken>();
@@ -137,10 +143,11 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
   /** The session of a cached token, or the reason there is none. */
   function check(entry: CachedToken | null, hash: string): Session {
     if (!entry || entry.revoked) throw new UnauthenticatedError('UNKNOWN');
-    if (entry.expiresAt && entry.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('EXPIRED');
+    const at = now();
+    if (entry.expiresAt && entry.expiresAt.getTime() <= at.getTime()) throw new UnauthenticatedError('EXPIRED');
     const principal = live.get(entry.principalId)!;
     if (principal.disabledAt !== null) throw new UnauthenticatedError('DISABLED');
-    lastUsed.set(entry.tokenId, new Date());
+    lastUsed.set(entry.tokenId, at);
     return { principal, tokenId: entry.tokenId, tokenHash: hash, expiresAt: entry.expiresAt };
   }
 
@@ -214,6 +221,7 @@ export function createAuthenticator(db: Executor, options: AuthenticatorOptions)
       return () => listeners.delete(listener);
     },
     lastUsedAt: (tokenId) => lastUsed.get(tokenId) ?? null,
+    now,
     flush,
     async stop() {
       clearInterval(timer);

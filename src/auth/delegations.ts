@@ -5,7 +5,7 @@ import { delegations, principals, type DelegationRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { compileGlobs, globProblem } from '../policy/index.js';
-import { futureExpiry, isUuid, parseInput } from '../validation.js';
+import { isUuid, parseInput, requireFutureExpiry } from '../validation.js';
 import { commitPrincipalChange } from './principal-admin.js';
 import { authorize, can, Permission } from './permissions.js';
 import type { Principal } from './roles.js';
@@ -26,7 +26,7 @@ const GrantDelegationInput = z.object({
     )
     .min(1, 'must list at least one action glob, e.g. "deploy.*"')
     .max(20, 'must list at most 20 action globs'),
-  expiresAt: futureExpiry().nullish(),
+  expiresAt: z.date().nullish(),
 });
 export type GrantDelegationInput = z.input<typeof GrantDelegationInput>;
 
@@ -36,11 +36,12 @@ export type GrantDelegationInput = z.input<typeof GrantDelegationInput>;
  * ADMIN may grant it for any human.
  */
 export async function grantDelegation(
-  deps: Pick<Deps, 'db' | 'hub' | 'auth'>,
+  deps: Pick<Deps, 'db' | 'hub' | 'auth' | 'clock'>,
   viewer: Principal,
   raw: GrantDelegationInput,
 ): Promise<DelegationRow> {
   const input = parseInput(GrantDelegationInput, raw);
+  requireFutureExpiry('expiresAt', input.expiresAt, deps.clock.now());
   const humanId = input.humanId ?? viewer.id;
   authorize(viewer, humanId === viewer.id ? Permission.DelegateOwnActions : Permission.ManagePrincipals);
   const [agent] = isUuid(input.agentId) ? await deps.db.select().from(principals).where(eq(principals.id, input.agentId)) : [];
@@ -83,7 +84,7 @@ const mayManage = (viewer: Principal, row: DelegationRow) =>
 
 /** Revokes a delegation (its human, or an ADMIN); requests already made stay as they are. */
 export async function revokeDelegation(
-  deps: Pick<Deps, 'db' | 'hub' | 'auth'>,
+  deps: Pick<Deps, 'db' | 'hub' | 'auth' | 'clock'>,
   viewer: Principal,
   raw: { delegationId: string },
 ): Promise<DelegationRow> {

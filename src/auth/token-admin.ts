@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { principals, tokens, type TokenRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
-import { futureExpiry, isUuid, parseInput } from '../validation.js';
+import { isUuid, parseInput, requireFutureExpiry } from '../validation.js';
 import { commitPrincipalChange } from './principal-admin.js';
 import { authorize, can, Permission } from './permissions.js';
 import type { Principal } from './roles.js';
@@ -18,7 +18,7 @@ const IssueTokenInput = z.object({
     .string()
     .trim()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$/, 'must be 1-100 letters, digits or _ . : @ - (e.g. "ci-deploys")'),
-  expiresAt: futureExpiry().nullish(),
+  expiresAt: z.date().nullish(),
 });
 export type IssueTokenInput = z.input<typeof IssueTokenInput>;
 
@@ -43,13 +43,14 @@ function mayManage(viewer: Principal, principalId: string): boolean {
  * short-lived token cannot mint itself a permanent one.
  */
 export async function issueToken(
-  deps: Pick<Deps, 'db' | 'hub' | 'auth'>,
+  deps: Pick<Deps, 'db' | 'hub' | 'auth' | 'clock'>,
   viewer: Principal,
   raw: IssueTokenInput,
   issuerExpiresAt: Date | null = null,
 ): Promise<IssuedToken> {
   authorize(viewer, Permission.ManageOwnTokens);
   const input = parseInput(IssueTokenInput, raw);
+  requireFutureExpiry('expiresAt', input.expiresAt, deps.clock.now());
   if (!isUuid(input.principalId) || !mayManage(viewer, input.principalId)) throw new NotFoundError('Principal', input.principalId);
   if (input.principalId === viewer.id && issuerExpiresAt) {
     if (input.expiresAt && input.expiresAt > issuerExpiresAt) {

@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
 import { loggableError } from '../logging.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 
 /** The service's structured logger (pino): one per app, built by `createLogger`. */
 export type Logger = PinoLogger;
@@ -49,7 +50,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** Logs an unexpected error of one part of the service (`scope`), made loggable first. */
 export function logError(log: Logger, scope: string, error: unknown, context?: string): void {
-  log.error({ scope, err: error }, context ?? `${scope} failed`);
+  // The database out of reach is an outage, not a bug: a short warning (readiness reports it too).
+  if (isDatabaseUnavailable(error))
+    log.warn({ scope, reason: (error as Error).message }, `${context ?? `${scope} failed`}: database unavailable`);
+  else log.error({ scope, err: error }, context ?? `${scope} failed`);
 }
 
 /**
@@ -66,7 +70,9 @@ export function yogaLogger(log: Logger) {
         .map((arg) => (typeof arg === 'string' ? arg : ''))
         .join(' ')
         .trim();
-      if (error) log[level]({ scope: 'graphql', err: error }, text || 'GraphQL error');
+      // A database out of reach fails every request until it is back: one short line each, not a stack.
+      if (error && isDatabaseUnavailable(error)) log.warn({ scope: 'graphql', reason: error.message }, 'database unavailable');
+      else if (error) log[level]({ scope: 'graphql', err: error }, text || 'GraphQL error');
       else log[level]({ scope: 'graphql' }, text || 'GraphQL');
     };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };

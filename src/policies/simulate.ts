@@ -61,5 +61,5 @@ export async function simulateAction(deps: Deps, viewer: Principal, raw: Simulat
   if (raw.draft) authorize(viewer, Permission.SimulateAnyAction);
   const onBehalfOf = input.onBehalfOf ? await principalById(deps, input.onBehalfOf, 'onBehalfOf') : null;
   const policy = raw.draft ? compileDraft(raw.draft) : await deps.policies.fresh(deps.db);
-  return evaluateRequest(deps.db, policy, evaluationInputFor(agent, onBehalfOf, input, raw.now ?? new Date()), { lock: false });
+  return evaluateRequest(deps.db, policy, evaluationInputFor(agent, onBehalfOf, input, raw.now ?? deps.clock.now()), { lock: false });
 }

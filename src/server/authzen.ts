@@ -45,7 +45,7 @@ async function decisionOf(deps: Deps, agent: Principal, request: ActionRequestRo
     case 'APPROVED': {
       const spent = request.outcome
         ? `The approval was already used: its outcome (${request.outcome}) was reported. Ask again with a new idempotencyKey.`
-        : request.validUntil && request.validUntil.getTime() <= Date.now()
+        : request.validUntil && request.validUntil.getTime() <= deps.clock.now().getTime()
           ? `The approval window closed at ${request.validUntil.toISOString()}. Ask again with a new idempotencyKey.`
           : (await redeemedAt(deps.db, request.id))
             ? 'The approval was already used: its receipt was redeemed. Ask again with a new idempotencyKey.'

@@ -45,7 +45,7 @@ export class SocketSessions {
     // At expiry the session is checked (and the socket closed); a far expiry takes several timers.
     let expiry: NodeJS.Timeout | null = null;
     const watchExpiry = (at: Date) => {
-      const remaining = at.getTime() - Date.now();
+      const remaining = at.getTime() - this.#auth.now().getTime();
       expiry = setTimeout(() => (remaining > MAX_TIMER_MS ? watchExpiry(at) : this.#check(entry)), Math.min(MAX_TIMER_MS, remaining + 10));
       expiry.unref();
     };
