@@ -9,7 +9,7 @@
 // location (drizzle/, console/dist, package.json) hold in all three. Run by `npm install` (the
 // prepare script) and by `npm start` when a source file is newer than the build.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,7 +27,9 @@ const walk = (dir) => {
 };
 walk(source);
 
-rmSync(out, { recursive: true, force: true });
+// Everything but the PGlite seed (scripts/build-pglite-seed.mjs), which does not depend on src/.
+if (existsSync(out))
+  for (const name of readdirSync(out)) if (!name.startsWith('pglite-seed')) rmSync(join(out, name), { recursive: true, force: true });
 await build({
   entryPoints: files,
   outdir: out,

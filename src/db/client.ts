@@ -5,7 +5,9 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { DatabasePoolConfig } from '../config.js';
@@ -129,8 +131,11 @@ function guardTransactions(db: Database, pool: pg.Pool): void {
 }
 
 function createPglite(dataDir: string): DatabaseHandle {
-  const release = dataDir.startsWith('memory://') ? () => undefined : claimDataDir(dataDir);
-  const client = new PGlite(dataDir);
+  const memory = dataDir.startsWith('memory://');
+  const release = memory ? () => undefined : claimDataDir(dataDir);
+  // A new database starts from the seed when there is one: no initdb, migrations already applied.
+  const seed = memory || !existsSync(join(dataDir, 'PG_VERSION')) ? pgliteSeed() : undefined;
+  const client = new PGlite(dataDir, seed ? { loadDataDir: seed } : {});
   const db = drizzlePglite(client, { schema });
   return {
     db: db as unknown as Database,
@@ -140,6 +145,21 @@ function createPglite(dataDir: string): DatabaseHandle {
     openSession: async () => ({ db: db as unknown as Database, close: async () => {} }),
     close: () => client.close().finally(release),
   };
+}
+
+const SEED = fileURLToPath(new URL('../../lib/pglite-seed.tar.gz', import.meta.url));
+const SEED_INFO = fileURLToPath(new URL('../../lib/pglite-seed.json', import.meta.url));
+
+/**
+ * The data folder `scripts/build-pglite-seed.mjs` packed at install (initdb done, migrations
+ * applied), if there is one and the installed PGlite wrote it; else PGlite runs initdb itself.
+ */
+function pgliteSeed(): Blob | undefined {
+  if (!existsSync(SEED) || !existsSync(SEED_INFO)) return undefined;
+  const pgliteDir = dirname(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')));
+  const installed = (JSON.parse(readFileSync(join(pgliteDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const seeded = (JSON.parse(readFileSync(SEED_INFO, 'utf8')) as { pgliteVersion?: string }).pgliteVersion;
+  return seeded === installed ? new Blob([readFileSync(SEED)]) : undefined;
 }
 
 const JOURNAL = fileURLToPath(new URL('../../drizzle/meta/_journal.json', import.meta.url));
