@@ -32,7 +32,9 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
  * connections (53300). Such a failure is worth retrying; nothing about the input was at fault.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Object && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+  // Drizzle wraps the driver's error in `cause`; graphql-js wraps a resolver's in `originalError`.
+  const inner = (value: object): unknown => (value as { cause?: unknown }).cause ?? (value as { originalError?: unknown }).originalError;
+  for (let current = error, depth = 0; current instanceof Object && depth < 5; current = inner(current), depth++) {
     const { code, message } = current as { code?: unknown; message?: unknown };
     if (
       typeof code === 'string' &&
