@@ -6,11 +6,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../test/support/private-cluster.js';
 import { MUTATION, inputForPath, policyWithRules, WORKLOAD, type WorkloadPath } from './request-workload.js';
 import type { Op } from './write-load.js';
 import { sleep } from './write-load.js';
@@ -116,17 +116,6 @@ export async function coldStartMs(settings: Omit<ServerEnv, 'port' | 'logLevel'>
   } finally {
     await server.stop();
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function graphql(url: string, token: string, query: string, variables: unknown): Promise<Record<string, unknown>> {

@@ -50,8 +50,7 @@ function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): E
   // A domain error thrown by a subscription's stream reaches here unwrapped.
   if (error instanceof DomainError) return new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
   // The database out of reach is no bug: the caller is told to retry, in a code it can act on.
-  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-  if (isDatabaseUnavailable(cause)) {
+  if (isDatabaseUnavailable(error)) {
     const unavailable = new UnavailableError();
     return new GraphQLError(unavailable.message, { originalError: unavailable, extensions: unavailable.extensions });
   }

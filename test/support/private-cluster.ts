@@ -42,7 +42,8 @@ export interface PrivateClusterOptions {
   settings?: Record<string, string | number>;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port free at the moment of asking. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
