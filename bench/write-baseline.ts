@@ -14,6 +14,12 @@
  * PostgreSQL: a pg Pool of the server's size (`poolSize`); PGlite: `new PGlite(dir)` migrated with
  * drizzle's PGlite migrator from ./drizzle, one connection (as the server has). The parent drives it
  * over IPC: setup, start (closed or open loop, bench/write-load.ts), measure, finish, close.
+ *
+ * The same process also serves the same transaction over bare HTTP (`serve`): a node:http server
+ * on loopback that takes Greenlight's own `requestAction` body (JSON-parsed, its input used),
+ * writes the rows as above and answers the fields the load checks. No GraphQL, auth, validation
+ * or policy: it is the floor any HTTP service writing these rows pays on this machine, driven by
+ * the same HTTP client as Greenlight.
  */
 import { PGlite } from '@electric-sql/pglite';
 import canonicalize from 'canonicalize';
@@ -21,6 +27,8 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createDatabase } from '../src/db/client.js';
@@ -35,8 +43,9 @@ type Command =
   | { cmd: 'start'; path: WorkloadPath; load: LoadSpec }
   | { cmd: 'measure' }
   | { cmd: 'finish' }
+  | { cmd: 'serve' }
   | { cmd: 'close' };
-type Reply = { ok: true; samples?: Samples } | { ok: false; error: string };
+type Reply = { ok: true; samples?: Samples; port?: number } | { ok: false; error: string };
 
 const MIGRATIONS = fileURLToPath(new URL('../drizzle', import.meta.url));
 
@@ -81,9 +90,12 @@ function evaluationFor(path: WorkloadPath, action: string, resource: string) {
   };
 }
 
+type Input = ReturnType<typeof inputForPath>;
+/** The request row's fields the HTTP floor answers with. */
+type WrittenRequest = { id: string; status: string; decision_reason: string | null; expires_at: Date | string | null };
+
 /** One request's transaction: the request row, then its two audit events. */
-async function writeRequest(runTx: RunTx, agentId: string, path: WorkloadPath, key: string, i: number): Promise<void> {
-  const input = inputForPath(path, i);
+async function writeRequest(runTx: RunTx, agentId: string, path: WorkloadPath, key: string, input: Input): Promise<WrittenRequest> {
   const hash = createHash('sha256')
     .update(canonicalize({ ...input, onBehalfOf: null, context: {} })!)
     .digest('hex');
@@ -96,9 +108,10 @@ async function writeRequest(runTx: RunTx, agentId: string, path: WorkloadPath, k
     path === 'ALLOW'
       ? [...common, JSON.stringify(evaluation), [rule.id], rule.reason, 900]
       : [...common, JSON.stringify(evaluation), [rule.id], JSON.stringify(requirements), rule.review!.groups, 1, timeout, timeout * 0.8];
+  let request: WrittenRequest | undefined;
   await runTx(async (q) => {
     const { rows } = await q(path === 'ALLOW' ? INSERT_ALLOW : INSERT_ESCALATE, params);
-    const request = rows[0] as { id: string; expires_at: Date | string | null };
+    request = rows[0] as WrittenRequest;
     const requested = { agentId, action: input.action, resource: input.resource, params: input.params, context: {} };
     const decided =
       path === 'ALLOW'
@@ -111,16 +124,55 @@ async function writeRequest(runTx: RunTx, agentId: string, path: WorkloadPath, k
             requiredGroups: rule.review!.groups,
             requiredApprovals: 1,
             requirements: evaluation.requirements.map(({ ruleId, groups, approvals }) => ({ ruleId, groups, approvals })),
-            expiresAt: new Date(request.expires_at!).toISOString(),
+            expiresAt: new Date(request!.expires_at!).toISOString(),
           };
     await q(INSERT_EVENTS, [
       agentId,
-      request.id,
+      request!.id,
       JSON.stringify({ ...requested, onBehalfOfId: null, idempotencyKey: key, reason: input.reason }),
       path === 'ALLOW' ? 'ACTION_APPROVED' : 'ACTION_ESCALATED',
       JSON.stringify(decided),
     ]);
   });
+  return request!;
+}
+
+// --- the same transaction behind bare HTTP ------------------------------------------------------
+/** The bearer token the HTTP floor expects (checked as a plain comparison: no lookup). */
+export const FLOOR_TOKEN = 'bench-write-floor-token';
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Serves `requestAction` bodies on loopback: the rows written as above, the answer in GraphQL's shape. */
+async function serveFloor(runTx: RunTx, agentId: string): Promise<number> {
+  const answer = (res: ServerResponse, status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  };
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    if (req.headers.authorization !== `Bearer ${FLOOR_TOKEN}`) return void answer(res, 401, { errors: [{ message: 'unauthorized' }] });
+    readBody(req)
+      .then(async (text) => {
+        const { input } = (JSON.parse(text) as { variables: { input: Input & { idempotencyKey: string } } }).variables;
+        const { idempotencyKey, ...fields } = input;
+        const path: WorkloadPath = fields.action.startsWith('read.') ? 'ALLOW' : 'ESCALATE';
+        const row = await writeRequest(runTx, agentId, path, idempotencyKey, fields);
+        const expiresAt = row.expires_at === null ? null : new Date(row.expires_at).toISOString();
+        const request = { id: row.id, status: row.status, decisionReason: row.decision_reason, expiresAt };
+        answer(res, 200, { data: { requestAction: { request, errors: [] } } });
+      })
+      .catch((error: unknown) => answer(res, 500, { errors: [{ message: String(error) }] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return (server.address() as AddressInfo).port;
 }
 
 // --- the child process ------------------------------------------------------------------------
@@ -165,7 +217,8 @@ function childMain(): void {
         return { ok: true };
       case 'start': {
         const prefix = randomBytes(6).toString('hex');
-        const op: Op = (i) => writeRequest(db!.runTx, agentId, command.path, `${prefix}-${i}`, i);
+        const op: Op = (i) =>
+          writeRequest(db!.runTx, agentId, command.path, `${prefix}-${i}`, inputForPath(command.path, i)).then(() => undefined);
         run = command.load.mode === 'closed' ? closedLoop(op, command.load.concurrency) : openLoop(op, command.load.rate);
         return { ok: true };
       }
@@ -174,6 +227,8 @@ function childMain(): void {
         return { ok: true };
       case 'finish':
         return { ok: true, samples: await run!.finish() };
+      case 'serve':
+        return { ok: true, port: await serveFloor(db!.runTx, agentId) };
       case 'close':
         await run?.finish(); // a load still running (after a failure elsewhere) ends first
         await db?.close();
@@ -198,6 +253,8 @@ export interface Baseline {
   start(path: WorkloadPath, load: LoadSpec): Promise<void>;
   measure(): Promise<void>;
   finish(): Promise<Samples>;
+  /** Starts serving the same transaction over bare HTTP on loopback; resolves with its port. */
+  serve(): Promise<number>;
   close(): Promise<void>;
   /** Kills the process (clean-up after a failure). */
   kill(): void;
@@ -227,6 +284,7 @@ export async function startBaseline(target: BaselineTarget): Promise<Baseline> {
     start: (path, load) => call({ cmd: 'start', path, load }).then(() => undefined),
     measure: () => call({ cmd: 'measure' }).then(() => undefined),
     finish: () => call({ cmd: 'finish' }).then((reply) => (reply as { samples: Samples }).samples),
+    serve: () => call({ cmd: 'serve' }).then((reply) => (reply as { port: number }).port),
     async close() {
       if (exited) return;
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

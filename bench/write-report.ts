@@ -23,6 +23,8 @@ export interface PhaseResult extends LatencyStats {
 export interface Pair {
   greenlight: PhaseResult;
   baseline: PhaseResult;
+  /** The baseline's transaction behind bare HTTP (closed loop only; absent when skipped). */
+  floor?: PhaseResult;
 }
 export type Backend = 'PostgreSQL' | 'PGlite';
 export interface ClosedRow {
@@ -57,7 +59,7 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const med = (pairs: Pair[], side: keyof Pair, field: keyof PhaseResult) => {
-  const values = pairs.map((p) => p[side][field]).filter((v): v is number => v !== null);
+  const values = pairs.map((p) => p[side]?.[field]).filter((v): v is number => typeof v === 'number');
   return values.length ? median(values) : null;
 };
 export const ratioOf = (pairs: Pair[]) => median(pairs.map((p) => p.greenlight.rps / p.baseline.rps));
@@ -90,6 +92,37 @@ function closedTable(rows: ClosedRow[], backend: Backend): string[] {
       return cells;
     });
   return body.length ? table(header, body) : [`(${backend} not measured)`];
+}
+
+/** The HTTP floor next to the baseline and Greenlight: how much of the gap HTTP alone explains. */
+function floorTable(rows: ClosedRow[], backend: Backend): string[] {
+  const body = rows
+    .filter((r) => r.backend === backend && r.rounds.every((p) => p.floor))
+    .map(({ path, concurrency, rounds: p }) => {
+      const perRound = (f: (pair: Required<Pair>) => number) => median(p.map((pair) => f(pair as Required<Pair>)));
+      const cells = [
+        path,
+        String(concurrency),
+        fmt(med(p, 'floor', 'rps'), 0),
+        fmt(med(p, 'floor', 'p50'), 2),
+        fmt(med(p, 'floor', 'p99'), 2),
+      ];
+      cells.push(fmt(med(p, 'floor', 'cpuMs'), 3), fmt(med(p, 'floor', 'benchCpuMs'), 3));
+      cells.push(
+        fmt(
+          perRound((r) => r.floor.rps / r.baseline.rps),
+          2,
+        ),
+        fmt(
+          perRound((r) => r.greenlight.rps / r.floor.rps),
+          2,
+        ),
+      );
+      return cells;
+    });
+  if (body.length === 0) return ['(not measured)'];
+  const header = ['path', 'in flight', 'HTTP floor req/s', 'p50 ms', 'p99 ms', 'floor process CPU ms/req', 'HTTP client CPU ms/req'];
+  return table(header.concat('floor ÷ baseline', 'Greenlight ÷ floor'), body);
 }
 
 function openTable(rows: OpenRow[]): string[] {
@@ -172,6 +205,10 @@ export function renderReport(report: Report): string[] {
     '',
     ...closedTable(report.closed, 'PostgreSQL'),
     '',
+    "**The HTTP floor, PostgreSQL** (the baseline's transaction behind a bare node:http server in the baseline's process, driven like Greenlight; a reference, not a target)",
+    '',
+    ...floorTable(report.closed, 'PostgreSQL'),
+    '',
     "**p99 at 70 % of the maximum rate, PostgreSQL, open loop** (rate = 0.7 × Greenlight's req/s at 32 in flight in the same round; the same rate for both)",
     '',
     ...openTable(report.open),
@@ -179,6 +216,10 @@ export function renderReport(report: Report): string[] {
     '**requestAction on PGlite, closed loop**',
     '',
     ...closedTable(report.closed, 'PGlite'),
+    '',
+    '**The HTTP floor, PGlite**',
+    '',
+    ...floorTable(report.closed, 'PGlite'),
     '',
     '**Cold start to ready** (`node scripts/start.mjs`, spawn → the "ready at" line)',
     '',
@@ -221,6 +262,7 @@ export function methodLines(o: { logLevel: string; poolSize: number; warmupSecon
   return [
     `Greenlight: \`node scripts/start.mjs\` (the compiled bundle, lib/bundle/), NODE_ENV=production, LOG_LEVEL=${o.logLevel}, RATE_LIMIT_PER_MINUTE=0; one AGENT; a policy of 1,000 rules (998 that never match, then the workload's ALLOW and ESCALATE rules); \`requestAction\` over HTTP keep-alive (node:http) from the bench process, each with its own idempotency key, every answer's status checked.`,
     `Baseline: a child process writing the same rows (1 action_requests + 2 audit_events, RETURNING *) in one transaction per request (BEGIN; INSERT; INSERT; COMMIT): a pg Pool of ${o.poolSize} (the server's \`DATABASE_POOL_SIZE\`), or PGlite directly (\`new PGlite(dir)\`, same migrations).`,
+    `HTTP floor: the baseline's process also serves its transaction over a bare node:http server on loopback (Greenlight's request bodies JSON-parsed, a fixed bearer token compared, the answer in GraphQL's shape; no GraphQL, auth lookup, validation or policy), driven by the same HTTP client; measured after the baseline in each round.`,
     `PostgreSQL: a private cluster (fsync on, pg_stat_statements tracking all) with one database per side. PGlite: each side its own temp folder.`,
     `Closed loop: C workers each sending when its last request answered; latency from then to the answer. ${o.warmupSeconds} s warm-up, ${o.seconds} s measured per phase; ${o.runs} round(s), Greenlight then baseline for each path and C (after a Greenlight phase, a wait until the server is idle: its audit sealer catching up); medians over rounds (ratio: median of the rounds' ratios).`,
     `Open loop: requests due at 0.7 × Greenlight's req/s at 32 in flight (that round), latency from when due; the same rate for both sides.`,

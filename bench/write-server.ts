@@ -159,22 +159,29 @@ export async function startLoadServer(settings: Omit<ServerEnv, 'port'>): Promis
     const publish =
       'mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { __typename message } } }';
     await graphql(url, ADMIN_TOKEN, publish, { input: policyWithRules(POLICY_RULES) });
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token as string}` };
-    let runs = 0;
-    const op = (path: WorkloadPath, agent: Agent): Op => {
-      const prefix = `${process.pid}-${runs++}-${path}`;
-      const expected = `"status":"${WORKLOAD[path].status}"`;
-      return async (i) => {
-        const input = { ...inputForPath(path, i), idempotencyKey: `${prefix}-${i}` };
-        const { status, text } = await post(agent, port, headers, JSON.stringify({ query: MUTATION, variables: { input } }));
-        if (status !== 200 || !text.includes(expected)) throw new Error(`unexpected response ${status}: ${text.slice(0, 500)}`);
-      };
-    };
-    return { ...server, op };
+    return { ...server, op: requestOps(port, token as string) };
   } catch (error) {
     await server.stop();
     throw error;
   }
+}
+
+/**
+ * `requestAction` over HTTP to the server on `port` with `token`: for each path, requests with
+ * unique idempotency keys, each answer's status checked. Also drives the baseline's HTTP floor.
+ */
+export function requestOps(port: number, token: string): (path: WorkloadPath, agent: Agent) => Op {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  let runs = 0;
+  return (path, agent) => {
+    const prefix = `${process.pid}-${port}-${runs++}-${path}`;
+    const expected = `"status":"${WORKLOAD[path].status}"`;
+    return async (i) => {
+      const input = { ...inputForPath(path, i), idempotencyKey: `${prefix}-${i}` };
+      const { status, text } = await post(agent, port, headers, JSON.stringify({ query: MUTATION, variables: { input } }));
+      if (status !== 200 || !text.includes(expected)) throw new Error(`unexpected response ${status}: ${text.slice(0, 500)}`);
+    };
+  };
 }
 
 function post(agent: Agent, port: number, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {

@@ -2,7 +2,7 @@
  * Greenlight write-path benchmark: `npm run bench:write` writes BENCHMARKS.md (the section between
  * the bench:write markers) with the figures, and prints them.
  * Env: BENCH_RUNS=3 rounds, BENCH_SECONDS=8 measured per phase, BENCH_WARMUP_SECONDS=2 per phase,
- * BENCH_CONCURRENCY=16,32,64 requests in flight, BENCH_SKIP=postgres,pglite,openloop,coldstart (any),
+ * BENCH_CONCURRENCY=16,32,64 requests in flight, BENCH_SKIP=postgres,pglite,openloop,coldstart,floor (any),
  * BENCH_LOG_LEVEL=warn (the servers'), BENCH_DEBUG=1 (print each phase's most frequent statements),
  * BENCH_WRITE=1 to write BENCHMARKS.md from a partial or shortened run (0: never write; by default
  * only a full run with the default settings writes).
@@ -21,6 +21,10 @@
  *   one transaction per request (BEGIN; INSERT action_requests RETURNING *; INSERT the two
  *   audit_events RETURNING *; COMMIT), a pg Pool of the server's size (10), or PGlite directly,
  *   into a database of its own with the same migrations.
+ * - HTTP floor (the same baseline process, `serve`): the baseline's transaction behind a bare
+ *   node:http server, driven by the same HTTP client as Greenlight with the same request bodies.
+ *   It is not a target: it shows what HTTP alone costs on this machine, so that the gap between it
+ *   and Greenlight is what Greenlight's own layers (GraphQL, auth, validation, policy) cost.
  * - Each phase: warm-up, then a measured window. Closed loop: C workers each sending its next
  *   request when the last one answered (bench/write-load.ts). Per round, for each path and C,
  *   Greenlight then the baseline, back to back, so that noise from the shared machine hits both;
@@ -45,8 +49,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPrivateCluster } from '../test/support/private-cluster.js';
 import type { WorkloadPath } from './request-workload.js';
-import { startBaseline, type LoadSpec } from './write-baseline.js';
-import { closedLoop, latencyStats, openLoop, sleep, type LoadRun, type Samples } from './write-load.js';
+import { FLOOR_TOKEN, startBaseline, type LoadSpec } from './write-baseline.js';
+import { closedLoop, latencyStats, openLoop, sleep, type LoadRun, type Op, type Samples } from './write-load.js';
 import {
   clientNotes,
   machineLines,
@@ -70,7 +74,7 @@ import {
   processCpuMs,
   type Probe,
 } from './write-probe.js';
-import { coldStartMs, ensureBuilt, SERVER_POOL_SIZE, startLoadServer, type LoadServer } from './write-server.js';
+import { coldStartMs, ensureBuilt, requestOps, SERVER_POOL_SIZE, startLoadServer, type LoadServer } from './write-server.js';
 
 const setting = (name: string, fallback: string) => process.env[name] || fallback;
 const RUNS = Number(setting('BENCH_RUNS', '3'));
@@ -112,15 +116,16 @@ interface Side {
   finish(): Promise<Samples>;
 }
 
-function greenlightSide(server: LoadServer, database: string | null): Side {
+/** A side driven over HTTP from this process: Greenlight, or the baseline's HTTP floor. */
+function httpSide(pid: number, database: string | null, ops: (path: WorkloadPath, agent: Agent) => Op): Side {
   let run: LoadRun | undefined;
   let agent: Agent | undefined;
   return {
-    pid: server.pid,
+    pid,
     database,
     async start(path, load) {
       agent = new Agent({ keepAlive: true, maxSockets: load.mode === 'closed' ? load.concurrency : 1_024 });
-      const op = server.op(path, agent);
+      const op = ops(path, agent);
       run = load.mode === 'closed' ? closedLoop(op, load.concurrency) : openLoop(op, load.rate);
     },
     measure: async () => run!.measure(),
@@ -197,9 +202,16 @@ async function prime(side: Side): Promise<void> {
 const line = (r: PhaseResult) => `${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms`;
 
 /** BENCH_RUNS rounds of every path and in-flight count (and, on PostgreSQL, the open loop). */
-async function runRounds(backend: Backend, gl: Side, base: Side, probe: Probe | undefined, report: Report): Promise<void> {
+async function runRounds(
+  backend: Backend,
+  sides: { gl: Side; base: Side; floor: Side | null },
+  probe: Probe | undefined,
+  report: Report,
+): Promise<void> {
+  const { gl, base, floor } = sides;
   await prime(gl);
   await prime(base);
+  if (floor) await prime(floor);
   await settle(gl.pid);
   const rows = new Map<string, ClosedRow>();
   const openRows = new Map<WorkloadPath, OpenRow>();
@@ -209,12 +221,13 @@ async function runRounds(backend: Backend, gl: Side, base: Side, probe: Probe | 
         const greenlight = await measurePhase(gl, path, { mode: 'closed', concurrency }, probe);
         await settle(gl.pid);
         const baseline = await measurePhase(base, path, { mode: 'closed', concurrency }, probe);
+        const http = floor ? await measurePhase(floor, path, { mode: 'closed', concurrency }, probe) : undefined;
         const key = `${path}/${concurrency}`;
         if (!rows.has(key)) rows.set(key, { backend, path, concurrency, rounds: [] });
-        rows.get(key)!.rounds.push({ greenlight, baseline });
+        rows.get(key)!.rounds.push({ greenlight, baseline, ...(http ? { floor: http } : {}) });
         const ratio = (greenlight.rps / baseline.rps).toFixed(2);
         console.log(
-          `round ${round}/${RUNS} ${backend} ${path} ${concurrency} in flight: Greenlight ${line(greenlight)} | baseline ${line(baseline)} | ratio ${ratio}`,
+          `round ${round}/${RUNS} ${backend} ${path} ${concurrency} in flight: Greenlight ${line(greenlight)} | baseline ${line(baseline)} | ratio ${ratio}${http ? ` | HTTP floor ${line(http)}` : ''}`,
         );
       }
     }
@@ -268,6 +281,10 @@ async function startBaselineTracked(target: Parameters<typeof startBaseline>[0])
   return baseline;
 }
 const baselineSide = (b: Awaited<ReturnType<typeof startBaseline>>, database: string | null): Side => ({ ...b, database });
+const greenlightSide = (server: LoadServer, database: string | null): Side => httpSide(server.pid, database, server.op);
+/** The baseline's transaction behind bare HTTP (in the baseline's process), unless BENCH_SKIP has floor. */
+const floorSide = async (b: Awaited<ReturnType<typeof startBaseline>>, database: string | null): Promise<Side | null> =>
+  SKIP.has('floor') ? null : httpSide(b.pid, database, requestOps(await b.serve(), FLOOR_TOKEN));
 
 async function postgresSection(clusterUrl: string, probe: Probe, report: Report): Promise<void> {
   const server = await trackServer(
@@ -275,7 +292,12 @@ async function postgresSection(clusterUrl: string, probe: Probe, report: Report)
     'PostgreSQL',
   );
   const baseline = await startBaselineTracked({ kind: 'postgres', url: urlOf(clusterUrl, 'bench_baseline'), poolSize: SERVER_POOL_SIZE });
-  await runRounds('PostgreSQL', greenlightSide(server, 'bench_greenlight'), baselineSide(baseline, 'bench_baseline'), probe, report);
+  const sides = {
+    gl: greenlightSide(server, 'bench_greenlight'),
+    base: baselineSide(baseline, 'bench_baseline'),
+    floor: await floorSide(baseline, 'bench_baseline'),
+  };
+  await runRounds('PostgreSQL', sides, probe, report);
   // Same rows on both sides? Rows per request and the sizes of what was written.
   const shape = async (database: string) =>
     onDatabase(clusterUrl, database, async (c) => {
@@ -293,7 +315,8 @@ async function postgresSection(clusterUrl: string, probe: Probe, report: Report)
 async function pgliteSection(report: Report): Promise<void> {
   const server = await trackServer(await startLoadServer({ dataDir: tempDir('pglite-server'), logLevel: LOG_LEVEL }), 'PGlite');
   const baseline = await startBaselineTracked({ kind: 'pglite', dir: tempDir('pglite-baseline') });
-  await runRounds('PGlite', greenlightSide(server, null), baselineSide(baseline, null), undefined, report);
+  const sides = { gl: greenlightSide(server, null), base: baselineSide(baseline, null), floor: await floorSide(baseline, null) };
+  await runRounds('PGlite', sides, undefined, report);
   await server.stop();
   await baseline.close();
 }
