@@ -20,6 +20,13 @@ export const ADMIN_TOKEN = 'bench-write-admin-token-0123456789';
 /** The server's pool (`DATABASE_POOL_SIZE`, set here to its default); the baseline's pool is the same size. */
 export const SERVER_POOL_SIZE = 10;
 export const POLICY_RULES = 1_000;
+/**
+ * The agents the load is spread over, in turn. Greenlight runs at most
+ * REQUESTS_IN_FLIGHT_PER_PRINCIPAL (4) `requestAction` calls of one agent at once, a fairness
+ * quota like the per-minute rate limit (which the benchmark turns off): with one agent, 32 in
+ * flight would measure that quota, not the write path. 16 agents admit 64 at once.
+ */
+export const AGENTS = 16;
 
 // --- the server process -------------------------------------------------------------------------
 /** Builds lib/ when src/ is newer (as scripts/start.mjs would, but before any timing starts). */
@@ -155,11 +162,15 @@ export async function startLoadServer(settings: Omit<ServerEnv, 'port'>): Promis
     }
     const url = `${base}/graphql`;
     const create = 'mutation($input: CreatePrincipalInput!) { createPrincipal(input: $input) { token errors { __typename message } } }';
-    const { token } = await graphql(url, ADMIN_TOKEN, create, { input: { kind: 'AGENT', name: 'bench-agent', roles: ['AGENT'] } });
+    const tokens: string[] = [];
+    for (let a = 0; a < AGENTS; a++) {
+      const input = { kind: 'AGENT', name: `bench-agent-${a}`, roles: ['AGENT'] };
+      tokens.push((await graphql(url, ADMIN_TOKEN, create, { input })).token as string);
+    }
     const publish =
       'mutation($input: PublishPolicyInput!) { publishPolicy(input: $input) { policy { version } errors { __typename message } } }';
     await graphql(url, ADMIN_TOKEN, publish, { input: policyWithRules(POLICY_RULES) });
-    return { ...server, op: requestOps(port, token as string) };
+    return { ...server, op: requestOps(port, tokens) };
   } catch (error) {
     await server.stop();
     throw error;
@@ -167,18 +178,20 @@ export async function startLoadServer(settings: Omit<ServerEnv, 'port'>): Promis
 }
 
 /**
- * `requestAction` over HTTP to the server on `port` with `token`: for each path, requests with
- * unique idempotency keys, each answer's status checked. Also drives the baseline's HTTP floor.
+ * `requestAction` over HTTP to the server on `port`, the i-th request with `tokens[i % n]`: for each
+ * path, requests with unique idempotency keys, each answer's status checked. Also drives the
+ * baseline's HTTP floor.
  */
-export function requestOps(port: number, token: string): (path: WorkloadPath, agent: Agent) => Op {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+export function requestOps(port: number, tokens: string[]): (path: WorkloadPath, agent: Agent) => Op {
+  const headers = tokens.map((token) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}` }));
   let runs = 0;
   return (path, agent) => {
     const prefix = `${process.pid}-${port}-${runs++}-${path}`;
     const expected = `"status":"${WORKLOAD[path].status}"`;
     return async (i) => {
       const input = { ...inputForPath(path, i), idempotencyKey: `${prefix}-${i}` };
-      const { status, text } = await post(agent, port, headers, JSON.stringify({ query: MUTATION, variables: { input } }));
+      const body = JSON.stringify({ query: MUTATION, variables: { input } });
+      const { status, text } = await post(agent, port, headers[i % headers.length]!, body);
       if (status !== 200 || !text.includes(expected)) throw new Error(`unexpected response ${status}: ${text.slice(0, 500)}`);
     };
   };

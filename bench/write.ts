@@ -12,8 +12,9 @@
  *   lib/; built first when src/ is newer), NODE_ENV=production, LOG_LEVEL=warn, no per-agent rate
  *   limit, on a private PostgreSQL cluster (test/support/private-cluster.ts, fsync on, with
  *   pg_stat_statements tracking all statements) or on PGlite in a temp DATA_DIR. Set up over
- *   GraphQL with the admin token: one AGENT and a published policy of 1,000 rules (998 that never
- *   match the workload, then its ALLOW and ESCALATE rules: bench/request-workload.ts).
+ *   GraphQL with the admin token: 16 AGENTs taking the requests in turn (see AGENTS in
+ *   bench/write-server.ts) and a published policy of 1,000 rules (998 that never match the
+ *   workload, then its ALLOW and ESCALATE rules: bench/request-workload.ts).
  *   The bench process sends `requestAction` over real HTTP (node:http, keep-alive), every request
  *   with its own idempotency key, and checks each answer's status (ALLOW → APPROVED, ESCALATE →
  *   PENDING); any failure stops the benchmark.
@@ -284,7 +285,7 @@ const baselineSide = (b: Awaited<ReturnType<typeof startBaseline>>, database: st
 const greenlightSide = (server: LoadServer, database: string | null): Side => httpSide(server.pid, database, server.op);
 /** The baseline's transaction behind bare HTTP (in the baseline's process), unless BENCH_SKIP has floor. */
 const floorSide = async (b: Awaited<ReturnType<typeof startBaseline>>, database: string | null): Promise<Side | null> =>
-  SKIP.has('floor') ? null : httpSide(b.pid, database, requestOps(await b.serve(), FLOOR_TOKEN));
+  SKIP.has('floor') ? null : httpSide(b.pid, database, requestOps(await b.serve(), [FLOOR_TOKEN]));
 
 async function postgresSection(clusterUrl: string, probe: Probe, report: Report): Promise<void> {
   const server = await trackServer(

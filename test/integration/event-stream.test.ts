@@ -158,6 +158,19 @@ describe('the audit stream', () => {
       // One in-process connection: whatever committed is settled.
       const [event] = await write(1, 'pglite');
       expect(await settledBelow(db)).toBeGreaterThan(event!.txId);
+      // ...and the bound needs no statement: it is known even while a transaction holds the connection.
+      let release!: () => void;
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const open = db.transaction(async () => {
+        entered();
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      await inside;
+      const bound = await settledBelow(db);
+      release();
+      await open;
+      expect(bound).toBeGreaterThan(event!.txId);
       return;
     }
     // A long transaction elsewhere on the server (a bulk load in another database) ...
