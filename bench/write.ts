@@ -43,7 +43,6 @@
  *   an empty DATA_DIR / new database, then three restarts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +50,8 @@ import pg from 'pg';
 import { createPrivateCluster } from '../test/support/private-cluster.js';
 import type { WorkloadPath } from './request-workload.js';
 import { FLOOR_TOKEN, startBaseline, type LoadSpec } from './write-baseline.js';
-import { closedLoop, latencyStats, openLoop, sleep, type LoadRun, type Op, type Samples } from './write-load.js';
+import { sleep } from './write-load.js';
+import { httpSide, measureSidePhase, type Side } from './write-phase.js';
 import {
   clientNotes,
   machineLines,
@@ -64,17 +64,7 @@ import {
   type PhaseResult,
   type Report,
 } from './write-report.js';
-import {
-  clusterPids,
-  cpuByPid,
-  cpuDelta,
-  machineBusyMs,
-  printStatements,
-  probeCalls,
-  probeReset,
-  processCpuMs,
-  type Probe,
-} from './write-probe.js';
+import { processCpuMs, type Probe } from './write-probe.js';
 import { coldStartMs, ensureBuilt, requestOps, SERVER_POOL_SIZE, startLoadServer, type LoadServer } from './write-server.js';
 
 const setting = (name: string, fallback: string) => process.env[name] || fallback;
@@ -106,79 +96,10 @@ function tempDir(label: string): string {
   return dir;
 }
 
-// --- measurement --------------------------------------------------------------------------------
-/** One side of a comparison, driven the same way whatever runs it. */
-interface Side {
-  pid: number;
-  /** Its PostgreSQL database (for pg_stat_statements); null on PGlite. */
-  database: string | null;
-  start(path: WorkloadPath, load: LoadSpec): Promise<void>;
-  measure(): Promise<void>;
-  finish(): Promise<Samples>;
-}
-
-/** A side driven over HTTP from this process: Greenlight, or the baseline's HTTP floor. */
-function httpSide(pid: number, database: string | null, ops: (path: WorkloadPath, agent: Agent) => Op): Side {
-  let run: LoadRun | undefined;
-  let agent: Agent | undefined;
-  return {
-    pid,
-    database,
-    async start(path, load) {
-      agent = new Agent({ keepAlive: true, maxSockets: load.mode === 'closed' ? load.concurrency : 1_024 });
-      const op = ops(path, agent);
-      run = load.mode === 'closed' ? closedLoop(op, load.concurrency) : openLoop(op, load.rate);
-    },
-    measure: async () => run!.measure(),
-    async finish() {
-      const samples = await run!.finish();
-      agent!.destroy();
-      return samples;
-    },
-  };
-}
-
-function snapshot(pid: number, probe: Probe | undefined) {
-  const self = process.cpuUsage();
-  const pg = cpuByPid(probe ? clusterPids(probe.postmaster) : []);
-  return {
-    at: performance.now(),
-    side: processCpuMs(pid),
-    pg,
-    ours: cpuByPid(ours),
-    bench: (self.user + self.system) / 1_000,
-    machine: machineBusyMs(),
-  };
-}
-
-/** Warm-up, then the measured window; the side's figures per request. */
-async function measurePhase(side: Side, path: WorkloadPath, load: LoadSpec, probe: Probe | undefined): Promise<PhaseResult> {
-  await side.start(path, load);
-  await sleep(WARMUP_SECONDS * 1_000);
-  if (probe) await probeReset(probe);
-  const resetAt = performance.now();
-  const before = snapshot(side.pid, probe);
-  await side.measure();
-  await sleep(SECONDS * 1_000);
-  const after = snapshot(side.pid, probe);
-  const calls = probe && side.database ? await probeCalls(probe, side.database) : null;
-  const callsAt = performance.now();
-  if (probe && side.database && process.env['BENCH_DEBUG']) await printStatements(probe, side.database, (callsAt - resetAt) / 1_000);
-  const samples = await side.finish();
-  if (samples.failures > 0) throw new Error(`${samples.failures} ${path} requests failed; the first: ${samples.firstError}`);
-  const stats = latencyStats(samples);
-  const ms = after.at - before.at;
-  const mine = cpuDelta(before.ours, after.ours) + cpuDelta(before.pg, after.pg) + after.bench - before.bench;
-  const perRequest = (delta: number) => delta / ms / (stats.rps / 1_000); // CPU ms per ms ÷ requests per ms
-  return {
-    ...stats,
-    cpuMs: perRequest(after.side - before.side),
-    pgCpuMs: probe ? perRequest(cpuDelta(before.pg, after.pg)) : null,
-    benchCpuMs: perRequest(after.bench - before.bench),
-    statements: calls === null ? null : calls / ((callsAt - resetAt) / 1_000) / stats.rps,
-    otherCores: Math.max(0, after.machine - before.machine - mine) / ms,
-  };
-}
+// --- phases -------------------------------------------------------------------------------------
+const phase = { warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, ours, debug: Boolean(process.env['BENCH_DEBUG']) };
+const measurePhase = (side: Side, path: WorkloadPath, load: LoadSpec, probe: Probe | undefined) =>
+  measureSidePhase(side, path, load, probe, phase);
 
 /** Waits until the server has had nothing to do for half a second (its sealer caught up), at most 30 s. */
 async function settle(pid: number): Promise<void> {
