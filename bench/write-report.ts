@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import type { LatencyStats } from './write-load.js';
+import { REQUESTS_IN_FLIGHT_PER_PRINCIPAL } from '../src/quotas/quotas.js';
 import type { WorkloadPath } from './request-workload.js';
 
 /** One side's figures in one phase of one round. */
@@ -99,7 +100,8 @@ function floorTable(rows: ClosedRow[], backend: Backend): string[] {
   const body = rows
     .filter((r) => r.backend === backend && r.rounds.every((p) => p.floor))
     .map(({ path, concurrency, rounds: p }) => {
-      const perRound = (f: (pair: Required<Pair>) => number) => median(p.map((pair) => f(pair as Required<Pair>)));
+      const rounds = p.map((pair) => ({ ...pair, floor: pair.floor! }));
+      const ratio = (of: (pair: (typeof rounds)[number]) => number) => fmt(median(rounds.map(of)), 2);
       const cells = [
         path,
         String(concurrency),
@@ -108,16 +110,8 @@ function floorTable(rows: ClosedRow[], backend: Backend): string[] {
         fmt(med(p, 'floor', 'p99'), 2),
       ];
       cells.push(fmt(med(p, 'floor', 'cpuMs'), 3), fmt(med(p, 'floor', 'benchCpuMs'), 3));
-      cells.push(
-        fmt(
-          perRound((r) => r.floor.rps / r.baseline.rps),
-          2,
-        ),
-        fmt(
-          perRound((r) => r.greenlight.rps / r.floor.rps),
-          2,
-        ),
-      );
+      cells.push(ratio((r) => r.floor.rps / r.baseline.rps));
+      cells.push(ratio((r) => r.greenlight.rps / r.floor.rps));
       return cells;
     });
   if (body.length === 0) return ['(not measured)'];
@@ -258,9 +252,16 @@ export function clientNotes(report: Report): string[] {
   });
 }
 
-export function methodLines(o: { logLevel: string; poolSize: number; warmupSeconds: number; seconds: number; runs: number }): string[] {
+export function methodLines(o: {
+  logLevel: string;
+  poolSize: number;
+  agents: number;
+  warmupSeconds: number;
+  seconds: number;
+  runs: number;
+}): string[] {
   return [
-    `Greenlight: \`node scripts/start.mjs\` (the compiled bundle, lib/bundle/), NODE_ENV=production, LOG_LEVEL=${o.logLevel}, RATE_LIMIT_PER_MINUTE=0; 16 AGENTs, taking the requests in turn (one agent runs at most 4 \`requestAction\` calls at once: a fairness quota, not the write path); a policy of 1,000 rules (998 that never match, then the workload's ALLOW and ESCALATE rules); \`requestAction\` over HTTP keep-alive (node:http) from the bench process, each with its own idempotency key, every answer's status checked.`,
+    `Greenlight: \`node scripts/start.mjs\` (the compiled bundle, lib/bundle/), NODE_ENV=production, LOG_LEVEL=${o.logLevel}, RATE_LIMIT_PER_MINUTE=0; ${o.agents} AGENTs, taking the requests in turn (one agent runs at most ${REQUESTS_IN_FLIGHT_PER_PRINCIPAL} \`requestAction\` calls at once: a fairness quota, not the write path); a policy of 1,000 rules (998 that never match, then the workload's ALLOW and ESCALATE rules); \`requestAction\` over HTTP keep-alive (node:http) from the bench process, each with its own idempotency key, every answer's status checked.`,
     `Baseline: a child process writing the same rows (1 action_requests + 2 audit_events, RETURNING *) in one transaction per request (BEGIN; INSERT; INSERT; COMMIT): a pg Pool of ${o.poolSize} (the server's \`DATABASE_POOL_SIZE\`), or PGlite directly (\`new PGlite(dir)\`, same migrations).`,
     `HTTP floor: the baseline's process also serves its transaction over a bare node:http server on loopback (Greenlight's request bodies JSON-parsed, a fixed bearer token compared, the answer in GraphQL's shape; no GraphQL, auth lookup, validation or policy), driven by the same HTTP client; measured after the baseline in each round.`,
     `PostgreSQL: a private cluster (fsync on, pg_stat_statements tracking all) with one database per side. PGlite: each side its own temp folder.`,

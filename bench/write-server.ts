@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { REQUESTS_IN_FLIGHT_PER_PRINCIPAL } from '../src/quotas/quotas.js';
 import { freePort } from '../test/support/private-cluster.js';
 import { MUTATION, inputForPath, policyWithRules, WORKLOAD, type WorkloadPath } from './request-workload.js';
 import type { Op } from './write-load.js';
@@ -20,13 +21,15 @@ export const ADMIN_TOKEN = 'bench-write-admin-token-0123456789';
 /** The server's pool (`DATABASE_POOL_SIZE`, set here to its default); the baseline's pool is the same size. */
 export const SERVER_POOL_SIZE = 10;
 export const POLICY_RULES = 1_000;
+/** The most requests in flight the benchmark sends (BENCH_CONCURRENCY's default top). */
+const MAX_IN_FLIGHT = 64;
 /**
  * The agents the load is spread over, in turn. Greenlight runs at most
- * REQUESTS_IN_FLIGHT_PER_PRINCIPAL (4) `requestAction` calls of one agent at once, a fairness
- * quota like the per-minute rate limit (which the benchmark turns off): with one agent, 32 in
- * flight would measure that quota, not the write path. 16 agents admit 64 at once.
+ * REQUESTS_IN_FLIGHT_PER_PRINCIPAL `requestAction` calls of one agent at once, a fairness quota
+ * like the per-minute rate limit (which the benchmark turns off): with one agent, 32 in flight
+ * would measure that quota, not the write path. These agents together admit MAX_IN_FLIGHT.
  */
-export const AGENTS = 16;
+export const AGENTS = MAX_IN_FLIGHT / REQUESTS_IN_FLIGHT_PER_PRINCIPAL;
 
 // --- the server process -------------------------------------------------------------------------
 /** Builds lib/ when src/ is newer (as scripts/start.mjs would, but before any timing starts). */

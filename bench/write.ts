@@ -12,7 +12,7 @@
  *   lib/; built first when src/ is newer), NODE_ENV=production, LOG_LEVEL=warn, no per-agent rate
  *   limit, on a private PostgreSQL cluster (test/support/private-cluster.ts, fsync on, with
  *   pg_stat_statements tracking all statements) or on PGlite in a temp DATA_DIR. Set up over
- *   GraphQL with the admin token: 16 AGENTs taking the requests in turn (see AGENTS in
+ *   GraphQL with the admin token: several AGENTs taking the requests in turn (see AGENTS in
  *   bench/write-server.ts) and a published policy of 1,000 rules (998 that never match the
  *   workload, then its ALLOW and ESCALATE rules: bench/request-workload.ts).
  *   The bench process sends `requestAction` over real HTTP (node:http, keep-alive), every request
@@ -65,7 +65,7 @@ import {
   type Report,
 } from './write-report.js';
 import { processCpuMs, type Probe } from './write-probe.js';
-import { coldStartMs, ensureBuilt, requestOps, SERVER_POOL_SIZE, startLoadServer, type LoadServer } from './write-server.js';
+import { AGENTS, coldStartMs, ensureBuilt, requestOps, SERVER_POOL_SIZE, startLoadServer, type LoadServer } from './write-server.js';
 
 const setting = (name: string, fallback: string) => process.env[name] || fallback;
 const RUNS = Number(setting('BENCH_RUNS', '3'));
@@ -307,7 +307,14 @@ const report: Report = {
     .join(' ')} npm run bench:write`.trim(),
   date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   machine: [],
-  method: methodLines({ logLevel: LOG_LEVEL, poolSize: SERVER_POOL_SIZE, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, runs: RUNS }),
+  method: methodLines({
+    logLevel: LOG_LEVEL,
+    poolSize: SERVER_POOL_SIZE,
+    agents: AGENTS,
+    warmupSeconds: WARMUP_SECONDS,
+    seconds: SECONDS,
+    runs: RUNS,
+  }),
   closed: [],
   open: [],
   coldStarts: [],

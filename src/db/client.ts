@@ -24,6 +24,15 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 /** Anything queries can run on: the database itself or an open transaction. */
 export type Executor = Database | Transaction;
 
+/**
+ * The PGlite instance behind `db`, when `db` is PGlite's top-level handle; null on PostgreSQL and
+ * for a transaction (drizzle's transaction handles carry no `$client`).
+ */
+export function pgliteClientOf(db: Executor): PGlite | null {
+  const client = (db as { $client?: unknown }).$client;
+  return client instanceof PGlite ? client : null;
+}
+
 export interface DatabaseHandle {
   db: Database;
   driver: 'pglite' | 'postgres';

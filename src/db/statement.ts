@@ -1,7 +1,6 @@
-import { PGlite } from '@electric-sql/pglite';
 import { DrizzleQueryError, getTableColumns, type InferSelectModel, type Table } from 'drizzle-orm';
 import type pg from 'pg';
-import type { Database } from './client.js';
+import { pgliteClientOf, type Database } from './client.js';
 
 /**
  * A statement written once, for the hottest paths: its text is not rebuilt per call, and on
@@ -17,10 +16,11 @@ export interface Statement {
 
 /** Runs `statement` outside any transaction (it commits on its own); rows as the driver parses them. */
 export async function runStatement<Row>(db: Database, statement: Statement, values: unknown[]): Promise<Row[]> {
-  const client = (db as unknown as { $client: PGlite | pg.Pool }).$client;
+  const pglite = pgliteClientOf(db);
   try {
-    if (client instanceof PGlite) return (await client.query<Row>(statement.text, values)).rows;
-    return (await client.query<Row & pg.QueryResultRow>({ name: statement.name, text: statement.text, values })).rows;
+    if (pglite) return (await pglite.query<Row>(statement.text, values)).rows;
+    const pool = (db as unknown as { $client: pg.Pool }).$client;
+    return (await pool.query<Row & pg.QueryResultRow>({ name: statement.name, text: statement.text, values })).rows;
   } catch (error) {
     // As drizzle reports a failed statement, so that logs show its text and never its parameters.
     throw new DrizzleQueryError(statement.text, values, error instanceof Error ? error : new Error(String(error)));

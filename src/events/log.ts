@@ -1,6 +1,5 @@
-import { PGlite } from '@electric-sql/pglite';
 import { and, asc, desc, getTableColumns, sql, type SQL } from 'drizzle-orm';
-import type { Executor } from '../db/client.js';
+import { pgliteClientOf, type Executor } from '../db/client.js';
 import { auditEvents, type AuditEventRow } from '../db/schema.js';
 
 /**
@@ -51,17 +50,6 @@ export const NOTIFIER_APPLICATION_NAME = 'greenlight-webhooks';
 const ALL_SETTLED = Number.MAX_SAFE_INTEGER;
 
 /**
- * Whether `db` is the top-level handle of a PGlite database (not a transaction on it). PGlite is
- * one connection, and its `query` and `exec` wait for any open transaction to end (the transaction
- * mutex): a statement outside a transaction never runs beside another one. So when it reads the
- * log, nothing is in progress, every committed event is visible, and any later transaction gets a
- * higher id: everything it sees is settled, and the bound needs no statement of its own.
- */
-function isPgliteDatabase(db: Executor): boolean {
-  return (db as { $client?: unknown }).$client instanceof PGlite;
-}
-
-/**
  * The transaction id below which every transaction that could write to this database has ended,
  * read in a statement of its own *before* the events are read (so everything it vouches for is
  * visible to that later read). It is the lowest of:
@@ -73,10 +61,16 @@ function isPgliteDatabase(db: Executor): boolean {
  * Transactions ids are cluster-wide, so the plain xmin would make a long transaction of any other
  * database on the same server (a bulk load, a migration elsewhere) hold Greenlight's live delivery
  * back for as long as it runs. `backend_xid` is 32 bits: it is widened with xmax's epoch.
- * On PGlite's top-level handle no statement is needed (see `isPgliteDatabase`).
+ *
+ * On PGlite's top-level handle no statement is needed. PGlite is one connection, and its `query`
+ * and `exec` wait for any open transaction to end (its transaction mutex): a statement outside a
+ * transaction never runs beside another one. So when it reads the log nothing is in progress,
+ * every committed event is visible and any later transaction gets a higher id: all it sees is
+ * settled. Inside a transaction (no top-level handle) the transaction's own events are not yet
+ * committed, so the query below decides as on PostgreSQL.
  */
 export async function settledBelow(db: Executor): Promise<number> {
-  if (isPgliteDatabase(db)) return ALL_SETTLED;
+  if (pgliteClientOf(db)) return ALL_SETTLED;
   const result = (await db.execute(sql`
     WITH snap AS (
       SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
