@@ -1,10 +1,12 @@
 import { DrizzleQueryError, getTableColumns, type InferSelectModel, type Table } from 'drizzle-orm';
 import type pg from 'pg';
 import { pgliteClientOf, type Database } from './client.js';
+import { runPgliteStatement } from './pglite-statement.js';
 
 /**
- * A statement written once, for the hottest paths: its text is not rebuilt per call, and on
- * PostgreSQL each pooled connection parses and plans it once (a named prepared statement).
+ * A statement written once, for the hottest paths: its text is not rebuilt per call, and it is a
+ * named prepared statement, parsed once on each pooled connection (PostgreSQL) or once per
+ * instance (PGlite, see `runPgliteStatement`).
  * Parameters are `$1…$n`; pass JSON as strings and cast in the text (`$3::jsonb`), so that both
  * drivers send the same thing.
  */
@@ -18,7 +20,7 @@ export interface Statement {
 export async function runStatement<Row>(db: Database, statement: Statement, values: unknown[]): Promise<Row[]> {
   const pglite = pgliteClientOf(db);
   try {
-    if (pglite) return (await pglite.query<Row>(statement.text, values)).rows;
+    if (pglite) return await runPgliteStatement<Row>(pglite, statement, values);
     const pool = (db as unknown as { $client: pg.Pool }).$client;
     return (await pool.query<Row & pg.QueryResultRow>({ name: statement.name, text: statement.text, values })).rows;
   } catch (error) {

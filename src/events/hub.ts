@@ -1,7 +1,7 @@
-import type { Executor } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import type { AuditEventRow } from '../db/schema.js';
 import { createLogger, logError } from '../observability/logger.js';
-import { positionOf, readSettled, settledHead, START_POSITION, type EventPosition } from './log.js';
+import { positionOf, readSettledLive, settledHead, START_POSITION, type EventPosition } from './log.js';
 import type { SignalTransport } from './signal.js';
 
 /**
@@ -73,7 +73,7 @@ const SLICE_MS = 1;
 const HELD_RETRY_MIN_MS = 2;
 
 /** This instance's hub over `db`, woken by `transport` (LISTEN/NOTIFY, or in-process on PGlite). */
-export function createEventHub(db: Executor, transport: SignalTransport, options: EventHubOptions = {}): EventHub {
+export function createEventHub(db: Database, transport: SignalTransport, options: EventHubOptions = {}): EventHub {
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const onError = options.onError ?? ((error) => logError(createLogger(), 'events', error));
   const listeners = new Set<AuditEventListener>();
@@ -137,7 +137,7 @@ export function createEventHub(db: Executor, transport: SignalTransport, options
     do {
       again = false;
       for (;;) {
-        const page = await readSettled(db, position, PAGE);
+        const page = await readSettledLive(db, position, PAGE);
         if (page.events.length > 0 && preparers.size > 0)
           await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
         for (const event of page.events) await deliver(event);

@@ -1,6 +1,7 @@
 import { and, asc, desc, getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { pgliteClientOf, type Executor } from '../db/client.js';
+import { pgliteClientOf, type Database, type Executor } from '../db/client.js';
 import { auditEvents, type AuditEventRow } from '../db/schema.js';
+import { rowFromJson, runStatement, type Statement } from '../db/statement.js';
 
 /**
  * The live order of the audit log. Every event records its transaction's id (`tx_id`); events are
@@ -110,11 +111,46 @@ export async function readSettled(
     .where(and(afterPosition(after), where))
     .orderBy(asc(auditEvents.txId), asc(auditEvents.id))
     .limit(limit);
-  // Unsettled rows sort after every settled one (their tx_id is at or above the bound): a prefix is settled.
-  const cut = rows.findIndex((row) => !row.settled);
-  const settled = cut === -1 ? rows : rows.slice(0, cut);
-  return { events: settled.map(({ settled: _settled, ...event }) => event), held: cut !== -1 };
+  return settledPrefix(rows, ({ settled: _settled, ...event }) => event);
 }
+
+/**
+ * Unsettled rows sort after every settled one (their tx_id is at or above the bound): a prefix of
+ * the rows read is settled, and anything after it is held back.
+ */
+function settledPrefix<Row extends { settled: boolean }>(
+  rows: Row[],
+  toEvent: (row: Row) => AuditEventRow,
+): { events: AuditEventRow[]; held: boolean } {
+  const cut = rows.findIndex((row) => !row.settled);
+  return { events: (cut === -1 ? rows : rows.slice(0, cut)).map(toEvent), held: cut !== -1 };
+}
+
+/**
+ * The hub's read: `readSettled` without a filter, on the database's top-level handle, as a
+ * prepared statement (the hub reads after nearly every write under load, so its text is parsed
+ * once rather than built and parsed per read).
+ */
+export async function readSettledLive(
+  db: Database,
+  after: EventPosition,
+  limit: number,
+): Promise<{ events: AuditEventRow[]; held: boolean }> {
+  const below = await settledBelow(db);
+  const rows = await runStatement<{ event: Record<string, unknown>; settled: boolean }>(db, LIVE_READ, [
+    below,
+    after.txId,
+    after.id,
+    limit,
+  ]);
+  return settledPrefix(rows, (row) => rowFromJson(auditEvents, row.event));
+}
+
+const LIVE_READ: Statement = {
+  name: 'greenlight_live_read',
+  text: `SELECT to_jsonb(e) AS event, e.tx_id < $1::bigint AS settled FROM audit_events e
+    WHERE (e.tx_id, e.id) > ($2::bigint, $3::bigint) ORDER BY e.tx_id, e.id LIMIT $4::int`,
+};
 
 /** The position of the newest settled event: everything at or before it can be read now. */
 export async function settledHead(db: Executor): Promise<EventPosition> {

@@ -83,6 +83,9 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
     // their message, with their code in `extensions.code`.
     maskedErrors: { maskError: exposeDomainErrors, errorMessage: UNEXPECTED },
     logging: yogaLogger(deps.log),
+    // useHttpLimits bounds every POST body (MAX_BODY_BYTES, counted as it arrives); Yoga's own
+    // limit would pipe each body through a second stream for a larger bound.
+    maxRequestBodySize: false,
     // Depth, alias, directive, token and cost limits, enforced at validation on HTTP and WebSocket
     // alike. Depth 10 leaves room for the documented operations (the deepest uses 6 levels).
     plugins: [
