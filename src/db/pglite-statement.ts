@@ -10,9 +10,9 @@ import type { Statement } from './statement.js';
  * lock (no transaction is open meanwhile) and its query lock. It commits on its own and is
  * synced to the data folder before it returns, as `query` outside a transaction is.
  */
-export async function runPgliteStatement<Row>(pglite: PGlite, statement: Statement, values: unknown[]): Promise<Row[]> {
+export async function runPgliteStatement<Row>(pglite: PGlite, statement: Statement, values: (string | null)[]): Promise<Row[]> {
   const message = concat([
-    protocol.serialize.bind({ statement: statement.name, values: values.map(textValue) }),
+    protocol.serialize.bind({ statement: statement.name, values }),
     protocol.serialize.describe({ type: 'P' }),
     protocol.serialize.execute({}),
     protocol.serialize.sync(),
@@ -46,14 +46,6 @@ function prepareMessage(statement: Statement): Uint8Array {
     protocol.serialize.parse({ name: statement.name, text: statement.text }),
     protocol.serialize.sync(),
   ]);
-}
-
-/** A parameter in PostgreSQL's text form; the statement's text casts it (see `Statement`). */
-function textValue(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  throw new TypeError(`a statement parameter must be a string, number, boolean or null, not ${typeof value}`);
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

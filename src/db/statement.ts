@@ -18,15 +18,28 @@ export interface Statement {
 
 /** Runs `statement` outside any transaction (it commits on its own); rows as the driver parses them. */
 export async function runStatement<Row>(db: Database, statement: Statement, values: unknown[]): Promise<Row[]> {
+  const texts = values.map(textValue);
   const pglite = pgliteClientOf(db);
   try {
-    if (pglite) return await runPgliteStatement<Row>(pglite, statement, values);
+    if (pglite) return await runPgliteStatement<Row>(pglite, statement, texts);
     const pool = (db as unknown as { $client: pg.Pool }).$client;
-    return (await pool.query<Row & pg.QueryResultRow>({ name: statement.name, text: statement.text, values })).rows;
+    return (await pool.query<Row & pg.QueryResultRow>({ name: statement.name, text: statement.text, values: texts })).rows;
   } catch (error) {
     // As drizzle reports a failed statement, so that logs show its text and never its parameters.
     throw new DrizzleQueryError(statement.text, values, error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/**
+ * A parameter in PostgreSQL's text form, the same for both drivers; the statement's text casts it
+ * (see `Statement`). Anything else (a Date, an object) is a mistake in the caller: thrown before
+ * any statement runs.
+ */
+function textValue(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  throw new TypeError(`A statement parameter must be a string, number, boolean or null, not ${typeof value}.`);
 }
 
 /**
