@@ -32,8 +32,6 @@ export const SNAPSHOT_XMIN = sql`(pg_snapshot_xmin(pg_current_snapshot())::text:
 /** SQL condition: the event comes after `after` in the live order. */
 export const afterPosition = (after: EventPosition): SQL => sql`(${auditEvents.txId}, ${auditEvents.id}) > (${after.txId}, ${after.id})`;
 
-const XID_EPOCH = sql.raw(String(2 ** 32));
-
 /**
  * `application_name` of the audit sealer's transactions (set for each one). The sealer never
  * inserts audit events, it only places committed ones in the chain, so its transactions are not
@@ -51,47 +49,49 @@ export const NOTIFIER_APPLICATION_NAME = 'greenlight-webhooks';
 const ALL_SETTLED = Number.MAX_SAFE_INTEGER;
 
 /**
- * The transaction id below which every transaction that could write to this database has ended,
- * read in a statement of its own *before* the events are read (so everything it vouches for is
- * visible to that later read). It is the lowest of:
+ * SQL (a scalar subquery, no parameters): the transaction id below which every transaction that
+ * could write this database's events had ended when the statement that evaluates it took its
+ * snapshot. So everything that bound vouches for is visible to that same statement: the log is
+ * read and judged in one statement. It is the lowest of:
  * - the snapshot's xmax: transactions that got their id since are still to be waited for;
- * - the ids of transactions running in THIS database, from `pg_stat_activity`, except the audit
- *   sealer's and the webhook notifier's (see `SEALER_APPLICATION_NAME`);
- * - the cluster-wide xmin, but only when some client session of this database is hidden from this
- *   role (another role without `pg_read_all_stats`), whose transactions could not be seen.
- * Transactions ids are cluster-wide, so the plain xmin would make a long transaction of any other
+ * - the ids of the transactions the snapshot saw running (`xip`), except those `pg_stat_activity`
+ *   shows belong to another database, or to the audit sealer or the webhook notifier (they insert
+ *   no events, see `SEALER_APPLICATION_NAME`).
+ * Transaction ids are cluster-wide, so the plain xmin would make a long transaction of any other
  * database on the same server (a bulk load, a migration elsewhere) hold Greenlight's live delivery
- * back for as long as it runs. `backend_xid` is 32 bits: it is widened with xmax's epoch.
+ * back for as long as it runs. A running id that `pg_stat_activity` does not show is waited for:
+ * it ended after the snapshot was taken (its events are not visible to this statement), or its
+ * session is hidden from this role (another role without `pg_read_all_stats`).
+ * `backend_xid` is 32 bits: the snapshot's ids are compared modulo 2^32.
+ */
+const SETTLED_BOUND = `(SELECT least(pg_snapshot_xmax(snap)::text::bigint, (
+    SELECT min(running::text::bigint) FROM pg_snapshot_xip(snap) AS running
+    WHERE running::text::bigint % 4294967296 NOT IN (
+      SELECT backend_xid::text::bigint FROM pg_stat_activity
+      WHERE backend_xid IS NOT NULL AND (datname IS DISTINCT FROM current_database()
+        OR application_name IN ('${SEALER_APPLICATION_NAME}', '${NOTIFIER_APPLICATION_NAME}')))))
+  FROM pg_current_snapshot() AS snap)`;
+
+/**
+ * The settled bound (see SETTLED_BOUND) as a statement of its own: what it vouches for is visible
+ * to any later statement.
  *
  * On PGlite's top-level handle no statement is needed. PGlite is one connection, and its `query`
  * and `exec` wait for any open transaction to end (its transaction mutex): a statement outside a
  * transaction never runs beside another one. So when it reads the log nothing is in progress,
  * every committed event is visible and any later transaction gets a higher id: all it sees is
  * settled. Inside a transaction (no top-level handle) the transaction's own events are not yet
- * committed, so the query below decides as on PostgreSQL.
+ * committed, so the query decides as on PostgreSQL.
  */
 export async function settledBelow(db: Executor): Promise<number> {
   if (pgliteClientOf(db)) return ALL_SETTLED;
-  const result = (await db.execute(sql`
-    WITH snap AS (
-      SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
-    ), ours AS (
-      SELECT backend_xid::text::bigint AS xid32, query = '<insufficient privilege>' AS hidden,
-        application_name IN (${SEALER_APPLICATION_NAME}, ${NOTIFIER_APPLICATION_NAME}) AS sealer
-      FROM pg_stat_activity
-      -- A session the role may not see shows no backend_type: a client's still shows its user.
-      WHERE datname = current_database() AND (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))
-    )
-    SELECT snap.xmin::text AS xmin,
-      least(snap.xmax, (
-        SELECT min(snap.xmax - snap.xmax % ${XID_EPOCH} + xid32 - CASE WHEN xid32 > snap.xmax % ${XID_EPOCH} THEN ${XID_EPOCH} ELSE 0 END)
-        FROM ours WHERE xid32 IS NOT NULL AND NOT sealer
-      ))::text AS below,
-      EXISTS (SELECT 1 FROM ours WHERE hidden) AS hidden
-    FROM snap`)) as unknown as { rows: { xmin: string; below: string; hidden: boolean }[] };
-  const row = result.rows[0]!;
-  return Number(row.hidden ? row.xmin : row.below);
+  const result = (await db.execute(sql.raw(`SELECT ${SETTLED_BOUND}::text AS below`))) as unknown as { rows: { below: string }[] };
+  return Number(result.rows[0]!.below);
 }
+
+/** SQL condition: the event is settled, judged within the statement that reads it. */
+const settled = (db: Executor): SQL<boolean> =>
+  pgliteClientOf(db) ? sql<boolean>`true` : sql<boolean>`${auditEvents.txId} < ${sql.raw(SETTLED_BOUND)}`;
 
 /**
  * Up to `limit` settled events after `after`, in live order, filtered by `where`. `held` is true
@@ -104,9 +104,8 @@ export async function readSettled(
   limit: number,
   where?: SQL,
 ): Promise<{ events: AuditEventRow[]; held: boolean }> {
-  const below = await settledBelow(db);
   const rows = await db
-    .select({ ...getTableColumns(auditEvents), settled: sql<boolean>`${auditEvents.txId} < ${below}` })
+    .select({ ...getTableColumns(auditEvents), settled: settled(db) })
     .from(auditEvents)
     .where(and(afterPosition(after), where))
     .orderBy(asc(auditEvents.txId), asc(auditEvents.id))
@@ -136,29 +135,26 @@ export async function readSettledLive(
   after: EventPosition,
   limit: number,
 ): Promise<{ events: AuditEventRow[]; held: boolean }> {
-  const below = await settledBelow(db);
-  const rows = await runStatement<{ event: Record<string, unknown>; settled: boolean }>(db, LIVE_READ, [
-    below,
-    after.txId,
-    after.id,
-    limit,
-  ]);
+  const read = pgliteClientOf(db) ? LIVE_READ_ALL_SETTLED : LIVE_READ;
+  const rows = await runStatement<{ event: Record<string, unknown>; settled: boolean }>(db, read, [after.txId, after.id, limit]);
   return settledPrefix(rows, (row) => rowFromJson(auditEvents, row.event));
 }
 
-const LIVE_READ: Statement = {
-  name: 'greenlight_live_read',
-  text: `SELECT to_jsonb(e) AS event, e.tx_id < $1::bigint AS settled FROM audit_events e
-    WHERE (e.tx_id, e.id) > ($2::bigint, $3::bigint) ORDER BY e.tx_id, e.id LIMIT $4::int`,
-};
+const liveRead = (name: string, settledWhen: string): Statement => ({
+  name,
+  text: `SELECT to_jsonb(e) AS event, ${settledWhen} AS settled FROM audit_events e
+    WHERE (e.tx_id, e.id) > ($1::bigint, $2::bigint) ORDER BY e.tx_id, e.id LIMIT $3::int`,
+});
+const LIVE_READ = liveRead('greenlight_live_read_v2', `e.tx_id < ${SETTLED_BOUND}`);
+// PGlite's top-level handle: everything visible is settled (see `settledBelow`).
+const LIVE_READ_ALL_SETTLED = liveRead('greenlight_live_read_pglite', 'true');
 
 /** The position of the newest settled event: everything at or before it can be read now. */
 export async function settledHead(db: Executor): Promise<EventPosition> {
-  const below = await settledBelow(db);
   const [row] = await db
     .select({ txId: auditEvents.txId, id: auditEvents.id })
     .from(auditEvents)
-    .where(sql`${auditEvents.txId} < ${below}`)
+    .where(settled(db))
     .orderBy(desc(auditEvents.txId), desc(auditEvents.id))
     .limit(1);
   return row ?? START_POSITION;
