@@ -132,19 +132,64 @@ export function createEventHub(db: Database, transport: SignalTransport, options
     }
   };
 
+  type Page = Awaited<ReturnType<typeof readSettledLive>>;
+  /** A page read and prepared (the preparers' work done), ready to deliver. */
+  const readPage = async (after: EventPosition): Promise<Page> => {
+    const page = await readSettledLive(db, after, PAGE);
+    if (page.events.length > 0 && preparers.size > 0)
+      await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
+    return page;
+  };
+  // While a page is being delivered: where it ends, and the next page when it is already being
+  // read (read ahead: the fan-out of one page and the read of the next overlap). `aheadMissed`: a
+  // signal came while that read was in flight, so it may not include what the signal announced.
+  let deliveringUpTo: EventPosition | null = null;
+  let ahead: { page: Promise<Page>; done: boolean } | null = null;
+  let aheadMissed = false;
+  const readAhead = (after: EventPosition) => {
+    const entry = { page: readPage(after), done: false };
+    ahead = entry;
+    aheadMissed = false;
+    const settle = () => {
+      entry.done = true;
+      // Still delivering: read again for the signal that came too late for this read.
+      if (aheadMissed && ahead === entry && deliveringUpTo) readAhead(deliveringUpTo);
+    };
+    // A failure is handled where the page is awaited (below); it is not awaited if the hub stops.
+    entry.page.then(settle, settle);
+  };
+  /** A signal (new events committed) while a page is being delivered. */
+  const signalledDuringDelivery = (upTo: EventPosition) => {
+    if (!ahead || ahead.done) readAhead(upTo);
+    else aheadMissed = true;
+  };
+
   async function readAll(): Promise<void> {
     let held = false;
-    do {
-      again = false;
-      for (;;) {
-        const page = await readSettledLive(db, position, PAGE);
-        if (page.events.length > 0 && preparers.size > 0)
-          await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
-        for (const event of page.events) await deliver(event);
-        held = page.held;
-        if (page.events.length < PAGE) break;
-      }
-    } while (again && started);
+    try {
+      do {
+        again = false;
+        for (;;) {
+          const page = await (ahead?.page ?? readPage(position));
+          // A signal the page read ahead may not include is read for in one more pass.
+          if (ahead && aheadMissed) again = true;
+          ahead = null;
+          aheadMissed = false;
+          const last = page.events.at(-1);
+          deliveringUpTo = last ? positionOf(last) : position;
+          // A full page: more is waiting, read it while this one goes out.
+          if (page.events.length === PAGE) readAhead(deliveringUpTo);
+          for (const event of page.events) await deliver(event);
+          deliveringUpTo = null;
+          held = page.held;
+          if (page.events.length < PAGE && !ahead) break;
+        }
+      } while (again && started);
+    } finally {
+      deliveringUpTo = null;
+      ahead = null;
+      aheadMissed = false;
+    }
     if (held) {
       clearTimeout(heldTimer);
       heldTimer = setTimeout(catchUp, heldRetryMs);
@@ -152,11 +197,17 @@ export function createEventHub(db: Database, transport: SignalTransport, options
     } else heldRetryMs = HELD_RETRY_MIN_MS;
   }
 
-  /** Reads and delivers everything new; calls made meanwhile are folded into one more pass. */
+  /**
+   * Reads and delivers everything new; calls made meanwhile start the next read at once (during a
+   * delivery) or are folded into one more pass.
+   */
   function catchUp(): void {
     if (!started) return;
     if (reading) {
-      again = true;
+      // During a delivery, the next read starts now, from the end of the page going out: it sees
+      // everything this call is about. Otherwise one more pass follows the current one.
+      if (deliveringUpTo) signalledDuringDelivery(deliveringUpTo);
+      else again = true;
       return;
     }
     reading = readAll()

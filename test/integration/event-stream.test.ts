@@ -152,6 +152,58 @@ describe('the audit stream', () => {
     expect(lateCalls).toBe(0);
   });
 
+  it('reads the next events while a delivery is still going out, and delivers them after it, in order', async () => {
+    const { hub } = test.app.deps;
+    const prefix = (event: AuditEventRow) => String(event.data['principalId']).split('-')[0];
+    const LISTENERS = 20_000;
+    let nextRead = false;
+    let nextReadDuringDelivery: boolean | null = null;
+    let lastListenerDone = false;
+    const removePreparer = hub.prepare(async (events) => {
+      if (events.some((event) => prefix(event) === 'aheadB')) {
+        nextRead = true;
+        nextReadDuringDelivery ??= !lastListenerDone;
+      }
+    });
+    const heard: string[] = [];
+    let finished!: () => void;
+    const bothHeard = new Promise<void>((resolve) => (finished = resolve));
+    const stops: (() => void)[] = [];
+    for (let i = 0; i < LISTENERS; i++) {
+      stops.push(
+        hub.listen((event) => {
+          const which = prefix(event);
+          if (which !== 'aheadA' && which !== 'aheadB') return;
+          if (i === 0) {
+            heard.push(which);
+            // The next event commits while this one is going out.
+            if (which === 'aheadA') setImmediate(() => void write(1, 'aheadB'));
+          }
+          if (which === 'aheadA' && !nextRead) {
+            // A slow fan-out, until the next event has been read: the hub pauses between slices.
+            const until = performance.now() + 0.2;
+            while (performance.now() < until) {
+              // busy
+            }
+          }
+          if (i === LISTENERS - 1) {
+            if (which === 'aheadA') lastListenerDone = true;
+            else finished();
+          }
+        }),
+      );
+    }
+    try {
+      await write(1, 'aheadA');
+      await bothHeard;
+    } finally {
+      stops.forEach((stop) => stop());
+      removePreparer();
+    }
+    expect(nextReadDuringDelivery).toBe(true);
+    expect(heard).toEqual(['aheadA', 'aheadB']);
+  });
+
   it("waits for running transactions of this database only (those of sessions hidden from its role too), not for those of other databases on the server nor for the audit sealer's", async () => {
     const { db, hub } = test.app.deps;
     if (!onPostgres) {
