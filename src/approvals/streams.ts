@@ -69,20 +69,27 @@ const queueChange = new WeakMap<AuditEventRow, ApprovalQueueEvent | null | Promi
 /** Events whose request a queue or decision stream needs. */
 const concernsStreams = (event: AuditEventRow) => event.requestId !== null && queueKindOf(event) !== null;
 
-/** The hub's preparer while streams are open: the requests of a page of new events, in one read. */
-async function readRequests(deps: Deps, events: readonly AuditEventRow[]): Promise<void> {
+/**
+ * The hub's preparer while streams are open: the requests of a page of new events, read by the
+ * hub with the page (`requests`, by event id). One the page came without (a page read before this
+ * preparer was registered) is read here, for the whole page in one query.
+ */
+async function readRequests(deps: Deps, events: readonly AuditEventRow[], requests: ReadonlyMap<number, ActionRequestRow>): Promise<void> {
   const wanted = events.filter(concernsStreams);
-  if (wanted.length === 0) return;
-  const rows = await getActionRequestsByIds(deps.db, [...new Set(wanted.map((event) => event.requestId!))]);
+  const missing = wanted.filter((event) => !requests.has(event.id));
+  const rows = await getActionRequestsByIds(deps.db, [...new Set(missing.map((event) => event.requestId!))]);
   const byId = new Map(rows.map((row) => [row.id, row]));
-  for (const event of wanted) requestOfEvent.set(event, byId.get(event.requestId!) ?? null);
+  for (const event of wanted) requestOfEvent.set(event, requests.get(event.id) ?? byId.get(event.requestId!) ?? null);
 }
 
 // The preparer is registered while at least one stream needs it, once per hub.
 const preparing = new WeakMap<Deps['hub'], { streams: number; remove: () => void }>();
 function needRequestsRead(deps: Deps): () => void {
   let entry = preparing.get(deps.hub);
-  if (!entry) preparing.set(deps.hub, (entry = { streams: 0, remove: deps.hub.prepare((events) => readRequests(deps, events)) }));
+  if (!entry) {
+    const remove = deps.hub.prepare((events, requests) => readRequests(deps, events, requests), { requestsFor: QUEUE_EVENT_TYPES });
+    preparing.set(deps.hub, (entry = { streams: 0, remove }));
+  }
   entry.streams++;
   let released = false;
   return () => {

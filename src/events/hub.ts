@@ -1,7 +1,8 @@
 import type { Database } from '../db/client.js';
-import type { AuditEventRow } from '../db/schema.js';
+import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
 import { createLogger, logError } from '../observability/logger.js';
-import { positionOf, readSettledLive, settledHead, START_POSITION, type EventPosition } from './log.js';
+import type { AuditEventType } from '../vocabulary.js';
+import { positionOf, readSettledLive, settledHead, START_POSITION, type EventPosition, type LivePage } from './log.js';
 import type { SignalTransport } from './signal.js';
 
 /**
@@ -9,8 +10,17 @@ import type { SignalTransport } from './signal.js';
  * throws is reported, and the other listeners still get the event.
  */
 export type AuditEventListener = (event: AuditEventRow) => void;
-/** Work done once per page of events before any listener sees them (e.g. reading their requests in one query). */
-export type AuditEventPreparer = (events: readonly AuditEventRow[]) => Promise<void>;
+/**
+ * Work done once per page of events before any listener sees them. `requests` holds, by event
+ * id, the request each event of the types the preparer named is about, read with the page.
+ */
+export type AuditEventPreparer = (events: readonly AuditEventRow[], requests: ReadonlyMap<number, ActionRequestRow>) => Promise<void>;
+
+/** What a preparer needs read with each page. */
+export interface PreparerOptions {
+  /** Events of these types come with the request they are about (in the same read as the page). */
+  requestsFor?: readonly AuditEventType[];
+}
 
 /**
  * Fans committed audit events out to this instance's subscribers, on every instance. Services
@@ -31,7 +41,7 @@ export interface EventHub {
    * so that listeners find what they need ready (one read for all of them). A preparer that fails
    * is reported and the events are delivered anyway. Returns the function that removes it.
    */
-  prepare(preparer: AuditEventPreparer): () => void;
+  prepare(preparer: AuditEventPreparer, options?: PreparerOptions): () => void;
   /** Number of registered listeners; lets tests prove subscriptions clean up after themselves. */
   listenerCount(): number;
   /** Everything at or before this position has been handed to the listeners. */
@@ -77,7 +87,7 @@ export function createEventHub(db: Database, transport: SignalTransport, options
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const onError = options.onError ?? ((error) => logError(createLogger(), 'events', error));
   const listeners = new Set<AuditEventListener>();
-  const preparers = new Set<AuditEventPreparer>();
+  const preparers = new Map<AuditEventPreparer, readonly AuditEventType[]>();
   let position = START_POSITION;
   let started = false;
   let reading: Promise<void> | null = null;
@@ -132,12 +142,13 @@ export function createEventHub(db: Database, transport: SignalTransport, options
     }
   };
 
-  type Page = Awaited<ReturnType<typeof readSettledLive>>;
+  type Page = LivePage;
   /** A page read and prepared (the preparers' work done), ready to deliver. */
   const readPage = async (after: EventPosition): Promise<Page> => {
-    const page = await readSettledLive(db, after, PAGE);
+    const requestsFor = new Set([...preparers.values()].flat());
+    const page = await readSettledLive(db, after, PAGE, [...requestsFor]);
     if (page.events.length > 0 && preparers.size > 0)
-      await Promise.all([...preparers].map((prepare) => prepare(page.events).catch(onError)));
+      await Promise.all([...preparers.keys()].map((prepare) => prepare(page.events, page.requests).catch(onError)));
     return page;
   };
   // While a page is being delivered: where it ends, and the next page when it is already being
@@ -230,8 +241,8 @@ export function createEventHub(db: Database, transport: SignalTransport, options
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    prepare(preparer) {
-      preparers.add(preparer);
+    prepare(preparer, options = {}) {
+      preparers.set(preparer, options.requestsFor ?? []);
       return () => preparers.delete(preparer);
     },
     listenerCount: () => listeners.size,

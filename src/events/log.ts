@@ -1,7 +1,8 @@
 import { and, asc, desc, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { pgliteClientOf, type Database, type Executor } from '../db/client.js';
-import { auditEvents, type AuditEventRow } from '../db/schema.js';
+import { actionRequests, auditEvents, type ActionRequestRow, type AuditEventRow } from '../db/schema.js';
 import { rowFromJson, runStatement, type Statement } from '../db/statement.js';
+import type { AuditEventType } from '../vocabulary.js';
 
 /**
  * The live order of the audit log. Every event records its transaction's id (`tx_id`); events are
@@ -125,29 +126,54 @@ function settledPrefix<Row extends { settled: boolean }>(
   return { events: (cut === -1 ? rows : rows.slice(0, cut)).map(toEvent), held: cut !== -1 };
 }
 
+/** A page of the hub's read: settled events, and the requests of those it was asked for. */
+export interface LivePage {
+  events: AuditEventRow[];
+  held: boolean;
+  /** By event id: the request each event of the `requestsFor` types is about, as of this read. */
+  requests: Map<number, ActionRequestRow>;
+}
+
 /**
  * The hub's read: `readSettled` without a filter, on the database's top-level handle, as a
  * prepared statement (the hub reads after nearly every write under load, so its text is parsed
- * once rather than built and parsed per read).
+ * once rather than built and parsed per read). For events of the `requestsFor` types it also
+ * reads the request each is about, in the same statement (what the live streams judge
+ * eligibility and build payloads from), instead of a second round trip.
  */
 export async function readSettledLive(
   db: Database,
   after: EventPosition,
   limit: number,
-): Promise<{ events: AuditEventRow[]; held: boolean }> {
+  requestsFor: readonly AuditEventType[] = [],
+): Promise<LivePage> {
   const read = pgliteClientOf(db) ? LIVE_READ_ALL_SETTLED : LIVE_READ;
-  const rows = await runStatement<{ event: Record<string, unknown>; settled: boolean }>(db, read, [after.txId, after.id, limit]);
-  return settledPrefix(rows, (row) => rowFromJson(auditEvents, row.event));
+  const rows = await runStatement<{ event: Record<string, unknown>; settled: boolean; request: Record<string, unknown> | null }>(db, read, [
+    after.txId,
+    after.id,
+    limit,
+    `{${requestsFor.join(',')}}`,
+  ]);
+  const requests = new Map<number, ActionRequestRow>();
+  const page = settledPrefix(rows, (row) => {
+    const event = rowFromJson(auditEvents, row.event);
+    if (row.request) requests.set(event.id, rowFromJson(actionRequests, row.request));
+    return event;
+  });
+  return { ...page, requests };
 }
 
 const liveRead = (name: string, settledWhen: string): Statement => ({
   name,
-  text: `SELECT to_jsonb(e) AS event, ${settledWhen} AS settled FROM audit_events e
+  text: `SELECT to_jsonb(e) AS event, ${settledWhen} AS settled,
+    CASE WHEN e.request_id IS NOT NULL AND e.type = ANY($4::audit_event_type[])
+      THEN (SELECT to_jsonb(r) FROM action_requests r WHERE r.id = e.request_id) END AS request
+    FROM audit_events e
     WHERE (e.tx_id, e.id) > ($1::bigint, $2::bigint) ORDER BY e.tx_id, e.id LIMIT $3::int`,
 });
-const LIVE_READ = liveRead('greenlight_live_read_v2', `e.tx_id < ${SETTLED_BOUND}`);
+const LIVE_READ = liveRead('greenlight_live_read_v3', `e.tx_id < ${SETTLED_BOUND}`);
 // PGlite's top-level handle: everything visible is settled (see `settledBelow`).
-const LIVE_READ_ALL_SETTLED = liveRead('greenlight_live_read_pglite', 'true');
+const LIVE_READ_ALL_SETTLED = liveRead('greenlight_live_read_pglite_v3', 'true');
 
 /** The position of the newest settled event: everything at or before it can be read now. */
 export async function settledHead(db: Executor): Promise<EventPosition> {

@@ -11,7 +11,8 @@ import { SlowConsumerError } from '../../src/errors.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { comparePositions, positionOf, SEALER_APPLICATION_NAME, settledBelow } from '../../src/events/log.js';
 import { onPostgres } from '../support/database.js';
-import { startTestApp, type TestApp } from '../support/services.js';
+import { insertPrincipalFor, startTestApp, type TestApp } from '../support/services.js';
+import { requestAction } from '../../src/approvals/request-action.js';
 
 // The hub and the audit stream on a real database: live order, seams, bounded buffers.
 
@@ -108,6 +109,30 @@ describe('the audit stream', () => {
     expect(calls).toBeLessThanOrEqual(5);
     // The failure was reported to the app's log.
     await vi.waitFor(() => expect(logged.slice(reported).some((line) => line.includes('this preparer fails'))).toBe(true));
+  });
+
+  it('reads the requests of the event types a preparer names with the page, and no others', async () => {
+    const { hub } = test.app.deps;
+    const agent = await insertPrincipalFor(test.app, { kind: 'AGENT', name: 'stream-agent', roles: ['AGENT'] });
+    const seen: { type: string; requestId: string | null; request: string | undefined }[] = [];
+    const remove = hub.prepare(
+      async (events, requests) => {
+        for (const event of events) seen.push({ type: event.type, requestId: event.requestId, request: requests.get(event.id)?.id });
+      },
+      { requestsFor: ['ACTION_ESCALATED'] },
+    );
+    try {
+      const { request } = await requestAction(test.app.deps, agent, { action: 'deploy.stream', resource: 'prod/stream' });
+      expect(request.status).toBe('PENDING');
+      const about = () => seen.filter((entry) => entry.requestId === request.id);
+      await vi.waitFor(() => expect(about()).toHaveLength(2));
+      expect(about()).toEqual([
+        { type: 'ACTION_REQUESTED', requestId: request.id, request: undefined },
+        { type: 'ACTION_ESCALATED', requestId: request.id, request: request.id },
+      ]);
+    } finally {
+      remove();
+    }
   });
 
   it('lets other work run during a long delivery, and calls only the listeners that are there', async () => {
