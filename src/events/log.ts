@@ -56,8 +56,9 @@ const ALL_SETTLED = Number.MAX_SAFE_INTEGER;
  * read and judged in one statement. It is the lowest of:
  * - the snapshot's xmax: transactions that got their id since are still to be waited for;
  * - the ids of the transactions the snapshot saw running (`xip`), except those `pg_stat_activity`
- *   shows belong to another database, or to the audit sealer or the webhook notifier (they insert
- *   no events, see `SEALER_APPLICATION_NAME`).
+ *   shows belong to another database, to a process that is not a client's (autovacuum's ANALYZE,
+ *   for one), or to the audit sealer or the webhook notifier (they insert no events, see
+ *   `SEALER_APPLICATION_NAME`).
  * Transaction ids are cluster-wide, so the plain xmin would make a long transaction of any other
  * database on the same server (a bulk load, a migration elsewhere) hold Greenlight's live delivery
  * back for as long as it runs. A running id that `pg_stat_activity` does not show is waited for:
@@ -69,7 +70,7 @@ const SETTLED_BOUND = `(SELECT least(pg_snapshot_xmax(snap)::text::bigint, (
     SELECT min(running::text::bigint) FROM pg_snapshot_xip(snap) AS running
     WHERE running::text::bigint % 4294967296 NOT IN (
       SELECT backend_xid::text::bigint FROM pg_stat_activity
-      WHERE backend_xid IS NOT NULL AND (datname IS DISTINCT FROM current_database()
+      WHERE backend_xid IS NOT NULL AND (datname IS DISTINCT FROM current_database() OR backend_type <> 'client backend'
         OR application_name IN ('${SEALER_APPLICATION_NAME}', '${NOTIFIER_APPLICATION_NAME}')))))
   FROM pg_current_snapshot() AS snap)`;
 

@@ -23,6 +23,9 @@ export async function openConsole(
   options: { viewport?: { width: number; height: number }; view?: string } = {},
 ): Promise<Page> {
   const context = await browser.newContext({ bypassCSP: true, viewport: options.viewport ?? LAPTOP });
+  // An action that waits this long fails with the locator it waited for, before the test's own
+  // timeout would end it without saying which wait hung.
+  context.setDefaultTimeout(20_000);
   const page = await context.newPage();
   await page.goto(`${baseUrl}/console/${options.view ? `#${options.view}` : ''}`);
   await page.getByLabel('Token').fill(token);
