@@ -278,7 +278,16 @@ export function useSharedSubscriptions(stats: FanoutStats, mask: MaskError): Plu
         const text = args.document.loc?.source.body ?? JSON.stringify(args.document);
         const identity = viewer && selectsIdentity(args.document) ? viewer.id : '';
         const rest = `${identity}\u0000${args.operationName ?? ''}\u0000${selectionVariables(args.document, args.operationName, args.variableValues)}\u0000${text}`;
-        const stream = new SharedStream(source, (payload) => resultOf(args, `${currentScope(viewer)}\u0000${rest}`, payload), mask);
+        // The key is made again only when the viewer's scope changes: every event looks it up once
+        // per subscriber, and a string made once is hashed once.
+        let keyScope: string | null = null;
+        let key = '';
+        const keyNow = () => {
+          const scope = currentScope(viewer);
+          if (scope !== keyScope) [keyScope, key] = [scope, `${scope}\u0000${rest}`];
+          return key;
+        };
+        const stream = new SharedStream(source, (payload) => resultOf(args, keyNow(), payload), mask);
         if (typeof args.contextValue === 'object' && args.contextValue !== null) streamsByContext.set(args.contextValue, stream);
         return stream;
       });
