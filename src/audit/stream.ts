@@ -133,7 +133,7 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
     }
     stream.push(factsOf(event).then((facts) => (matches(event, facts) ? map(event) : null)));
   };
-  const stopListening = hub.listen((event) => {
+  const listening = (event: AuditEventRow) => {
     if (replaying) {
       if (buffered.length >= STREAM_BUFFER_LIMIT) {
         overflowed = true; // the replay reads them again from the database
@@ -143,7 +143,9 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
     }
     if (stream.size >= STREAM_BUFFER_LIMIT) return stream.fail(new SlowConsumerError(`${STREAM_BUFFER_LIMIT} events`));
     deliver(event);
-  });
+  };
+  // Called only for the filter's types, if it names some (the filter would refuse the others).
+  const stopListening = hub.listen(listening, { types: filter?.types });
 
   if (start) {
     const replay = async () => {

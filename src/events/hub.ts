@@ -34,8 +34,12 @@ export interface PreparerOptions {
 export interface EventHub {
   /** After a commit: these events exist; every instance will read and deliver them. */
   publish(events: readonly AuditEventRow[]): void;
-  /** Registers `listener` at once (not lazily) and returns the function that removes it. */
-  listen(listener: AuditEventListener): () => void;
+  /**
+   * Registers `listener` at once (not lazily) and returns the function that removes it. With
+   * `types`, it is called for events of those types only (a stream filtered by type need not be
+   * called for every other event).
+   */
+  listen(listener: AuditEventListener, options?: { types?: readonly AuditEventType[] | null }): () => void;
   /**
    * Registers work the hub awaits for each page of new events before handing them to listeners,
    * so that listeners find what they need ready (one read for all of them). A preparer that fails
@@ -87,6 +91,9 @@ export function createEventHub(db: Database, transport: SignalTransport, options
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const onError = options.onError ?? ((error) => logError(createLogger(), 'events', error));
   const listeners = new Set<AuditEventListener>();
+  // The same listeners by the events they take: every event, or those of some types.
+  const forEveryEvent = new Set<AuditEventListener>();
+  const byType = new Map<AuditEventType, Set<AuditEventListener>>();
   const preparers = new Map<AuditEventPreparer, readonly AuditEventType[]>();
   let position = START_POSITION;
   let started = false;
@@ -124,7 +131,8 @@ export function createEventHub(db: Database, transport: SignalTransport, options
    */
   const deliver = async (event: AuditEventRow): Promise<void> => {
     position = positionOf(event);
-    const receivers = [...listeners];
+    const typed = byType.get(event.type);
+    const receivers = typed ? [...forEveryEvent, ...typed] : [...forEveryEvent];
     let sliceStart = performance.now();
     for (let i = 0; i < receivers.length; i++) {
       const receiver = receivers[i]!;
@@ -237,9 +245,24 @@ export function createEventHub(db: Database, transport: SignalTransport, options
       catchUp();
       transport.send(events.map((event) => event.id));
     },
-    listen(listener) {
+    listen(listener, options = {}) {
+      const types = options.types?.length ? [...new Set(options.types)] : null;
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      if (!types) forEveryEvent.add(listener);
+      for (const type of types ?? []) {
+        let set = byType.get(type);
+        if (!set) byType.set(type, (set = new Set()));
+        set.add(listener);
+      }
+      return () => {
+        listeners.delete(listener);
+        forEveryEvent.delete(listener);
+        for (const type of types ?? []) {
+          const set = byType.get(type);
+          set?.delete(listener);
+          if (set?.size === 0) byType.delete(type);
+        }
+      };
     },
     prepare(preparer, options = {}) {
       preparers.set(preparer, options.requestsFor ?? []);

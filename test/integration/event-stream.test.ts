@@ -73,6 +73,36 @@ describe('the audit stream', () => {
     expect(comparePositions(test.app.deps.hub.position(), positionOf(heard.at(-1)!))).toBeGreaterThanOrEqual(0);
   });
 
+  it('calls a listener registered for some event types with events of those types only', async () => {
+    const { db, hub } = test.app.deps;
+    const mine = (event: AuditEventRow) => String(event.data['principalId']).startsWith('typed-');
+    const typed: string[] = [];
+    const every: string[] = [];
+    let done!: () => void;
+    const both = new Promise<void>((resolve) => (done = resolve));
+    const stopTyped = hub.listen((event) => void (mine(event) && typed.push(event.type)), { types: ['TOKEN_ROTATED'] });
+    const stopEvery = hub.listen((event) => {
+      if (!mine(event)) return;
+      every.push(event.type);
+      if (every.length === 2) done();
+    });
+    try {
+      const rows = await db.transaction((tx) =>
+        appendAuditEvents(tx, [
+          rotation('typed-a'),
+          { type: 'PRINCIPAL_DISABLED', actorId: null, data: { principalId: 'typed-b', reason: null, cancelledRequests: 0 } },
+        ]),
+      );
+      hub.publish(rows);
+      await both;
+    } finally {
+      stopTyped();
+      stopEvery();
+    }
+    expect(every).toEqual(['TOKEN_ROTATED', 'PRINCIPAL_DISABLED']);
+    expect(typed).toEqual(['TOKEN_ROTATED']);
+  });
+
   it('runs preparers once per page before any listener sees its events, and delivers when one fails', async () => {
     const { hub } = test.app.deps;
     const prepared = new Set<number>();
