@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { WebSocket } from 'ws';
 import { SlowConsumerError } from '../errors.js';
-import type { SharedStream } from './shared-subscriptions.js';
+import type { SharedJson, SharedStream } from './shared-subscriptions.js';
 
 /**
  * Bytes a socket may hold unsent (beyond what the kernel took) before its subscriber counts as
@@ -14,21 +14,43 @@ export type RawSocket = { cork(): void; uncork(): void; write(data: Buffer): boo
 /** The TCP socket under `socket` (ws keeps it as `_socket`), if there is one. */
 export const rawSocketOf = (socket: WebSocket): RawSocket | undefined => (socket as unknown as { _socket?: RawSocket })._socket;
 
-// Sockets written to in this turn of the event loop. They stay corked until the turn's work is
-// done (setImmediate), so when a turn carries several events (the hub read a page of them, as it
-// does when commits come faster than they are fanned out) each socket gets one write for all of
-// them instead of one per event: the system call per write is most of a delivery's cost.
-let corked = new Set<RawSocket>();
-function flushCorked(): void {
-  const sockets = corked;
-  corked = new Set();
-  for (const raw of sockets) raw.uncork();
-}
-function corkForThisTurn(raw: RawSocket): void {
-  if (corked.has(raw)) return;
-  if (corked.size === 0) setImmediate(flushCorked);
-  raw.cork();
-  corked.add(raw);
+/**
+ * Writes `next` frames to WebSockets, beside ws's own writes: the one place that reaches under
+ * ws to the TCP socket. One per WebSocket server.
+ *
+ * Sockets written to in a turn of the event loop stay corked until the turn's work is done
+ * (setImmediate), so when a turn carries several events (the hub read a page of them, as it does
+ * when commits come faster than they are fanned out) each socket gets one write for all of them
+ * instead of one per event: the system call per write is most of a delivery's cost.
+ *
+ * Frames keep messages whole and in order beside ws's writes (graphql-ws's `complete`, pongs)
+ * because ws writes every frame at once: the server has no permessage-deflate and sends no Blobs,
+ * the two things that make ws hold frames back. A socket with no TCP socket under it (none here
+ * today) gets the message through `ws.send`.
+ */
+export class FrameWriter {
+  #corked = new Set<RawSocket>();
+
+  /** Sends the graphql-ws message `prefix` + `body` + `}`; `head` is `prefix` in UTF-8. */
+  write(socket: WebSocket, prefix: string, head: Buffer, body: SharedJson): void {
+    const raw = rawSocketOf(socket);
+    if (!raw) return socket.send(`${prefix}${body.text}}`);
+    this.#corkForThisTurn(raw);
+    raw.write(nextFrame(head, body.bytes()));
+  }
+
+  #corkForThisTurn(raw: RawSocket): void {
+    if (this.#corked.has(raw)) return;
+    if (this.#corked.size === 0) setImmediate(() => this.#flush());
+    raw.cork();
+    this.#corked.add(raw);
+  }
+
+  #flush(): void {
+    const sockets = this.#corked;
+    this.#corked = new Set();
+    for (const raw of sockets) raw.uncork();
+  }
 }
 
 /**
@@ -67,7 +89,7 @@ export function nextFrame(head: Buffer, body: Buffer): Buffer {
  * stream ends (graphql-ws then sends `complete`), fails with the stream's error (graphql-ws sends
  * `error`), and `return()` (the client's `complete`, or the socket closing) ends the stream.
  */
-export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStream): AsyncIterableIterator<never> {
+export function deliverDirectly(writer: FrameWriter, socket: WebSocket, id: string, stream: SharedStream): AsyncIterableIterator<never> {
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   const head = Buffer.from(prefix);
   let stopped = false;
@@ -90,13 +112,7 @@ export function deliverDirectly(socket: WebSocket, id: string, stream: SharedStr
         void stop();
         return;
       }
-      // Frames go to the TCP socket beside ws's own writes (graphql-ws's `complete`, pongs). That
-      // keeps messages whole and in order because ws writes every frame at once: the server has
-      // no permessage-deflate and sends no Blobs, the two things that make ws hold frames back.
-      const raw = rawSocketOf(socket);
-      if (!raw) return socket.send(`${prefix}${json.text}}`);
-      corkForThisTurn(raw);
-      raw.write(nextFrame(head, json.bytes()));
+      writer.write(socket, prefix, head, json);
     },
     end: () => settle.resolve(),
     fail: (error) => settle.reject(error),

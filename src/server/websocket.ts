@@ -9,7 +9,7 @@ import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
 import { clientAddress } from './client-address.js';
-import { deliverDirectly } from './direct-delivery.js';
+import { deliverDirectly, FrameWriter } from './direct-delivery.js';
 import { createKeepAlive } from './keep-alive.js';
 import { sharedStreamOf } from './shared-subscriptions.js';
 import { FORBIDDEN, SocketSessions } from './socket-sessions.js';
@@ -132,6 +132,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
     maxPayload: MAX_MESSAGE_BYTES,
   });
   const sessions = new SocketSessions(deps.auth, options.maxSocketsPerPrincipal ?? 20, deps.log);
+  const frames = new FrameWriter();
   // Bytes each socket sent before it was let in; forgotten once it is.
   const beforeInit = new WeakMap<WebSocket, () => void>();
   const keepAlive = createKeepAlive(options.keepAliveMs ?? 12_000);
@@ -265,7 +266,7 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
       },
       onOperation: (ctx, id, _payload, args) => {
         const shared = sharedStreamOf(args.contextValue);
-        return shared ? deliverDirectly(ctx.extra.socket, id, shared) : undefined;
+        return shared ? deliverDirectly(frames, ctx.extra.socket, id, shared) : undefined;
       },
       onError: (ctx, _id, _payload, errors) => {
         // Its buffer is bounded: a consumer that cannot keep up is let go, to resume by cursor.
