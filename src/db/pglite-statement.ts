@@ -11,7 +11,7 @@ import type { Statement } from './statement.js';
  * synced to the data folder before it returns, as `query` outside a transaction is.
  */
 export async function runPgliteStatement<Row>(pglite: PGlite, statement: Statement, values: (string | null)[]): Promise<Row[]> {
-  const message = concat([
+  const message = Buffer.concat([
     protocol.serialize.bind({ statement: statement.name, values }),
     protocol.serialize.describe({ type: 'P' }),
     protocol.serialize.execute({}),
@@ -41,19 +41,9 @@ function preparedOn(pglite: PGlite): Set<string> {
 
 /** Parses `statement` under its name; closing the name first makes a retry after a failed parse safe. */
 function prepareMessage(statement: Statement): Uint8Array {
-  return concat([
+  return Buffer.concat([
     protocol.serialize.close({ type: 'S', name: statement.name }),
     protocol.serialize.parse({ name: statement.name, text: statement.text }),
     protocol.serialize.sync(),
   ]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -150,9 +150,8 @@ export function createEventHub(db: Database, transport: SignalTransport, options
     }
   };
 
-  type Page = LivePage;
   /** A page read and prepared (the preparers' work done), ready to deliver. */
-  const readPage = async (after: EventPosition): Promise<Page> => {
+  const readPage = async (after: EventPosition): Promise<LivePage> => {
     const requestsFor = new Set([...preparers.values()].flat());
     const page = await readSettledLive(db, after, PAGE, [...requestsFor]);
     if (page.events.length > 0 && preparers.size > 0)
@@ -163,7 +162,7 @@ export function createEventHub(db: Database, transport: SignalTransport, options
   // read (read ahead: the fan-out of one page and the read of the next overlap). `aheadMissed`: a
   // signal came while that read was in flight, so it may not include what the signal announced.
   let deliveringUpTo: EventPosition | null = null;
-  let ahead: { page: Promise<Page>; done: boolean } | null = null;
+  let ahead: { page: Promise<LivePage>; done: boolean } | null = null;
   let aheadMissed = false;
   const readAhead = (after: EventPosition) => {
     const entry = { page: readPage(after), done: false };
