@@ -14,7 +14,7 @@ import { createDatabase, type DatabaseHandle } from './db/client.js';
 import { createDatabaseClock, DATABASE_CLOCK_SYNC_MS } from './db/clock.js';
 import { waitForDatabase } from './db/reachability.js';
 import type { Deps } from './deps.js';
-import { createEventHub, type EventHub } from './events/hub.js';
+import type { EventHub } from './events/hub.js';
 import { createPgSignal } from './events/pg-signal.js';
 import { createLocalSignal } from './events/signal.js';
 import { createLogger, logError } from './observability/logger.js';
@@ -26,6 +26,7 @@ import { createHttpServer } from './server/http.js';
 import { every, type Periodic } from './periodic.js';
 import { ensurePortFree } from './server/port.js';
 import { createRequestLog } from './server/request-log.js';
+import { createLiveDelivery } from './server/live-delivery.js';
 import type { FanoutStats } from './server/shared-subscriptions.js';
 import type { WebSocketOptions } from './server/websocket.js';
 import { createGreenlightYoga, type GreenlightYoga, type YogaOptions } from './server/yoga.js';
@@ -73,7 +74,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       : createLocalSignal();
     const metrics = createMetrics(database.db, { position: () => hub.position() });
     // Every batch of events committed here is counted as it is published (once, on this instance).
-    const hub = countingPublishes(createEventHub(database.db, signals, { onError: (error) => logError(log, 'events', error) }), metrics);
+    // Live delivery (the hub, shared subscription results, the socket writer) is this app's own.
+    const live = createLiveDelivery(database.db, signals, { onError: (error) => logError(log, 'events', error) });
+    const hub = countingPublishes(live.hub, metrics);
     const policies = createPolicyStore();
     await policies.reload(database.db);
     const warnAudit = (message: string) => log.warn({ scope: 'audit' }, message);
@@ -139,10 +142,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       }
     });
 
-    const fanout: FanoutStats = { executions: 0 };
     const requestLog = createRequestLog(log);
-    const yoga = createGreenlightYoga(deps, { ...options, http: config.security, fanoutStats: fanout, requestLog });
-    const http = createHttpServer(yoga, deps, () => checkReadiness(database, hub), {
+    const yoga = createGreenlightYoga(deps, live.subscriptions, { ...options, http: config.security, requestLog });
+    const http = createHttpServer(yoga, deps, live, () => checkReadiness(database, hub), {
       requestLog,
       metricsToken: config.metricsToken,
       maxSocketsPerPrincipal: config.security.socketsPerPrincipal,
@@ -162,7 +164,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       yoga,
       generatedAdminToken: bootstrap.generatedToken,
       sealer: () => sealer,
-      fanout,
+      fanout: live.subscriptions,
       async start() {
         const url = await http.listen(config.port, config.host);
         sweeper = startSweeper(deps, config.sweepIntervalMs, (error) => logError(log, 'sweeper', error));

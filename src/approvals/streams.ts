@@ -1,4 +1,3 @@
-import { Repeater } from '@repeaterjs/repeater';
 import type { AuditEventData } from '../audit/events.js';
 import { streamAuditEvents, type AuditStreamStart } from '../audit/stream.js';
 import { authorize, Permission } from '../auth/permissions.js';
@@ -6,6 +5,7 @@ import type { Principal } from '../auth/roles.js';
 import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { NotFoundError } from '../errors.js';
+import type { LiveEvent } from '../events/live-event.js';
 import { isPromise } from '../events/live-stream.js';
 import { isUuid } from '../validation.js';
 import { DECISION_EVENT_TYPES, type AuditEventType } from '../vocabulary.js';
@@ -57,68 +57,30 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
   return row ?? null;
 }
 
-// The hub hands every listener the same event object, so work keyed by it is done once per event
-// however many subscribers there are: one read of the request (for a page of events at once, by
-// the hub's preparer, before any subscriber sees them), one payload object (which the WebSocket
-// layer then executes once per operation and scope). Replayed events are read per subscriber and
-// share nothing. Entries go with their event.
-// The request an event is about: read (by the preparer) or being read (by `requestOf`).
-const requestOfEvent = new WeakMap<AuditEventRow, ActionRequestRow | null | Promise<ActionRequestRow | null>>();
-const queueChange = new WeakMap<AuditEventRow, ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null>>();
-
-/** Events whose request a queue or decision stream needs. */
-const concernsStreams = (event: AuditEventRow) => event.requestId !== null && queueKindOf(event) !== null;
-
 /**
- * The hub's preparer while streams are open: the requests of a page of new events, read by the
- * hub with the page (`requests`, by event id). One the page came without (a page read before this
- * preparer was registered) is read here, for the whole page in one query.
+ * The request an event is about. For a live event it is shared by every subscriber: the hub read
+ * it with the event (the streams ask it to), or the first subscriber reads it (an event read
+ * before any stream asked). A replayed event is read for its own subscriber.
  */
-async function readRequests(deps: Deps, events: readonly AuditEventRow[], requests: ReadonlyMap<number, ActionRequestRow>): Promise<void> {
-  const wanted = events.filter(concernsStreams);
-  const missing = wanted.filter((event) => !requests.has(event.id));
-  const rows = await getActionRequestsByIds(deps.db, [...new Set(missing.map((event) => event.requestId!))]);
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  for (const event of wanted) requestOfEvent.set(event, requests.get(event.id) ?? byId.get(event.requestId!) ?? null);
+function requestOf(deps: Deps, event: AuditEventRow, live: LiveEvent | null): ActionRequestRow | null | Promise<ActionRequestRow | null> {
+  if (!live) return loadRequest(deps, event.requestId);
+  if (live.request !== undefined) return live.request;
+  return live.shared('request', () => loadRequest(deps, event.requestId));
 }
 
-// The preparer is registered while at least one stream needs it, once per hub.
-const preparing = new WeakMap<Deps['hub'], { streams: number; remove: () => void }>();
-function needRequestsRead(deps: Deps): () => void {
-  let entry = preparing.get(deps.hub);
-  if (!entry) {
-    const remove = deps.hub.prepare((events, requests) => readRequests(deps, events, requests), { requestsFor: QUEUE_EVENT_TYPES });
-    preparing.set(deps.hub, (entry = { streams: 0, remove }));
-  }
-  entry.streams++;
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (--entry.streams === 0 && preparing.get(deps.hub) === entry) {
-      entry.remove();
-      preparing.delete(deps.hub);
-    }
+/** The queue change an event makes, before anyone's eligibility is judged: one object per live event. */
+function queueChangeOf(
+  deps: Deps,
+  event: AuditEventRow,
+  live: LiveEvent | null,
+): ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null> {
+  const make = () => {
+    const kind = queueKindOf(event);
+    const changeFor = (request: ActionRequestRow | null): ApprovalQueueEvent | null => (request && kind ? { kind, event, request } : null);
+    const request = requestOf(deps, event, live);
+    return isPromise(request) ? request.then(changeFor) : changeFor(request);
   };
-}
-
-/** The request an event is about: already read by the hub's preparer, or read once per event object. */
-function requestOf(deps: Deps, event: AuditEventRow): ActionRequestRow | null | Promise<ActionRequestRow | null> {
-  if (requestOfEvent.has(event)) return requestOfEvent.get(event)!;
-  const request = loadRequest(deps, event.requestId);
-  requestOfEvent.set(event, request);
-  return request;
-}
-
-/** The queue change an event makes, before anyone's eligibility is judged: one object per event. */
-function queueChangeOf(deps: Deps, event: AuditEventRow): ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null> {
-  if (queueChange.has(event)) return queueChange.get(event)!;
-  const kind = queueKindOf(event);
-  const changeFor = (request: ActionRequestRow | null): ApprovalQueueEvent | null => (request && kind ? { kind, event, request } : null);
-  const request = requestOf(deps, event);
-  const change = isPromise(request) ? request.then(changeFor) : changeFor(request);
-  queueChange.set(event, change);
-  return change;
+  return live ? live.shared('queue-change', make) : make();
 }
 
 /** `change` if it belongs in the viewer's queue. */
@@ -142,19 +104,20 @@ export function streamApprovalQueue(deps: Deps, viewer: Principal, start: AuditS
   return streamAuditEvents(deps.db, deps.hub, {
     start,
     filter: { types: QUEUE_EVENT_TYPES },
-    map: (event) => {
+    requests: true,
+    map: (event, live) => {
       if (queueKindOf(event) === null) return null;
-      const change = queueChangeOf(deps, event);
+      const change = queueChangeOf(deps, event, live);
       return isPromise(change) ? change.then((c) => queueChangeFor(viewer, c)) : queueChangeFor(viewer, change);
     },
-    onClose: needRequestsRead(deps),
   });
 }
 
 /**
  * Requests leaving PENDING, as the agent waits for them. With `requestId`, that one request:
  * emitted at once if it is already decided, otherwise when it is, and then the stream ends.
- * Without it, every one of the viewer's own requests that a reviewer decides.
+ * Without it, every one of the viewer's own requests that a reviewer decides (after `start`,
+ * replayed, if it is given).
  */
 export function streamActionDecided(
   deps: Deps,
@@ -162,46 +125,7 @@ export function streamActionDecided(
   requestId: string | null,
   start: AuditStreamStart = null,
 ): AsyncIterable<ActionRequestRow> {
-  if (!requestId && start) return streamOwnDecisions(deps, viewer, start);
-  return new Repeater<ActionRequestRow>(async (push, stop) => {
-    // With a requestId the stream carries exactly one decision. The decision can commit between
-    // registering the listener and the first read, and then both see it: the first to get here
-    // delivers, the other does nothing.
-    let delivered = false;
-    const deliverOnce = async (request: ActionRequestRow) => {
-      if (delivered) return;
-      delivered = true;
-      await push(request);
-      stop();
-    };
-    // Deliveries are chained so decisions arrive in commit-publish order even though each needs
-    // a read; the listener is registered before the first read, so no decision slips between.
-    let chain = Promise.resolve();
-    const stopListening = deps.hub.listen((event) => {
-      if (!leavesPending(event)) return;
-      if (requestId ? event.requestId !== requestId : event.data['agentId'] !== viewer.id) return;
-      chain = chain
-        .then(async () => {
-          const request = await requestOf(deps, event);
-          if (!request || !canView(viewer, request)) return;
-          if (requestId) await deliverOnce(request);
-          else await push(request);
-        })
-        .catch(stop);
-    });
-    try {
-      if (requestId) {
-        const request = isUuid(requestId) ? await getActionRequest(deps.db, viewer, requestId) : null;
-        if (!request) throw new NotFoundError('ActionRequest', requestId);
-        if (request.status !== 'PENDING') await deliverOnce(request);
-      }
-      await stop;
-    } catch (error) {
-      stop(error);
-    } finally {
-      stopListening();
-    }
-  });
+  return requestId ? streamOneDecision(deps, viewer, requestId) : streamOwnDecisions(deps, viewer, start);
 }
 
 /** The viewer's own requests leaving PENDING after `start` (replayed), then live. */
@@ -210,11 +134,43 @@ function streamOwnDecisions(deps: Deps, viewer: Principal, start: AuditStreamSta
   return streamAuditEvents(deps.db, deps.hub, {
     start,
     filter: { types: [...DECISION_EVENT_TYPES], agentId: viewer.id },
-    map: (event) => {
+    requests: true,
+    map: (event, live) => {
       if (!leavesPending(event)) return null;
-      const request = requestOf(deps, event);
+      const request = requestOf(deps, event, live);
       return isPromise(request) ? request.then(visible) : visible(request);
     },
-    onClose: needRequestsRead(deps),
   });
+}
+
+/**
+ * One request's decision, then the end. The listener is registered before the request is read,
+ * so a decision cannot slip between; one that commits in that gap is seen by both, and the first
+ * to get here delivers it.
+ */
+function streamOneDecision(deps: Deps, viewer: Principal, requestId: string): AsyncIterable<ActionRequestRow> {
+  let delivered = false;
+  const first = (request: ActionRequestRow | null): ActionRequestRow | null => {
+    if (delivered || !request || !canView(viewer, request)) return null;
+    delivered = true;
+    // After the value is pushed (`map`'s result is pushed when it returns).
+    queueMicrotask(() => stream.end());
+    return request;
+  };
+  const stream = streamAuditEvents(deps.db, deps.hub, {
+    start: null,
+    filter: { types: [...DECISION_EVENT_TYPES], requestId },
+    requests: true,
+    map: (event, live) => {
+      if (!leavesPending(event)) return null;
+      const request = requestOf(deps, event, live);
+      return isPromise(request) ? request.then(first) : first(request);
+    },
+  });
+  void (async () => {
+    const request = isUuid(requestId) ? await getActionRequest(deps.db, viewer, requestId) : null;
+    if (!request) throw new NotFoundError('ActionRequest', requestId);
+    if (request.status !== 'PENDING') stream.push(first(request));
+  })().catch((error: unknown) => stream.fail(error));
+  return stream;
 }

@@ -6,6 +6,7 @@ import { actionRequests, auditEvents, type AuditEventRow } from '../db/schema.js
 import type { Deps } from '../deps.js';
 import { NotAllowedError, NotFoundError, SlowConsumerError } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
+import type { LiveEvent } from '../events/live-event.js';
 import { LiveStream } from '../events/live-stream.js';
 import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
 import {
@@ -47,10 +48,12 @@ export interface AuditStreamOptions<T extends object = AuditEventRow> {
   filter?: AuditEventFilter | null | undefined;
   /**
    * What the subscriber receives for an event that passed the filter: null skips it. A promise
-   * keeps its place in the stream; promises shared between subscribers (one read per event) cost
-   * each subscriber only the wait.
+   * keeps its place in the stream. `live` is the event as the hub delivered it, where work shared
+   * by every subscriber is kept (one read per event, not per subscriber); null for a replayed event.
    */
-  map?: (event: AuditEventRow) => T | null | Promise<T | null>;
+  map?: (event: AuditEventRow, live: LiveEvent | null) => T | null | Promise<T | null>;
+  /** Live events of the filter's types come with the request they are about (`LiveEvent.request`). */
+  requests?: boolean;
   /** Runs once when the stream ends, for any reason. */
   onClose?: () => void;
 }
@@ -114,7 +117,7 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
 
   let last: EventPosition = hub.position();
   // Live events wait here while the replay runs.
-  let buffered: AuditEventRow[] = [];
+  let buffered: LiveEvent[] = [];
   let overflowed = false;
   let replaying = start !== null;
   const stream = new LiveStream<T>(() => {
@@ -123,29 +126,32 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
   });
 
   /** `matched`: the database already applied the filter (replays). */
-  const deliver = (event: AuditEventRow, matched = false) => {
+  const deliver = (event: AuditEventRow, live: LiveEvent | null, matched = false) => {
     if (comparePositions(positionOf(event), last) <= 0) return;
     last = positionOf(event);
     if (seenBefore(event)) return;
     if (matched || !needsRequest) {
-      if (matched || matches(event, null)) stream.push(map(event));
+      if (matched || matches(event, null)) stream.push(map(event, live), live);
       return;
     }
-    stream.push(factsOf(event).then((facts) => (matches(event, facts) ? map(event) : null)));
+    stream.push(
+      factsOf(event).then((facts) => (matches(event, facts) ? map(event, live) : null)),
+      live,
+    );
   };
-  const listening = (event: AuditEventRow) => {
+  const listening = (event: AuditEventRow, live: LiveEvent) => {
     if (replaying) {
       if (buffered.length >= STREAM_BUFFER_LIMIT) {
         overflowed = true; // the replay reads them again from the database
         buffered = [];
-      } else buffered.push(event);
+      } else buffered.push(live);
       return;
     }
     if (stream.size >= STREAM_BUFFER_LIMIT) return stream.fail(new SlowConsumerError(`${STREAM_BUFFER_LIMIT} events`));
-    deliver(event);
+    deliver(event, live);
   };
   // Called only for the filter's types, if it names some (the filter would refuse the others).
-  const stopListening = hub.listen(listening, { types: filter?.types });
+  const stopListening = hub.listen(listening, { types: filter?.types, requests: options.requests === true });
 
   if (start) {
     const replay = async () => {
@@ -157,7 +163,7 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
         for (;;) {
           if (!stream.open) return;
           const page = await readSettled(db, last, REPLAY_PAGE_SIZE, where);
-          for (const event of page.events) deliver(event, true);
+          for (const event of page.events) deliver(event, null, true);
           // One page at a time: a long replay does not pile up in memory ahead of its reader.
           await stream.whenDrained();
           if (page.events.length < REPLAY_PAGE_SIZE) break;
@@ -167,7 +173,7 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
       replaying = false;
       const waiting = buffered;
       buffered = [];
-      for (const event of waiting) deliver(event);
+      for (const live of waiting) deliver(live.row, live);
     };
     replay().catch((error: unknown) => stream.fail(error));
   }

@@ -1,25 +1,27 @@
 import type { Database } from '../db/client.js';
-import type { ActionRequestRow, AuditEventRow } from '../db/schema.js';
+import type { AuditEventRow } from '../db/schema.js';
 import { createLogger, logError } from '../observability/logger.js';
 import type { AuditEventType } from '../vocabulary.js';
-import { positionOf, readSettledLive, settledHead, START_POSITION, type EventPosition, type LivePage } from './log.js';
+import { LiveEvent } from './live-event.js';
+import { positionOf, readSettledLive, settledHead, START_POSITION, type EventPosition } from './log.js';
 import type { SignalTransport } from './signal.js';
 
 /**
- * Called by the hub with each committed event, in live order. It should return quickly; what it
- * throws is reported, and the other listeners still get the event.
+ * Called by the hub with each committed event, in live order, and the event's `LiveEvent`: the
+ * same object for every listener of this delivery, carrying the work they share. It should return
+ * quickly; what it throws is reported, and the other listeners still get the event.
  */
-export type AuditEventListener = (event: AuditEventRow) => void;
-/**
- * Work done once per page of events before any listener sees them. `requests` holds, by event
- * id, the request each event of the types the preparer named is about, read with the page.
- */
-export type AuditEventPreparer = (events: readonly AuditEventRow[], requests: ReadonlyMap<number, ActionRequestRow>) => Promise<void>;
+export type AuditEventListener = (event: AuditEventRow, live: LiveEvent) => void;
 
-/** What a preparer needs read with each page. */
-export interface PreparerOptions {
-  /** Events of these types come with the request they are about (in the same read as the page). */
-  requestsFor?: readonly AuditEventType[];
+/** Which events a listener is called for, and what the hub reads with them. */
+export interface ListenOptions {
+  /** Only events of these types (a stream filtered by type need not be called for the others). */
+  types?: readonly AuditEventType[] | null | undefined;
+  /**
+   * With `types`: the hub reads the request each such event is about in the same statement as the
+   * events (`LiveEvent.request`), while this listener is registered.
+   */
+  requests?: boolean;
 }
 
 /**
@@ -34,18 +36,8 @@ export interface PreparerOptions {
 export interface EventHub {
   /** After a commit: these events exist; every instance will read and deliver them. */
   publish(events: readonly AuditEventRow[]): void;
-  /**
-   * Registers `listener` at once (not lazily) and returns the function that removes it. With
-   * `types`, it is called for events of those types only (a stream filtered by type need not be
-   * called for every other event).
-   */
-  listen(listener: AuditEventListener, options?: { types?: readonly AuditEventType[] | null }): () => void;
-  /**
-   * Registers work the hub awaits for each page of new events before handing them to listeners,
-   * so that listeners find what they need ready (one read for all of them). A preparer that fails
-   * is reported and the events are delivered anyway. Returns the function that removes it.
-   */
-  prepare(preparer: AuditEventPreparer, options?: PreparerOptions): () => void;
+  /** Registers `listener` at once (not lazily) and returns the function that removes it. */
+  listen(listener: AuditEventListener, options?: ListenOptions): () => void;
   /** Number of registered listeners; lets tests prove subscriptions clean up after themselves. */
   listenerCount(): number;
   /** Everything at or before this position has been handed to the listeners. */
@@ -78,6 +70,14 @@ export interface EventHubOptions {
   /** A read even without any signal, in case one was lost (default 1 s). */
   pollIntervalMs?: number;
   onError?: (error: unknown) => void;
+  /** Called with each page the hub reads, before it is delivered (for tests that watch the reads). */
+  onRead?: (events: readonly AuditEventRow[]) => void;
+}
+
+/** A page as the hub delivers it: its events, and whether a running transaction holds more back. */
+interface LivePage {
+  events: LiveEvent[];
+  held: boolean;
 }
 
 const PAGE = 500;
@@ -94,7 +94,8 @@ export function createEventHub(db: Database, transport: SignalTransport, options
   // The same listeners by the events they take: every event, or those of some types.
   const forEveryEvent = new Set<AuditEventListener>();
   const byType = new Map<AuditEventType, Set<AuditEventListener>>();
-  const preparers = new Map<AuditEventPreparer, readonly AuditEventType[]>();
+  // How many registered listeners want the requests of events of each type read with them.
+  const requestsWanted = new Map<AuditEventType, number>();
   let position = START_POSITION;
   let started = false;
   let reading: Promise<void> | null = null;
@@ -129,7 +130,8 @@ export function createEventHub(db: Database, transport: SignalTransport, options
    * database replies and pings are not held up behind a fan-out. Events stay in order: the next
    * one waits for this one.
    */
-  const deliver = async (event: AuditEventRow): Promise<void> => {
+  const deliver = async (live: LiveEvent): Promise<void> => {
+    const event = live.row;
     position = positionOf(event);
     const typed = byType.get(event.type);
     const receivers = typed ? [...forEveryEvent, ...typed] : [...forEveryEvent];
@@ -139,7 +141,7 @@ export function createEventHub(db: Database, transport: SignalTransport, options
       if (!listeners.has(receiver)) continue;
       // One faulty subscriber must not stop delivery to the others.
       try {
-        receiver(event);
+        receiver(event, live);
       } catch (error) {
         onError(error);
       }
@@ -150,13 +152,14 @@ export function createEventHub(db: Database, transport: SignalTransport, options
     }
   };
 
-  /** A page read and prepared (the preparers' work done), ready to deliver. */
+  /** A page of the log after `after`, each event with the request it is about where one is wanted. */
   const readPage = async (after: EventPosition): Promise<LivePage> => {
-    const requestsFor = new Set([...preparers.values()].flat());
-    const page = await readSettledLive(db, after, PAGE, [...requestsFor]);
-    if (page.events.length > 0 && preparers.size > 0)
-      await Promise.all([...preparers.keys()].map((prepare) => prepare(page.events, page.requests).catch(onError)));
-    return page;
+    const page = await readSettledLive(db, after, PAGE, [...requestsWanted.keys()]);
+    options.onRead?.(page.events);
+    const events = page.events.map((event) =>
+      requestsWanted.has(event.type) ? new LiveEvent(event, page.requests.get(event.id) ?? null) : new LiveEvent(event),
+    );
+    return { events, held: page.held };
   };
   // While a page is being delivered: where it ends, and the next page when it is already being
   // read (read ahead: the fan-out of one page and the read of the next overlap). `aheadMissed`: a
@@ -194,7 +197,7 @@ export function createEventHub(db: Database, transport: SignalTransport, options
           ahead = null;
           aheadMissed = false;
           const last = page.events.at(-1);
-          deliveringUpTo = last ? positionOf(last) : position;
+          deliveringUpTo = last ? positionOf(last.row) : position;
           // A full page: more is waiting, read it while this one goes out.
           if (page.events.length === PAGE) readAhead(deliveringUpTo);
           for (const event of page.events) await deliver(event);
@@ -246,26 +249,31 @@ export function createEventHub(db: Database, transport: SignalTransport, options
     },
     listen(listener, options = {}) {
       const types = options.types?.length ? [...new Set(options.types)] : null;
+      const requests = types !== null && options.requests === true;
       listeners.add(listener);
       if (!types) forEveryEvent.add(listener);
       for (const type of types ?? []) {
         let set = byType.get(type);
         if (!set) byType.set(type, (set = new Set()));
         set.add(listener);
+        if (requests) requestsWanted.set(type, (requestsWanted.get(type) ?? 0) + 1);
       }
+      let removed = false;
       return () => {
+        if (removed) return;
+        removed = true;
         listeners.delete(listener);
         forEveryEvent.delete(listener);
         for (const type of types ?? []) {
           const set = byType.get(type);
           set?.delete(listener);
           if (set?.size === 0) byType.delete(type);
+          if (!requests) continue;
+          const wanting = requestsWanted.get(type)! - 1;
+          if (wanting === 0) requestsWanted.delete(type);
+          else requestsWanted.set(type, wanting);
         }
       };
-    },
-    prepare(preparer, options = {}) {
-      preparers.set(preparer, options.requestsFor ?? []);
-      return () => preparers.delete(preparer);
     },
     listenerCount: () => listeners.size,
     health: () => ({

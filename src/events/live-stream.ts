@@ -1,6 +1,9 @@
+import type { LiveEvent } from './live-event.js';
+
 /** Where an attached stream hands its values, in order, instead of queueing them for a reader. */
 export interface LiveSink<T> {
-  next(value: T): void;
+  /** `origin`: the live event the value was made for, carrying the work subscribers share (null for a replayed one). */
+  next(value: T, origin: LiveEvent | null): void;
   /** The stream ended; nothing follows. */
   end(): void;
   /** The stream failed; nothing follows. */
@@ -11,11 +14,20 @@ export interface LiveSink<T> {
 export const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
   typeof (value as { then?: unknown } | null)?.then === 'function';
 
+/** A pushed value (or its promise) and the live event it was made for. */
+interface Entry<T> {
+  value: T | null | Promise<T | null>;
+  origin: LiveEvent | null;
+}
+
 /**
  * One subscriber's stream of live values: a plain queue with one waiting reader, and nothing
  * else per value. A producer (a hub listener, a replay) pushes values, or promises of values for
  * work that is shared between subscribers and not finished yet; the reader gets them in push
  * order. A value that turns out to be `null` is skipped (a subscriber that may not see an event).
+ *
+ * Each value may name its origin: the `LiveEvent` it was made for, where work shared by every
+ * subscriber of that event is kept (see `SharedSubscriptions`). Replayed values have none.
  *
  * A consumer may instead `attach` a sink: a value that is ready when it is pushed, with nothing
  * queued before it, then reaches the sink synchronously, inside the producer's call. A hub event
@@ -28,7 +40,7 @@ export const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
  * times per event with a thousand subscribers.
  */
 export class LiveStream<T extends object> implements AsyncIterableIterator<T> {
-  #queue: (T | null | Promise<T | null>)[] = [];
+  #queue: Entry<T>[] = [];
   #sink: LiveSink<T> | null = null;
   #draining = false;
   #wake: (() => void) | null = null;
@@ -53,13 +65,13 @@ export class LiveStream<T extends object> implements AsyncIterableIterator<T> {
     return !this.#closed && !this.#ending && this.#error === null;
   }
 
-  push(value: T | null | Promise<T | null>): void {
+  push(value: T | null | Promise<T | null>, origin: LiveEvent | null = null): void {
     if (!this.open) return;
     if (this.#sink && this.#queue.length === 0 && !isPromise(value)) {
-      if (value !== null) this.#sink.next(value);
+      if (value !== null) this.#sink.next(value, origin);
       return;
     }
-    this.#queue.push(value);
+    this.#queue.push({ value, origin });
     if (this.#sink) void this.#drain();
     else this.#wakeReader();
   }
@@ -102,6 +114,12 @@ export class LiveStream<T extends object> implements AsyncIterableIterator<T> {
   }
 
   async next(): Promise<IteratorResult<T>> {
+    const next = await this.nextWithOrigin();
+    return next.done ? next : { value: next.value.value, done: false };
+  }
+
+  /** The next value with its origin (see above), as `next()` reads it. */
+  async nextWithOrigin(): Promise<IteratorResult<{ value: T; origin: LiveEvent | null }>> {
     for (;;) {
       if (this.#error) {
         const { error } = this.#error;
@@ -111,16 +129,17 @@ export class LiveStream<T extends object> implements AsyncIterableIterator<T> {
       }
       if (this.#closed) return { value: undefined, done: true };
       if (this.#queue.length > 0) {
+        const { value: pushed, origin } = this.#queue.shift()!;
         let value: T | null;
         try {
-          value = await this.#queue.shift()!;
+          value = await pushed;
         } catch (error) {
           this.fail(error);
           continue;
         }
         if (this.#queue.length === 0) this.#releaseRoomWaiters();
         if (value === null || this.#closed) continue;
-        return { value, done: false };
+        return { value: { value, origin }, done: false };
       }
       if (this.#ending) {
         this.#close();
@@ -152,14 +171,15 @@ export class LiveStream<T extends object> implements AsyncIterableIterator<T> {
     this.#draining = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
+        const { value: pushed, origin } = this.#queue[0]!;
         let value: T | null;
         try {
-          value = await this.#queue[0]!;
+          value = await pushed;
         } catch (error) {
           return this.fail(error);
         }
         this.#queue.shift();
-        if (value !== null && !this.#closed) this.#sink!.next(value);
+        if (value !== null && !this.#closed) this.#sink!.next(value, origin);
       }
       this.#releaseRoomWaiters();
       if (this.#ending && !this.#closed) {

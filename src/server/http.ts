@@ -9,6 +9,7 @@ import { CONSOLE_PATH, serveConsole } from './console.js';
 import { AUDIT_EXPORT_PATH, handleAuditExport } from './export.js';
 import { handleMetrics, METRICS_PATH } from './metrics-route.js';
 import type { Readiness } from './health.js';
+import type { LiveDelivery } from './live-delivery.js';
 import { attachWebSocketServer, type WebSocketOptions } from './websocket.js';
 import type { GreenlightYoga } from './yoga.js';
 
@@ -38,6 +39,7 @@ export interface HttpServer {
 export function createHttpServer(
   yoga: GreenlightYoga,
   deps: Deps,
+  live: Pick<LiveDelivery, 'subscriptions' | 'frames'>,
   readiness: () => Promise<Readiness>,
   websocket: WebSocketOptions & { metricsToken?: string | undefined; requestLog?: RequestLog } = {},
 ): HttpServer {
@@ -98,7 +100,7 @@ export function createHttpServer(
     if (path === MCP_PATH) return serve('mcp', mcp(req, res));
     void yoga(req, res);
   });
-  const websockets = attachWebSocketServer(server, yoga, deps, websocket);
+  const websockets = attachWebSocketServer(server, yoga, deps, live, websocket);
 
   return {
     listen: (port, host) =>

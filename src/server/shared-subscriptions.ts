@@ -13,13 +13,15 @@ import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/roles.js';
 import { DomainError } from '../errors.js';
 import { createLoaders, type GraphQLContext } from '../graphql/context.js';
+import type { LiveEvent } from '../events/live-event.js';
 import { isPromise, LiveStream, type LiveSink } from '../events/live-stream.js';
 
 /**
  * Subscriptions that share their work. Every subscriber has its own source stream (its own
- * replay, its own eligibility), but a live event reaches each stream as the same payload object,
- * so the selection set is executed once per payload, operation text, variables used inside the
- * selection and permission scope, and the result is shared by all subscribers with that key.
+ * replay, its own eligibility), but a live event's payload reaches each stream with the event's
+ * `LiveEvent`, so the selection set is executed once per live event, operation text, variables
+ * used inside the selection and permission scope, and the result is kept on the LiveEvent for
+ * all subscribers with that key (and dropped with it: the next event is executed afresh).
  *
  * The permission scope is the viewer's kind, roles and groups (and an agent's id), as they are when
  * each payload arrives: payload fields may depend on nothing finer. A document selecting a field
@@ -71,7 +73,9 @@ class SharedResult {
     return this.jsonNow()!;
   }
 }
-type Results = Map<string, SharedResult>;
+
+/** A payload's result for one subscription; `origin` is the live event the payload came from, if any. */
+type ResultOf = (payload: unknown, origin: LiveEvent | null) => SharedResult;
 
 /** Turns an error into what a client may see (Yoga's masking: logged and masked when unexpected). */
 export type MaskError = (error: unknown) => GraphQLError;
@@ -84,21 +88,8 @@ export function scopeOf(viewer: Principal | null | undefined): string {
   return `${viewer.kind}|${roles}|${groups}|${viewer.kind === 'AGENT' ? viewer.id : ''}`;
 }
 
-// A viewer's scope, remembered until its roles or groups change: the live principal object of a
-// session is updated in place (src/auth/authenticator.ts), with new arrays, so a subscription's
-// key follows a promotion or a demotion from the next event on.
-const scopes = new WeakMap<Principal, { roles: unknown; groups: unknown; scope: string }>();
-function currentScope(viewer: Principal | null | undefined): string {
-  if (!viewer) return 'anonymous';
-  const known = scopes.get(viewer);
-  if (known && known.roles === viewer.roles && known.groups === viewer.groups) return known.scope;
-  const scope = scopeOf(viewer);
-  scopes.set(viewer, { roles: viewer.roles, groups: viewer.groups, scope });
-  return scope;
-}
-
 /** Fields whose value depends on who exactly the viewer is, not only on its scope. */
-const IDENTITY_FIELDS = new Set(['tokens', 'delegations']);
+const IDENTITY_FIELDS: ReadonlySet<string> = new Set(['tokens', 'delegations']);
 
 /** Whether a document selects an identity-dependent field anywhere: its results are then shared by no two principals. */
 function selectsIdentity(document: DocumentNode): boolean {
@@ -144,10 +135,10 @@ function resultJson(result: ExecutionResult): string {
 export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
   readonly #source: AsyncIterator<unknown>;
   readonly #iterable: AsyncIterable<unknown>;
-  readonly #resultOf: (payload: unknown) => SharedResult;
+  readonly #resultOf: ResultOf;
   readonly #mask: MaskError;
 
-  constructor(source: AsyncIterable<unknown>, resultOf: (payload: unknown) => SharedResult, mask: MaskError) {
+  constructor(source: AsyncIterable<unknown>, resultOf: ResultOf, mask: MaskError) {
     this.#iterable = source;
     this.#source = source[Symbol.asyncIterator]();
     this.#resultOf = resultOf;
@@ -156,7 +147,7 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
 
   async next(): Promise<IteratorResult<ExecutionResult>> {
     const next = await this.#pull();
-    return next.done ? next : { value: await this.#resultOf(next.value).result(), done: false };
+    return next.done ? next : { value: await this.#resultOf(next.value.value, next.value.origin).result(), done: false };
   }
 
   /**
@@ -172,7 +163,7 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
         for (;;) {
           const next = await this.#pull();
           if (next.done) return sink.end();
-          sink.next(await this.#resultOf(next.value).json());
+          sink.next(await this.#resultOf(next.value.value, null).json(), null);
         }
       })().catch(fail);
       return;
@@ -187,11 +178,11 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
       job.catch(fail);
     };
     this.#iterable.attach({
-      next: (payload) => {
-        const shared = this.#resultOf(payload);
+      next: (payload, origin) => {
+        const shared = this.#resultOf(payload, origin);
         const json = pending ? null : shared.jsonNow();
-        if (json !== null) return sink.next(json);
-        after(async () => sink.next(await shared.json()));
+        if (json !== null) return sink.next(json, origin);
+        after(async () => sink.next(await shared.json(), origin));
       },
       end: () => (pending ? after(() => sink.end()) : sink.end()),
       fail,
@@ -219,23 +210,18 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
     return this;
   }
 
-  async #pull(): Promise<IteratorResult<unknown>> {
+  /** The next payload and, from a live source, the live event it came from. */
+  async #pull(): Promise<IteratorResult<{ value: unknown; origin: LiveEvent | null }>> {
     try {
-      return await this.#source.next();
+      if (this.#iterable instanceof LiveStream) return await this.#iterable.nextWithOrigin();
+      const next = await this.#source.next();
+      return next.done ? next : { value: { value: next.value, origin: null }, done: false };
     } catch (error) {
       // An expected end (SLOW_CONSUMER, NOT_FOUND) keeps its message and code, unlogged.
       if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
       throw error;
     }
   }
-}
-
-// The operation context of each shared subscription, for the WebSocket transport to find it.
-const streamsByContext = new WeakMap<object, SharedStream>();
-
-/** The shared stream a subscription's operation context subscribed to, if it is one. */
-export function sharedStreamOf(contextValue: unknown): SharedStream | undefined {
-  return typeof contextValue === 'object' && contextValue !== null ? streamsByContext.get(contextValue) : undefined;
 }
 
 /**
@@ -248,49 +234,82 @@ function freshLoaders(contextValue: unknown): unknown {
   return context?.deps && context.loaders ? { ...context, loaders: createLoaders(context.deps) } : contextValue;
 }
 
+/**
+ * A subscription's sharing key, as it is now: its viewer's permission scope, then what of the
+ * operation shapes its results. It is made again only when the viewer's roles or groups change
+ * (a session's live principal is updated in place, with new arrays, so the key follows a
+ * promotion or a demotion from the next event on): every event looks it up once per subscriber,
+ * and a string made once is hashed once.
+ */
+function subscriptionKey(args: ExecutionArgs): () => string {
+  const viewer = (args.contextValue as { viewer?: Principal | null } | undefined)?.viewer;
+  const text = args.document.loc?.source.body ?? JSON.stringify(args.document);
+  const identity = viewer && selectsIdentity(args.document) ? viewer.id : '';
+  const rest = `${identity}\u0000${args.operationName ?? ''}\u0000${selectionVariables(args.document, args.operationName, args.variableValues)}\u0000${text}`;
+  if (!viewer) return () => `${scopeOf(viewer)}\u0000${rest}`;
+  let roles: unknown = null;
+  let groups: unknown = null;
+  let key = '';
+  return () => {
+    if (viewer.roles !== roles || viewer.groups !== groups) {
+      [roles, groups] = [viewer.roles, viewer.groups];
+      key = `${scopeOf(viewer)}\u0000${rest}`;
+    }
+    return key;
+  };
+}
+
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
- * The Yoga plugin: replaces graphql-js `subscribe` with the sharing one. `mask` is applied to the
- * errors of every shared result once, so transports that write results themselves send them masked.
+ * Shared execution of this app's subscriptions: the Yoga plugin that replaces graphql-js
+ * `subscribe` with the sharing one, the count of executions, and each operation's stream for the
+ * WebSocket transport to write directly (see `direct-delivery.ts`). One per app.
  */
-export function useSharedSubscriptions(stats: FanoutStats, mask: MaskError): Plugin<{ viewer?: Principal | null }> {
-  const results = new WeakMap<object, Results>();
-  const run = (args: ExecutionArgs, payload: unknown): SharedResult => {
-    stats.executions++;
-    return new SharedResult(execute({ ...args, rootValue: payload, contextValue: freshLoaders(args.contextValue) }), mask);
-  };
-  const resultOf = (args: ExecutionArgs, key: string, payload: unknown): SharedResult => {
-    if (typeof payload !== 'object' || payload === null) return run(args, payload);
-    let byKey = results.get(payload);
-    if (!byKey) results.set(payload, (byKey = new Map()));
-    let result = byKey.get(key);
-    if (!result) byKey.set(key, (result = run(args, payload)));
-    return result;
-  };
-  return {
-    onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn(async (args: ExecutionArgs) => {
-        const source = await createSourceEventStream(args);
-        if (!isAsyncIterable(source)) return source;
-        const viewer = (args.contextValue as { viewer?: Principal | null } | undefined)?.viewer;
-        const text = args.document.loc?.source.body ?? JSON.stringify(args.document);
-        const identity = viewer && selectsIdentity(args.document) ? viewer.id : '';
-        const rest = `${identity}\u0000${args.operationName ?? ''}\u0000${selectionVariables(args.document, args.operationName, args.variableValues)}\u0000${text}`;
-        // The key is made again only when the viewer's scope changes: every event looks it up once
-        // per subscriber, and a string made once is hashed once.
-        let keyScope: string | null = null;
-        let key = '';
-        const keyNow = () => {
-          const scope = currentScope(viewer);
-          if (scope !== keyScope) [keyScope, key] = [scope, `${scope}\u0000${rest}`];
-          return key;
-        };
-        const stream = new SharedStream(source, (payload) => resultOf(args, keyNow(), payload), mask);
-        if (typeof args.contextValue === 'object' && args.contextValue !== null) streamsByContext.set(args.contextValue, stream);
-        return stream;
-      });
-    },
-  };
+export class SharedSubscriptions implements FanoutStats {
+  executions = 0;
+  // The operation context of each shared subscription, for the WebSocket transport to find it.
+  readonly #streams = new WeakMap<object, SharedStream>();
+
+  /** The shared stream a subscription's operation context subscribed to, if it is one. */
+  streamOf(contextValue: unknown): SharedStream | undefined {
+    return typeof contextValue === 'object' && contextValue !== null ? this.#streams.get(contextValue) : undefined;
+  }
+
+  /**
+   * The Yoga plugin. `mask` is applied to the errors of every shared result once, so transports
+   * that write results themselves send them masked.
+   */
+  plugin(mask: MaskError): Plugin<{ viewer?: Principal | null }> {
+    return {
+      onSubscribe: ({ setSubscribeFn }) => {
+        setSubscribeFn(async (args: ExecutionArgs) => {
+          const source = await createSourceEventStream(args);
+          if (!isAsyncIterable(source)) return source;
+          const stream = new SharedStream(source, this.#resultsFor(args, mask), mask);
+          if (typeof args.contextValue === 'object' && args.contextValue !== null) this.#streams.set(args.contextValue, stream);
+          return stream;
+        });
+      },
+    };
+  }
+
+  /**
+   * How one subscription gets each payload's result: from its live event, where the first
+   * subscriber with the same key executed it, or executed for it alone (a replayed payload).
+   */
+  #resultsFor(args: ExecutionArgs, mask: MaskError): ResultOf {
+    const run = (payload: unknown): SharedResult => {
+      this.executions++;
+      return new SharedResult(execute({ ...args, rootValue: payload, contextValue: freshLoaders(args.contextValue) }), mask);
+    };
+    const key = subscriptionKey(args);
+    return (payload, origin) => {
+      if (!origin || typeof payload !== 'object' || payload === null) return run(payload);
+      const shared = origin.shared(`result ${key()}`, () => ({ payload, result: run(payload) }));
+      // Subscribers with one key get one payload object per event; another one is not shared.
+      return shared.payload === payload ? shared.result : run(payload);
+    };
+  }
 }

@@ -9,9 +9,9 @@ import { parseBearer } from '../auth/tokens.js';
 import type { Deps } from '../deps.js';
 import { RateLimitedError, UnauthenticatedError } from '../errors.js';
 import { clientAddress } from './client-address.js';
-import { deliverDirectly, FrameWriter } from './direct-delivery.js';
+import { deliverDirectly } from './direct-delivery.js';
+import type { LiveDelivery } from './live-delivery.js';
 import { createKeepAlive } from './keep-alive.js';
-import { sharedStreamOf } from './shared-subscriptions.js';
 import { FORBIDDEN, SocketSessions } from './socket-sessions.js';
 import type { GreenlightYoga } from './yoga.js';
 
@@ -122,7 +122,13 @@ function subscriptionKind(document: ExecutionArgs['document'], operationName: st
  * is checked in `connection_init` (a missing or bad token closes the socket with 4403), then again
  * on every operation and whenever the principal or its tokens change (see SocketSessions).
  */
-export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYoga, deps: Deps, options: WebSocketOptions = {}) {
+export function attachWebSocketServer(
+  httpServer: HttpServer,
+  yoga: GreenlightYoga,
+  deps: Deps,
+  live: Pick<LiveDelivery, 'subscriptions' | 'frames'>,
+  options: WebSocketOptions = {},
+) {
   const maxSubscriptions = options.maxSubscriptions ?? 100;
   // No permessage-deflate: direct delivery writes frames beside ws's own (see direct-delivery.ts).
   const wsServer = new WebSocketServer({
@@ -132,7 +138,6 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
     maxPayload: MAX_MESSAGE_BYTES,
   });
   const sessions = new SocketSessions(deps.auth, options.maxSocketsPerPrincipal ?? 20, deps.log);
-  const frames = new FrameWriter();
   // Bytes each socket sent before it was let in; forgotten once it is.
   const beforeInit = new WeakMap<WebSocket, () => void>();
   const keepAlive = createKeepAlive(options.keepAliveMs ?? 12_000);
@@ -265,8 +270,8 @@ export function attachWebSocketServer(httpServer: HttpServer, yoga: GreenlightYo
         kinds.get(ctx)?.delete(id);
       },
       onOperation: (ctx, id, _payload, args) => {
-        const shared = sharedStreamOf(args.contextValue);
-        return shared ? deliverDirectly(frames, ctx.extra.socket, id, shared) : undefined;
+        const shared = live.subscriptions.streamOf(args.contextValue);
+        return shared ? deliverDirectly(live.frames, ctx.extra.socket, id, shared) : undefined;
       },
       onError: (ctx, _id, _payload, errors) => {
         // Its buffer is bounded: a consumer that cannot keep up is let go, to resume by cursor.

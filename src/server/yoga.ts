@@ -16,7 +16,7 @@ import type { RequestLog } from './request-log.js';
 import { clientAddress } from './client-address.js';
 import { useHttpLimits } from './http-limits.js';
 import { useOperationMetrics } from './operation-metrics.js';
-import { useSharedSubscriptions, type FanoutStats } from './shared-subscriptions.js';
+import type { SharedSubscriptions } from './shared-subscriptions.js';
 
 /** What the transports put into Yoga's initial context; WebSocket connections authenticate once. */
 export interface ServerContext {
@@ -35,8 +35,6 @@ export interface YogaOptions {
   logger?: Logger;
   /** CORS origins, GraphiQL and introspection (see SecurityConfig); default: none, on, on. */
   http?: Partial<Pick<SecurityConfig, 'corsOrigins' | 'graphiql' | 'introspection' | 'trustProxy'>>;
-  /** Counts subscription payload executions (see `useSharedSubscriptions`). */
-  fanoutStats?: FanoutStats;
   /** Notes each operation's name and caller on its HTTP request's log line. */
   requestLog?: RequestLog;
 }
@@ -58,7 +56,8 @@ function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): E
 }
 
 /** The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path. */
-export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): GreenlightYoga {
+/** The GraphQL server; `subscriptions` executes its subscriptions' payloads (shared, see `shared-subscriptions.ts`). */
+export function createGreenlightYoga(deps: Deps, subscriptions: SharedSubscriptions, options: YogaOptions = {}): GreenlightYoga {
   const http = { corsOrigins: [], graphiql: true, introspection: true, trustProxy: false, ...options.http };
   // Shared subscription results are masked as Yoga masks everything else (and logged the same way).
   const mask = (error: unknown): GraphQLError => {
@@ -92,7 +91,7 @@ export function createGreenlightYoga(deps: Deps, options: YogaOptions = {}): Gre
       useHttpLimits(),
       ...(http.introspection ? [] : [useDisableIntrospection()]),
       EnvelopArmorPlugin({ maxDepth: { n: 10 }, maxAliases: { n: 15 } }),
-      useSharedSubscriptions(options.fanoutStats ?? { executions: 0 }, mask),
+      subscriptions.plugin(mask),
       useOperationMetrics(deps.metrics),
       ...(options.requestLog ? [options.requestLog.plugin()] : []),
     ],

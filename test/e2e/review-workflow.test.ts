@@ -203,6 +203,43 @@ describe('a reviewer looking at a request that changes', () => {
     expect((await queue.next()).data!.pendingApprovals).toMatchObject({ kind: 'REMOVED', request: { id: amendable, status: 'APPROVED' } });
   });
 
+  it('gives every event fresh data, the same for reviewers who share its execution and as HTTP shows it', async () => {
+    const FRESH_QUEUE = `subscription($after: String) {
+      pendingApprovals(after: $after) { kind request { id status approvalsReceived reviews { verdict reviewer { id } } } }
+    }`;
+    const sre3 = await createActor(server, { kind: 'HUMAN', name: 'Barbara', roles: ['REVIEWER'], groups: ['sre'] });
+    const after = (await server.gql(sre2.token, '{ pendingApprovals(first: 1) { streamCursor } }')).data.pendingApprovals.streamCursor;
+    // Two reviewers of one scope: each event's payload is executed once for both.
+    const queues = [sre2, sre3].map((actor) => collect(server.ws(actor.token).iterate<any>({ query: FRESH_QUEUE, variables: { after } })));
+    const nextOfBoth = async () => {
+      const [a, b] = await Promise.all(queues.map(async (queue) => (await queue.next()).data!.pendingApprovals));
+      expect(b).toEqual(a);
+      return a;
+    };
+    const id = await ask('db.migrate', 'prod/fresh');
+    expect(await nextOfBoth()).toEqual({ kind: 'ADDED', request: { id, status: 'PENDING', approvalsReceived: 0, reviews: [] } });
+    await decideAction(server, sre.token, { requestId: id, verdict: 'APPROVE' });
+    expect(await nextOfBoth()).toEqual({
+      kind: 'UPDATED',
+      request: { id, status: 'PENDING', approvalsReceived: 1, reviews: [{ verdict: 'APPROVE', reviewer: { id: sre.id } }] },
+    });
+    await decideAction(server, security.token, { requestId: id, verdict: 'APPROVE' });
+    const second = await nextOfBoth();
+    expect(second.request.approvalsReceived).toBe(2);
+    expect(second.request.reviews).toHaveLength(2);
+    await decideAction(server, sre3.token, { requestId: id, verdict: 'APPROVE' });
+    const removed = await nextOfBoth();
+    expect(removed).toMatchObject({ kind: 'REMOVED', request: { id, status: 'APPROVED', approvalsReceived: 3 } });
+    const overHttp = await server.gql(
+      sre2.token,
+      'query($id: ID!) { actionRequest(id: $id) { id status approvalsReceived reviews { verdict reviewer { id } } } }',
+      {
+        id,
+      },
+    );
+    expect(removed.request).toEqual(overHttp.data.actionRequest);
+  });
+
   it('refuses a decision on a revision the reviewer did not read', async () => {
     const id = await ask('db.migrate', 'prod/revisions');
     const stale = await decideAction(server, sre.token, { requestId: id, verdict: 'APPROVE', revision: 1 });

@@ -8,6 +8,9 @@ import type { NewAuditEvent } from '../../src/audit/events.js';
 import { STREAM_BUFFER_LIMIT, streamAuditEvents } from '../../src/audit/stream.js';
 import type { AuditEventRow } from '../../src/db/schema.js';
 import { SlowConsumerError } from '../../src/errors.js';
+import { createEventHub, type EventHub } from '../../src/events/hub.js';
+import type { LiveEvent } from '../../src/events/live-event.js';
+import { createLocalSignal } from '../../src/events/signal.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { comparePositions, positionOf, SEALER_APPLICATION_NAME, settledBelow } from '../../src/events/log.js';
 import { onPostgres } from '../support/database.js';
@@ -40,7 +43,8 @@ const rotation = (principalId: string): NewAuditEvent => ({
   data: { principalId, revokedTokens: 0 },
 });
 
-async function write(count: number, label: string): Promise<AuditEventRow[]> {
+/** Appends `count` events and publishes them on `hub` (the app's by default). */
+async function write(count: number, label: string, hub: EventHub = test.app.deps.hub): Promise<AuditEventRow[]> {
   const { deps } = test.app;
   const rows = await deps.db.transaction((tx) =>
     appendAuditEvents(
@@ -48,7 +52,7 @@ async function write(count: number, label: string): Promise<AuditEventRow[]> {
       Array.from({ length: count }, (_, i) => rotation(`${label}-${i}`)),
     ),
   );
-  deps.hub.publish(rows);
+  hub.publish(rows);
   return rows;
 }
 
@@ -103,65 +107,72 @@ describe('the audit stream', () => {
     expect(typed).toEqual(['TOKEN_ROTATED']);
   });
 
-  it('runs preparers once per page before any listener sees its events, and delivers when one fails', async () => {
+  it('hands every listener of an event the same LiveEvent, whose shared work is made once per event', async () => {
     const { hub } = test.app.deps;
-    const prepared = new Set<number>();
-    let calls = 0;
-    const removeGood = hub.prepare(async (events) => {
-      calls++;
-      await Promise.resolve();
-      for (const event of events) prepared.add(event.id);
-    });
-    const removeBad = hub.prepare(async () => {
-      throw new Error('this preparer fails');
-    });
-    const reported = logged.length;
-    const unprepared: number[] = [];
-    const heard: number[] = [];
+    const made: number[] = [];
+    const seen = new Map<number, Set<LiveEvent>>();
+    const values: string[] = [];
     let done: () => void = () => undefined;
     const all = new Promise<void>((resolve) => (done = resolve));
-    const stop = hub.listen((event) => {
-      if (!String(event.data['principalId']).startsWith('prep-')) return;
-      heard.push(event.id);
-      if (!prepared.has(event.id)) unprepared.push(event.id);
-      if (heard.length === 5) done();
-    });
+    const stops = [0, 1, 2].map((listener) =>
+      hub.listen((event, live) => {
+        if (!String(event.data['principalId']).startsWith('shared-')) return;
+        expect(live.row).toBe(event);
+        let lives = seen.get(event.id);
+        if (!lives) seen.set(event.id, (lives = new Set()));
+        lives.add(live);
+        const value = live.shared('label', () => {
+          made.push(event.id);
+          return `${event.data['principalId']} by listener ${listener}`;
+        });
+        values.push(value);
+        if (values.length === 6) done();
+      }),
+    );
     try {
-      await write(5, 'prep');
+      await write(2, 'shared');
       await all;
     } finally {
-      stop();
-      removeGood();
-      removeBad();
+      stops.forEach((stop) => stop());
     }
-    expect(unprepared).toEqual([]);
-    expect(calls).toBeGreaterThan(0);
-    expect(calls).toBeLessThanOrEqual(5);
-    // The failure was reported to the app's log.
-    await vi.waitFor(() => expect(logged.slice(reported).some((line) => line.includes('this preparer fails'))).toBe(true));
+    // One LiveEvent per event, the same for the three listeners; the work made once for each.
+    expect([...seen.values()].map((lives) => lives.size)).toEqual([1, 1]);
+    expect(made).toEqual([...seen.keys()]);
+    expect(values).toEqual([
+      'shared-0 by listener 0',
+      'shared-0 by listener 0',
+      'shared-0 by listener 0',
+      'shared-1 by listener 0',
+      'shared-1 by listener 0',
+      'shared-1 by listener 0',
+    ]);
   });
 
-  it('reads the requests of the event types a preparer names with the page, and no others', async () => {
+  it('reads the requests of the event types a listener asks for with the events, and no others', async () => {
     const { hub } = test.app.deps;
     const agent = await insertPrincipalFor(test.app, { kind: 'AGENT', name: 'stream-agent', roles: ['AGENT'] });
-    const seen: { type: string; requestId: string | null; request: string | undefined }[] = [];
-    const remove = hub.prepare(
-      async (events, requests) => {
-        for (const event of events) seen.push({ type: event.type, requestId: event.requestId, request: requests.get(event.id)?.id });
-      },
-      { requestsFor: ['ACTION_ESCALATED'] },
+    const seen: { type: string; requestId: string | null; request: string | null | undefined }[] = [];
+    const stopWatching = hub.listen(
+      (event, live) => void seen.push({ type: event.type, requestId: event.requestId, request: live.request?.id }),
     );
+    const stopAsking = hub.listen(() => undefined, { types: ['ACTION_ESCALATED'], requests: true });
     try {
       const { request } = await requestAction(test.app.deps, agent, { action: 'deploy.stream', resource: 'prod/stream' });
       expect(request.status).toBe('PENDING');
-      const about = () => seen.filter((entry) => entry.requestId === request.id);
-      await vi.waitFor(() => expect(about()).toHaveLength(2));
-      expect(about()).toEqual([
+      const about = (id: string) => seen.filter((entry) => entry.requestId === id);
+      await vi.waitFor(() => expect(about(request.id)).toHaveLength(2));
+      expect(about(request.id)).toEqual([
         { type: 'ACTION_REQUESTED', requestId: request.id, request: undefined },
         { type: 'ACTION_ESCALATED', requestId: request.id, request: request.id },
       ]);
+      // Once no listener asks, the hub reads the events alone.
+      stopAsking();
+      const later = await requestAction(test.app.deps, agent, { action: 'deploy.stream', resource: 'prod/stream-2' });
+      await vi.waitFor(() => expect(about(later.request.id)).toHaveLength(2));
+      expect(about(later.request.id).map((entry) => entry.request)).toEqual([undefined, undefined]);
     } finally {
-      remove();
+      stopWatching();
+      stopAsking();
     }
   });
 
@@ -208,18 +219,21 @@ describe('the audit stream', () => {
   });
 
   it('reads the next events while a delivery is still going out, and delivers them after it, in order', async () => {
-    const { hub } = test.app.deps;
     const prefix = (event: AuditEventRow) => String(event.data['principalId']).split('-')[0];
     const LISTENERS = 20_000;
     let nextRead = false;
     let nextReadDuringDelivery: boolean | null = null;
     let lastListenerDone = false;
-    const removePreparer = hub.prepare(async (events) => {
-      if (events.some((event) => prefix(event) === 'aheadB')) {
-        nextRead = true;
-        nextReadDuringDelivery ??= !lastListenerDone;
-      }
+    // A hub of its own, to watch its reads.
+    const hub = createEventHub(test.app.database.db, createLocalSignal(), {
+      onRead: (events) => {
+        if (events.some((event) => prefix(event) === 'aheadB')) {
+          nextRead = true;
+          nextReadDuringDelivery ??= !lastListenerDone;
+        }
+      },
     });
+    await hub.start();
     const heard: string[] = [];
     let finished!: () => void;
     const bothHeard = new Promise<void>((resolve) => (finished = resolve));
@@ -232,7 +246,7 @@ describe('the audit stream', () => {
           if (i === 0) {
             heard.push(which);
             // The next event commits while this one is going out.
-            if (which === 'aheadA') setImmediate(() => void write(1, 'aheadB'));
+            if (which === 'aheadA') setImmediate(() => void write(1, 'aheadB', hub));
           }
           if (which === 'aheadA' && !nextRead) {
             // A slow fan-out, until the next event has been read: the hub pauses between slices.
@@ -249,11 +263,11 @@ describe('the audit stream', () => {
       );
     }
     try {
-      await write(1, 'aheadA');
+      await write(1, 'aheadA', hub);
       await bothHeard;
     } finally {
       stops.forEach((stop) => stop());
-      removePreparer();
+      await hub.stop();
     }
     expect(nextReadDuringDelivery).toBe(true);
     expect(heard).toEqual(['aheadA', 'aheadB']);

@@ -93,6 +93,26 @@ describe('layering (DESIGN §4)', () => {
     ).toEqual([]);
   });
 
+  it("keeps live delivery's state in its instances (built per app), and ws's internals in one file", () => {
+    const live = [
+      'events/hub.ts',
+      'events/live-event.ts',
+      'events/live-stream.ts',
+      'audit/stream.ts',
+      'approvals/streams.ts',
+      'server/shared-subscriptions.ts',
+      'server/direct-delivery.ts',
+      'server/live-delivery.ts',
+    ];
+    // A `let`, or a collection that is not a constant table (UPPER_CASE, read-only by convention).
+    const moduleState = live.filter((file) =>
+      /^(?:export )?(?:let |(?:const|var) [a-z]\w*(?::[^=]+)? = new (?:Weak)?(?:Map|Set)\b)/m.test(readFileSync(join(SRC, file), 'utf8')),
+    );
+    expect(moduleState).toEqual([]);
+    const underWs = files.filter((f) => /\._socket\b|_socket\?:/.test(readFileSync(f.path, 'utf8'))).map((f) => relative(SRC, f.path));
+    expect(underWs).toEqual(['server/direct-delivery.ts']);
+  });
+
   it('lets the MCP tools reach Greenlight only through the SDK', () => {
     expect(violations((f, layer) => f.path.endsWith('mcp/tools.ts') && layer !== null && layer !== 'client' && layer !== 'mcp')).toEqual(
       [],
