@@ -127,20 +127,18 @@ function resultJson(result: ExecutionResult): string {
 }
 
 /**
- * One subscriber's results: its source stream with each payload's shared result. It is an async
- * iterator of execution results (what Yoga and graphql-ws expect), and it hands the same results
- * on as JSON (`attach`), serialised once per payload and key, to a transport that writes them
- * itself (see `direct-delivery.ts`).
+ * One subscriber's results: its source stream (every subscription's is a `LiveStream`) with each
+ * payload's shared result. It is an async iterator of execution results (what Yoga and graphql-ws
+ * expect), and it hands the same results on as JSON (`attach`), serialised once per payload and
+ * key, to a transport that writes them itself (see `direct-delivery.ts`).
  */
 export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
-  readonly #source: AsyncIterator<unknown>;
-  readonly #iterable: AsyncIterable<unknown>;
+  readonly #source: LiveStream<object>;
   readonly #resultOf: ResultOf;
   readonly #mask: MaskError;
 
-  constructor(source: AsyncIterable<unknown>, resultOf: ResultOf, mask: MaskError) {
-    this.#iterable = source;
-    this.#source = source[Symbol.asyncIterator]();
+  constructor(source: LiveStream<object>, resultOf: ResultOf, mask: MaskError) {
+    this.#source = source;
     this.#resultOf = resultOf;
     this.#mask = mask;
   }
@@ -151,23 +149,12 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
   }
 
   /**
-   * Hands every result's JSON to `sink`, in order, instead of being read. With a live source
-   * (see `LiveStream.attach`) a result that is ready reaches the sink in the same call that
-   * delivered its event; otherwise the stream is read in a loop. Errors reach `sink.fail` fit
-   * for the client.
+   * Hands every result's JSON to `sink`, in order, instead of being read (see `LiveStream.attach`):
+   * a result that is ready reaches the sink in the same call that delivered its event. Errors
+   * reach `sink.fail` fit for the client.
    */
   attach(sink: LiveSink<SharedJson>): void {
     const fail = (error: unknown) => sink.fail(this.#clientError(error));
-    if (!(this.#iterable instanceof LiveStream)) {
-      void (async () => {
-        for (;;) {
-          const next = await this.#pull();
-          if (next.done) return sink.end();
-          sink.next(await this.#resultOf(next.value.value, null).json(), null);
-        }
-      })().catch(fail);
-      return;
-    }
     // Results that are not ready yet are waited for in order; later ones queue behind them.
     let pending: Promise<void> | null = null;
     const after = (work: () => Promise<void> | void) => {
@@ -177,7 +164,7 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
       pending = job;
       job.catch(fail);
     };
-    this.#iterable.attach({
+    this.#source.attach({
       next: (payload, origin) => {
         const shared = this.#resultOf(payload, origin);
         const json = pending ? null : shared.jsonNow();
@@ -197,7 +184,7 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
     // At once, even while a `next()` waits: a departing subscriber's listener goes now.
-    await this.#source.return?.();
+    await this.#source.return();
     return { value: undefined, done: true };
   }
 
@@ -210,12 +197,10 @@ export class SharedStream implements AsyncIterableIterator<ExecutionResult> {
     return this;
   }
 
-  /** The next payload and, from a live source, the live event it came from. */
+  /** The next payload and the live event it came from. */
   async #pull(): Promise<IteratorResult<{ value: unknown; origin: LiveEvent | null }>> {
     try {
-      if (this.#iterable instanceof LiveStream) return await this.#iterable.nextWithOrigin();
-      const next = await this.#source.next();
-      return next.done ? next : { value: { value: next.value, origin: null }, done: false };
+      return await this.#source.nextWithOrigin();
     } catch (error) {
       // An expected end (SLOW_CONSUMER, NOT_FOUND) keeps its message and code, unlogged.
       if (error instanceof DomainError) throw new GraphQLError(error.message, { originalError: error, extensions: error.extensions });
@@ -235,8 +220,8 @@ function freshLoaders(contextValue: unknown): unknown {
 }
 
 /**
- * A subscription's sharing key, as it is now: its viewer's permission scope, then what of the
- * operation shapes its results. It is made again only when the viewer's roles or groups change
+ * A subscription's sharing key, as it is now (the name of its result on a `LiveEvent`): its
+ * viewer's permission scope, then what of the operation shapes its results. It is made again only when the viewer's roles or groups change
  * (a session's live principal is updated in place, with new arrays, so the key follows a
  * promotion or a demotion from the next event on): every event looks it up once per subscriber,
  * and a string made once is hashed once.
@@ -246,21 +231,21 @@ function subscriptionKey(args: ExecutionArgs): () => string {
   const text = args.document.loc?.source.body ?? JSON.stringify(args.document);
   const identity = viewer && selectsIdentity(args.document) ? viewer.id : '';
   const rest = `${identity}\u0000${args.operationName ?? ''}\u0000${selectionVariables(args.document, args.operationName, args.variableValues)}\u0000${text}`;
-  if (!viewer) return () => `${scopeOf(viewer)}\u0000${rest}`;
+  if (!viewer) {
+    const anonymous = `result ${scopeOf(viewer)}\u0000${rest}`;
+    return () => anonymous;
+  }
   let roles: unknown = null;
   let groups: unknown = null;
   let key = '';
   return () => {
     if (viewer.roles !== roles || viewer.groups !== groups) {
       [roles, groups] = [viewer.roles, viewer.groups];
-      key = `${scopeOf(viewer)}\u0000${rest}`;
+      key = `result ${scopeOf(viewer)}\u0000${rest}`;
     }
     return key;
   };
 }
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
  * Shared execution of this app's subscriptions: the Yoga plugin that replaces graphql-js
@@ -286,7 +271,9 @@ export class SharedSubscriptions implements FanoutStats {
       onSubscribe: ({ setSubscribeFn }) => {
         setSubscribeFn(async (args: ExecutionArgs) => {
           const source = await createSourceEventStream(args);
-          if (!isAsyncIterable(source)) return source;
+          // A result: the subscription failed to start (its errors, as graphql-js gives them).
+          if (!(Symbol.asyncIterator in source)) return source;
+          if (!(source instanceof LiveStream)) throw new Error('A subscription must stream a LiveStream (see events/live-stream.ts).');
           const stream = new SharedStream(source, this.#resultsFor(args, mask), mask);
           if (typeof args.contextValue === 'object' && args.contextValue !== null) this.#streams.set(args.contextValue, stream);
           return stream;
@@ -307,7 +294,7 @@ export class SharedSubscriptions implements FanoutStats {
     const key = subscriptionKey(args);
     return (payload, origin) => {
       if (!origin || typeof payload !== 'object' || payload === null) return run(payload);
-      const shared = origin.shared(`result ${key()}`, () => ({ payload, result: run(payload) }));
+      const shared = origin.shared(key(), () => ({ payload, result: run(payload) }));
       // Subscribers with one key get one payload object per event; another one is not shared.
       return shared.payload === payload ? shared.result : run(payload);
     };
