@@ -65,7 +65,7 @@ async function loadRequest(deps: Deps, id: string | null): Promise<ActionRequest
 function requestOf(deps: Deps, event: AuditEventRow, live: LiveEvent | null): ActionRequestRow | null | Promise<ActionRequestRow | null> {
   if (!live) return loadRequest(deps, event.requestId);
   if (live.request !== undefined) return live.request;
-  return live.shared('request', () => loadRequest(deps, event.requestId));
+  return live.shared('request', readRequest, deps);
 }
 
 /** The queue change an event makes, before anyone's eligibility is judged: one object per live event. */
@@ -74,14 +74,23 @@ function queueChangeOf(
   event: AuditEventRow,
   live: LiveEvent | null,
 ): ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null> {
-  const make = () => {
-    const kind = queueKindOf(event);
-    const changeFor = (request: ActionRequestRow | null): ApprovalQueueEvent | null => (request && kind ? { kind, event, request } : null);
-    const request = requestOf(deps, event, live);
-    return isPromise(request) ? request.then(changeFor) : changeFor(request);
-  };
-  return live ? live.shared('queue-change', make) : make();
+  return live ? live.shared('queue-change', makeSharedQueueChange, deps) : makeQueueChange(deps, event, null);
 }
+
+function makeQueueChange(
+  deps: Deps,
+  event: AuditEventRow,
+  live: LiveEvent | null,
+): ApprovalQueueEvent | null | Promise<ApprovalQueueEvent | null> {
+  const kind = queueKindOf(event);
+  const changeFor = (request: ActionRequestRow | null): ApprovalQueueEvent | null => (request && kind ? { kind, event, request } : null);
+  const request = requestOf(deps, event, live);
+  return isPromise(request) ? request.then(changeFor) : changeFor(request);
+}
+
+// What a live event's first subscriber makes for the others (module functions: see `LiveEvent.shared`).
+const readRequest = (deps: Deps, live: LiveEvent) => loadRequest(deps, live.row.requestId);
+const makeSharedQueueChange = (deps: Deps, live: LiveEvent) => makeQueueChange(deps, live.row, live);
 
 /** `change` if it belongs in the viewer's queue. */
 function queueChangeFor(viewer: Principal, change: ApprovalQueueEvent | null): ApprovalQueueEvent | null {

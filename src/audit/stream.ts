@@ -8,7 +8,7 @@ import { NotAllowedError, NotFoundError, SlowConsumerError } from '../errors.js'
 import type { EventHub } from '../events/hub.js';
 import type { LiveEvent } from '../events/live-event.js';
 import { LiveStream } from '../events/live-stream.js';
-import { comparePositions, positionOf, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
+import { comparePositions, positionOfEvent, readSettled, START_POSITION, type EventPosition } from '../events/log.js';
 import {
   assertAuditFilter,
   auditFilterConditions,
@@ -126,12 +126,15 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
   });
 
   /** `matched`: the database already applied the filter (replays). */
+  // Live events come from the hub already of the filter's types: a filter of types alone has nothing left to check.
+  const typesOnly = !filter || Object.entries(filter).every(([name, value]) => name === 'types' || value == null);
   const deliver = (event: AuditEventRow, live: LiveEvent | null, matched = false) => {
-    if (comparePositions(positionOf(event), last) <= 0) return;
-    last = positionOf(event);
+    // The last event delivered is kept as the position (an event is one), with no copy per event.
+    if (comparePositions(event, last) <= 0) return;
+    last = event;
     if (seenBefore(event)) return;
     if (matched || !needsRequest) {
-      if (matched || matches(event, null)) stream.push(map(event, live), live);
+      if (matched || (live && typesOnly) || matches(event, null)) stream.push(map(event, live), live);
       return;
     }
     stream.push(

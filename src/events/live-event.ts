@@ -21,13 +21,15 @@ export class LiveEvent {
   ) {}
 
   /**
-   * The shared value named `key`: made by `make` for the first subscriber that asks, the same
-   * value (a promise while it is being made) for the others. Keys name what the value is, so two
-   * kinds of work never collide: `request`, `queue-change`, `result <operation key>`.
+   * The shared value named `key`: made by `make(context, this)` for the first subscriber that
+   * asks, the same value (a promise while it is being made) for the others. Keys name what the
+   * value is, so two kinds of work never collide: `request`, `queue-change`, `result <operation
+   * key>`. (`make` takes a context rather than closing over it: this is called once per subscriber
+   * and event, and a closure would be made each time.)
    */
-  shared<T>(key: string, make: () => T): T {
+  shared<T, C>(key: string, make: (context: C, live: LiveEvent) => T, context: C): T {
     if (this.#shared.has(key)) return this.#shared.get(key) as T;
-    const value = make();
+    const value = make(context, this);
     this.#shared.set(key, value);
     return value;
   }

@@ -291,10 +291,11 @@ export class SharedSubscriptions implements FanoutStats {
       this.executions++;
       return new SharedResult(execute({ ...args, rootValue: payload, contextValue: freshLoaders(args.contextValue) }), mask);
     };
+    const runShared = (payload: unknown) => ({ payload, result: run(payload) });
     const key = subscriptionKey(args);
     return (payload, origin) => {
       if (!origin || typeof payload !== 'object' || payload === null) return run(payload);
-      const shared = origin.shared(key(), () => ({ payload, result: run(payload) }));
+      const shared = origin.shared(key(), runShared, payload);
       // Subscribers with one key get one payload object per event; another one is not shared.
       return shared.payload === payload ? shared.result : run(payload);
     };

@@ -121,10 +121,14 @@ describe('the audit stream', () => {
         let lives = seen.get(event.id);
         if (!lives) seen.set(event.id, (lives = new Set()));
         lives.add(live);
-        const value = live.shared('label', () => {
-          made.push(event.id);
-          return `${event.data['principalId']} by listener ${listener}`;
-        });
+        const value = live.shared(
+          'label',
+          (by: number, shared) => {
+            made.push(shared.row.id);
+            return `${shared.row.data['principalId']} by listener ${by}`;
+          },
+          listener,
+        );
         values.push(value);
         if (values.length === 6) done();
       }),
