@@ -502,13 +502,17 @@ async function startGreenlight(instanceCount: number, databaseUrl: string): Prom
         );
       },
       allSubscribed() {
-        // Registered after every subscriber, so it is called when the hub has handed an escalation
-        // to all of them (their writes are then at most one turn of the event loop away).
+        // Registered after every subscriber, for the type they listen to (the hub calls listeners of
+        // every type first, then those of the event's type, each in the order they came), so it is
+        // called when the hub has handed an escalation to all of them (their writes are then at
+        // most one turn of the event loop away).
         apps.forEach((app, i) =>
-          app.deps.hub.listen((event: AuditEventRow) => {
-            if (event.type === 'ACTION_ESCALATED' && event.requestId && !handedAt[i]!.has(event.requestId))
-              handedAt[i]!.set(event.requestId, performance.now());
-          }),
+          app.deps.hub.listen(
+            (event: AuditEventRow) => {
+              if (event.requestId && !handedAt[i]!.has(event.requestId)) handedAt[i]!.set(event.requestId, performance.now());
+            },
+            { types: ['ACTION_ESCALATED'] },
+          ),
         );
       },
       executions: () => fanoutExecutions(apps),
