@@ -154,10 +154,13 @@ export function createEventHub(db: Database, transport: SignalTransport, options
 
   /** A page of the log after `after`, each event with the request it is about where one is wanted. */
   const readPage = async (after: EventPosition): Promise<LivePage> => {
-    const page = await readSettledLive(db, after, PAGE, [...requestsWanted.keys()]);
+    // The types asked for when the read starts: a listener that asks meanwhile finds its events'
+    // requests not read (undefined), not absent (null).
+    const asked = new Set(requestsWanted.keys());
+    const page = await readSettledLive(db, after, PAGE, [...asked]);
     options.onRead?.(page.events);
     const events = page.events.map((event) =>
-      requestsWanted.has(event.type) ? new LiveEvent(event, page.requests.get(event.id) ?? null) : new LiveEvent(event),
+      asked.has(event.type) ? new LiveEvent(event, page.requests.get(event.id) ?? null) : new LiveEvent(event),
     );
     return { events, held: page.held };
   };

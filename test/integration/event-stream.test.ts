@@ -180,6 +180,35 @@ describe('the audit stream', () => {
     }
   });
 
+  it('leaves the requests of a read unread, not absent, for a listener that asks during that read', async () => {
+    const agent = await insertPrincipalFor(test.app, { kind: 'AGENT', name: 'late-asker', roles: ['AGENT'] });
+    let stopAsking = null as (() => void) | null;
+    // A hub of its own: the first listener that asks for requests comes while the escalation is read.
+    const hub: EventHub = createEventHub(test.app.database.db, createLocalSignal(), {
+      pollIntervalMs: 20,
+      onRead: (events) => {
+        if (!stopAsking && events.some((event) => event.type === 'ACTION_ESCALATED'))
+          stopAsking = hub.listen(() => undefined, { types: ['ACTION_ESCALATED'], requests: true });
+      },
+    });
+    await hub.start();
+    const requestOf = new Map<string, string | null | undefined>();
+    const stop = hub.listen((event, live) => void requestOf.set(event.requestId!, live.request === null ? null : live.request?.id), {
+      types: ['ACTION_ESCALATED'],
+    });
+    try {
+      const { request } = await requestAction(test.app.deps, agent, { action: 'deploy.stream', resource: 'prod/late' });
+      await vi.waitFor(() => expect(requestOf.has(request.id)).toBe(true));
+      expect(stopAsking).not.toBeNull();
+      // Not read with this page (undefined: a stream reads it), rather than null (it has none).
+      expect(requestOf.get(request.id)).toBeUndefined();
+    } finally {
+      stop();
+      stopAsking?.();
+      await hub.stop();
+    }
+  });
+
   it('lets other work run during a long delivery, and calls only the listeners that are there', async () => {
     const { hub } = test.app.deps;
     const mine = (event: AuditEventRow) => String(event.data['principalId']).startsWith('slice-');
