@@ -54,8 +54,6 @@ export interface AuditStreamOptions<T extends object = AuditEventRow> {
   map?: (event: AuditEventRow, live: LiveEvent | null) => T | null | Promise<T | null>;
   /** Live events of the filter's types come with the request they are about (`LiveEvent.request`). */
   requests?: boolean;
-  /** Runs once when the stream ends, for any reason. */
-  onClose?: () => void;
 }
 
 /** The audit log, live (see `streamAuditEvents`), for a viewer who may read it (AUDITOR, ADMIN). */
@@ -120,14 +118,11 @@ export function streamAuditEvents<T extends object = AuditEventRow>(
   let buffered: LiveEvent[] = [];
   let overflowed = false;
   let replaying = start !== null;
-  const stream = new LiveStream<T>(() => {
-    stopListening();
-    options.onClose?.();
-  });
+  const stream = new LiveStream<T>(() => stopListening());
 
-  /** `matched`: the database already applied the filter (replays). */
   // Live events come from the hub already of the filter's types: a filter of types alone has nothing left to check.
   const typesOnly = !filter || Object.entries(filter).every(([name, value]) => name === 'types' || value == null);
+  /** `live`: the hub's delivery (null in a replay); `matched`: the database already applied the filter (replays). */
   const deliver = (event: AuditEventRow, live: LiveEvent | null, matched = false) => {
     // The last event delivered is kept as the position (an event is one), with no copy per event.
     if (comparePositions(event, last) <= 0) return;

@@ -16,7 +16,7 @@ export const rawSocketOf = (socket: WebSocket): RawSocket | undefined => (socket
 
 /**
  * Writes `next` frames to WebSockets, beside ws's own writes: the one place that reaches under
- * ws to the TCP socket. One per WebSocket server.
+ * ws to the TCP socket. One per app (see `live-delivery.ts`), for its one WebSocket server.
  *
  * Sockets written to in a turn of the event loop stay corked until the turn's work is done
  * (setImmediate), so when a turn carries several events (the hub read a page of them, as it does

@@ -221,10 +221,10 @@ function freshLoaders(contextValue: unknown): unknown {
 
 /**
  * A subscription's sharing key, as it is now (the name of its result on a `LiveEvent`): its
- * viewer's permission scope, then what of the operation shapes its results. It is made again only when the viewer's roles or groups change
- * (a session's live principal is updated in place, with new arrays, so the key follows a
- * promotion or a demotion from the next event on): every event looks it up once per subscriber,
- * and a string made once is hashed once.
+ * viewer's permission scope, then what of the operation shapes its results. It is made again
+ * only when the viewer's roles or groups change (a session's live principal is updated in place,
+ * with new arrays, so the key follows a promotion or a demotion from the next event on): every
+ * event looks it up once per subscriber, and a string made once is hashed once.
  */
 function subscriptionKey(args: ExecutionArgs): () => string {
   const viewer = (args.contextValue as { viewer?: Principal | null } | undefined)?.viewer;

@@ -55,8 +55,10 @@ function exposeDomainErrors(error: unknown, message: string, isDev?: boolean): E
   return maskError(error, message, isDev);
 }
 
-/** The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path. */
-/** The GraphQL server; `subscriptions` executes its subscriptions' payloads (shared, see `shared-subscriptions.ts`). */
+/**
+ * The GraphQL engine shared by both transports, so HTTP and WebSocket run one context/auth path.
+ * `subscriptions` executes its subscriptions' payloads (shared, see `shared-subscriptions.ts`).
+ */
 export function createGreenlightYoga(deps: Deps, subscriptions: SharedSubscriptions, options: YogaOptions = {}): GreenlightYoga {
   const http = { corsOrigins: [], graphiql: true, introspection: true, trustProxy: false, ...options.http };
   // Shared subscription results are masked as Yoga masks everything else (and logged the same way).
